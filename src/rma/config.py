@@ -1,0 +1,192 @@
+"""One settings object, read from the environment and an optional TOML file.
+
+Names are the deployment's variable names (``LLM_PROVIDER``, ``VLLM_URL`` ...), so the
+Compose file, Kubernetes manifests and this class agree letter for letter. Precedence:
+environment, then the file named by ``RMA_CONFIG``, then the defaults in
+:mod:`rma.constants`. An unknown provider name stops start-up with a message that
+names the variable; it is never replaced by a default.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rma import constants as C
+from rma.errors import ConfigError
+
+ChatProvider = Literal["vllm", "ollama", "local"]
+OcrProvider = Literal["vllm", "ollama", "tesseract"]
+PROVIDERS: tuple[str, ...] = ("vllm", "ollama", "local")
+# Lists come from comma-separated variables, not JSON.
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    # Which backend serves each role, and what to fall back to.
+    llm_provider: ChatProvider = Field("local", alias="LLM_PROVIDER")
+    fallback_provider: Annotated[list[ChatProvider], NoDecode] = Field(
+        default_factory=list, alias="FALLBACK_PROVIDER"
+    )
+    embed_provider: ChatProvider = Field("local", alias="EMBED_PROVIDER")
+    ocr_provider: OcrProvider = Field("tesseract", alias="OCR_PROVIDER")
+
+    # vLLM (OpenAI-compatible). Several replicas: comma-separated.
+    vllm_url: CommaList = Field(default_factory=lambda: [C.DEFAULT_VLLM_URL], alias="VLLM_URL")
+    vllm_api_key: SecretStr = Field(SecretStr(""), alias="VLLM_API_KEY")
+    vllm_model: str = Field(C.DEFAULT_VLLM_MODEL, alias="VLLM_MODEL")
+    vllm_embed_url: CommaList = Field(default_factory=list, alias="VLLM_EMBED_URL")
+    vllm_embed_model: str = Field(C.DEFAULT_VLLM_EMBED_MODEL, alias="VLLM_EMBED_MODEL")
+    vllm_vision_model: str = Field("", alias="VLLM_VISION_MODEL")
+    vllm_max_in_flight: int = Field(C.VLLM_MAX_IN_FLIGHT, alias="VLLM_MAX_IN_FLIGHT", ge=1)
+
+    # Ollama (native API).
+    ollama_url: str = Field(C.DEFAULT_OLLAMA_URL, alias="OLLAMA_URL")
+    ollama_model: str = Field(C.DEFAULT_OLLAMA_MODEL, alias="OLLAMA_MODEL")
+    ollama_embed_model: str = Field(C.DEFAULT_OLLAMA_EMBED_MODEL, alias="OLLAMA_EMBED_MODEL")
+    ollama_vision_model: str = Field(C.DEFAULT_OLLAMA_VISION_MODEL, alias="OLLAMA_VISION_MODEL")
+    ollama_num_ctx: int = Field(C.DEFAULT_OLLAMA_NUM_CTX, alias="OLLAMA_NUM_CTX", ge=256)
+    ollama_keep_alive: str = Field(C.DEFAULT_OLLAMA_KEEP_ALIVE, alias="OLLAMA_KEEP_ALIVE")
+    ollama_max_in_flight: int = Field(C.OLLAMA_MAX_IN_FLIGHT, alias="OLLAMA_MAX_IN_FLIGHT", ge=1)
+
+    # Router behaviour.
+    connect_timeout: float = Field(C.CONNECT_TIMEOUT, alias="LLM_CONNECT_TIMEOUT", gt=0)
+    first_token_timeout: float = Field(C.FIRST_TOKEN_TIMEOUT, alias="LLM_FIRST_TOKEN_TIMEOUT", gt=0)
+    total_timeout: float = Field(C.TOTAL_TIMEOUT, alias="LLM_TOTAL_TIMEOUT", gt=0)
+    retry_attempts: int = Field(C.RETRY_ATTEMPTS, alias="LLM_RETRY_ATTEMPTS", ge=1, le=10)
+    breaker_threshold: int = Field(C.BREAKER_FAILURE_THRESHOLD, alias="LLM_BREAKER_THRESHOLD", ge=1)
+    breaker_reset_after: float = Field(C.BREAKER_RESET_AFTER, alias="LLM_BREAKER_RESET_AFTER", gt=0)
+    queue_limit: int = Field(C.DEFAULT_QUEUE_LIMIT, alias="LLM_QUEUE_LIMIT", ge=0)
+    queue_wait_timeout: float = Field(C.QUEUE_WAIT_TIMEOUT, alias="LLM_QUEUE_WAIT_TIMEOUT", gt=0)
+
+    # Storage.
+    chromadb_host: str = Field("", alias="CHROMADB_HOST")
+    chromadb_port: int = Field(8000, alias="CHROMADB_PORT")
+    rma_data_dir: Path = Field(Path("data"), alias="RMA_DATA_DIR")
+
+    # Services.
+    rma_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, alias="RMA_API_KEYS"
+    )
+    rma_cors_origins: CommaList = Field(default_factory=list, alias="RMA_CORS_ORIGINS")
+    rma_log_level: str = Field("INFO", alias="RMA_LOG_LEVEL")
+
+    @field_validator(
+        "fallback_provider", "vllm_url", "vllm_embed_url", "rma_cors_origins", mode="before"
+    )
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("rma_api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("vllm_url", "vllm_embed_url")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return [url.rstrip("/") for url in urls]
+
+    @field_validator("rma_cors_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("a wildcard origin would let any web page call the services")
+        return origins
+
+    @model_validator(mode="after")
+    def _chain(self) -> Settings:
+        if not self.vllm_url:
+            raise ValueError("VLLM_URL is empty")
+        seen = [self.llm_provider]
+        for name in self.fallback_provider:
+            if name in seen:
+                raise ValueError(f"FALLBACK_PROVIDER repeats {name!r}")
+            seen.append(name)
+        return self
+
+    @property
+    def chat_chain(self) -> list[str]:
+        """Providers tried in order for chat: the primary, then each fallback."""
+        return [self.llm_provider, *self.fallback_provider]
+
+    @property
+    def embed_urls(self) -> list[str]:
+        return self.vllm_embed_url or self.vllm_url
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings under their variable names, secrets masked."""
+        out: dict[str, Any] = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "****" if value.get_secret_value() else ""
+            elif isinstance(value, list):
+                value = ["****" if isinstance(v, SecretStr) else v for v in value]
+                value = ",".join(str(v) for v in value)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[field.alias or name.upper()] = value
+        return out
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("RMA_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; turn validation errors into one readable :class:`ConfigError`."""
+    config_file = os.environ.get("RMA_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"RMA_CONFIG names {config_file!r}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            field = Settings.model_fields.get(where)
+            name = (field.alias if field and field.alias else where).upper()
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,55 @@
+"""Every default in one place. Settings read these; nothing else hard-codes them."""
+
+from __future__ import annotations
+
+# Service ports (the deployment files and tests check they agree with these).
+NOTES_PORT = 8100
+DOCS_PORT = 8101
+RAG_PORT = 8102
+
+# Backends
+DEFAULT_VLLM_URL = "http://localhost:8000/v1"
+DEFAULT_OLLAMA_URL = "http://localhost:11434"
+DEFAULT_VLLM_MODEL = "smollm2-135m-instruct"
+DEFAULT_VLLM_EMBED_MODEL = "all-minilm-l6-v2"
+DEFAULT_OLLAMA_MODEL = "llama3.1:8b"
+DEFAULT_OLLAMA_EMBED_MODEL = "all-minilm"
+DEFAULT_OLLAMA_VISION_MODEL = "llava:7b"
+DEFAULT_OLLAMA_NUM_CTX = 8192
+DEFAULT_OLLAMA_KEEP_ALIVE = "30m"
+LOCAL_CHAT_MODEL = "smollm2-135m-instruct-q4_1"
+LOCAL_EMBED_MODEL = "all-minilm-l6-v2-onnx-int8"
+LOCAL_CONTEXT_TOKENS = 2048
+LOCAL_THREADS = 2
+
+# Timeouts, seconds
+CONNECT_TIMEOUT = 3.0
+FIRST_TOKEN_TIMEOUT = 60.0
+TOTAL_TIMEOUT = 300.0
+
+# Retries: attempts per backend before falling back to the next in the chain.
+RETRY_ATTEMPTS = 2
+RETRY_BACKOFF_BASE = 0.25
+RETRY_BACKOFF_MAX = 8.0
+RETRY_AFTER_MAX = 30.0
+
+# Circuit breaker
+BREAKER_FAILURE_THRESHOLD = 3
+BREAKER_RESET_AFTER = 15.0
+
+# Concurrency per backend: requests in flight, and how many may wait behind them.
+VLLM_MAX_IN_FLIGHT = 64
+OLLAMA_MAX_IN_FLIGHT = 4
+LOCAL_MAX_IN_FLIGHT = 1
+DEFAULT_QUEUE_LIMIT = 256
+QUEUE_WAIT_TIMEOUT = 120.0
+
+# Input bounds
+MAX_PROMPT_CHARS = 200_000
+MAX_OUTPUT_TOKENS = 4096
+DEFAULT_MAX_TOKENS = 512
+MAX_EMBED_BATCH = 256
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+REQUEST_ID_HEADER = "X-Request-ID"
+API_KEY_HEADER = "X-API-Key"

@@ -1,0 +1,1 @@
+"""One module per model backend. Each maps its API onto :class:`Backend`."""

@@ -1,0 +1,92 @@
+"""Build the ProviderRouter that the settings describe."""
+
+from __future__ import annotations
+
+from rma.config import Settings
+from rma.errors import ConfigError
+from rma.llm.backends.base import Backend
+from rma.llm.resilience import RetryPolicy, Timeouts
+from rma.llm.router import ProviderRouter, Target
+from rma.llm.types import Role
+
+
+def build_router(settings: Settings) -> ProviderRouter:
+    made: dict[str, Backend] = {}
+
+    def backend(name: str, *, embed: bool = False) -> Backend:
+        key = f"{name}-embed" if embed and name == "vllm" and settings.vllm_embed_url else name
+        if key in made:
+            return made[key]
+        if name == "vllm":
+            from rma.llm.backends.vllm import VLLMBackend
+
+            made[key] = VLLMBackend(
+                settings.embed_urls if embed else settings.vllm_url,
+                api_key=settings.vllm_api_key.get_secret_value(),
+                connect_timeout=settings.connect_timeout,
+                max_in_flight=settings.vllm_max_in_flight,
+                name="vllm",
+            )
+        elif name == "ollama":
+            from rma.llm.backends.ollama import OllamaBackend
+
+            made[key] = OllamaBackend(
+                settings.ollama_url,
+                num_ctx=settings.ollama_num_ctx,
+                keep_alive=settings.ollama_keep_alive,
+                connect_timeout=settings.connect_timeout,
+                max_in_flight=settings.ollama_max_in_flight,
+            )
+        elif name == "local":
+            from rma.llm.backends.local import LocalBackend
+
+            made[key] = LocalBackend()
+        else:  # settings validation makes this unreachable
+            raise ConfigError(f"unknown provider {name!r}")
+        return made[key]
+
+    def chat_model(name: str) -> str:
+        if name == "vllm":
+            return settings.vllm_model
+        if name == "ollama":
+            return settings.ollama_model
+        from rma import constants as C
+
+        return C.LOCAL_CHAT_MODEL
+
+    def embed_model(name: str) -> str:
+        if name == "vllm":
+            return settings.vllm_embed_model
+        if name == "ollama":
+            return settings.ollama_embed_model
+        from rma import constants as C
+
+        return C.LOCAL_EMBED_MODEL
+
+    chains: dict[Role, list[Target]] = {
+        Role.CHAT: [Target(backend(n), chat_model(n)) for n in settings.chat_chain],
+        Role.EMBED: [
+            Target(
+                backend(settings.embed_provider, embed=True), embed_model(settings.embed_provider)
+            )
+        ],
+    }
+    if settings.ocr_provider == "ollama":
+        chains[Role.VISION] = [Target(backend("ollama"), settings.ollama_vision_model)]
+    elif settings.ocr_provider == "vllm":
+        if not settings.vllm_vision_model:
+            raise ConfigError("OCR_PROVIDER=vllm needs VLLM_VISION_MODEL (the served vision model)")
+        chains[Role.VISION] = [Target(backend("vllm"), settings.vllm_vision_model)]
+    return ProviderRouter(
+        chains,
+        retry=RetryPolicy(attempts=settings.retry_attempts),
+        timeouts=Timeouts(
+            connect=settings.connect_timeout,
+            first_token=settings.first_token_timeout,
+            total=settings.total_timeout,
+        ),
+        breaker_threshold=settings.breaker_threshold,
+        breaker_reset_after=settings.breaker_reset_after,
+        queue_limit=settings.queue_limit,
+        queue_wait_timeout=settings.queue_wait_timeout,
+    )

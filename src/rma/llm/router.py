@@ -1,0 +1,558 @@
+"""ProviderRouter: the one way RMA talks to language models.
+
+For each role (chat, embed, vision) the router holds a chain of targets (backend +
+model). A call goes to the first target whose circuit breaker admits it; transient
+failures (connection, timeout, 429, 5xx) are retried with backoff and then passed
+down the chain; anything else (4xx, bad input, invalid output) goes straight back to
+the caller. Streams fall back only before their first token. Every result carries
+its provenance, including the hops that failed on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rma import constants as C
+from rma.errors import (
+    AllBackendsFailed,
+    BackendError,
+    BackendOverloaded,
+    BackendTimeout,
+    BackendUnavailable,
+    CircuitOpen,
+    InputError,
+    InputTooLarge,
+    MalformedResponse,
+    StreamInterrupted,
+    StructuredOutputError,
+)
+from rma.llm import metrics
+from rma.llm.backends.base import Backend
+from rma.llm.resilience import CircuitBreaker, ConcurrencyLimit, RetryPolicy, Timeouts
+from rma.llm.types import (
+    ChatParams,
+    ChatRequest,
+    ChatResult,
+    Chunk,
+    EmbedResult,
+    Hop,
+    Image,
+    Message,
+    Provenance,
+    Role,
+    StreamEnd,
+    StreamEvent,
+    StreamFailed,
+    TextDelta,
+    l2_normalise,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Target:
+    backend: Backend
+    model: str
+
+    @property
+    def provider(self) -> str:
+        return self.backend.name
+
+
+@dataclass
+class Guard:
+    """What protects one backend: its breaker and its concurrency limit."""
+
+    breaker: CircuitBreaker
+    limit: ConcurrencyLimit
+
+
+@dataclass
+class Structured(Generic[M]):
+    value: M
+    result: ChatResult
+    attempts: int = 1
+
+
+@dataclass
+class _OpenStream:
+    chunks: AsyncIterator[Chunk]
+    first: list[Chunk]
+    ttft: float
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+
+def _error_name(err: BaseException) -> str:
+    return type(err).__name__
+
+
+class ProviderRouter:
+    def __init__(
+        self,
+        chains: dict[Role, list[Target]],
+        *,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+        breaker_threshold: int = C.BREAKER_FAILURE_THRESHOLD,
+        breaker_reset_after: float = C.BREAKER_RESET_AFTER,
+        queue_limit: int = C.DEFAULT_QUEUE_LIMIT,
+        queue_wait_timeout: float = C.QUEUE_WAIT_TIMEOUT,
+    ) -> None:
+        self.chains = chains
+        self.retry = retry or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
+        self.guards: dict[str, Guard] = {}
+        for chain in chains.values():
+            for target in chain:
+                name = target.provider
+                if name not in self.guards:
+                    self.guards[name] = Guard(
+                        CircuitBreaker(breaker_threshold, breaker_reset_after),
+                        ConcurrencyLimit(
+                            name, target.backend.max_in_flight, queue_limit, queue_wait_timeout
+                        ),
+                    )
+
+    # ----------------------------------------------------------------- public API
+
+    async def chat(
+        self,
+        messages: list[Message],
+        *,
+        role: Role | str = Role.CHAT,
+        max_tokens: int = C.DEFAULT_MAX_TOKENS,
+        temperature: float = 0.0,
+        json_schema: dict[str, Any] | None = None,
+        schema_name: str = "output",
+        stop: tuple[str, ...] = (),
+    ) -> ChatResult:
+        """One complete answer. Raises on failure (nothing partial is returned)."""
+        stream = self.stream_chat(
+            messages,
+            role=role,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            json_schema=json_schema,
+            schema_name=schema_name,
+            stop=stop,
+        )
+        async with aclosing(stream):
+            async for event in stream:
+                if isinstance(event, StreamEnd):
+                    return event.result
+                if isinstance(event, StreamFailed):
+                    raise StreamInterrupted(f"{event.error}: {event.message}")
+        raise MalformedResponse("the stream ended without a result")
+
+    async def stream_chat(
+        self,
+        messages: list[Message],
+        *,
+        role: Role | str = Role.CHAT,
+        max_tokens: int = C.DEFAULT_MAX_TOKENS,
+        temperature: float = 0.0,
+        json_schema: dict[str, Any] | None = None,
+        schema_name: str = "output",
+        stop: tuple[str, ...] = (),
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream an answer: ``TextDelta``... then ``StreamEnd`` (or ``StreamFailed``)."""
+        role = self._role(role, (Role.CHAT, Role.VISION))
+        self._check_messages(messages, role)
+        if not 1 <= max_tokens <= C.MAX_OUTPUT_TOKENS:
+            raise InputError(f"max_tokens must be between 1 and {C.MAX_OUTPUT_TOKENS}")
+        params = ChatParams(max_tokens, temperature, json_schema, schema_name, tuple(stop))
+        hops: list[Hop] = []
+        started = time.monotonic()
+        deadline = started + self.timeouts.total
+
+        async def open_stream(target: Target) -> _OpenStream:
+            request = ChatRequest(target.model, tuple(messages), params)
+            chunks = target.backend.stream_chat(request)
+            first: list[Chunk] = []
+            limit = min(deadline, time.monotonic() + self.timeouts.first_token)
+            try:
+                while True:
+                    remaining = limit - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    async with asyncio.timeout(remaining):
+                        chunk = await anext(chunks)
+                    first.append(chunk)
+                    if chunk.text or chunk.finish_reason is not None:
+                        break
+            except TimeoutError:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                raise BackendTimeout(
+                    f"{target.provider} sent no first token within {limit - started:.0f} s",
+                    provider=target.provider,
+                ) from None
+            except StopAsyncIteration:
+                raise MalformedResponse(
+                    f"{target.provider} ended the stream without any output",
+                    provider=target.provider,
+                ) from None
+            except BaseException:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                raise
+            return _OpenStream(chunks, first, time.monotonic() - started)
+
+        opened, target, stack = await self._call(role, open_stream, hops)
+        guard = self.guards[target.provider]
+        guard.breaker.record_success()  # it answered: the backend is alive
+        prov = Provenance(role=role.value, provider=target.provider, model=target.model, hops=hops)
+        prov.ttft_ms = opened.ttft * 1000
+        metrics.FIRST_TOKEN.labels(target.provider, role.value).observe(opened.ttft)
+        text: list[str] = []
+        finish = "stop"
+
+        def absorb(chunk: Chunk) -> str:
+            nonlocal finish
+            if chunk.replica:
+                prov.replica = chunk.replica
+            if chunk.tokens_in is not None:
+                prov.tokens_in = chunk.tokens_in
+            if chunk.tokens_out is not None:
+                prov.tokens_out = chunk.tokens_out
+            if chunk.finish_reason is not None:
+                finish = chunk.finish_reason
+            return chunk.text
+
+        async with stack:
+            try:
+                for chunk in opened.first:
+                    if piece := absorb(chunk):
+                        text.append(piece)
+                        yield TextDelta(piece)
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise BackendTimeout(
+                            f"{target.provider} did not finish within {self.timeouts.total:.0f} s",
+                            provider=target.provider,
+                        )
+                    try:
+                        async with asyncio.timeout(remaining):
+                            chunk = await anext(opened.chunks)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        continue  # loop re-checks the deadline and raises
+                    if piece := absorb(chunk):
+                        text.append(piece)
+                        yield TextDelta(piece)
+            except (BackendError, InputError) as err:
+                guard.breaker.record_failure()
+                metrics.record_error(target.provider, role.value, _error_name(err))
+                yield StreamFailed(_error_name(err), str(err), "".join(text))
+                return
+            finally:
+                await opened.chunks.aclose()  # type: ignore[attr-defined]
+        prov.latency_ms = (time.monotonic() - started) * 1000
+        self._record_ok(role, target, prov)
+        yield StreamEnd(ChatResult("".join(text), finish, prov))
+
+    async def structured(
+        self,
+        messages: list[Message],
+        schema: type[M],
+        *,
+        role: Role | str = Role.CHAT,
+        max_tokens: int = C.DEFAULT_MAX_TOKENS,
+        temperature: float = 0.0,
+    ) -> Structured[M]:
+        """Ask for JSON matching ``schema``; validate; on failure retry once with the errors."""
+        json_schema = schema.model_json_schema()
+        convo = list(messages)
+        for attempt in (1, 2):
+            result = await self.chat(
+                convo,
+                role=role,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                json_schema=json_schema,
+                schema_name=schema.__name__,
+            )
+            try:
+                return Structured(
+                    schema.model_validate_json(_json_part(result.text)), result, attempt
+                )
+            except (ValidationError, ValueError) as err:
+                problem = _describe(err)
+                if attempt == 2:
+                    raise StructuredOutputError(
+                        f"the model's output did not match {schema.__name__} after a "
+                        f"corrective retry: {problem}",
+                        raw=result.text,
+                    ) from None
+                convo = [
+                    *messages,
+                    Message.assistant(result.text),
+                    Message.user(
+                        f"That reply is not valid: {problem}. Reply again with only a JSON "
+                        f"object that matches the schema."
+                    ),
+                ]
+        raise AssertionError("unreachable")
+
+    async def vision(
+        self, prompt: str, images: list[Image], *, max_tokens: int = 1024
+    ) -> ChatResult:
+        if not images:
+            raise InputError("vision needs at least one image")
+        return await self.chat(
+            [Message.user(prompt, tuple(images))], role=Role.VISION, max_tokens=max_tokens
+        )
+
+    async def embed(self, texts: list[str]) -> EmbedResult:
+        """L2-normalised embeddings. Never falls back to another model: vectors from two
+        models do not mix. Retries and replica balancing still apply."""
+        if not texts:
+            raise InputError("nothing to embed")
+        if any(not isinstance(t, str) or not t.strip() for t in texts):
+            raise InputError("cannot embed an empty text")
+        hops: list[Hop] = []
+        started = time.monotonic()
+        vectors: list[list[float]] = []
+        tokens = 0
+        target: Target | None = None
+        replica = ""
+        for i in range(0, len(texts), C.MAX_EMBED_BATCH):
+            batch = texts[i : i + C.MAX_EMBED_BATCH]
+
+            async def run(
+                t: Target, batch: list[str] = batch
+            ) -> tuple[list[list[float]], int, str]:
+                async with asyncio.timeout(self.timeouts.total):
+                    return await t.backend.embed(t.model, batch)
+
+            (vecs, used, replica), target, stack = await self._call(Role.EMBED, run, hops)
+            await stack.aclose()
+            self.guards[target.provider].breaker.record_success()
+            vectors.extend(vecs)
+            tokens += used
+        assert target is not None
+        dims = {len(v) for v in vectors}
+        if len(dims) != 1:
+            raise MalformedResponse(f"{target.provider} returned vectors of sizes {sorted(dims)}")
+        prov = Provenance(
+            role=Role.EMBED.value,
+            provider=target.provider,
+            model=target.model,
+            replica=replica,
+            hops=hops,
+            latency_ms=(time.monotonic() - started) * 1000,
+            tokens_in=tokens,
+        )
+        self._record_ok(Role.EMBED, target, prov)
+        return EmbedResult(l2_normalise(vectors), target.model, dims.pop(), prov)
+
+    def embedding_model(self) -> str:
+        """Name of the model behind the embed role (stores record it beside vectors)."""
+        return self.chains[Role.EMBED][0].model
+
+    def breakers(self) -> dict[str, dict[str, object]]:
+        return {
+            name: {**g.breaker.snapshot(), **g.limit.snapshot()} for name, g in self.guards.items()
+        }
+
+    async def readiness(self) -> list[dict[str, Any]]:
+        """For each role's targets: reachable, model present, one-token probe, breaker."""
+        checks = [
+            self._check_target(role, target)
+            for role, chain in self.chains.items()
+            for target in chain
+        ]
+        return list(await asyncio.gather(*checks))
+
+    async def aclose(self) -> None:
+        seen: set[int] = set()
+        for chain in self.chains.values():
+            for target in chain:
+                if id(target.backend) not in seen:
+                    seen.add(id(target.backend))
+                    await target.backend.aclose()
+
+    # -------------------------------------------------------------------- internals
+
+    def _role(self, role: Role | str, allowed: tuple[Role, ...]) -> Role:
+        try:
+            value = Role(role)
+        except ValueError:
+            raise InputError(
+                f"unknown role {role!r}: use one of {[r.value for r in Role]}"
+            ) from None
+        if value not in allowed:
+            raise InputError(f"role {value} cannot be used for this call")
+        if not self.chains.get(value):
+            raise InputError(f"no backend is configured for the {value} role")
+        return value
+
+    def _check_messages(self, messages: list[Message], role: Role) -> None:
+        if not messages:
+            raise InputError("no messages to send")
+        for m in messages:
+            if not isinstance(m, Message):
+                raise InputError(f"expected Message, got {type(m).__name__}")
+        if not any(m.content.strip() or m.images for m in messages if m.role == "user"):
+            raise InputError("the prompt is empty")
+        size = sum(len(m.content) for m in messages)
+        if size > C.MAX_PROMPT_CHARS:
+            raise InputTooLarge(
+                f"the prompt has {size} characters; the limit is {C.MAX_PROMPT_CHARS}"
+            )
+        for m in messages:
+            for image in m.images:
+                if len(image.data) > C.MAX_IMAGE_BYTES:
+                    raise InputTooLarge(f"an image is over {C.MAX_IMAGE_BYTES} bytes")
+        for target in self.chains[role]:
+            target.backend.require(role)
+
+    async def _call(
+        self,
+        role: Role,
+        operation: Callable[[Target], Awaitable[T]],
+        hops: list[Hop],
+    ) -> tuple[T, Target, AsyncExitStack]:
+        """Run ``operation`` along the role's chain. Returns its value, the target that
+        gave it, and an exit stack that holds the target's concurrency slot until closed."""
+        retry_after: float | None = None
+        for target in self.chains[role]:
+            guard = self.guards[target.provider]
+            for attempt in range(self.retry.attempts):
+                if not guard.breaker.allow():
+                    err: BackendError = CircuitOpen(
+                        f"{target.provider} circuit is open", provider=target.provider
+                    )
+                    hops.append(Hop(target.provider, target.model, "", "CircuitOpen", err.message))
+                    metrics.record_error(target.provider, role.value, "CircuitOpen")
+                    retry_after = _min(retry_after, guard.breaker.retry_in())
+                    break
+                stack = AsyncExitStack()
+                try:
+                    await stack.enter_async_context(guard.limit.slot())
+                    value = await operation(target)
+                except BackendError as exc:
+                    await stack.aclose()
+                    own_queue = isinstance(exc, BackendOverloaded) and not exc.replica
+                    if own_queue:
+                        guard.breaker.release()
+                    elif exc.transient:
+                        guard.breaker.record_failure()
+                    else:
+                        guard.breaker.record_success()  # it answered, if only to say no
+                    hops.append(
+                        Hop(
+                            target.provider,
+                            target.model,
+                            exc.replica,
+                            _error_name(exc),
+                            exc.message,
+                        )
+                    )
+                    metrics.record_error(target.provider, role.value, _error_name(exc))
+                    if not exc.transient:
+                        raise
+                    if exc.retry_after is not None:
+                        retry_after = _min(retry_after, exc.retry_after)
+                    last = attempt + 1 == self.retry.attempts
+                    # A refused connection or our own full queue will not clear in a
+                    # backoff's time: go to the next backend straight away.
+                    if last or own_queue or isinstance(exc, BackendUnavailable):
+                        break
+                    await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
+                except BaseException:
+                    guard.breaker.release()
+                    await stack.aclose()
+                    raise
+                else:
+                    return value, target, stack
+        summary = "; ".join(f"{h.provider}: {h.message}" for h in hops) or "no backend"
+        raise AllBackendsFailed(
+            f"no backend could serve the {role} request ({summary})", hops, retry_after
+        )
+
+    def _record_ok(self, role: Role, target: Target, prov: Provenance) -> None:
+        metrics.record_success(
+            target.provider, role.value, prov.latency_ms / 1000, prov.tokens_in, prov.tokens_out
+        )
+        primary = self.chains[role][0].provider
+        if target.provider != primary:
+            metrics.FALLBACKS.labels(role.value, primary, target.provider).inc()
+
+    async def _check_target(self, role: Role, target: Target) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "role": role.value,
+            "provider": target.provider,
+            "model": target.model,
+            "reachable": False,
+            "model_present": False,
+            "probe": "skipped",
+            "breaker": self.guards[target.provider].breaker.snapshot(),
+        }
+        try:
+            async with asyncio.timeout(self.timeouts.connect + 10):
+                models = await target.backend.list_models()
+            report["reachable"] = True
+            report["model_present"] = _has_model(models, target.model)
+            if not report["model_present"]:
+                report["error"] = f"model {target.model!r} not served (has: {models[:10]})"
+                return report
+            async with asyncio.timeout(self.timeouts.first_token):
+                if role is Role.CHAT:
+                    probe = ChatRequest(
+                        target.model, (Message.user("Hi"),), ChatParams(max_tokens=1)
+                    )
+                    async for _ in target.backend.stream_chat(probe):
+                        pass
+                elif role is Role.EMBED:
+                    await target.backend.embed(target.model, ["ready"])
+            report["probe"] = "ok" if role is not Role.VISION else "skipped"
+        except (BackendError, InputError, TimeoutError) as exc:
+            report["error"] = str(exc) or type(exc).__name__
+            if report["reachable"]:
+                report["probe"] = "failed"
+        return report
+
+
+def _has_model(models: list[str], wanted: str) -> bool:
+    if wanted in models:
+        return True
+    # Ollama names carry a tag; "llava" means "llava:latest".
+    return ":" not in wanted and f"{wanted}:latest" in models
+
+
+def _min(current: float | None, new: float) -> float:
+    return new if current is None else min(current, new)
+
+
+def _json_part(text: str) -> str:
+    """The JSON object in a reply, tolerating code fences some models add."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.strip("`")
+        stripped = stripped.removeprefix("json").strip()
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start == -1 or end < start:
+        raise ValueError("the reply contains no JSON object")
+    return stripped[start : end + 1]
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}"
+            for e in err.errors()[:8]
+        )
+    return str(err)
+
+
+__all__ = ["ProviderRouter", "Structured", "Target"]

@@ -1,0 +1,194 @@
+"""Small value types shared by every backend and caller of the provider layer."""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from rma.errors import InputError
+
+
+class Role(StrEnum):
+    """What a model is used for; each role is routed to its own provider and model."""
+
+    CHAT = "chat"
+    EMBED = "embed"
+    VISION = "vision"
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image attached to a message. Backends encode it as their API expects."""
+
+    data: bytes
+    mime: str = "image/png"
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.base64()}"
+
+
+MessageRole = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: MessageRole
+    content: str
+    images: tuple[Image, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in ("system", "user", "assistant"):
+            raise InputError(f"unknown message role {self.role!r}: use system, user or assistant")
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        return cls("system", content)
+
+    @classmethod
+    def user(cls, content: str, images: tuple[Image, ...] = ()) -> Message:
+        return cls("user", content, images)
+
+    @classmethod
+    def assistant(cls, content: str) -> Message:
+        return cls("assistant", content)
+
+
+@dataclass(frozen=True)
+class ChatParams:
+    """Sampling and output options; ``json_schema`` asks for structured output."""
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    json_schema: dict[str, Any] | None = None
+    schema_name: str = "output"
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat call as a backend sees it: the model is already chosen."""
+
+    model: str
+    messages: tuple[Message, ...]
+    params: ChatParams
+
+
+@dataclass
+class Hop:
+    """One failed attempt on the way to an answer (or to the final error)."""
+
+    provider: str
+    model: str
+    replica: str
+    error: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "replica": self.replica,
+            "error": self.error,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Provenance:
+    """Where an answer came from, and what it cost. Returned with every result."""
+
+    role: str
+    provider: str
+    model: str
+    replica: str = ""
+    hops: list[Hop] = field(default_factory=list)
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    @property
+    def fell_back(self) -> bool:
+        return any(h.provider != self.provider for h in self.hops)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "provider": self.provider,
+            "model": self.model,
+            "replica": self.replica,
+            "fallback": self.fell_back,
+            "hops": [h.as_dict() for h in self.hops],
+            "latency_ms": round(self.latency_ms, 1),
+            "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 1),
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+        }
+
+
+@dataclass
+class ChatResult:
+    text: str
+    finish_reason: str
+    provenance: Provenance
+
+
+@dataclass
+class EmbedResult:
+    """L2-normalised vectors, with the model and dimension they belong to."""
+
+    vectors: list[list[float]]
+    model: str
+    dimension: int
+    provenance: Provenance
+
+
+# Stream events, as yielded by ProviderRouter.stream_chat
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    result: ChatResult
+
+
+@dataclass(frozen=True)
+class StreamFailed:
+    """The stream broke after its first token; ``error`` says why."""
+
+    error: str
+    message: str
+    partial_text: str
+
+
+StreamEvent = TextDelta | StreamEnd | StreamFailed
+
+
+# What a backend yields while streaming (the router turns these into StreamEvents)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str = ""
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    finish_reason: str | None = None
+    replica: str = ""
+
+
+def l2_normalise(vectors: list[list[float]]) -> list[list[float]]:
+    out = []
+    for vec in vectors:
+        norm = math.sqrt(sum(x * x for x in vec))
+        out.append([x / norm for x in vec] if norm > 0 else list(vec))
+    return out
