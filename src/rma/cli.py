@@ -1,0 +1,154 @@
+"""The ``rma`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import click
+
+from rma.config import load_settings
+from rma.errors import ConfigError, RMAError
+
+# Services by name: module path of their app factory and default port.
+SERVICES: dict[str, tuple[str, int]] = {}
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(package_name="rma")
+def main() -> None:
+    """RMA: ask the manuals, check figures, write client letters, read client documents."""
+
+
+@main.command("config")
+def config_cmd() -> None:
+    """Print the effective settings (secrets masked)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    width = max(len(k) for k in settings.masked())
+    for key, value in settings.masked().items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@main.command("chat")
+@click.argument("prompt")
+@click.option("--max-tokens", default=256, show_default=True)
+@click.option("--system", default="", help="An optional system message.")
+def chat_cmd(prompt: str, max_tokens: int, system: str) -> None:
+    """Stream a model's answer to PROMPT, then where it came from."""
+    from rma.llm.factory import build_router
+    from rma.llm.types import Message, StreamEnd, StreamFailed, TextDelta
+
+    async def run() -> int:
+        router = build_router(load_settings())
+        messages = ([Message.system(system)] if system else []) + [Message.user(prompt)]
+        try:
+            async for event in router.stream_chat(messages, max_tokens=max_tokens):
+                if isinstance(event, TextDelta):
+                    click.echo(event.text, nl=False)
+                elif isinstance(event, StreamEnd):
+                    p = event.result.provenance
+                    click.echo()
+                    note = f"  (fell back after: {[h.provider for h in p.hops]})" if p.hops else ""
+                    click.echo(
+                        f"-- {p.provider}/{p.model} {p.latency_ms:.0f} ms, "
+                        f"first token {p.ttft_ms:.0f} ms, {p.tokens_in} in / {p.tokens_out} out"
+                        f"{note}",
+                        err=True,
+                    )
+                elif isinstance(event, StreamFailed):
+                    click.echo()
+                    _fail(f"the stream broke: {event.message}")
+        finally:
+            await router.aclose()
+        return 0
+
+    try:
+        asyncio.run(run())
+    except RMAError as exc:
+        _fail(str(exc))
+
+
+@main.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def doctor_cmd(as_json: bool) -> None:
+    """Check every configured backend; exit non-zero if the chat backend is not ready."""
+    from rma.llm.factory import build_router
+    from rma.service.app import summarise_readiness
+
+    async def run() -> list[dict[str, Any]]:
+        router = build_router(load_settings())
+        try:
+            return await router.readiness()
+        finally:
+            await router.aclose()
+
+    try:
+        checks = asyncio.run(run())
+    except RMAError as exc:
+        _fail(str(exc), 2)
+    body, _ = summarise_readiness(checks)
+    chat_primary = next((c for c in checks if c["role"] == "chat"), None)
+    chat_ok = bool(
+        chat_primary
+        and chat_primary["reachable"]
+        and chat_primary["model_present"]
+        and chat_primary["probe"] == "ok"
+    )
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+    else:
+        for c in checks:
+            good = c["reachable"] and c["model_present"] and c["probe"] in ("ok", "skipped")
+            mark = "ok  " if good else "FAIL"
+            click.echo(
+                f"[{mark}] {c['role']:<6} {c['provider']:<7} {c['model']:<32} "
+                f"reachable={'yes' if c['reachable'] else 'no'} "
+                f"model={'yes' if c['model_present'] else 'no'} probe={c['probe']} "
+                f"breaker={c['breaker']['state']}"
+            )
+            if c.get("error"):
+                click.echo(f"       {c['error']}")
+        click.echo(f"status: {body['status']}")
+    sys.exit(0 if chat_ok else 1)
+
+
+@main.command("serve")
+@click.argument("service", type=click.Choice(["notes", "docs", "rag"]))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to the service's own port.")
+def serve_cmd(service: str, host: str, port: int | None) -> None:
+    """Run one of the HTTP services (notes 8100, docs 8101, rag 8102)."""
+    import importlib
+
+    import uvicorn
+
+    from rma import constants as C
+
+    modules = {
+        "notes": ("rma.notes.api", C.NOTES_PORT),
+        "docs": ("rma.documents.api", C.DOCS_PORT),
+        "rag": ("rma.rag.api", C.RAG_PORT),
+    }
+    module_name, default_port = modules[service]
+    try:
+        module = importlib.import_module(module_name)
+        app = module.create()
+    except ModuleNotFoundError as exc:
+        _fail(f"the {service} service is not available in this build ({exc.name})")
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    uvicorn.run(app, host=host, port=port or default_port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

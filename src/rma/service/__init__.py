@@ -1,0 +1,1 @@
+"""What the three HTTP services share: the app factory, logging, errors, dependencies."""

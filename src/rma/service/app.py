@@ -1,0 +1,246 @@
+"""The app factory every RMA service is built with.
+
+It gives each service the same operational surface: ``/health`` (alive),
+``/ready`` (backends reachable, models present, a one-token probe, breaker state),
+``/metrics`` (Prometheus), request IDs, JSON access logs without client text,
+optional API keys (``RMA_API_KEYS``), and error responses that say what went wrong.
+CORS is off unless ``RMA_CORS_ORIGINS`` names origins.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from rma import __version__
+from rma import constants as C
+from rma.config import Settings, load_settings
+from rma.errors import (
+    AllBackendsFailed,
+    BackendError,
+    BackendRejected,
+    ConfigError,
+    InputError,
+    RMAError,
+    StreamInterrupted,
+    StructuredOutputError,
+)
+from rma.llm.factory import build_router
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Role
+from rma.service.logs import configure_logging, request_id
+
+log = logging.getLogger("rma.http")
+
+HTTP_REQUESTS = Counter(
+    "rma_http_requests_total", "HTTP requests", ["service", "route", "method", "status"]
+)
+HTTP_LATENCY = Histogram("rma_http_request_seconds", "HTTP request latency", ["service", "route"])
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+READY_CACHE_SECONDS = 5.0
+
+Startup = Callable[[FastAPI], Awaitable[None]]
+
+
+def get_router(request: Request) -> ProviderRouter:
+    return request.app.state.router  # type: ignore[no-any-return]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+RouterDep = Annotated[ProviderRouter, Depends(get_router)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def error_body(kind: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": kind, "detail": detail, "request_id": request_id.get(), **extra}
+
+
+def create_app(
+    service: str,
+    *,
+    routes: list[APIRouter] = (),  # type: ignore[assignment]
+    settings: Settings | None = None,
+    router: ProviderRouter | None = None,
+    on_startup: Startup | None = None,
+    on_shutdown: Startup | None = None,
+) -> FastAPI:
+    """A FastAPI app for ``service`` with RMA's shared middleware and endpoints."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.rma_log_level)
+        app.state.settings = settings
+        app.state.router = router or build_router(settings)
+        app.state.ready_cache = (0.0, None)
+        if on_startup:
+            await on_startup(app)
+        log.info("service started", extra={"service": service})
+        try:
+            yield
+        finally:
+            if on_shutdown:
+                await on_shutdown(app)
+            if router is None:
+                await app.state.router.aclose()
+
+    app = FastAPI(title=f"RMA {service}", version=__version__, lifespan=lifespan)
+    if settings.rma_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.rma_cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Authorization", C.API_KEY_HEADER],
+        )
+    keys = [k.get_secret_value().encode() for k in settings.rma_api_keys]
+
+    @app.middleware("http")
+    async def frame(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get(C.REQUEST_ID_HEADER, "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.monotonic()
+        try:
+            if keys and request.url.path not in OPEN_PATHS and not _authorised(request, keys):
+                response: Response = JSONResponse(
+                    error_body("unauthorised", "a valid API key is required"),
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            else:
+                response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            seconds = time.monotonic() - started
+            HTTP_REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(service, route).observe(seconds)
+            response.headers[C.REQUEST_ID_HEADER] = rid
+            log.info(
+                "request",
+                extra={
+                    "service": service,
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            request_id.reset(token)
+
+    _install_error_handlers(app)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process is up and answering."""
+        return {"status": "ok", "service": service, "version": __version__}
+
+    @app.get("/ready", tags=["operations"])
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: each backend reachable, its model present, a one-token probe."""
+        body, ok = await readiness_report(request.app)
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for r in routes:
+        app.include_router(r)
+    return app
+
+
+async def readiness_report(app: FastAPI) -> tuple[dict[str, Any], bool]:
+    """Cached for a few seconds so frequent probes do not each run a model call."""
+    cached_at, cached = app.state.ready_cache
+    if cached is not None and time.monotonic() - cached_at < READY_CACHE_SECONDS:
+        return cached
+    result = summarise_readiness(await app.state.router.readiness())
+    app.state.ready_cache = (time.monotonic(), result)
+    return result
+
+
+def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Ready when the primary target of every role passes; degraded when a chat fallback
+    carries the load; not ready otherwise."""
+
+    def passed(c: dict[str, Any]) -> bool:
+        return bool(c["reachable"] and c["model_present"] and c["probe"] in ("ok", "skipped"))
+
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for c in checks:
+        by_role.setdefault(c["role"], []).append(c)
+    primaries_ok = all(passed(chain[0]) for chain in by_role.values())
+    chat = by_role.get(Role.CHAT.value, [])
+    others_ok = all(passed(chain[0]) for role, chain in by_role.items() if role != Role.CHAT.value)
+    degraded = not primaries_ok and others_ok and any(passed(c) for c in chat[1:])
+    status = "ready" if primaries_ok else "degraded" if degraded else "not_ready"
+    return {"status": status, "checks": checks}, status != "not_ready"
+
+
+def _authorised(request: Request, keys: list[bytes]) -> bool:
+    supplied = request.headers.get(C.API_KEY_HEADER, "")
+    auth = request.headers.get("Authorization", "")
+    if not supplied and auth.lower().startswith("bearer "):
+        supplied = auth[7:].strip()
+    given = supplied.encode()
+    return any(hmac.compare_digest(given, key) for key in keys)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(_: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=exc.status_code)
+
+    @app.exception_handler(AllBackendsFailed)
+    async def all_failed(_: Request, exc: AllBackendsFailed) -> JSONResponse:
+        headers = {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        hops = [h.as_dict() for h in exc.hops]
+        return JSONResponse(
+            error_body("backends_unavailable", str(exc), hops=hops),
+            status_code=503,
+            headers=headers,
+        )
+
+    @app.exception_handler(BackendError)
+    async def backend_error(_: Request, exc: BackendError) -> JSONResponse:
+        # A 400 from the model server is almost always input it cannot take (too long).
+        status = 422 if isinstance(exc, BackendRejected) and exc.status_code == 400 else 502
+        return JSONResponse(
+            error_body(type(exc).__name__, exc.message, provider=exc.provider), status_code=status
+        )
+
+    @app.exception_handler(StructuredOutputError)
+    async def bad_output(_: Request, exc: StructuredOutputError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_model_output", str(exc)), status_code=502)
+
+    @app.exception_handler(StreamInterrupted)
+    async def interrupted(_: Request, exc: StreamInterrupted) -> JSONResponse:
+        return JSONResponse(error_body("stream_interrupted", str(exc)), status_code=502)
+
+    @app.exception_handler(ConfigError)
+    async def config_error(_: Request, exc: ConfigError) -> JSONResponse:
+        return JSONResponse(error_body("configuration", str(exc)), status_code=500)
+
+    @app.exception_handler(RMAError)
+    async def other(_: Request, exc: RMAError) -> JSONResponse:
+        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=500)
