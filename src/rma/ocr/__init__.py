@@ -1,0 +1,9 @@
+"""Text from pages: PDF text layers, Tesseract, or a vision model through the router.
+
+Shared by manual ingestion (scanned pages in manuals) and the document processor.
+"""
+
+from rma.ocr.engines import OcrReader, PageText
+from rma.ocr.pdf import read_pdf
+
+__all__ = ["OcrReader", "PageText", "read_pdf"]

@@ -1,0 +1,110 @@
+"""OCR engines: Tesseract (offline, always available) and vision models via the router.
+
+A vision failure falls back to Tesseract, and the page says so in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from PIL import Image as PILImage
+
+from rma.errors import AllBackendsFailed, BackendError, ConfigError, InputError, RMAError
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Image
+
+log = logging.getLogger("rma.ocr")
+
+Method = Literal["text-layer", "vision", "tesseract"]
+OCR_PROMPT = (
+    "Transcribe all text in this image exactly as written, line by line. "
+    "Keep numbers, amounts, dates and references exactly. Output only the text."
+)
+# Vision models report no confidence; this marks their text as unscored but usable.
+VISION_CONFIDENCE = 0.8
+# Bound concurrent Tesseract processes (each uses a core).
+TESSERACT_SLOTS = asyncio.Semaphore(2)
+
+
+@dataclass
+class PageText:
+    number: int
+    text: str
+    method: Method
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
+    """Text and mean word confidence (0-1) from Tesseract."""
+    import pytesseract
+
+    try:
+        data = pytesseract.image_to_data(
+            image, lang="eng", config="--psm 3", output_type=pytesseract.Output.DICT
+        )
+    except pytesseract.TesseractNotFoundError:
+        raise ConfigError(
+            "Tesseract is not installed (Debian: apt-get install tesseract-ocr tesseract-ocr-eng)"
+        ) from None
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    confidences: list[float] = []
+    for i, word in enumerate(data["text"]):
+        if not word.strip():
+            continue
+        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        lines.setdefault(key, []).append(word)
+        conf = float(data["conf"][i])
+        if conf >= 0:
+            confidences.append(conf / 100)
+    paragraphs: list[str] = []
+    last_par: tuple[int, int] | None = None
+    for key in sorted(lines):
+        if last_par is not None and key[:2] != last_par:
+            paragraphs.append("")
+        paragraphs.append(" ".join(lines[key]))
+        last_par = key[:2]
+    confidence = sum(confidences) / len(confidences) if confidences else 0.0
+    return "\n".join(paragraphs).strip(), confidence
+
+
+class OcrReader:
+    """Reads page images with the configured engine (``tesseract``, ``vllm`` or ``ollama``)."""
+
+    def __init__(self, provider: str = "tesseract", router: ProviderRouter | None = None):
+        if provider not in ("tesseract", "vllm", "ollama"):
+            raise ConfigError(f"OCR_PROVIDER={provider!r}: use tesseract, vllm or ollama")
+        if provider != "tesseract" and router is None:
+            raise ConfigError(f"OCR_PROVIDER={provider} needs the provider router")
+        self.provider = provider
+        self.router = router
+
+    async def read(self, image: PILImage.Image, number: int) -> PageText:
+        warnings: list[str] = []
+        if self.provider != "tesseract":
+            assert self.router is not None
+            try:
+                result = await self.router.vision(OCR_PROMPT, [_png(image)], max_tokens=2048)
+                if result.text.strip():
+                    return PageText(number, result.text.strip(), "vision", VISION_CONFIDENCE)
+                warnings.append("the vision model returned no text; read with Tesseract instead")
+            except (AllBackendsFailed, BackendError, InputError) as exc:
+                log.warning("vision OCR failed", extra={"error": type(exc).__name__})
+                warnings.append(
+                    f"vision OCR failed ({type(exc).__name__}); read with Tesseract instead"
+                )
+            except RMAError as exc:
+                warnings.append(f"vision OCR unavailable ({exc}); read with Tesseract instead")
+        async with TESSERACT_SLOTS:
+            text, confidence = await asyncio.to_thread(tesseract_read, image)
+        return PageText(number, text, "tesseract", round(confidence, 3), warnings)
+
+
+def _png(image: PILImage.Image) -> Image:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return Image(buf.getvalue(), "image/png")
