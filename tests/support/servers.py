@@ -1,0 +1,113 @@
+"""Start and stop real server processes for tests (vLLM, Chroma, RMA services)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f} s")
+
+
+@dataclass
+class ServerProcess:
+    """A child process serving HTTP on ``port``; its output goes to ``log``."""
+
+    argv: list[str]
+    port: int
+    health_path: str
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    start_timeout: float = 60.0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+        try:
+            wait_http(self.base + self.health_path, self.start_timeout, self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"{self.argv[0]} did not start; see {self.log}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def vllm_process(
+    python: str, model_dir: str, served_name: str, port: int, log: Path
+) -> ServerProcess:
+    """The real vLLM OpenAI-compatible server on CPU."""
+    return ServerProcess(
+        argv=[
+            python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            model_dir,
+            "--served-model-name",
+            served_name,
+            "--dtype",
+            "bfloat16",
+            "--max-model-len",
+            "2048",
+            "--gpu-memory-utilization",
+            "0.3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        port=port,
+        health_path="/health",
+        log=log,
+        env={"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"},
+        start_timeout=420.0,
+    )
