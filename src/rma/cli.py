@@ -12,9 +12,6 @@ import click
 from rma.config import load_settings
 from rma.errors import ConfigError, RMAError
 
-# Services by name: module path of their app factory and default port.
-SERVICES: dict[str, tuple[str, int]] = {}
-
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
@@ -149,6 +146,23 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
         _fail(str(exc), 2)
     uvicorn.run(app, host=host, port=port or default_port, log_config=None, access_log=False)
 
+
+def _add_service_commands() -> None:
+    """Each service contributes its own commands (``commands`` in ``rma.<service>.cli``)."""
+    import importlib
+
+    for module_name in ("rma.rag.cli", "rma.notes.cli", "rma.documents.cli", "rma.bench.cli"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for command in module.commands:
+            main.add_command(command)
+
+
+_add_service_commands()
 
 if __name__ == "__main__":
     main()
