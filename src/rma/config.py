@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     vllm_embed_model: str = Field(C.DEFAULT_VLLM_EMBED_MODEL, alias="VLLM_EMBED_MODEL")
     vllm_vision_model: str = Field("", alias="VLLM_VISION_MODEL")
     vllm_max_in_flight: int = Field(C.VLLM_MAX_IN_FLIGHT, alias="VLLM_MAX_IN_FLIGHT", ge=1)
+    vllm_context_tokens: int = Field(
+        C.DEFAULT_VLLM_CONTEXT_TOKENS, alias="VLLM_CONTEXT_TOKENS", ge=256
+    )
 
     # Ollama (native API).
     ollama_url: str = Field(C.DEFAULT_OLLAMA_URL, alias="OLLAMA_URL")
@@ -91,6 +94,12 @@ class Settings(BaseSettings):
     )
     rma_cors_origins: CommaList = Field(default_factory=list, alias="RMA_CORS_ORIGINS")
     rma_log_level: str = Field("INFO", alias="RMA_LOG_LEVEL")
+
+    # Notes service.
+    notes_reading_age_target: float = Field(
+        C.NOTES_READING_AGE_TARGET, alias="NOTES_READING_AGE_TARGET", ge=5, le=25
+    )
+    notes_retain_seconds: int = Field(C.NOTES_RETAIN_SECONDS, alias="NOTES_RETAIN_SECONDS", ge=0)
 
     @field_validator(
         "fallback_provider", "vllm_url", "vllm_embed_url", "rma_cors_origins", mode="before"

@@ -20,6 +20,8 @@ DEFAULT_OLLAMA_KEEP_ALIVE = "30m"
 LOCAL_CHAT_MODEL = "smollm2-135m-instruct-q4_1"
 LOCAL_EMBED_MODEL = "all-minilm-l6-v2-onnx-int8"
 LOCAL_CONTEXT_TOKENS = 2048
+# Context window of the served vLLM model (its --max-model-len); budgets prompts.
+DEFAULT_VLLM_CONTEXT_TOKENS = 2048
 LOCAL_THREADS = 2
 
 # Timeouts, seconds
@@ -50,6 +52,12 @@ MAX_OUTPUT_TOKENS = 4096
 DEFAULT_MAX_TOKENS = 512
 MAX_EMBED_BATCH = 256
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+# Notes service: plain-English target (reading age = Flesch-Kincaid grade + 5), and
+# how long letters are kept for download (0: never kept; notes are personal data).
+NOTES_READING_AGE_TARGET = 11.0
+NOTES_RETAIN_SECONDS = 0
+NOTES_MAX_RETAINED = 200
 
 REQUEST_ID_HEADER = "X-Request-ID"
 API_KEY_HEADER = "X-API-Key"
