@@ -445,7 +445,8 @@ class ProviderRouter:
                     own_queue = isinstance(exc, BackendOverloaded) and not exc.replica
                     if own_queue:
                         guard.breaker.release()
-                    elif exc.transient:
+                    elif exc.transient and not (exc.replica and target.backend.has_other_replica()):
+                        # One replica down while others serve is not a backend failure.
                         guard.breaker.record_failure()
                     else:
                         guard.breaker.record_success()  # it answered, if only to say no
@@ -463,10 +464,13 @@ class ProviderRouter:
                         raise
                     if exc.retry_after is not None:
                         retry_after = _min(retry_after, exc.retry_after)
-                    last = attempt + 1 == self.retry.attempts
-                    # A refused connection or our own full queue will not clear in a
-                    # backoff's time: go to the next backend straight away.
-                    if last or own_queue or isinstance(exc, BackendUnavailable):
+                    if attempt + 1 == self.retry.attempts or own_queue:
+                        break
+                    if isinstance(exc, BackendUnavailable):
+                        # A refused connection will not clear in a backoff's time: try
+                        # another replica now, or the next backend.
+                        if target.backend.has_other_replica():
+                            continue
                         break
                     await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
                 except BaseException:

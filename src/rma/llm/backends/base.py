@@ -31,6 +31,10 @@ class Backend(ABC):
     async def list_models(self) -> list[str]:
         """Model names the backend can serve now (used by readiness checks)."""
 
+    def has_other_replica(self) -> bool:
+        """Whether a retry could go to a replica other than one that just failed."""
+        return False
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections and threads."""
 

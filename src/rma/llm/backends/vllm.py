@@ -138,6 +138,10 @@ class VLLMBackend(Backend):
             replica.down_until = time.monotonic() + REPLICA_COOLDOWN
         return err
 
+    def has_other_replica(self) -> bool:
+        now = time.monotonic()
+        return len(self.replicas) > 1 and any(r.down_until <= now for r in self.replicas)
+
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         replica = self._pick()
         replica.in_flight += 1
