@@ -7,6 +7,7 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     ├── ConfigError                 bad settings, found at start-up
     ├── InputError                  the caller's request is wrong (HTTP 4xx)
     │   ├── CapabilityError         the backend cannot do this role (vision on local)
+    │   ├── UnsupportedMediaType    an upload in a format we do not read (HTTP 415)
     │   └── InputTooLarge
     ├── BackendError                a model backend failed
     │   ├── BackendUnavailable *    connection refused/reset, DNS
@@ -45,6 +46,12 @@ class InputError(RMAError):
 
 class InputTooLarge(InputError):
     status_code = 413
+
+
+class UnsupportedMediaType(InputError):
+    """An uploaded file in a format RMA does not read."""
+
+    status_code = 415
 
 
 class CapabilityError(InputError):
