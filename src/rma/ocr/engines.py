@@ -6,16 +6,16 @@ A vision failure falls back to Tesseract, and the page says so in ``warnings``.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image as PILImage
 
 from rma.errors import AllBackendsFailed, BackendError, ConfigError, InputError, RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Image
+from rma.ocr.images import OCR_MAX_SIDE, VISION_MAX_SIDE, cap_size, detect_turn, to_png
 
 log = logging.getLogger("rma.ocr")
 
@@ -28,6 +28,8 @@ OCR_PROMPT = (
 VISION_CONFIDENCE = 0.8
 # Bound concurrent Tesseract processes (each uses a core).
 TESSERACT_SLOTS = asyncio.Semaphore(2)
+# Below this mean word confidence a page may be sideways or upside down: check orientation.
+TURN_CHECK_CONFIDENCE = 0.75
 
 
 @dataclass
@@ -37,6 +39,8 @@ class PageText:
     method: Method
     confidence: float
     warnings: list[str] = field(default_factory=list)
+    # The vision model call that read the page (None for Tesseract and text layers).
+    provenance: dict[str, Any] | None = None
 
 
 def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
@@ -84,27 +88,60 @@ class OcrReader:
         self.router = router
 
     async def read(self, image: PILImage.Image, number: int) -> PageText:
+        """Text of one page image (numbered from 1), by vision model or Tesseract.
+
+        The image is size-capped first; a vision failure falls back to Tesseract with a
+        warning; a page Tesseract reads poorly is checked for being turned and re-read.
+        """
+        image = cap_size(
+            image if image.mode in ("RGB", "L") else image.convert("RGB"), OCR_MAX_SIDE
+        )
         warnings: list[str] = []
         if self.provider != "tesseract":
             assert self.router is not None
             try:
-                result = await self.router.vision(OCR_PROMPT, [_png(image)], max_tokens=2048)
+                shown = Image(to_png(cap_size(image, VISION_MAX_SIDE)), "image/png")
+                result = await self.router.vision(OCR_PROMPT, [shown], max_tokens=2048)
                 if result.text.strip():
-                    return PageText(number, result.text.strip(), "vision", VISION_CONFIDENCE)
-                warnings.append("the vision model returned no text; read with Tesseract instead")
+                    return PageText(
+                        number,
+                        result.text.strip(),
+                        "vision",
+                        VISION_CONFIDENCE,
+                        provenance=result.provenance.as_dict(),
+                    )
+                warnings.append(
+                    f"page {number}: the vision model returned no text; read with Tesseract instead"
+                )
             except (AllBackendsFailed, BackendError, InputError) as exc:
                 log.warning("vision OCR failed", extra={"error": type(exc).__name__})
                 warnings.append(
-                    f"vision OCR failed ({type(exc).__name__}); read with Tesseract instead"
+                    f"page {number}: vision OCR failed ({type(exc).__name__}); "
+                    "read with Tesseract instead"
                 )
             except RMAError as exc:
-                warnings.append(f"vision OCR unavailable ({exc}); read with Tesseract instead")
+                warnings.append(
+                    f"page {number}: vision OCR unavailable ({exc}); read with Tesseract instead"
+                )
         async with TESSERACT_SLOTS:
-            text, confidence = await asyncio.to_thread(tesseract_read, image)
+            text, confidence, turned = await asyncio.to_thread(read_upright, image)
+        if turned:
+            warnings.append(f"page {number} was turned {turned} degrees to read it upright")
         return PageText(number, text, "tesseract", round(confidence, 3), warnings)
 
 
-def _png(image: PILImage.Image) -> Image:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return Image(buf.getvalue(), "image/png")
+def read_upright(image: PILImage.Image) -> tuple[str, float, int]:
+    """Tesseract text and confidence, turning the page first if it reads poorly sideways.
+
+    Returns the degrees (counter-clockwise) the page was turned, 0 if not.
+    """
+    text, confidence = tesseract_read(image)
+    if confidence >= TURN_CHECK_CONFIDENCE and text:
+        return text, confidence, 0
+    turn = detect_turn(image)
+    if not turn:
+        return text, confidence, 0
+    turned_text, turned_confidence = tesseract_read(image.rotate(turn, expand=True))
+    if turned_confidence <= confidence:
+        return text, confidence, 0
+    return turned_text, turned_confidence, turn

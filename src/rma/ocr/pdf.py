@@ -1,13 +1,15 @@
 """PDF pages to text: the text layer where a page has one, OCR where it does not.
 
-pdfium is not thread-safe, so all pdfium work runs under one lock on a worker thread;
-OCR of rendered pages runs concurrently up to a bound.
+pdfium is not thread-safe, so every pdfium call runs on a worker thread under one lock.
+Pages without a text layer are rendered one at a time as their OCR slot comes free, so
+at most ``PAGE_CONCURRENCY`` page images are in memory per document.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from PIL import Image as PILImage
 
@@ -22,7 +24,7 @@ MAX_RENDER_PIXELS = 40_000_000
 PAGE_CONCURRENCY = 4
 
 
-def _open(data: bytes):  # type: ignore[no-untyped-def]
+def _open(data: bytes) -> Any:
     import pypdfium2 as pdfium
 
     try:
@@ -44,41 +46,63 @@ def pdf_page_count(data: bytes) -> int:
             doc.close()
 
 
-def _extract(data: bytes, max_pages: int) -> list[tuple[str, PILImage.Image | None]]:
-    """Text layer of each page, and a rendering of those without one."""
-    with _PDFIUM:
-        doc = _open(data)
-        try:
-            if len(doc) > max_pages:
-                raise InputTooLarge(f"the PDF has {len(doc)} pages; the limit is {max_pages}")
-            pages: list[tuple[str, PILImage.Image | None]] = []
-            for page in doc:
+class _PdfPages:
+    """An open PDF whose pages are read and rendered on demand, under the pdfium lock."""
+
+    def __init__(self, data: bytes, max_pages: int) -> None:
+        with _PDFIUM:
+            self.doc = _open(data)
+            if len(self.doc) > max_pages:
+                count = len(self.doc)
+                self.doc.close()
+                raise InputTooLarge(f"the PDF has {count} pages; the limit is {max_pages}")
+
+    def text_layers(self) -> list[str]:
+        with _PDFIUM:
+            texts = []
+            for page in self.doc:
                 textpage = page.get_textpage()
-                text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
+                texts.append(textpage.get_text_bounded().replace("\r\n", "\n").strip())
                 textpage.close()
-                image = None
-                if len(text) < MIN_TEXT_LAYER_CHARS:
-                    width, height = page.get_size()
-                    scale = RENDER_DPI / 72
-                    if width * height * scale * scale > MAX_RENDER_PIXELS:
-                        scale = (MAX_RENDER_PIXELS / (width * height)) ** 0.5
-                    image = page.render(scale=scale).to_pil().convert("RGB")
                 page.close()
-                pages.append((text, image))
-            return pages
-        finally:
-            doc.close()
+            return texts
+
+    def render(self, index: int) -> PILImage.Image:
+        with _PDFIUM:
+            page = self.doc[index]
+            try:
+                width, height = page.get_size()
+                scale = RENDER_DPI / 72
+                if width * height * scale * scale > MAX_RENDER_PIXELS:
+                    scale = (MAX_RENDER_PIXELS / (width * height)) ** 0.5
+                return page.render(scale=scale).to_pil().convert("RGB")
+            finally:
+                page.close()
+
+    def close(self) -> None:
+        with _PDFIUM:
+            self.doc.close()
 
 
 async def read_pdf(data: bytes, reader: OcrReader, *, max_pages: int = 200) -> list[PageText]:
     """One :class:`PageText` per page, numbered from 1, in order."""
-    pages = await asyncio.to_thread(_extract, data, max_pages)
-    slots = asyncio.Semaphore(PAGE_CONCURRENCY)
+    pdf = await asyncio.to_thread(_PdfPages, data, max_pages)
+    try:
+        texts = await asyncio.to_thread(pdf.text_layers)
+        slots = asyncio.Semaphore(PAGE_CONCURRENCY)
 
-    async def one(number: int, text: str, image: PILImage.Image | None) -> PageText:
-        if image is None:
-            return PageText(number, text, "text-layer", 1.0)
-        async with slots:
-            return await reader.read(image, number)
+        async def one(index: int, text: str) -> PageText:
+            if len(text) >= MIN_TEXT_LAYER_CHARS:
+                return PageText(index + 1, text, "text-layer", 1.0)
+            async with slots:
+                image = await asyncio.to_thread(pdf.render, index)
+                return await reader.read(image, index + 1)
 
-    return list(await asyncio.gather(*(one(i + 1, t, im) for i, (t, im) in enumerate(pages))))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(i, t)) for i, t in enumerate(texts)]
+        except ExceptionGroup as failed:  # the first page's error, as a single exception
+            raise failed.exceptions[0] from None
+        return [task.result() for task in tasks]
+    finally:
+        await asyncio.to_thread(pdf.close)

@@ -1,0 +1,511 @@
+"""The fields that drive advice, each tied to the page and the words it came from.
+
+Code finds what patterns find reliably (amounts next to their labels, UK dates,
+references after their labels); the model fills what is left (usually the creditor's
+name). Every value, wherever it came from, is then checked in code against the text:
+an amount must occur on the page, a date must parse and occur, a deadline must fall
+after the letter date. A value that fails a check is kept, marked unverified, and
+named in the warnings: an adviser decides, nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from rma.errors import AllBackendsFailed, BackendError, InputError, RMAError
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Message
+
+log = logging.getLogger("rma.documents")
+
+FIELD_NAMES = (
+    "creditor",
+    "account_reference",
+    "claim_number",
+    "balance",
+    "arrears",
+    "letter_date",
+    "deadline",
+)
+MONEY_FIELDS = ("balance", "arrears")
+DATE_FIELDS = ("letter_date", "deadline")
+# How a value was found scales the page's OCR confidence (see docs/documents.md).
+TRUST = {"pattern": 0.95, "model-verified": 0.8, "computed": 0.6, "unverified": 0.3}
+MODEL_TEXT_CHARS = 3000
+Source = Literal["code", "model"]
+
+
+@dataclass
+class Line:
+    """One line of text and the page it is on."""
+
+    page: int
+    text: str
+    confidence: float
+
+
+@dataclass
+class DocumentField:
+    """One extracted value with where it is and how far to trust it."""
+
+    value: str
+    page: int | None
+    quote: str
+    confidence: float
+    source: Source
+    verified: bool
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "page": self.page,
+            "quote": self.quote,
+            "confidence": round(self.confidence, 3),
+            "source": self.source,
+            "verified": self.verified,
+            "note": self.note,
+        }
+
+
+@dataclass
+class ExtractedFields:
+    fields: dict[str, DocumentField] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] | None = None
+
+
+# ------------------------------------------------------------------ parsing helpers
+
+MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+DATE_PATTERNS = [
+    # 5 March 2025, 5th Mar 2025, 05 Mar. 2025
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
+    # 05/03/2025, 5.3.25, 05-03-2025 (UK: day first)
+    (re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b"), "numeric"),
+    # March 5, 2025
+    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
+    # 2025-03-05
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
+]
+MONEY = re.compile(r"(?:£|GBP\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?!\d)")
+
+
+def parse_money(text: str) -> Decimal | None:
+    """An amount in pounds from '£1,234.56', '1234.5' or 'GBP 20'; None if not one."""
+    cleaned = re.sub(r"(?i)gbp|£|,|\s", "", text.strip())
+    if not re.fullmatch(r"\d+(\.\d{1,2})?", cleaned):
+        return None
+    try:
+        return Decimal(cleaned).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+def find_dates(text: str) -> Iterator[tuple[date, re.Match[str]]]:
+    """Every valid date written in a UK format, with its match, in order of position."""
+    found: list[tuple[int, date, re.Match[str]]] = []
+    taken: list[range] = []
+    for pattern, kind in DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            if any(match.start() in span for span in taken):
+                continue
+            parsed = _to_date(match, kind)
+            if parsed is not None:
+                found.append((match.start(), parsed, match))
+                taken.append(range(match.start(), match.end()))
+    for _, parsed, match in sorted(found, key=lambda item: item[0]):
+        yield parsed, match
+
+
+def parse_date(text: str) -> date | None:
+    """A date from one value in any UK format (or ISO); None if it does not parse."""
+    for parsed, match in find_dates(text):
+        if match.group(0).strip() == text.strip().rstrip("."):
+            return parsed
+    return None
+
+
+def _to_date(match: re.Match[str], kind: str) -> date | None:
+    g = match.groups()
+    try:
+        if kind == "dmy":
+            day, month, year = int(g[0]), MONTHS[g[1].lower()], int(g[2])
+        elif kind == "mdy":
+            month, day, year = MONTHS[g[0].lower()], int(g[1]), int(g[2])
+        elif kind == "iso":
+            year, month, day = int(g[0]), int(g[1]), int(g[2])
+        else:
+            day, month, year = int(g[0]), int(g[1]), int(g[2])
+            if len(g[2]) == 2:
+                year += 2000
+        if not 1990 <= year <= 2100:
+            return None
+        return date(year, month, day)
+    except (ValueError, KeyError):
+        return None
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^a-z0-9£.]+", " ", text.lower()).strip()
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+# ------------------------------------------------------------------ code extraction
+
+AMOUNT_LABELS: list[tuple[str, str]] = [
+    ("arrears", r"arrears|amount (?:now )?(?:due|overdue)|overdue amount|remedy the breach"),
+    (
+        "balance",
+        r"balance|amount outstanding|total (?:amount )?(?:outstanding|due|owed|owing|debt)"
+        r"|amount claimed|total claimed|amount owed|you owe",
+    ),
+]
+REFERENCE_LABEL = re.compile(
+    r"(?:account|agreement|customer|policy|loan|card)\s+(?:number|no\.?|reference|ref\.?)"
+    r"|(?:our|your)\s+ref(?:erence)?(?:\s+number)?|reference(?:\s+number)?|ref\.?",
+    re.I,
+)
+CLAIM_LABEL = re.compile(r"claim\s+(?:number|no\.?)\s*[:.]?\s*([A-Z0-9]{6,12})\b", re.I)
+REFERENCE_VALUE = re.compile(r"\s*[:.#]?\s*([A-Z0-9][A-Z0-9\-/]{3,}(?:\s\d{3,})*)", re.I)
+CREDITOR_LABELS = [
+    r"original creditor",
+    r"creditor",
+    r"claimant",
+    r"(?:collect(?:ing)?|acting) on behalf of",
+    r"instructed by",
+]
+ORGANISATION = re.compile(
+    r"\b(ltd|limited|plc|llp|bank|council|building society|credit|finance|loans?|energy|"
+    r"water|services|group|uk)\b",
+    re.I,
+)
+LETTER_DATE_LABEL = re.compile(
+    r"^\s*(?:date(?: of (?:notice|letter|issue))?|issue date|dated)\b", re.I
+)
+DEADLINE_CUE = re.compile(
+    r"\b(?:by|before|on or before|no later than|deadline|due date|pay(?:ment)? by|until)\s*:?\s*$",
+    re.I,
+)
+RELATIVE_DEADLINE = re.compile(r"\bwithin\s+(\d{1,2})\s+days\b(?!\s+of\s+(?:service|receiv))", re.I)
+
+
+def _field(name: str, value: str, line: Line, how: str, note: str = "") -> DocumentField:
+    verified = how in ("pattern", "model-verified")
+    return DocumentField(
+        value=value,
+        page=line.page,
+        quote=line.text.strip(),
+        confidence=TRUST[how] * line.confidence,
+        source="code" if how in ("pattern", "computed") else "model",
+        verified=verified,
+        note=note,
+    )
+
+
+def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
+    """Balance and arrears: each amount goes to the nearest label on its line.
+
+    A label right before the amount ("Arrears: £X") beats one after it ("£X in arrears").
+    """
+    best: dict[str, tuple[int, DocumentField]] = {}
+    for line in lines:
+        for match in MONEY.finditer(line.text):
+            amount = parse_money(match.group(0))
+            if amount is None:
+                continue
+            before = line.text[max(0, match.start() - 70) : match.start()].lower()
+            after = line.text[match.end() : match.end() + 25].lower()
+            label, rank = None, 0
+            nearest = -1
+            for name, pattern in AMOUNT_LABELS:
+                for hit in re.finditer(pattern, before):
+                    if hit.end() > nearest:
+                        nearest, label = hit.end(), name
+                        # "Label: £X" (the label ends the text before it) ranks highest.
+                        rank = 3 if re.fullmatch(r"[^a-z0-9]*", before[hit.end() :]) else 2
+            if label is None:
+                for name, pattern in AMOUNT_LABELS:
+                    if re.search(rf"^\s*(?:in\s+)?(?:{pattern})", after):
+                        label, rank = name, 1
+                        break
+            if label is None:
+                continue
+            if label not in best or rank > best[label][0]:
+                best[label] = (rank, _field(label, str(amount), line, "pattern"))
+    return {name: found for name, (_, found) in best.items()}
+
+
+def find_references(lines: list[Line]) -> dict[str, DocumentField]:
+    found: dict[str, DocumentField] = {}
+    for line in lines:
+        m = CLAIM_LABEL.search(line.text) if "claim_number" not in found else None
+        if m and re.search(r"\d", m.group(1)):
+            found["claim_number"] = _field("claim_number", m.group(1).upper(), line, "pattern")
+            continue
+        if "account_reference" in found:
+            continue
+        for label in REFERENCE_LABEL.finditer(line.text):
+            value = REFERENCE_VALUE.match(line.text, label.end())
+            if value and re.search(r"\d", value.group(1)):
+                found["account_reference"] = _field(
+                    "account_reference", value.group(1).strip(), line, "pattern"
+                )
+                break
+    return found
+
+
+def find_creditor(lines: list[Line]) -> DocumentField | None:
+    """A labelled creditor ("Original creditor: X", "Claimant: X"), else the letterhead."""
+    for label in CREDITOR_LABELS:
+        pattern = re.compile(rf"\b{label}\b\s*:?\s*(.+)$", re.I)
+        for line in lines:
+            m = pattern.search(line.text)
+            if m:
+                name = re.split(r"\s+to\s+|[.,;](?:\s|$)", m.group(1).strip())[0].strip(" .,:;")
+                if name and ORGANISATION.search(name) and len(name) <= 80:
+                    return _field("creditor", name, line, "pattern")
+    first = next((line for line in lines if line.text.strip()), None)
+    if first is not None and ORGANISATION.search(first.text) and len(first.text) <= 60:
+        return _field("creditor", first.text.strip(), first, "pattern", "taken from the letterhead")
+    return None
+
+
+def find_dates_fields(lines: list[Line]) -> dict[str, DocumentField]:
+    """The letter date (labelled, or the first date near the top) and the deadline."""
+    found: dict[str, DocumentField] = {}
+    for line in lines:
+        for parsed, match in find_dates(line.text):
+            before = line.text[: match.start()]
+            if "letter_date" not in found and LETTER_DATE_LABEL.search(before):
+                found["letter_date"] = _field("letter_date", parsed.isoformat(), line, "pattern")
+            elif "deadline" not in found and DEADLINE_CUE.search(before[-40:]):
+                found["deadline"] = _field("deadline", parsed.isoformat(), line, "pattern")
+    if "letter_date" not in found:
+        # An unlabelled date on its own line near the top is how most letters are dated.
+        for line in lines[:15]:
+            dates = list(find_dates(line.text))
+            if len(dates) == 1 and len(line.text.strip()) <= len(dates[0][1].group(0)) + 4:
+                found["letter_date"] = _field(
+                    "letter_date", dates[0][0].isoformat(), line, "pattern"
+                )
+                break
+    if "deadline" not in found and "letter_date" in found:
+        sent = date.fromisoformat(found["letter_date"].value)
+        for line in lines:
+            m = RELATIVE_DEADLINE.search(line.text)
+            if m:
+                days = int(m.group(1))
+                found["deadline"] = _field(
+                    "deadline",
+                    (sent + timedelta(days=days)).isoformat(),
+                    line,
+                    "computed",
+                    f"computed as the letter date plus {days} days; the real deadline may run "
+                    "from when the letter was received",
+                )
+                break
+    return found
+
+
+def extract_by_code(lines: list[Line]) -> dict[str, DocumentField]:
+    """Every field the patterns can find, each already tied to its line."""
+    found: dict[str, DocumentField] = {}
+    found.update(find_amounts(lines))
+    found.update(find_references(lines))
+    found.update(find_dates_fields(lines))
+    creditor = find_creditor(lines)
+    if creditor is not None:
+        found["creditor"] = creditor
+    return found
+
+
+# ------------------------------------------------------------------ model extraction
+
+
+class ModelFields(BaseModel):
+    """What the model is asked to return: values copied as written, null when absent."""
+
+    creditor: str | None = Field(None, description="who the money is owed to")
+    account_reference: str | None = Field(None, description="account or reference number")
+    claim_number: str | None = Field(None, description="court claim number, if any")
+    balance: str | None = Field(None, description="total amount owed, e.g. £1,234.56")
+    arrears: str | None = Field(None, description="amount overdue or in arrears")
+    letter_date: str | None = Field(None, description="date of the letter")
+    deadline: str | None = Field(None, description="date by which the client must act")
+
+
+def _prompt(text: str) -> list[Message]:
+    return [
+        Message.system(
+            "You read letters that clients bring to a UK debt adviser. Copy each field "
+            "exactly as written in the letter; use null when the letter does not state it."
+        ),
+        Message.user(f"Letter:\n\n{text[:MODEL_TEXT_CHARS]}"),
+    ]
+
+
+def locate(name: str, value: str, lines: list[Line]) -> tuple[str, Line] | None:
+    """Check a value against the text: its normal form, and the line that states it."""
+    if name in MONEY_FIELDS:
+        amount = parse_money(value)
+        if amount is None:
+            return None
+        for line in lines:
+            for match in MONEY.finditer(line.text):
+                if parse_money(match.group(0)) == amount:
+                    return str(amount), line
+        return None
+    if name in DATE_FIELDS:
+        wanted = parse_date(value)
+        if wanted is None:
+            return None
+        for line in lines:
+            if any(parsed == wanted for parsed, _ in find_dates(line.text)):
+                return wanted.isoformat(), line
+        return None
+    target = _compact(value) if name != "creditor" else _normal(value)
+    if len(target) < 3:
+        return None
+    for line in lines:
+        haystack = _compact(line.text) if name != "creditor" else _normal(line.text)
+        if target in haystack:
+            return value.strip(), line
+    return None
+
+
+def verify_model_value(name: str, value: str, lines: list[Line]) -> tuple[DocumentField, str]:
+    """The model's value as a field: verified if code finds it in the text, else flagged."""
+    located = locate(name, value, lines)
+    if located is not None:
+        normal, line = located
+        return _field(name, normal, line, "model-verified"), ""
+    if name in MONEY_FIELDS and parse_money(value) is None:
+        why = f"{value!r} is not an amount"
+    elif name in DATE_FIELDS and parse_date(value) is None:
+        why = f"{value!r} is not a date"
+    elif name not in MONEY_FIELDS + DATE_FIELDS and len(_compact(value)) < 3:
+        why = f"{value!r} is too short to check against the text"
+    else:
+        why = f"{value!r} does not occur in the text"
+    unverified = DocumentField(
+        value=value.strip(),
+        page=None,
+        quote="",
+        confidence=TRUST["unverified"],
+        source="model",
+        verified=False,
+        note=f"not verified: {why}",
+    )
+    return unverified, f"{name}: the model's value {why}; check it against the document"
+
+
+def cross_check(fields: dict[str, DocumentField]) -> list[str]:
+    """Checks between fields: a deadline after the letter date, arrears within the balance."""
+    warnings: list[str] = []
+    sent, due = fields.get("letter_date"), fields.get("deadline")
+    if sent and due:
+        try:
+            sent_on, due_on = date.fromisoformat(sent.value), date.fromisoformat(due.value)
+        except ValueError:
+            sent_on = due_on = None  # an unverified model value: already flagged
+        if sent_on and due_on and due_on <= sent_on:
+            due.verified = False
+            due.confidence = min(due.confidence, TRUST["unverified"])
+            due.note = (due.note + "; " if due.note else "") + "not after the letter date"
+            warnings.append(
+                f"deadline {due.value} is not after the letter date {sent.value}; check both"
+            )
+    balance, arrears = fields.get("balance"), fields.get("arrears")
+    if balance and arrears:
+        b, a = parse_money(balance.value), parse_money(arrears.value)
+        if b is not None and a is not None and a > b:
+            warnings.append(
+                f"arrears {a} are more than the balance {b}; one of them may be misread"
+            )
+    return warnings
+
+
+def lines_of(pages: list[tuple[int, str, float]]) -> list[Line]:
+    return [
+        Line(number, text, confidence)
+        for number, page_text, confidence in pages
+        for text in page_text.splitlines()
+    ]
+
+
+async def extract_fields(
+    pages: list[tuple[int, str, float]], router: ProviderRouter | None
+) -> ExtractedFields:
+    """Fields from (page number, text, OCR confidence) triples: code first, then the model.
+
+    The model's value is used for a field code did not find; where both found one and
+    they differ, code's value stands and the note says what the model read.
+    """
+    lines = lines_of(pages)
+    out = ExtractedFields(fields=extract_by_code(lines))
+    text = "\n".join(t for _, t, _ in pages)
+    if router is not None and text.strip():
+        try:
+            answer = await router.structured(_prompt(text), ModelFields, max_tokens=300)
+            out.provenance = answer.result.provenance.as_dict()
+            model_values = answer.value.model_dump()
+        except (AllBackendsFailed, BackendError, InputError, RMAError) as exc:
+            log.warning("field extraction model failed", extra={"error": type(exc).__name__})
+            out.warnings.append(
+                f"the model could not read the fields ({type(exc).__name__}); "
+                "fields found by code only"
+            )
+            model_values = {}
+        for name in FIELD_NAMES:
+            value = model_values.get(name)
+            if not isinstance(value, str) or not value.strip() or value.strip().lower() == "null":
+                continue
+            mine = out.fields.get(name)
+            if mine is None:
+                found, warning = verify_model_value(name, value, lines)
+                out.fields[name] = found
+                if warning:
+                    out.warnings.append(warning)
+                continue
+            located = locate(name, value, lines)
+            if located is None or located[0] != mine.value:
+                mine.note = (mine.note + "; " if mine.note else "") + (
+                    f"the model read {value.strip()!r}"
+                )
+    out.warnings.extend(cross_check(out.fields))
+    return out

@@ -1,0 +1,133 @@
+"""Page images made safe and readable: pixel limits, EXIF orientation, size caps, turning.
+
+Decoding is where an image file costs memory, so sizes are checked from the header
+before any pixel is decoded, and Pillow's own decompression-bomb guard is set to the
+same limit as a second line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from rma.errors import InputError, InputTooLarge
+
+log = logging.getLogger("rma.ocr")
+
+# 50 megapixels: more than any phone photo or 600-dpi A4 scan (35 MP); decoded RGB ~150 MB.
+MAX_IMAGE_PIXELS = 50_000_000
+# Pillow warns above its limit and refuses above twice it; ours is checked first anyway.
+PILImage.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+# Longest side Tesseract gets: 300 dpi A4 is 3508 px; more detail only costs time.
+OCR_MAX_SIDE = 3600
+# Longest side sent to a vision model: their encoders downscale further anyway.
+VISION_MAX_SIDE = 1600
+# Tesseract OSD "orientation_conf" below this is a guess, not a finding.
+MIN_ORIENTATION_CONFIDENCE = 2.0
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says, read without decoding pixels."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+def inspect_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageInfo:
+    """Format, size and frame count from the header; refuses sizes over ``max_pixels``."""
+    image = _open(data)
+    try:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InputTooLarge(
+                f"the image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+                f"the limit is {max_pixels / 1e6:.0f} MP"
+            )
+        frames = getattr(image, "n_frames", 1)
+        return ImageInfo(image.format or "", width, height, frames)
+    finally:
+        image.close()
+
+
+def load_page(data: bytes, index: int = 0, *, max_pixels: int = MAX_IMAGE_PIXELS) -> PILImage.Image:
+    """Decode one frame (a TIFF page; 0 for other formats), upright per EXIF, as RGB.
+
+    Opens the data afresh each time, so pages can be decoded one at a time on any thread.
+    """
+    image = _open(data)
+    try:
+        image.seek(index)
+        if image.size[0] * image.size[1] > max_pixels:
+            raise InputTooLarge(f"page {index + 1} of the image is over the pixel limit")
+        try:
+            image.load()
+            frame = ImageOps.exif_transpose(image)
+        except PILImage.DecompressionBombError as exc:
+            raise InputTooLarge(f"the image is too large to decode safely ({exc})") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputError(f"the image could not be decoded ({exc})") from None
+        return _to_rgb(frame)
+    finally:
+        image.close()
+
+
+def cap_size(image: PILImage.Image, max_side: int) -> PILImage.Image:
+    """A copy no longer than ``max_side`` on either side (the same image if already so)."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, PILImage.Resampling.LANCZOS)
+
+
+def detect_turn(image: PILImage.Image) -> int:
+    """Degrees (0, 90, 180, 270) to rotate counter-clockwise to make the text upright.
+
+    Uses Tesseract's orientation and script detection; 0 when it is unsure.
+    """
+    import pytesseract
+
+    try:
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT)
+    except pytesseract.TesseractError:
+        return 0  # too little text to tell
+    if float(osd.get("orientation_conf", 0)) < MIN_ORIENTATION_CONFIDENCE:
+        return 0
+    # OSD's "rotate" is clockwise degrees that fix the page; PIL rotates counter-clockwise.
+    return (360 - int(osd.get("rotate", 0))) % 360
+
+
+def to_png(image: PILImage.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _open(data: bytes) -> PILImage.Image:
+    try:
+        return PILImage.open(io.BytesIO(data))
+    except PILImage.DecompressionBombError as exc:
+        raise InputTooLarge(f"the image is too large to decode safely ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"the file is not a readable image ({exc})") from None
+
+
+def _to_rgb(image: PILImage.Image) -> PILImage.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "P"):
+        # Transparent areas become paper-white, not black.
+        rgba = image.convert("RGBA")
+        page = PILImage.new("RGB", rgba.size, (255, 255, 255))
+        page.paste(rgba, mask=rgba.getchannel("A"))
+        return page
+    if image.mode == "I;16" or image.mode.startswith("I"):
+        return image.point(lambda v: v / 256).convert("RGB")  # 16-bit scans
+    return image.convert("RGB")
