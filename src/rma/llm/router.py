@@ -545,8 +545,12 @@ def _json_part(text: str) -> str:
         stripped = stripped.strip("`")
         stripped = stripped.removeprefix("json").strip()
     start, end = stripped.find("{"), stripped.rfind("}")
-    if start == -1 or end < start:
+    if start == -1:
         raise ValueError("the reply contains no JSON object")
+    if end < start:
+        # Grammar-constrained decoding can run on in whitespace until max_tokens without
+        # closing the object; what came before may still be complete (validation decides).
+        return stripped[start:].rstrip().rstrip(",") + "}"
     return stripped[start : end + 1]
 
 
