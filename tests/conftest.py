@@ -123,3 +123,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RMA_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that stop and restart the shared vLLM server run last."""
+    items.sort(key=lambda item: item.get_closest_marker("vllm_restart") is not None)

@@ -77,7 +77,11 @@ async def test_prompt_beyond_the_local_context_is_refused(local_router: Provider
 
 async def test_embeddings_capture_meaning(local_router: ProviderRouter) -> None:
     out = await local_router.embed(
-        ["How do I apply for a debt relief order?", "Applying for a debt relief order", "The weather is sunny."]
+        [
+            "How do I apply for a debt relief order?",
+            "Applying for a debt relief order",
+            "The weather is sunny.",
+        ]
     )
     q, near, far = out.vectors
     assert out.dimension == 384
@@ -97,7 +101,7 @@ def test_a_model_file_with_the_wrong_checksum_is_refused() -> None:
 
 def test_a_missing_model_package_says_how_to_install_it() -> None:
     missing = assets.Asset("rma-no-such-model-package", "x.gguf", "0" * 64)
-    with pytest.raises(ConfigError, match="requirements/models.txt"):
+    with pytest.raises(ConfigError, match=r"requirements/models\.txt"):
         assets.locate(missing)
 
 

@@ -104,8 +104,9 @@ async def test_vision_is_refused_clearly_on_the_local_backend(clean_env: Path) -
 async def test_unknown_model_is_rejected_without_fallback(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:
-    router = make_router(ollama, OLLAMA_MODEL="no-such-model", FALLBACK_PROVIDER="vllm",
-                         VLLM_URL=dead_vllm())  # fmt: skip
+    router = make_router(
+        ollama, OLLAMA_MODEL="no-such-model", FALLBACK_PROVIDER="vllm", VLLM_URL=dead_vllm()
+    )
     with pytest.raises(BackendRejected, match="not found"):
         await router.chat(user())
     assert router.breakers()["vllm"]["consecutive_failures"] == 0  # never tried
@@ -132,8 +133,9 @@ def _fallbacks() -> float:
 async def test_unreachable_primary_falls_back_and_says_so(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:
-    router = make_router(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead_vllm(),
-                         FALLBACK_PROVIDER="ollama")  # fmt: skip
+    router = make_router(
+        ollama, LLM_PROVIDER="vllm", VLLM_URL=dead_vllm(), FALLBACK_PROVIDER="ollama"
+    )
     before = _fallbacks()
     result = await router.chat(user())
     p = result.provenance
@@ -146,8 +148,13 @@ async def test_unreachable_primary_falls_back_and_says_so(
 async def test_breaker_opens_then_skips_the_dead_backend(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:
-    router = make_router(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead_vllm(),
-                         FALLBACK_PROVIDER="ollama", LLM_BREAKER_THRESHOLD=2)  # fmt: skip
+    router = make_router(
+        ollama,
+        LLM_PROVIDER="vllm",
+        VLLM_URL=dead_vllm(),
+        FALLBACK_PROVIDER="ollama",
+        LLM_BREAKER_THRESHOLD=2,
+    )
     for _ in range(2):
         await router.chat(user())
     assert router.breakers()["vllm"]["state"] == "open"
@@ -159,8 +166,9 @@ async def test_breaker_opens_then_skips_the_dead_backend(
 async def test_breaker_half_opens_and_closes_on_recovery(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:
-    router = make_router(ollama, LLM_BREAKER_THRESHOLD=2, LLM_BREAKER_RESET_AFTER=0.3,
-                         LLM_RETRY_ATTEMPTS=1)  # fmt: skip
+    router = make_router(
+        ollama, LLM_BREAKER_THRESHOLD=2, LLM_BREAKER_RESET_AFTER=0.3, LLM_RETRY_ATTEMPTS=1
+    )
     ollama.control(fail_next=2, status=503)
     for _ in range(2):
         with pytest.raises(AllBackendsFailed):

@@ -22,8 +22,11 @@ pytestmark = pytest.mark.vllm
 
 
 def vllm_router(vllm: VLLM, **env: object) -> ProviderRouter:
-    values: dict[str, object] = {"LLM_PROVIDER": "vllm", "VLLM_URL": vllm.url,
-                                 "VLLM_MODEL": vllm.model}  # fmt: skip
+    values: dict[str, object] = {
+        "LLM_PROVIDER": "vllm",
+        "VLLM_URL": vllm.url,
+        "VLLM_MODEL": vllm.model,
+    }
     values.update(env)
     return build_router(load_settings(**values))
 
@@ -73,8 +76,9 @@ async def test_structured_output_is_schema_valid(clean_env: Path, vllm: VLLM) ->
 async def test_unknown_model_is_a_4xx_and_does_not_fall_back(
     clean_env: Path, vllm: VLLM, ollama: OllamaDouble
 ) -> None:
-    router = vllm_router(vllm, VLLM_MODEL="no-such-model", FALLBACK_PROVIDER="ollama",
-                         OLLAMA_URL=ollama.url)  # fmt: skip
+    router = vllm_router(
+        vllm, VLLM_MODEL="no-such-model", FALLBACK_PROVIDER="ollama", OLLAMA_URL=ollama.url
+    )
     with pytest.raises(BackendRejected) as info:
         await router.chat([Message.user("hello")], max_tokens=5)
     assert info.value.status_code == 404

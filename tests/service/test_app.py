@@ -39,8 +39,7 @@ def app_for(**env: object):  # type: ignore[no-untyped-def]
 
 
 def ollama_env(ollama: OllamaDouble, **extra: object) -> dict[str, object]:
-    return {"LLM_PROVIDER": "ollama", "OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama",
-            **extra}  # fmt: skip
+    return {"LLM_PROVIDER": "ollama", "OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama", **extra}
 
 
 def test_health_ready_and_metrics(clean_env: Path, ollama: OllamaDouble) -> None:
