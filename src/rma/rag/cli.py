@@ -1,0 +1,117 @@
+"""``rma ingest``, ``rma ask`` and ``rma thresholds``: the manuals from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rma.config import load_settings
+from rma.errors import RMAError
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the library with the configured router, run ``work(library)``, close."""
+    from rma.llm.factory import build_router
+    from rma.rag.library import ManualLibrary
+
+    async def main() -> T:
+        settings = load_settings()
+        router = build_router(settings)
+        try:
+            library = await ManualLibrary.open(settings, router)
+            return await work(library)
+        finally:
+            await router.aclose()
+
+    try:
+        return asyncio.run(main())
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def ingest_cmd(paths: tuple[Path, ...]) -> None:
+    """Ingest manuals: files, or folders (every supported file directly inside)."""
+
+    async def work(library: Any) -> list[Any]:
+        results = []
+        for path in paths:
+            if path.is_dir():
+                results.extend(await library.ingest_folder(path, remove_missing=False))
+            else:
+                results.append(await library.ingest(path.name, path.read_bytes(), "manuals"))
+        return results
+
+    for r in _run(work):
+        pages = f", {r.pages} pages" if r.pages else ""
+        ocr = f", OCR on pages {r.ocr_pages}" if r.ocr_pages else ""
+        click.echo(f"{r.outcome:<9} {r.filename}: {r.chunks} chunks{pages}{ocr}")
+        for warning in r.warnings:
+            click.echo(f"          warning: {warning}")
+
+
+@click.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the full response as JSON.")
+@click.option("--top-k", default=5, show_default=True)
+def ask_cmd(question: str, as_json: bool, top_k: int) -> None:
+    """Ask the manuals; prints the answer and the sources it cites."""
+    from rma.rag.answer import ManualsAnswerer, context_tokens, format_with_citations
+    from rma.rag.retrieval import HybridRetriever
+
+    async def work(library: Any) -> Any:
+        retriever = HybridRetriever(library.store, library.keywords, library.router)
+        answerer = ManualsAnswerer(
+            retriever,
+            library.store,
+            library.thresholds,
+            library.router,
+            context_window=context_tokens(load_settings()),
+        )
+        return await answerer.answer(question, top_k)
+
+    answer = _run(work)
+    if as_json:
+        click.echo(json.dumps(answer.as_dict(), indent=2))
+        return
+    click.echo(format_with_citations(answer))
+    for warning in answer.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@click.command("thresholds")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include historical values and examples.")
+def thresholds_cmd(as_json: bool, show_all: bool) -> None:
+    """The named limits read from the manuals, with their dates and sources."""
+
+    async def work(library: Any) -> Any:
+        return library.thresholds
+
+    book = _run(work)
+    if as_json:
+        click.echo(json.dumps(book.as_dict(), indent=2))
+        return
+    for t in book.thresholds:
+        if t.status != "current" and not show_all:
+            continue
+        since = f"from {t.effective_from}" if t.effective_from else "undated"
+        page = f" p.{t.page}" if t.page else ""
+        click.echo(
+            f"{t.name:<38} {t.display_value:<14} {t.status:<10} {since:<16} {t.document}{page}"
+        )
+    for warning in book.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+commands = [ingest_cmd, ask_cmd, thresholds_cmd]

@@ -1,0 +1,258 @@
+"""The manual library: ingest, replace and remove manuals, keeping every index in step.
+
+One ingest at a time (an asyncio lock): a manual is read, chunked and embedded in full
+before anything is written, then its chunks replace the previous version's in the store,
+and the BM25 index and the threshold book are rebuilt from the store. Ingestion is
+idempotent by content hash: an unchanged file adds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rma.config import Settings
+from rma.errors import InputError, InputTooLarge
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Role
+from rma.ocr import OcrReader
+from rma.rag.bm25 import KeywordIndex
+from rma.rag.manuals import (
+    SUFFIXES,
+    TokenCounter,
+    chunk_manual,
+    content_hash,
+    document_id_for,
+    estimate_tokens,
+    load_manual,
+    safe_filename,
+)
+from rma.rag.store import DocumentRecord, ManualStore
+from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
+
+log = logging.getLogger("rma.rag")
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+Outcome = Literal["added", "replaced", "unchanged", "removed", "failed"]
+
+
+@dataclass
+class IngestResult:
+    document_id: str
+    filename: str
+    outcome: Outcome
+    chunks: int
+    pages: int = 0
+    ocr_pages: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "filename": self.filename,
+            "outcome": self.outcome,
+            "chunks": self.chunks,
+            "pages": self.pages,
+            "ocr_pages": self.ocr_pages,
+            "warnings": self.warnings,
+        }
+
+
+def _manual_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InputError(f"the manuals folder {folder.name!r} does not exist")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def token_counter(router: ProviderRouter) -> TokenCounter:
+    """Count with the embedder's own tokenizer when it runs in-process, else estimate."""
+    backend = router.chains[Role.EMBED][0].backend
+    embedder = getattr(backend, "embedder", None)
+    return getattr(embedder, "count_tokens", estimate_tokens)
+
+
+class ManualLibrary:
+    def __init__(
+        self,
+        store: ManualStore,
+        router: ProviderRouter,
+        data_dir: Path,
+        *,
+        ocr: OcrReader | None = None,
+        extractor: ThresholdExtractor | None = None,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.ocr = ocr or OcrReader()
+        self.extractor = extractor or ThresholdExtractor(router)
+        self.max_upload_bytes = max_upload_bytes
+        self.folder = data_dir / "rag"
+        self.keywords = KeywordIndex(self.folder / "bm25")
+        self.thresholds = ThresholdBook()
+        self.count_tokens = token_counter(router)
+        self._write = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, settings: Settings, router: ProviderRouter) -> ManualLibrary:
+        """Open the store and load the saved indexes, rebuilding any that are out of date."""
+        store = await asyncio.to_thread(ManualStore.open, settings)
+        ocr = OcrReader(settings.ocr_provider, router)
+        extractor = ThresholdExtractor(router, classifier=settings.rag_thresholds_classifier)
+        library = cls(store, router, Path(settings.rma_data_dir), ocr=ocr, extractor=extractor)
+        await library.load_indexes()
+        return library
+
+    # ------------------------------------------------------------------------ indexes
+
+    async def load_indexes(self) -> None:
+        fingerprint = await asyncio.to_thread(self.store.fingerprint)
+        loaded = await asyncio.to_thread(self.keywords.load)
+        book = self._load_book()
+        if (
+            not loaded
+            or self.keywords.fingerprint != fingerprint
+            or book is None
+            or (book.fingerprint != fingerprint)
+        ):
+            await self.rebuild_indexes()
+        else:
+            self.thresholds = book
+
+    async def rebuild_indexes(self) -> None:
+        """BM25 and thresholds from the store's chunks (after any change to the manuals)."""
+        rows = await asyncio.to_thread(self.store.all_chunks)
+        fingerprint = await asyncio.to_thread(self.store.fingerprint)
+        await asyncio.to_thread(
+            self.keywords.build, [(i, c.embedding_text()) for i, c in rows], fingerprint
+        )
+        chunks = [c for _, c in rows]
+        self.thresholds = await self.extractor.extract(chunks, fingerprint)
+        await asyncio.to_thread(self._save_book, self.thresholds)
+
+    def _book_path(self) -> Path:
+        return self.folder / "thresholds.json"
+
+    def _load_book(self) -> ThresholdBook | None:
+        try:
+            data = json.loads(self._book_path().read_text(encoding="utf-8"))
+            return ThresholdBook.from_dict(data)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _save_book(self, book: ThresholdBook) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = self._book_path().with_suffix(".json.new")
+        staging.write_text(json.dumps(book.as_dict(), indent=1), encoding="utf-8")
+        staging.replace(self._book_path())
+
+    # ---------------------------------------------------------------------- ingesting
+
+    async def ingest(self, filename: str, data: bytes, origin: str = "upload") -> IngestResult:
+        """Ingest one file and refresh the indexes."""
+        async with self._write:
+            result = await self._ingest_one(filename, data, origin)
+            if result.outcome != "unchanged":
+                await self.rebuild_indexes()
+            return result
+
+    async def ingest_folder(
+        self, folder: Path, *, remove_missing: bool = True
+    ) -> list[IngestResult]:
+        """Ingest every supported file directly in ``folder`` (sub-folders are not read);
+        manuals ingested from a folder before and now missing from it are removed."""
+        files = await asyncio.to_thread(_manual_files, folder)
+        results: list[IngestResult] = []
+        async with self._write:
+            for path in files:
+                data = await asyncio.to_thread(path.read_bytes)
+                try:
+                    results.append(await self._ingest_one(path.name, data, "manuals"))
+                except InputError as exc:
+                    # One unreadable manual must not stop the rest; it is reported, not hidden.
+                    results.append(
+                        IngestResult(document_id_for(safe_filename(path.name)), path.name,
+                                     "failed", 0, warnings=[f"not ingested: {exc}"])
+                    )  # fmt: skip
+            if remove_missing:
+                present = {safe_filename(p.name) for p in files}
+                for record in await asyncio.to_thread(self.store.documents):
+                    if record.origin == "manuals" and record.filename not in present:
+                        await asyncio.to_thread(self.store.delete_document, record.document_id)
+                        results.append(
+                            IngestResult(record.document_id, record.filename, "removed", 0)
+                        )
+            if any(r.outcome not in ("unchanged", "failed") for r in results) or (
+                not self.keywords.ids
+            ):
+                await self.rebuild_indexes()
+        return results
+
+    async def _ingest_one(self, filename: str, data: bytes, origin: str) -> IngestResult:
+        name = safe_filename(filename)
+        if len(data) > self.max_upload_bytes:
+            raise InputTooLarge(
+                f"{name} is {len(data) / 1e6:.1f} MB; "
+                f"the limit is {self.max_upload_bytes / 1e6:.0f} MB"
+            )
+        if not data.strip():
+            raise InputError(f"{name} is empty")
+        document_id = document_id_for(name)
+        sha = content_hash(data)
+        existing = await asyncio.to_thread(self.store.document, document_id)
+        if existing is not None and existing.sha256 == sha:
+            return IngestResult(document_id, name, "unchanged", existing.chunks, existing.pages,
+                                existing.ocr_pages)  # fmt: skip
+        manual = await load_manual(name, data, self.ocr)
+        chunks = await asyncio.to_thread(chunk_manual, manual, document_id, self.count_tokens)
+        embedded = await self.router.embed([c.embedding_text() for c in chunks])
+        await asyncio.to_thread(self.store.claim_model, embedded.model, embedded.dimension)
+        await asyncio.to_thread(
+            self.store.replace_document, manual, sha, origin, chunks, embedded.vectors
+        )
+        log.info(
+            "manual ingested",
+            extra={"document_id": document_id, "chunks": len(chunks), "pages": manual.pages},
+        )
+        return IngestResult(
+            document_id,
+            name,
+            "replaced" if existing else "added",
+            len(chunks),
+            manual.pages,
+            manual.ocr_pages,
+            manual.warnings,
+        )
+
+    async def delete(self, document_id: str) -> bool:
+        async with self._write:
+            removed = await asyncio.to_thread(self.store.delete_document, document_id)
+            if removed:
+                await self.rebuild_indexes()
+            return removed > 0
+
+    # ------------------------------------------------------------------------ reading
+
+    async def documents(self) -> list[DocumentRecord]:
+        return await asyncio.to_thread(self.store.documents)
+
+    async def stats(self) -> dict[str, Any]:
+        documents = await self.documents()
+        chunks = await asyncio.to_thread(self.store.count)
+        model = await asyncio.to_thread(self.store.embedding_model)
+        return {
+            "documents": len(documents),
+            "chunks": chunks,
+            "pages": sum(d.pages for d in documents),
+            "ocr_pages": sum(len(d.ocr_pages) for d in documents),
+            "keyword_index_chunks": len(self.keywords.ids),
+            "thresholds": len(self.thresholds.thresholds),
+            "embedding_model": model[0] if model else None,
+            "embedding_dimension": model[1] if model else None,
+            "store": self.store.location,
+            "fingerprint": self.keywords.fingerprint,
+        }

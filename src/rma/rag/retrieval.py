@@ -1,0 +1,93 @@
+"""Hybrid retrieval: vector neighbours and BM25 hits, fused by reciprocal rank.
+
+Reciprocal-rank fusion needs no score calibration between the two lists: a chunk's
+fused score is the sum of 1 / (k + rank) over the lists it appears in. A reranker, when
+one is configured, reorders the fused candidates before the top ones are kept.
+
+Relevance is judged on the vector similarity of the best candidate: keyword overlap on
+a word such as "limit" alone does not make a question one the manuals answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from rma.llm.router import ProviderRouter
+from rma.rag.bm25 import KeywordIndex
+from rma.rag.manuals import ManualChunk
+from rma.rag.store import ManualStore
+
+RRF_K = 60
+CANDIDATES = 20
+# Cosine similarity (all-MiniLM-L6-v2) below which no chunk is taken to answer a question.
+MIN_RELEVANCE = 0.30
+
+
+@dataclass
+class RetrievedChunk:
+    chunk: ManualChunk
+    score: float
+    similarity: float | None
+    keyword_score: float | None
+
+
+@dataclass
+class Retrieval:
+    hits: list[RetrievedChunk]
+    best_similarity: float
+    relevant: bool
+    embed_provenance: dict[str, object]
+
+
+class Reranker(Protocol):
+    """Reorders fused candidates (e.g. a cross-encoder); must not add or drop any."""
+
+    async def rerank(self, question: str, hits: list[RetrievedChunk]) -> list[RetrievedChunk]: ...
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        store: ManualStore,
+        keywords: KeywordIndex,
+        router: ProviderRouter,
+        *,
+        reranker: Reranker | None = None,
+        candidates: int = CANDIDATES,
+        min_relevance: float = MIN_RELEVANCE,
+    ) -> None:
+        self.store = store
+        self.keywords = keywords
+        self.router = router
+        self.reranker = reranker
+        self.candidates = candidates
+        self.min_relevance = min_relevance
+
+    async def retrieve(self, question: str, top_k: int) -> Retrieval:
+        embedded = await self.router.embed([question])
+        vector_hits, keyword_hits = await asyncio.gather(
+            asyncio.to_thread(self.store.nearest, embedded.vectors[0], self.candidates),
+            asyncio.to_thread(self.keywords.search, question, self.candidates),
+        )
+        fused: dict[str, float] = {}
+        for ranked in (vector_hits, keyword_hits):
+            for rank, (row_id, _) in enumerate(ranked, start=1):
+                fused[row_id] = fused.get(row_id, 0.0) + 1.0 / (RRF_K + rank)
+        similarity = dict(vector_hits)
+        keyword = dict(keyword_hits)
+        order = sorted(fused, key=lambda i: fused[i], reverse=True)
+        pool = order[: max(top_k * 2, top_k) if self.reranker else top_k]
+        chunks = await asyncio.to_thread(self.store.chunks, pool)
+        hits = [
+            RetrievedChunk(chunks[i], fused[i], similarity.get(i), keyword.get(i))
+            for i in pool
+            if i in chunks  # a chunk removed by a concurrent ingest is skipped
+        ]
+        if self.reranker is not None:
+            hits = await self.reranker.rerank(question, hits)
+        best = max((s for _, s in vector_hits), default=0.0)
+        return Retrieval(
+            hits[:top_k], best, best >= self.min_relevance, embedded.provenance.as_dict()
+        )

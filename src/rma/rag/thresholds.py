@@ -1,0 +1,685 @@
+"""Named limits (the DRO debt limit, the bankruptcy fee...) read from the manuals, with dates.
+
+Manuals mix current and historical figures in one paragraph. The :class:`ThresholdExtractor`
+works in three steps, and only the middle one may involve a model:
+
+1. **Candidates, by code.** Each sentence with a figure is matched against the named
+   limits in :data:`SPECS` (topic, subject and unit) and its dates are read: "from 28 June
+   2024", "before 28 June 2024", "between October 2015 and June 2021".
+2. **Classification.** By rules (the default: deterministic), or by the model with
+   structured output. A model label is kept only if code can confirm it: the name must be
+   one the sentence matched and the date must appear in the quote.
+3. **Verification and resolution, by code.** The value must occur in the quote and the
+   quote in the stored chunk. Conflicting values for one limit are settled by effective
+   date, never by which was read first: the latest date in force is current, earlier ones
+   are historical, worked examples are marked as examples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from rma.errors import RMAError
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Message
+from rma.rag.manuals import ManualChunk, split_sentences
+
+Status = Literal["current", "historical", "example"]
+Unit = Literal["GBP", "GBP/month", "days", "percent"]
+JURISDICTION = "England and Wales"
+MODEL_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """A named limit and how to recognise a sentence about it."""
+
+    name: str
+    label: str
+    unit: Unit
+    topic: str
+    subject: str
+    exclude: str = ""
+
+    def about(self, clause: str, sentence: str, context: str, section: str) -> bool:
+        """Does this figure's clause state this limit? The topic may come from the title
+        and headings (``context``); the subject from the clause or its own section title."""
+        if not re.search(self.topic, f"{sentence} {context}", re.I):
+            return False
+        if self.exclude and re.search(self.exclude, clause, re.I):
+            return False
+        return bool(re.search(self.subject, clause, re.I) or re.search(self.subject, section, re.I))
+
+
+SPECS: tuple[ThresholdSpec, ...] = (
+    ThresholdSpec(
+        "dro.max_debt",
+        "the DRO debt limit (total qualifying debts)",
+        "GBP",
+        r"\bDROs?\b|debt relief order",
+        r"\bdebts?\b|\bowes?\b",
+        r"asset|income|vehicle|\bcar\b|fee|deposit|surplus|petition",
+    ),
+    ThresholdSpec(
+        "dro.max_surplus_income",
+        "the DRO surplus income limit",
+        "GBP/month",
+        r"\bDROs?\b|debt relief order",
+        r"surplus|disposable income",
+        r"asset|vehicle|\bcar\b|fee",
+    ),
+    ThresholdSpec(
+        "dro.max_assets",
+        "the DRO assets limit",
+        "GBP",
+        r"\bDROs?\b|debt relief order",
+        r"\bassets?\b",
+        r"vehicle|\bcar\b|motor|income|fee",
+    ),
+    ThresholdSpec(
+        "dro.vehicle_disregard",
+        "the DRO motor vehicle disregard (vehicle worth less than)",
+        "GBP",
+        r"\bDROs?\b|debt relief order",
+        r"vehicle|\bcar\b|motor",
+        r"income|fee",
+    ),
+    ThresholdSpec(
+        "bankruptcy.application_fee",
+        "the cost of a bankruptcy application (debtor's own)",
+        "GBP",
+        r"bankrupt",
+        r"appl(y|ies|ication)|costs?\b|in total",
+        r"adjudicator's fee|adjudicator fee|\bdeposit\b|petition",
+    ),
+    ThresholdSpec(
+        "bankruptcy.creditor_petition_min",
+        "the minimum debt for a creditor's bankruptcy petition",
+        "GBP",
+        r"bankrupt|petition",
+        r"petition",
+        r"deposit|fee",
+    ),
+    ThresholdSpec(
+        "bankruptcy.creditor_petition_deposit",
+        "the creditor's bankruptcy petition deposit",
+        "GBP",
+        r"bankrupt|petition",
+        r"petition deposit|\bdeposit\b",
+        r"adjudicator|£550|\bown bankruptcy\b",
+    ),
+    ThresholdSpec(
+        "breathing_space.standard_days",
+        "the length of a standard breathing space",
+        "days",
+        r"breathing space|debt respite",
+        r"standard|lasts",
+        r"mental health|crisis|\bday of\b|review",
+    ),
+    ThresholdSpec(
+        "iva.approval_majority",
+        "the share of creditors (by value of those voting) needed to approve an IVA",
+        "percent",
+        r"\bIVAs?\b|individual voluntary arrangement",
+        r"approv|agree",
+        r"against|unconnected",
+    ),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_DATE = r"(?:(\d{1,2})\s+)?(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{4})"  # noqa: E501
+DATE_RE = re.compile(_DATE, re.I)
+RANGE_RE = re.compile(rf"(?:between\s+)?{_DATE}\s*(?:–|-|—|to|and)\s*{_DATE}", re.I)
+FROM_RE = re.compile(
+    rf"\b(?:from|since|on or after|with effect from|effective|applies from)\s+{_DATE}", re.I
+)
+UNTIL_RE = re.compile(rf"\b(?:before|until|up to|prior to)\s+{_DATE}", re.I)
+EXAMPLE_RE = re.compile(
+    r"\bfor example\b|\be\.g\.|\bfor instance\b|\bsuppose\b|\bimagine\b|\binvented\b", re.I
+)
+OLD_RE = re.compile(r"\b(old|previous|former|earlier( still)?|used to be)\b", re.I)
+MONEY_RE = re.compile(r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
+DAYS_RE = re.compile(r"\b(\d{1,3})\s+days\b", re.I)
+PERCENT_RE = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s?%")
+MONTHLY_RE = re.compile(r"\ba month\b|\bper month\b|\bmonthly\b|\beach month\b", re.I)
+_CLAUSE_SPLIT = re.compile(
+    r";|\(|\)|,\s+(?=(?:and|but|which|while|a figure)\b)|,\s+(?=has\b)"
+    r"|\s+and\s+(?=(?:the|a|an|it)\s)"
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: Decimal
+    unit: Unit
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Candidate:
+    """A figure in a sentence that may state a named limit (found by code)."""
+
+    names: list[str]
+    figure: Figure
+    quote: str
+    chunk: ManualChunk
+    effective_from: date | None
+    effective_until: date | None
+    from_precision: Literal["day", "month", "none"]
+    example: bool
+    marked_old: bool
+    dates_in_quote: list[date]
+
+
+@dataclass
+class Threshold:
+    name: str
+    label: str
+    value: Decimal
+    unit: Unit
+    effective_from: date | None
+    effective_until: date | None
+    status: Status
+    jurisdiction: str
+    document_id: str
+    document: str
+    page: int | None
+    heading: str
+    quote: str
+    chunk_id: str
+    classified_by: str = "rules"
+    also_stated_in: list[str] = field(default_factory=list)
+
+    @property
+    def display_value(self) -> str:
+        return format_value(self.value, self.unit)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "value": float(self.value) if self.value % 1 else int(self.value),
+            "display": self.display_value,
+            "unit": self.unit,
+            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+            "effective_until": self.effective_until.isoformat() if self.effective_until else None,
+            "status": self.status,
+            "jurisdiction": self.jurisdiction,
+            "source": {
+                "document_id": self.document_id,
+                "document": self.document,
+                "page": self.page,
+                "heading": self.heading,
+                "quote": self.quote,
+                "chunk_id": self.chunk_id,
+            },
+            "classified_by": self.classified_by,
+            "also_stated_in": self.also_stated_in,
+        }
+
+    def as_at_statement(self) -> str:
+        """The sentence an answer uses to state this limit: current value, with its date."""
+        when = f"As at {format_date(self.effective_from)}" if self.effective_from else "Currently"
+        return f"{when}, {self.label} is {self.display_value}"
+
+
+@dataclass
+class ThresholdBook:
+    """Every verified threshold, with current, historical and example values."""
+
+    thresholds: list[Threshold] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def current(self, name: str) -> Threshold | None:
+        return next((t for t in self.thresholds if t.name == name and t.status == "current"), None)
+
+    def values(self, name: str) -> list[Threshold]:
+        return [t for t in self.thresholds if t.name == name]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "thresholds": [t.as_dict() for t in self.thresholds],
+            "warnings": self.warnings,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThresholdBook:
+        out = []
+        for t in data.get("thresholds", []):
+            src = t["source"]
+            out.append(
+                Threshold(
+                    name=t["name"],
+                    label=t["label"],
+                    value=Decimal(str(t["value"])),
+                    unit=t["unit"],
+                    effective_from=_iso(t["effective_from"]),
+                    effective_until=_iso(t["effective_until"]),
+                    status=t["status"],
+                    jurisdiction=t["jurisdiction"],
+                    document_id=src["document_id"],
+                    document=src["document"],
+                    page=src["page"],
+                    heading=src["heading"],
+                    quote=src["quote"],
+                    chunk_id=src["chunk_id"],
+                    classified_by=t.get("classified_by", "rules"),
+                    also_stated_in=list(t.get("also_stated_in", [])),
+                )
+            )
+        return cls(out, list(data.get("warnings", [])), str(data.get("fingerprint", "")))
+
+
+# ------------------------------------------------------------------------ formatting
+
+
+def format_value(value: Decimal, unit: str) -> str:
+    if unit in ("GBP", "GBP/month"):
+        text = f"£{value:,.2f}" if value % 1 else f"£{int(value):,}"
+        return f"{text} a month" if unit == "GBP/month" else text
+    if unit == "days":
+        return f"{int(value)} days"
+    return f"{value.normalize()}%"
+
+
+def format_date(value: date) -> str:
+    return f"{value.day} {calendar.month_name[value.month]} {value.year}"
+
+
+def _iso(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def find_figures(text: str) -> list[Figure]:
+    """Money, day counts and percentages in ``text``, as exact values."""
+    found: list[Figure] = []
+    for m in MONEY_RE.finditer(text):
+        pounds = m.group(1).replace(",", "")
+        value = Decimal(f"{pounds}.{m.group(2)}") if m.group(2) else Decimal(pounds)
+        after = text[m.end() : m.end() + 16]
+        unit: Unit = "GBP/month" if MONTHLY_RE.search(after) else "GBP"
+        found.append(Figure(value, unit, m.group(0), m.start(), m.end()))
+    for m in DAYS_RE.finditer(text):
+        found.append(Figure(Decimal(m.group(1)), "days", m.group(0), m.start(), m.end()))
+    for m in PERCENT_RE.finditer(text):
+        found.append(Figure(Decimal(m.group(1)), "percent", m.group(0), m.start(), m.end()))
+    return sorted(found, key=lambda f: f.start)
+
+
+def figure_in_text(value: Decimal, unit: str, text: str) -> bool:
+    """Does ``text`` state this value in this unit? (the code check behind every figure)"""
+    kinds = ("GBP", "GBP/month") if unit in ("GBP", "GBP/month") else (unit,)
+    return any(f.value == value and f.unit in kinds for f in find_figures(text))
+
+
+# ------------------------------------------------------------------------------ dates
+
+
+def _date(day: str | None, month: str, year: str, *, end: bool) -> tuple[date, bool]:
+    m = _MONTHS[month.lower()]
+    y = int(year)
+    if day:
+        return date(y, m, int(day)), True
+    return (date(y, m, calendar.monthrange(y, m)[1]) if end else date(y, m, 1)), False
+
+
+def read_dates(text: str) -> tuple[date | None, date | None, str, list[date]]:
+    """(effective from, effective until, precision of "from", every date) in ``text``."""
+    every = [_date(*m.groups(), end=False)[0] for m in DATE_RE.finditer(text)]
+    start: date | None = None
+    until: date | None = None
+    precision = "none"
+    rng = RANGE_RE.search(text)
+    if rng:
+        g = rng.groups()
+        start, exact = _date(g[0], g[1], g[2], end=False)
+        precision = "day" if exact else "month"
+        until, _ = _date(g[3], g[4], g[5], end=True)
+        text = text[: rng.start()] + text[rng.end() :]
+    m = FROM_RE.search(text)
+    if m and start is None:
+        start, exact = _date(*m.groups(), end=False)
+        precision = "day" if exact else "month"
+    m = UNTIL_RE.search(text)
+    if m and until is None:
+        first, exact = _date(*m.groups(), end=False)
+        until = first - timedelta(days=1) if exact else first.replace(day=1) - timedelta(days=1)
+    return start, until, precision, every
+
+
+# --------------------------------------------------------------------------- extractor
+
+
+class ThresholdLabelBase(BaseModel):
+    """What the model is asked for: which limit, which status, from when."""
+
+    status: Literal["current", "historical", "example"]
+    effective_from: str | None = Field(None, description="YYYY-MM-DD, or null")
+
+
+class ThresholdExtractor:
+    """Finds, classifies, verifies and dates the named limits in a set of chunks."""
+
+    def __init__(
+        self,
+        router: ProviderRouter | None = None,
+        *,
+        classifier: Literal["rules", "model"] = "rules",
+        today: date | None = None,
+    ) -> None:
+        if classifier == "model" and router is None:
+            raise ValueError("the model classifier needs the provider router")
+        self.router = router
+        self.classifier = classifier
+        self.today = today
+
+    def candidates(self, chunks: list[ManualChunk]) -> list[Candidate]:
+        """Every figure that code can tie to a named limit, with its dates."""
+        out: list[Candidate] = []
+        for chunk in chunks:
+            context = f"{chunk.title} > {chunk.heading}"
+            section = chunk.heading_path[-1] if len(chunk.heading_path) > 1 else ""
+            heading_from, _, heading_precision, _ = read_dates(chunk.heading)
+            sentences = split_sentences(chunk.text)
+            for i, sentence in enumerate(sentences):
+                figures = find_figures(sentence)
+                for figure in figures:
+                    clause = _clause(sentence, figure)
+                    names = [
+                        s.name
+                        for s in SPECS
+                        if _unit_fits(s.unit, figure.unit)
+                        and s.about(clause, sentence, context, section)
+                    ]
+                    if not names:
+                        continue
+                    quote = sentence
+                    start, until, precision, every = read_dates(clause)
+                    if start is None and until is None:
+                        # A date in a figure-free clause or the next sentence ("This limit
+                        # applies from ...") belongs to this figure when it is the only one.
+                        rest = [c for c in _clauses(sentence) if not find_figures(c)]
+                        start, until, precision, _ = read_dates(" ".join(rest))
+                        follow = sentences[i + 1] if i + 1 < len(sentences) else ""
+                        if start is None and until is None and _only_figure(follow, figure):
+                            start, until, precision, _ = read_dates(follow)
+                            if start or until:
+                                quote = f"{sentence} {follow}"
+                        if start is None and until is None and heading_from and len(figures) >= 1:
+                            start, precision = heading_from, heading_precision
+                        every = read_dates(quote)[3]
+                    out.append(
+                        Candidate(
+                            names=names,
+                            figure=figure,
+                            quote=quote,
+                            chunk=chunk,
+                            effective_from=start,
+                            effective_until=until,
+                            from_precision=precision,  # type: ignore[arg-type]
+                            example=bool(EXAMPLE_RE.search(sentence))
+                            or bool(re.search(r"case stud|example", context, re.I)),
+                            marked_old=bool(OLD_RE.search(clause)),
+                            dates_in_quote=every,
+                        )
+                    )
+        return out
+
+    async def extract(self, chunks: list[ManualChunk], fingerprint: str = "") -> ThresholdBook:
+        found = self.candidates(chunks)
+        warnings: list[str] = []
+        labels: list[tuple[str, bool, str]] = [
+            (c.names[0], c.example, "rules") for c in found
+        ]  # (name, is example, classified by)
+        if self.classifier == "model" and found:
+            labels, notes = await self._classify_with_model(found, labels)
+            warnings.extend(notes)
+        verified: list[tuple[Candidate, str, bool, str]] = []
+        for cand, (name, example, by) in zip(found, labels, strict=True):
+            problem = _verify(cand)
+            if problem:
+                warnings.append(
+                    f"{name}: dropped a candidate from {cand.chunk.document}: {problem}"
+                )
+                continue
+            verified.append((cand, name, example, by))
+        book = ThresholdBook(_resolve(verified, self.today or date.today(), warnings), warnings)
+        book.fingerprint = fingerprint
+        return book
+
+    async def _classify_with_model(
+        self, found: list[Candidate], rules: list[tuple[str, bool, str]]
+    ) -> tuple[list[tuple[str, bool, str]], list[str]]:
+        assert self.router is not None
+        router = self.router
+        slots = asyncio.Semaphore(MODEL_CONCURRENCY)
+        notes: list[str] = []
+
+        async def one(cand: Candidate, fallback: tuple[str, bool, str]) -> tuple[str, bool, str]:
+            schema = create_model(
+                "ThresholdLabel",
+                __base__=ThresholdLabelBase,
+                name=(Literal[tuple(cand.names)], ...),  # type: ignore[valid-type]
+            )
+            prompt = (
+                f'A UK debt-advice manual says: "{cand.quote}"\n'
+                f"Section: {cand.chunk.heading}\n"
+                f"Which limit does the figure {cand.figure.text} state? Choose from "
+                f"{', '.join(cand.names)}. Is it the current value, a historical value, or a "
+                f"worked example? Give the date it took effect, if the text gives one."
+            )
+            try:
+                async with slots:
+                    out = await router.structured([Message.user(prompt)], schema, max_tokens=96)
+            except RMAError as exc:
+                notes.append(f"model classification failed ({type(exc).__name__}); rules used")
+                return fallback
+            label = out.value
+            claimed = _iso_or_none(label.effective_from)  # type: ignore[attr-defined]
+            if (
+                claimed is not None
+                and claimed not in cand.dates_in_quote
+                and claimed != cand.effective_from
+            ):
+                notes.append(
+                    f"model gave {claimed} for {cand.figure.text}, which is not in the quote; "
+                    f"rules used"
+                )
+                return fallback
+            return label.name, label.status == "example" or cand.example, "model"  # type: ignore[attr-defined]
+
+        results = await asyncio.gather(*(one(c, r) for c, r in zip(found, rules, strict=True)))
+        return list(results), notes
+
+
+def _iso_or_none(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _only_figure(sentence: str, figure: Figure) -> bool:
+    """True when ``sentence`` names no figure other than ``figure`` ("The £75 limit has
+    applied since ..."), so its dates can be read as this figure's."""
+    return bool(sentence) and all(f.value == figure.value for f in find_figures(sentence))
+
+
+def _unit_fits(spec_unit: str, figure_unit: str) -> bool:
+    if spec_unit == "GBP/month":
+        return figure_unit == "GBP/month"
+    if spec_unit == "GBP":
+        return figure_unit in ("GBP", "GBP/month")
+    return spec_unit == figure_unit
+
+
+def _clauses(sentence: str) -> list[str]:
+    return [c for c in _CLAUSE_SPLIT.split(sentence) if c.strip()]
+
+
+def _clause(sentence: str, figure: Figure) -> str:
+    """The clause of ``sentence`` that holds ``figure``, so each figure gets its own dates."""
+    pos = 0
+    for part in _CLAUSE_SPLIT.split(sentence):
+        at = sentence.find(part, pos)
+        if at <= figure.start < at + len(part):
+            # a date range in brackets right after the figure belongs to it
+            tail = sentence[at + len(part) :]
+            bracket = re.match(r"\s*\(([^)]*)\)", tail)
+            if bracket and DATE_RE.search(bracket.group(1)):
+                return f"{part} {bracket.group(1)}"
+            return part
+        pos = at + len(part)
+    return sentence
+
+
+def _verify(cand: Candidate) -> str:
+    """Empty when the value is in the quote and the quote is in the stored chunk."""
+    if not figure_in_text(cand.figure.value, cand.figure.unit, cand.quote):
+        return f"{cand.figure.text} does not occur in the quote"
+    if cand.quote not in " ".join(split_sentences(cand.chunk.text)) and cand.quote not in (
+        cand.chunk.text
+    ):
+        return "the quote does not occur in the source text"
+    return ""
+
+
+def _resolve(
+    verified: list[tuple[Candidate, str, bool, str]], today: date, warnings: list[str]
+) -> list[Threshold]:
+    """Settle each limit's values by effective date: one current, the rest historical."""
+    out: list[Threshold] = []
+    by_name: dict[str, list[tuple[Candidate, bool, str]]] = {}
+    for cand, name, example, by in verified:
+        by_name.setdefault(name, []).append((cand, example, by))
+    for spec in SPECS:
+        entries = by_name.get(spec.name, [])
+        if not entries:
+            continue
+        examples = [(c, by) for c, ex, by in entries if ex]
+        rules = [(c, by) for c, ex, by in entries if not ex]
+        # One record per value: several manuals may state the same figure.
+        groups: dict[Decimal, list[tuple[Candidate, str]]] = {}
+        for cand, by in rules:
+            groups.setdefault(cand.figure.value, []).append((cand, by))
+        records: list[Threshold] = []
+        for group in groups.values():
+            dated = [c for c, _ in group if c.effective_from]
+            precise = [c for c in dated if c.from_precision == "day"]
+            best = min(precise or dated, key=lambda c: c.effective_from) if dated else None  # type: ignore[arg-type,return-value]
+            undated_only = best is None
+            lead = best or next((c for c, _ in group if c.effective_until), group[0][0])
+            untils = [c.effective_until for c, _ in group if c.effective_until]
+            record = _threshold(
+                spec, lead, "historical", group[[c for c, _ in group].index(lead)][1]
+            )
+            record.effective_from = best.effective_from if best else None
+            record.effective_until = max(untils) if untils else None
+            if any(c.marked_old for c, _ in group) and record.effective_until is None:
+                record.effective_until = record.effective_from  # said to be "the old limit"
+            record.also_stated_in = sorted(
+                {f"{c.chunk.document}" for c, _ in group if c is not lead}
+            )
+            records.append(record)
+            if undated_only and record.effective_until is None:
+                record.status = "historical"  # decided below
+        in_force = [
+            r
+            for r in records
+            if r.effective_from
+            and r.effective_from <= today
+            and (r.effective_until is None or r.effective_until >= today)
+        ]
+        if in_force:
+            current = max(in_force, key=lambda r: r.effective_from)  # type: ignore[arg-type,return-value]
+        else:
+            undated = [r for r in records if r.effective_from is None and r.effective_until is None]
+            current = undated[0] if len(undated) == 1 and len(records) == 1 else None
+            if current is not None:
+                warnings.append(f"{spec.name}: the manuals give no effective date for its value")
+            elif records:
+                warnings.append(f"{spec.name}: no value could be dated as in force today")
+        for r in records:
+            if r is current:
+                r.status = "current"
+                continue
+            r.status = "historical"
+            if current is not None and r.effective_from is None and r.effective_until is None:
+                warnings.append(
+                    f"{spec.name}: {r.display_value} in {r.document} has no date and differs "
+                    f"from the current {current.display_value}; treated as historical"
+                )
+            if (
+                current is not None
+                and current.effective_from
+                and r.effective_from
+                and r.effective_from < current.effective_from
+                and (r.effective_until is None or r.effective_until >= current.effective_from)
+            ):
+                r.effective_until = current.effective_from - timedelta(days=1)
+        records.sort(
+            key=lambda r: (r.status != "current", -(r.effective_from or date.min).toordinal())
+        )
+        out.extend(records)
+        for cand, by in examples:
+            out.append(_threshold(spec, cand, "example", by))
+    return out
+
+
+def _threshold(spec: ThresholdSpec, cand: Candidate, status: Status, by: str) -> Threshold:
+    return Threshold(
+        name=spec.name,
+        label=spec.label,
+        value=cand.figure.value,
+        unit=spec.unit,
+        effective_from=cand.effective_from,
+        effective_until=cand.effective_until,
+        status=status,
+        jurisdiction=JURISDICTION,
+        document_id=cand.chunk.document_id,
+        document=cand.chunk.document,
+        page=cand.chunk.page,
+        heading=cand.chunk.heading,
+        quote=cand.quote,
+        chunk_id=cand.chunk.chunk_id,
+        classified_by=by,
+    )
+
+
+def thresholds_in_question(question: str) -> list[str]:
+    """Named limits a question asks about, found by the same rules as in the manuals."""
+    names = []
+    asks_limit = re.search(
+        r"limit|maximum|max\b|most|how much|how many|how long|minimum|least|fee|cost|deposit|"
+        r"days|threshold|qualify|eligib|percent|majority|%",
+        question,
+        re.I,
+    )
+    if not asks_limit:
+        return []
+    for spec in SPECS:
+        if re.search(spec.topic, question, re.I) and re.search(spec.subject, question, re.I):
+            if spec.exclude and re.search(spec.exclude, question, re.I):
+                continue
+            names.append(spec.name)
+    return names
+
+
+def replace_status(t: Threshold, status: Status) -> Threshold:
+    return replace(t, status=status)
