@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass
 
 from PIL import Image as PILImage
@@ -114,7 +115,11 @@ def _open(data: bytes) -> PILImage.Image:
     try:
         return PILImage.open(io.BytesIO(data))
     except PILImage.DecompressionBombError as exc:
-        raise InputTooLarge(f"the image is too large to decode safely ({exc})") from None
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels.group(1)) / 1e6:.0f} MP" if pixels else "too many pixels"
+        raise InputTooLarge(
+            f"the image has {size}; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"the file is not a readable image ({exc})") from None
 

@@ -1,0 +1,109 @@
+"""Fixtures for the document processor: sample letters as files, the OpenAI-style vision
+test server, and apps wired to the test servers."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from tests.conftest import LOGS, ROOT, OllamaDouble
+from tests.support.serve import serving
+from tests.support.servers import ServerProcess, free_port
+
+from rma.config import Settings, load_settings
+from rma.documents.api import create
+from rma.documents.sample_letters import SampleLetter, render_image, render_pdf, sample_letters
+
+VISION_MODEL = "qwen2-vl-2b-instruct"
+
+
+@dataclass
+class OpenAIVisionDouble:
+    url: str  # base URL ending in /v1
+    process: ServerProcess
+
+    @property
+    def root(self) -> str:
+        return self.url.removesuffix("/v1")
+
+    def control(self, **settings: object) -> None:
+        httpx.post(f"{self.root}/_control", json=settings).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.root}/_requests").json()
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.root}/_stats").json()
+
+    def reset(self) -> None:
+        httpx.post(f"{self.root}/_reset").raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def openai_vision_server() -> Iterator[OpenAIVisionDouble]:
+    port = free_port()
+    proc = ServerProcess(
+        argv=[sys.executable, "-m", "tests.fakes.openai_vision", "--port", str(port),
+              "--models", VISION_MODEL],
+        port=port,
+        health_path="/health",
+        log=LOGS / "fake-openai-vision.log",
+        env={"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    proc.start()
+    try:
+        yield OpenAIVisionDouble(f"{proc.base}/v1", proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def openai_vision(openai_vision_server: OpenAIVisionDouble) -> OpenAIVisionDouble:
+    openai_vision_server.reset()
+    return openai_vision_server
+
+
+@pytest.fixture(scope="session")
+def letters() -> dict[str, SampleLetter]:
+    return {letter.name: letter for letter in sample_letters()}
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def creditor_png(letters: dict[str, SampleLetter]) -> bytes:
+    return png_bytes(render_image(letters["creditor-letter"], "clean"))
+
+
+@pytest.fixture(scope="session")
+def mixed_pdf(letters: dict[str, SampleLetter]) -> bytes:
+    """Page 1 with a text layer (default notice), page 2 a scan (creditor letter)."""
+    return render_pdf([(letters["default-notice"], True), (letters["creditor-letter"], False)])
+
+
+@pytest.fixture
+def ollama_settings(clean_env: object, ollama: OllamaDouble) -> Callable[..., Settings]:
+    """Settings with chat on the Ollama test server; keyword overrides on top."""
+
+    def make(**overrides: Any) -> Settings:
+        values = {"LLM_PROVIDER": "ollama", "OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama"}
+        return load_settings(**{**values, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def docs_url(ollama_settings: Callable[..., Settings]) -> Iterator[str]:
+    """Base URL of the doc-processor over real HTTP (Tesseract OCR, chat on Ollama's double)."""
+    with serving(create(ollama_settings())) as base:
+        yield base
