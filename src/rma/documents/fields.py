@@ -191,7 +191,8 @@ AMOUNT_LABELS: list[tuple[str, str]] = [
     ("arrears", r"arrears|amount (?:now )?(?:due|overdue)|overdue amount|remedy the breach"),
     (
         "balance",
-        r"balance|amount outstanding|total (?:amount )?(?:outstanding|due|owed|owing|debt)"
+        r"balance(?: (?:now )?(?:outstanding|owing|owed|due))?|amount outstanding"
+        r"|total (?:amount )?(?:outstanding|due|owed|owing|debt)"
         r"|amount claimed|total claimed|amount owed|you owe",
     ),
 ]
