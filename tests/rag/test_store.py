@@ -1,0 +1,107 @@
+"""Ingestion and the store, on embedded Chroma and on a real Chroma server."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from rma.errors import ConfigError, InputError
+from rma.llm.router import ProviderRouter
+from tests.rag.conftest import copy_manuals, open_library
+
+DRO = "# Debt Relief Orders\n\n## Debt limit\n\nThe debt limit is £50,000 or less from 28 June 2024.\n"
+
+
+async def test_ingest_is_idempotent_and_replaces_changed_files(
+    store_settings, router: ProviderRouter
+) -> None:  # type: ignore[no-untyped-def]
+    library = await open_library(store_settings, router, f"t-{uuid.uuid4().hex[:8]}")
+    first = await library.ingest("dro.md", DRO.encode())
+    assert first.outcome == "added"
+    count = library.store.count()
+    again = await library.ingest("dro.md", DRO.encode())
+    assert again.outcome == "unchanged"
+    assert library.store.count() == count
+
+    changed = DRO + "\n## Fee\n\nThere is no application fee since 6 April 2024.\n"
+    replaced = await library.ingest("dro.md", changed.encode())
+    assert replaced.outcome == "replaced"
+    rows = library.store.all_chunks()
+    assert {c.document_id for _, c in rows} == {first.document_id}
+    records = await library.documents()
+    assert len(records) == 1 and records[0].chunks == len(rows) == replaced.chunks
+    assert all(":" + records[0].sha256[:16] + ":" in row_id for row_id, _ in rows)
+    assert library.keywords.search("application fee", 5)  # the index follows the store
+
+    assert await library.delete(first.document_id)
+    assert library.store.count() == 0
+    assert await library.documents() == []
+    assert library.keywords.search("application fee", 5) == []
+
+
+async def test_a_corrupt_or_encrypted_pdf_leaves_nothing_behind(
+    store_settings, router: ProviderRouter
+) -> None:  # type: ignore[no-untyped-def]
+    library = await open_library(store_settings, router, f"t-{uuid.uuid4().hex[:8]}")
+    await library.ingest("dro.md", DRO.encode())
+    before = library.store.count()
+    with pytest.raises(InputError, match="not a readable PDF"):
+        await library.ingest("broken.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50)
+    with pytest.raises(InputError, match="password"):
+        await library.ingest("locked.pdf", _encrypted_pdf())
+    assert library.store.count() == before
+    assert [d.filename for d in await library.documents()] == ["dro.md"]
+
+
+async def test_folder_sync_removes_deleted_manuals(
+    store_settings, router: ProviderRouter, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    library = await open_library(store_settings, router, f"t-{uuid.uuid4().hex[:8]}")
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    (folder / "dro.md").write_text(DRO)
+    (folder / "iva.md").write_text("# IVA\n\n## Length\n\nAn IVA typically lasts 5 years.\n")
+    results = await library.ingest_folder(folder)
+    assert sorted(r.outcome for r in results) == ["added", "added"]
+    (folder / "iva.md").unlink()
+    results = await library.ingest_folder(folder)
+    assert sorted(r.outcome for r in results) == ["removed", "unchanged"]
+    assert [d.filename for d in await library.documents()] == ["dro.md"]
+    assert library.thresholds.current("dro.max_debt").value == 50000  # type: ignore[union-attr]
+
+
+async def test_the_store_refuses_vectors_from_another_model(
+    store_settings, router: ProviderRouter
+) -> None:  # type: ignore[no-untyped-def]
+    library = await open_library(store_settings, router, f"t-{uuid.uuid4().hex[:8]}")
+    await library.ingest("dro.md", DRO.encode())
+    with pytest.raises(ConfigError, match="cannot be compared"):
+        library.store.claim_model("another-embedder", 768)
+
+
+async def test_indexes_survive_a_restart(clean_env: Path, router: ProviderRouter) -> None:
+    from rma.config import load_settings
+
+    settings = load_settings()
+    library = await open_library(settings, router, "rma_manuals")
+    results = await library.ingest_folder(copy_manuals(clean_env / "manuals"))
+    assert {r.outcome for r in results} == {"added"}
+    reopened = await open_library(settings, router, "rma_manuals")
+    assert reopened.keywords.ids == library.keywords.ids
+    assert reopened.keywords.fingerprint == library.keywords.fingerprint
+    assert reopened.thresholds.current("dro.max_debt").value == 50000  # type: ignore[union-attr]
+
+
+def _encrypted_pdf() -> bytes:
+    import io
+
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    canvas = Canvas(buf, encrypt=pdfencrypt.StandardEncryption("secret", canPrint=0))
+    canvas.drawString(72, 720, "The debt limit is £50,000.")
+    canvas.save()
+    return buf.getvalue()

@@ -1,0 +1,106 @@
+"""Thresholds read from the sample manuals: values, dates and statuses, all verified in code."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from rma.rag.manuals import ManualChunk
+from rma.rag.thresholds import (
+    ThresholdExtractor,
+    figure_in_text,
+    read_dates,
+    thresholds_in_question,
+)
+
+
+async def book_for(chunks: list[ManualChunk], today: date = date(2026, 1, 1)):  # type: ignore[no-untyped-def]
+    return await ThresholdExtractor(today=today).extract(chunks)
+
+
+async def test_dro_debt_limit_is_50000_from_28_june_2024_and_30000_is_historical(
+    manual_chunks: list[ManualChunk],
+) -> None:
+    book = await book_for(manual_chunks)
+    current = book.current("dro.max_debt")
+    assert current is not None
+    assert current.value == Decimal(50000)
+    assert current.effective_from == date(2024, 6, 28)
+    assert current.unit == "GBP"
+    assert current.document == "debt-relief-orders.md"
+    assert "£50,000" in current.quote and current.quote in _chunk(manual_chunks, current.chunk_id)
+    old = {t.value: t for t in book.values("dro.max_debt") if t.status == "historical"}
+    assert Decimal(30000) in old
+    assert old[Decimal(30000)].effective_until == date(2024, 6, 27)
+    assert {Decimal(20000), Decimal(15000)} <= set(old)
+    examples = [t for t in book.values("dro.max_debt") if t.status == "example"]
+    assert [t.value for t in examples] == [Decimal(18400)]
+
+
+async def test_other_named_limits(manual_chunks: list[ManualChunk]) -> None:
+    book = await book_for(manual_chunks)
+    expected = {
+        "bankruptcy.application_fee": Decimal(680),
+        "breathing_space.standard_days": Decimal(60),
+        "dro.max_surplus_income": Decimal(75),
+        "dro.max_assets": Decimal(2000),
+        "dro.vehicle_disregard": Decimal(4000),
+        "bankruptcy.creditor_petition_min": Decimal(5000),
+        "bankruptcy.creditor_petition_deposit": Decimal(1500),
+        "iva.approval_majority": Decimal(75),
+    }
+    for name, value in expected.items():
+        current = book.current(name)
+        assert current is not None, name
+        assert current.value == value, name
+        assert figure_in_text(current.value, current.unit, current.quote), name
+    assert book.current("breathing_space.standard_days").unit == "days"  # type: ignore[union-attr]
+    assert book.current("bankruptcy.application_fee").page == 2  # type: ignore[union-attr]
+
+
+async def test_conflicts_are_settled_by_date_not_by_reading_order(
+    manual_chunks: list[ManualChunk],
+) -> None:
+    forwards = await book_for(manual_chunks)
+    backwards = await book_for(list(reversed(manual_chunks)))
+    for name in ("dro.max_debt", "dro.vehicle_disregard", "dro.max_assets"):
+        assert forwards.current(name).value == backwards.current(name).value  # type: ignore[union-attr]
+
+
+async def test_the_2021_limit_was_current_before_june_2024(
+    manual_chunks: list[ManualChunk],
+) -> None:
+    book = await book_for(manual_chunks, today=date(2023, 1, 1))
+    assert book.current("dro.max_debt").value == Decimal(30000)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "until"),
+    [
+        ("This limit applies from 28 June 2024.", date(2024, 6, 28), None),
+        ("Before 28 June 2024 the limit was £30,000.", None, date(2024, 6, 27)),
+        (
+            "Between October 2015 and June 2021 the limit was £20,000",
+            date(2015, 10, 1),
+            date(2021, 6, 30),
+        ),
+        ("£30,000 (29 June 2021 – 27 June 2024)", date(2021, 6, 29), date(2024, 6, 27)),
+    ],
+)
+def test_dates(text: str, start: date | None, until: date | None) -> None:
+    got_start, got_until, _, _ = read_dates(text)
+    assert (got_start, got_until) == (start, until)
+
+
+def test_questions_name_their_limit() -> None:
+    assert thresholds_in_question("What is the DRO debt limit?") == ["dro.max_debt"]
+    assert "breathing_space.standard_days" in thresholds_in_question(
+        "How long does a standard breathing space last?"
+    )
+    assert thresholds_in_question("Who supervises an IVA?") == []
+
+
+def _chunk(chunks: list[ManualChunk], chunk_id: str) -> str:
+    return next(c.text for c in chunks if c.chunk_id == chunk_id)
