@@ -35,9 +35,9 @@ async def measure_overhead(settings: Settings, calls: int = 100) -> dict[str, An
     raw = [{"role": "user", "content": PROMPT}]
 
     async def direct() -> None:
-        stream = await client.chat.completions.create(
+        stream = await client.chat.completions.create(  # type: ignore[call-overload]
             model=settings.vllm_model,
-            messages=raw,  # type: ignore[arg-type]
+            messages=raw,
             max_tokens=1,
             temperature=0,
             stream=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -163,7 +163,7 @@ class ProviderRouter:
         json_schema: dict[str, Any] | None = None,
         schema_name: str = "output",
         stop: tuple[str, ...] = (),
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream an answer: ``TextDelta``... then ``StreamEnd`` (or ``StreamFailed``)."""
         role = self._role(role, (Role.CHAT, Role.VISION))
         self._check_messages(messages, role)
