@@ -1,0 +1,149 @@
+"""Fields are checked in code; what fails a check is kept and flagged, never dropped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from tests.conftest import OllamaDouble
+
+from rma.config import Settings
+from rma.documents.classify import DocType, classify, decide, wording_scores
+from rma.documents.fields import extract_fields, parse_date, parse_money
+from rma.llm.factory import build_router
+
+LETTER = """Lakeside Finance Ltd
+Date: 3 March 2025
+Account number: 4455 6677
+Your account is £120.00 in arrears.
+Balance outstanding: £2,310.45
+Please contact us within 14 days."""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5 March 2025", date(2025, 3, 5)),
+        ("5th Mar 2025", date(2025, 3, 5)),
+        ("05/03/2025", date(2025, 3, 5)),  # day first, as in the UK
+        ("5.3.25", date(2025, 3, 5)),
+        ("March 5, 2025", date(2025, 3, 5)),
+        ("2025-03-05", date(2025, 3, 5)),
+        ("31/02/2025", None),
+        ("13/13/2025", None),
+        ("soon", None),
+    ],
+)
+def test_uk_dates(text: str, expected: date | None) -> None:
+    assert parse_date(text) == expected
+
+
+def test_money() -> None:
+    assert parse_money("£1,234.56") == Decimal("1234.56")
+    assert parse_money("GBP 20") == Decimal("20.00")
+    assert parse_money("about a grand") is None
+
+
+async def test_code_fields_without_a_model() -> None:
+    found = await extract_fields([(1, LETTER, 0.9)], None)
+    values = {k: f.value for k, f in found.fields.items()}
+    assert values == {
+        "creditor": "Lakeside Finance Ltd",
+        "account_reference": "4455 6677",
+        "balance": "2310.45",
+        "arrears": "120.00",
+        "letter_date": "2025-03-03",
+        "deadline": "2025-03-17",
+    }
+    deadline = found.fields["deadline"]
+    assert deadline.verified is False and "letter date plus 14 days" in deadline.note
+    assert found.fields["balance"].confidence == pytest.approx(0.95 * 0.9)
+
+
+async def test_model_values_are_checked_and_nonsense_is_flagged(
+    ollama_settings: Callable[..., Settings], ollama: OllamaDouble
+) -> None:
+    text = "Lakeside Finance Ltd\nDate: 3 March 2025\nPlease pay the amount shown overleaf."
+    ollama.control(
+        reply=json.dumps(
+            {
+                "creditor": "Lakeside Finance Ltd",
+                "account_reference": None,
+                "claim_number": None,
+                "balance": "£9,999.99",  # not in the text
+                "arrears": "lots",  # not an amount
+                "letter_date": "3 March 2025",
+                "deadline": "1 January 2025",  # before the letter date, and not in the text
+            }
+        )
+    )
+    router = build_router(ollama_settings())
+    try:
+        found = await extract_fields([(1, text, 0.9)], router)
+    finally:
+        await router.aclose()
+    f = found.fields
+    assert f["balance"].value == "£9,999.99" and not f["balance"].verified
+    assert f["balance"].page is None and f["balance"].confidence == 0.3
+    assert "does not occur in the text" in f["balance"].note
+    assert not f["arrears"].verified and "not an amount" in f["arrears"].note
+    assert f["letter_date"].verified and f["letter_date"].value == "2025-03-03"
+    assert not f["deadline"].verified
+    assert any(w.startswith("balance:") for w in found.warnings)
+    assert any(w.startswith("arrears:") for w in found.warnings)
+    assert any(w.startswith("deadline:") for w in found.warnings)
+    assert found.provenance is not None and found.provenance["provider"] == "ollama"
+
+
+async def test_deadline_before_letter_date_is_flagged() -> None:
+    text = "Date: 10/04/2025\nPay by 1 April 2025."
+    found = await extract_fields([(1, text, 1.0)], None)
+    assert found.fields["deadline"].value == "2025-04-01"
+    assert found.fields["deadline"].verified is False
+    assert "not after the letter date" in found.fields["deadline"].note
+    assert any("not after the letter date" in w for w in found.warnings)
+
+
+async def test_arrears_over_balance_is_flagged() -> None:
+    found = await extract_fields([(1, "Arrears: £500.00\nBalance: £50.00", 1.0)], None)
+    assert any("more than the balance" in w for w in found.warnings)
+
+
+def test_wording_overrules_an_unsupported_model_type() -> None:
+    bill = "Your electricity bill. Meter reading 12345. 320 kWh at 24p. Standing charge 53p/day."
+    chosen, warnings = decide(DocType.CCJ, wording_scores(bill))
+    assert chosen.doc_type is DocType.UTILITY_BILL and chosen.method == "wording"
+    assert "kWh" in chosen.evidence
+    assert warnings and "does not support" in warnings[0]
+
+
+def test_a_model_type_without_any_evidence_is_kept_but_flagged() -> None:
+    chosen, warnings = decide(DocType.BANK_STATEMENT, wording_scores("Hello, see you soon."))
+    assert chosen.doc_type is DocType.BANK_STATEMENT and chosen.confidence < 0.5
+    assert warnings and "model alone" in warnings[0]
+
+
+def test_agreement_is_high_confidence() -> None:
+    chosen, warnings = decide(
+        DocType.DEFAULT_NOTICE, wording_scores("DEFAULT NOTICE under section 87(1)")
+    )
+    assert (chosen.method, chosen.confidence, warnings) == ("agreed", 0.9, [])
+
+
+async def test_classify_with_a_model_that_answers_nonsense(
+    ollama_settings: Callable[..., Settings], ollama: OllamaDouble
+) -> None:
+    ollama.control(reply='{"doc_type": "ccj"}')
+    router = build_router(ollama_settings())
+    try:
+        chosen, provenance, warnings = await classify(
+            "Universal Credit statement for your assessment period", router
+        )
+    finally:
+        await router.aclose()
+    assert chosen.doc_type is DocType.UNIVERSAL_CREDIT_STATEMENT
+    assert chosen.model_type is DocType.CCJ
+    assert provenance is not None and warnings
