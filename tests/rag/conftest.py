@@ -14,10 +14,10 @@ import pytest
 from rma.config import load_settings
 from rma.llm.factory import build_router
 from rma.llm.router import ProviderRouter
+from rma.ocr import OcrReader
 from rma.rag.library import ManualLibrary
 from rma.rag.manuals import ManualChunk, chunk_manual, document_id_for, load_manual
 from rma.rag.store import ManualStore
-from rma.ocr import OcrReader
 from tests.conftest import LOGS, ROOT
 from tests.support.servers import ServerProcess, free_port
 

@@ -89,7 +89,8 @@ async def test_docx_html_and_text_manuals() -> None:
 
     html = (
         b"<html><head><title>Fees</title><script>x=1</script></head><body><h1>Fees</h1>"
-        b"<h2>Bankruptcy</h2><p>The application costs <b>\xc2\xa3680</b> in total.</p></body></html>"
+        b"<h2>Bankruptcy</h2><p>The application costs <b>\xc2\xa3680</b> in total.</p>"
+        b"</body></html>"
     )
     manual = await load_manual("fees.html", html, OcrReader())
     chunks = chunk_manual(manual, "fees")

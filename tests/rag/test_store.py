@@ -11,7 +11,10 @@ from rma.errors import ConfigError, InputError
 from rma.llm.router import ProviderRouter
 from tests.rag.conftest import copy_manuals, open_library
 
-DRO = "# Debt Relief Orders\n\n## Debt limit\n\nThe debt limit is £50,000 or less from 28 June 2024.\n"
+DRO = (
+    "# Debt Relief Orders\n\n## Debt limit\n\n"
+    "The debt limit is £50,000 or less from 28 June 2024.\n"
+)
 
 
 async def test_ingest_is_idempotent_and_replaces_changed_files(
