@@ -311,3 +311,11 @@ def test_unknown_message_role_is_refused() -> None:
 async def test_empty_embedding_input_is_refused(clean_env: Path, ollama: OllamaDouble) -> None:
     with pytest.raises(InputError):
         await make_router(ollama).embed(["fine", ""])
+
+
+async def test_non_json_where_json_was_asked_is_a_typed_error(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    ollama.control(reply="Sorry, I can only answer in prose.")
+    with pytest.raises(StructuredOutputError, match="no JSON object"):
+        await make_router(ollama).structured(user("Triage this"), Triage)
