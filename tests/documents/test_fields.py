@@ -147,3 +147,15 @@ async def test_classify_with_a_model_that_answers_nonsense(
     assert chosen.doc_type is DocType.UNIVERSAL_CREDIT_STATEMENT
     assert chosen.model_type is DocType.CCJ
     assert provenance is not None and warnings
+
+
+def test_when_both_are_well_evidenced_the_model_pick_stands_with_a_note() -> None:
+    text = (
+        "DEFAULT NOTICE under section 87(1) of the Consumer Credit Act 1974: remedy the "
+        "breach. Sent by our debt collection agency. Arrears overdue."
+    )
+    chosen, warnings = decide(DocType.DEBT_COLLECTION_LETTER, wording_scores(text))
+    assert chosen.doc_type is DocType.DEBT_COLLECTION_LETTER and chosen.method == "model"
+    assert warnings and "also fits default_notice" in warnings[0]
+    weak, _ = decide(DocType.CREDITOR_LETTER, wording_scores(text))
+    assert weak.doc_type is DocType.DEFAULT_NOTICE and weak.method == "wording"

@@ -214,8 +214,8 @@ def decide(
                 f"document type {model_type.value} comes from the model alone: the text has "
                 "none of the wording such documents carry; check it"
             )
-    elif model_type is not None and score(model_type) >= MIN_EVIDENCE:
-        # Both are evidenced: the model weighs the whole letter, so its pick stands.
+    elif model_type is not None and score(model_type) >= max(MIN_EVIDENCE, score(wording_type) / 2):
+        # Both are well evidenced: the model weighs the whole letter, so its pick stands.
         result = Classification(model_type, 0.7, "model", model_type, wording_type)
         warnings.append(
             f"document type: the model chose {model_type.value}; the wording also fits "
