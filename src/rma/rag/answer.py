@@ -16,6 +16,7 @@ The model writes the language; code does everything a reader relies on:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class PreparedQuestion:
     limits: list[tuple[Threshold, int]]  # current threshold, the source number it cites
     messages: list[Message]
     covered: bool
+    left_out: int = 0  # retrieved passages that did not fit the model's context
 
 
 @dataclass
@@ -166,8 +168,7 @@ class ManualsAnswerer:
     async def prepare(
         self, question: str, top_k: int = DEFAULT_TOP_K, max_tokens: int = DEFAULT_ANSWER_TOKENS
     ) -> PreparedQuestion:
-        import asyncio
-
+        """Retrieve, pick the limits the question is about, and build the prompt."""
         question = check_question(question)
         if not 1 <= top_k <= MAX_TOP_K:
             raise InputError(f"top_k must be between 1 and {MAX_TOP_K}")
@@ -188,20 +189,21 @@ class ManualsAnswerer:
         sources: list[Source] = []
         seen: set[str] = set()
         budget = (self.context_window - max_tokens - PROMPT_OVERHEAD_TOKENS) * CHARS_PER_TOKEN
+        left_out = 0
         for chunk in chunks:
             if chunk.chunk_id in seen:
                 continue
             cost = len(chunk.text) + len(chunk.heading) + 40
             if sources and cost > budget:
-                break  # reported below: the answer was written from fewer sources
+                left_out += 1  # reported as a warning: the answer saw fewer sources
+                continue
             budget -= cost
             seen.add(chunk.chunk_id)
             sources.append(Source(len(sources) + 1, chunk))
         by_chunk = {s.chunk.chunk_id: s.number for s in sources}
         stated = [(t, by_chunk[t.chunk_id]) for t in limits if t.chunk_id in by_chunk]
-        return PreparedQuestion(
-            question, retrieval, sources, stated, self._messages(question, sources, stated), True
-        )
+        messages = self._messages(question, sources, stated)
+        return PreparedQuestion(question, retrieval, sources, stated, messages, True, left_out)
 
     def _messages(
         self, question: str, sources: list[Source], limits: list[tuple[Threshold, int]]
@@ -260,6 +262,11 @@ class ManualsAnswerer:
                 prepared.question, NOT_COVERED, [], [], [], [], warnings, None, False
             )
         text = result.text.strip()
+        if prepared.left_out:
+            warnings.append(
+                f"{prepared.left_out} retrieved passage(s) did not fit the model's context "
+                f"and were left out"
+            )
         if result.finish_reason == "length":
             warnings.append("the answer was cut off at the token limit")
         numbers = {s.number: s for s in prepared.sources}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -32,7 +32,8 @@ from rma.llm.router import ProviderRouter
 from rma.llm.types import Message
 from rma.rag.manuals import ManualChunk, split_sentences
 
-Status = Literal["current", "historical", "example"]
+# "upcoming": stated with a start date after today (a change announced in advance).
+Status = Literal["current", "upcoming", "historical", "example"]
 Unit = Literal["GBP", "GBP/month", "days", "percent"]
 JURISDICTION = "England and Wales"
 MODEL_CONCURRENCY = 8
@@ -200,6 +201,8 @@ class Threshold:
     chunk_id: str
     classified_by: str = "rules"
     also_stated_in: list[str] = field(default_factory=list)
+    # said to be an old value ("the old limit of ...") without dates: never current
+    superseded: bool = False
 
     @property
     def display_value(self) -> str:
@@ -472,11 +475,8 @@ class ThresholdExtractor:
         notes: list[str] = []
 
         async def one(cand: Candidate, fallback: tuple[str, bool, str]) -> tuple[str, bool, str]:
-            schema = create_model(
-                "ThresholdLabel",
-                __base__=ThresholdLabelBase,
-                name=(Literal[tuple(cand.names)], ...),  # type: ignore[valid-type]
-            )
+            names: Any = Literal[tuple(cand.names)]  # the names code matched, and only those
+            schema = create_model("ThresholdLabel", __base__=ThresholdLabelBase, name=(names, ...))
             prompt = (
                 f'A UK debt-advice manual says: "{cand.quote}"\n'
                 f"Section: {cand.chunk.heading}\n"
@@ -570,76 +570,99 @@ def _resolve(
         by_name.setdefault(name, []).append((cand, example, by))
     for spec in SPECS:
         entries = by_name.get(spec.name, [])
-        if not entries:
-            continue
-        examples = [(c, by) for c, ex, by in entries if ex]
-        rules = [(c, by) for c, ex, by in entries if not ex]
         # One record per value: several manuals may state the same figure.
         groups: dict[Decimal, list[tuple[Candidate, str]]] = {}
-        for cand, by in rules:
-            groups.setdefault(cand.figure.value, []).append((cand, by))
-        records: list[Threshold] = []
-        for group in groups.values():
-            dated = [c for c, _ in group if c.effective_from]
-            precise = [c for c in dated if c.from_precision == "day"]
-            best = min(precise or dated, key=lambda c: c.effective_from) if dated else None  # type: ignore[arg-type,return-value]
-            undated_only = best is None
-            lead = best or next((c for c, _ in group if c.effective_until), group[0][0])
-            untils = [c.effective_until for c, _ in group if c.effective_until]
-            record = _threshold(
-                spec, lead, "historical", group[[c for c, _ in group].index(lead)][1]
-            )
-            record.effective_from = best.effective_from if best else None
-            record.effective_until = max(untils) if untils else None
-            if any(c.marked_old for c, _ in group) and record.effective_until is None:
-                record.effective_until = record.effective_from  # said to be "the old limit"
-            record.also_stated_in = sorted(
-                {f"{c.chunk.document}" for c, _ in group if c is not lead}
-            )
-            records.append(record)
-            if undated_only and record.effective_until is None:
-                record.status = "historical"  # decided below
-        in_force = [
-            r
-            for r in records
-            if r.effective_from
+        for cand, example, by in entries:
+            if not example:
+                groups.setdefault(cand.figure.value, []).append((cand, by))
+        records = [_merge(spec, group) for group in groups.values()]
+        _settle(spec, records, today, warnings)
+        records.sort(key=lambda r: (_STATUS_ORDER[r.status], -_ordinal(r.effective_from)))
+        out.extend(records)
+        out.extend(_threshold(spec, c, "example", by) for c, example, by in entries if example)
+    return out
+
+
+_STATUS_ORDER = {"current": 0, "upcoming": 1, "historical": 2, "example": 3}
+
+
+def _ordinal(value: date | None) -> int:
+    return value.toordinal() if value else 0
+
+
+def _merge(spec: ThresholdSpec, group: list[tuple[Candidate, str]]) -> Threshold:
+    """One record for a value stated in several places: the most precise start date wins
+    (a day beats "June 2021"), the latest end date is kept."""
+    cands = [c for c, _ in group]
+    dated = [c for c in cands if c.effective_from is not None]
+    precise = [c for c in dated if c.from_precision == "day"] or dated
+    lead = (
+        min(precise, key=lambda c: _ordinal(c.effective_from))
+        if precise
+        else next((c for c in cands if c.effective_until), cands[0])
+    )
+    record = _threshold(spec, lead, "historical", group[cands.index(lead)][1])
+    untils = [c.effective_until for c in cands if c.effective_until is not None]
+    record.effective_until = max(untils) if untils else None
+    record.superseded = any(c.marked_old for c in cands)  # "the old limit of £20,000"
+    record.also_stated_in = sorted({c.chunk.document for c in cands if c is not lead})
+    return record
+
+
+def _settle(
+    spec: ThresholdSpec, records: list[Threshold], today: date, warnings: list[str]
+) -> None:
+    """Mark the value in force today as current: the latest start date not after today and
+    not ended. Undated values count only when nothing is dated and they agree."""
+
+    def in_force(r: Threshold) -> bool:
+        return (
+            r.effective_from is not None
             and r.effective_from <= today
             and (r.effective_until is None or r.effective_until >= today)
+            and not r.superseded
+        )
+
+    candidates = [r for r in records if in_force(r)]
+    current: Threshold | None = None
+    if candidates:
+        current = max(candidates, key=lambda r: _ordinal(r.effective_from))
+    else:
+        undated = [
+            r
+            for r in records
+            if r.effective_from is None and r.effective_until is None and not r.superseded
         ]
-        if in_force:
-            current = max(in_force, key=lambda r: r.effective_from)  # type: ignore[arg-type,return-value]
+        if len(undated) == 1 and len(records) == 1:
+            current = undated[0]
+            warnings.append(f"{spec.name}: the manuals give no effective date for its value")
+        elif records:
+            warnings.append(f"{spec.name}: no value could be dated as in force today")
+    for r in records:
+        if r is current:
+            r.status = "current"
+        elif r.effective_from is not None and r.effective_from > today:
+            r.status = "upcoming"
+            warnings.append(
+                f"{spec.name}: {r.display_value} takes effect on {format_date(r.effective_from)}"
+            )
         else:
-            undated = [r for r in records if r.effective_from is None and r.effective_until is None]
-            current = undated[0] if len(undated) == 1 and len(records) == 1 else None
-            if current is not None:
-                warnings.append(f"{spec.name}: the manuals give no effective date for its value")
-            elif records:
-                warnings.append(f"{spec.name}: no value could be dated as in force today")
-        for r in records:
-            if r is current:
-                r.status = "current"
-                continue
             r.status = "historical"
-            if current is not None and r.effective_from is None and r.effective_until is None:
+            if current is None:
+                continue
+            if r.effective_from is None and r.effective_until is None and not r.superseded:
                 warnings.append(
                     f"{spec.name}: {r.display_value} in {r.document} has no date and differs "
                     f"from the current {current.display_value}; treated as historical"
                 )
+            start = current.effective_from
             if (
-                current is not None
-                and current.effective_from
+                start
                 and r.effective_from
-                and r.effective_from < current.effective_from
-                and (r.effective_until is None or r.effective_until >= current.effective_from)
+                and r.effective_from < start
+                and (r.effective_until is None or r.effective_until >= start)
             ):
-                r.effective_until = current.effective_from - timedelta(days=1)
-        records.sort(
-            key=lambda r: (r.status != "current", -(r.effective_from or date.min).toordinal())
-        )
-        out.extend(records)
-        for cand, by in examples:
-            out.append(_threshold(spec, cand, "example", by))
-    return out
+                r.effective_until = start - timedelta(days=1)  # ended when the next began
 
 
 def _threshold(spec: ThresholdSpec, cand: Candidate, status: Status, by: str) -> Threshold:
@@ -679,7 +702,3 @@ def thresholds_in_question(question: str) -> list[str]:
                 continue
             names.append(spec.name)
     return names
-
-
-def replace_status(t: Threshold, status: Status) -> Threshold:
-    return replace(t, status=status)
