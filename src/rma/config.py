@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     queue_limit: int = Field(C.DEFAULT_QUEUE_LIMIT, alias="LLM_QUEUE_LIMIT", ge=0)
     queue_wait_timeout: float = Field(C.QUEUE_WAIT_TIMEOUT, alias="LLM_QUEUE_WAIT_TIMEOUT", gt=0)
 
+    # Migration between chat backends (rma.llm.migration): shadow copies and canary traffic.
+    shadow_provider: ChatProvider | None = Field(None, alias="SHADOW_PROVIDER")
+    shadow_percent: float = Field(0.0, alias="SHADOW_PERCENT", ge=0, le=100)
+    shadow_max_pending: int = Field(C.SHADOW_MAX_PENDING, alias="SHADOW_MAX_PENDING", ge=1)
+    canary_provider: ChatProvider | None = Field(None, alias="CANARY_PROVIDER")
+    canary_percent: float = Field(0.0, alias="CANARY_PERCENT", ge=0, le=100)
+
     # Storage.
     chromadb_host: str = Field("", alias="CHROMADB_HOST")
     chromadb_port: int = Field(8000, alias="CHROMADB_PORT")
@@ -114,6 +121,11 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
 
+    @field_validator("shadow_provider", "canary_provider", mode="before")
+    @classmethod
+    def _optional_provider(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("rma_api_keys", mode="before")
     @classmethod
     def _keys(cls, value: Any) -> Any:
@@ -143,6 +155,12 @@ class Settings(BaseSettings):
             if name in seen:
                 raise ValueError(f"FALLBACK_PROVIDER repeats {name!r}")
             seen.append(name)
+        for variable, candidate in (
+            ("SHADOW_PROVIDER", self.shadow_provider),
+            ("CANARY_PROVIDER", self.canary_provider),
+        ):
+            if candidate is not None and candidate == self.llm_provider:
+                raise ValueError(f"{variable} names the primary LLM_PROVIDER {candidate!r}")
         return self
 
     @property

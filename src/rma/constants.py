@@ -46,6 +46,9 @@ LOCAL_MAX_IN_FLIGHT = 1
 DEFAULT_QUEUE_LIMIT = 256
 QUEUE_WAIT_TIMEOUT = 120.0
 
+# Migration: shadow copies running at once before more are dropped (and counted).
+SHADOW_MAX_PENDING = 8
+
 # Input bounds
 MAX_PROMPT_CHARS = 200_000
 MAX_OUTPUT_TOKENS = 4096

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rma.config import Settings
 from rma.errors import ConfigError
 from rma.llm.backends.base import Backend
+from rma.llm.migration import policy_from_settings
 from rma.llm.resilience import RetryPolicy, Timeouts
 from rma.llm.router import ProviderRouter, Target
 from rma.llm.types import Role
@@ -79,6 +80,7 @@ def build_router(settings: Settings) -> ProviderRouter:
         chains[Role.VISION] = [Target(backend("vllm"), settings.vllm_vision_model)]
     return ProviderRouter(
         chains,
+        migration=policy_from_settings(settings, lambda n: Target(backend(n), chat_model(n))),
         retry=RetryPolicy(attempts=settings.retry_attempts),
         timeouts=Timeouts(
             connect=settings.connect_timeout,

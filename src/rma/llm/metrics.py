@@ -25,6 +25,11 @@ FIRST_TOKEN = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40),
 )
 TOKENS = Counter("rma_llm_tokens_total", "Tokens in and out", ["provider", "role", "direction"])
+SHADOW = Counter(
+    "rma_llm_shadow_total",
+    "Shadow copies of chat calls sent to a migration candidate, by outcome",
+    ["candidate", "outcome"],
+)
 
 
 def record_success(

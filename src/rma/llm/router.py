@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,6 +53,9 @@ from rma.llm.types import (
     TextDelta,
     l2_normalise,
 )
+
+if TYPE_CHECKING:
+    from rma.llm.migration import MigrationPolicy
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -106,21 +109,23 @@ class ProviderRouter:
         breaker_reset_after: float = C.BREAKER_RESET_AFTER,
         queue_limit: int = C.DEFAULT_QUEUE_LIMIT,
         queue_wait_timeout: float = C.QUEUE_WAIT_TIMEOUT,
+        migration: MigrationPolicy | None = None,
     ) -> None:
         self.chains = chains
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
+        self.migration = migration
         self.guards: dict[str, Guard] = {}
-        for chain in chains.values():
-            for target in chain:
-                name = target.provider
-                if name not in self.guards:
-                    self.guards[name] = Guard(
-                        CircuitBreaker(breaker_threshold, breaker_reset_after),
-                        ConcurrencyLimit(
-                            name, target.backend.max_in_flight, queue_limit, queue_wait_timeout
-                        ),
-                    )
+        candidates = migration.routed_targets() if migration else []
+        for target in [*(t for chain in chains.values() for t in chain), *candidates]:
+            name = target.provider
+            if name not in self.guards:
+                self.guards[name] = Guard(
+                    CircuitBreaker(breaker_threshold, breaker_reset_after),
+                    ConcurrencyLimit(
+                        name, target.backend.max_in_flight, queue_limit, queue_wait_timeout
+                    ),
+                )
 
     # ----------------------------------------------------------------- public API
 
@@ -170,6 +175,7 @@ class ProviderRouter:
         if not 1 <= max_tokens <= C.MAX_OUTPUT_TOKENS:
             raise InputError(f"max_tokens must be between 1 and {C.MAX_OUTPUT_TOKENS}")
         params = ChatParams(max_tokens, temperature, json_schema, schema_name, tuple(stop))
+        chain, route = self._migration_route(role)
         hops: list[Hop] = []
         started = time.monotonic()
         deadline = started + self.timeouts.total
@@ -205,10 +211,12 @@ class ProviderRouter:
                 raise
             return _OpenStream(chunks, first, time.monotonic() - started)
 
-        opened, target, stack = await self._call(role, open_stream, hops)
+        opened, target, stack = await self._call(role, open_stream, hops, chain)
         guard = self.guards[target.provider]
         guard.breaker.record_success()  # it answered: the backend is alive
-        prov = Provenance(role=role.value, provider=target.provider, model=target.model, hops=hops)
+        prov = Provenance(
+            role=role.value, provider=target.provider, model=target.model, hops=hops, route=route
+        )
         prov.ttft_ms = opened.ttft * 1000
         metrics.FIRST_TOKEN.labels(target.provider, role.value).observe(opened.ttft)
         text: list[str] = []
@@ -257,8 +265,11 @@ class ProviderRouter:
             finally:
                 await opened.chunks.aclose()  # type: ignore[attr-defined]
         prov.latency_ms = (time.monotonic() - started) * 1000
-        self._record_ok(role, target, prov)
-        yield StreamEnd(ChatResult("".join(text), finish, prov))
+        self._record_ok(role, target, prov, chain[0])
+        result = ChatResult("".join(text), finish, prov)
+        if self.migration:
+            self.migration.shadow(messages, params, result)  # in the background, bounded
+        yield StreamEnd(result)
 
     async def structured(
         self,
@@ -374,12 +385,30 @@ class ProviderRouter:
         return list(await asyncio.gather(*checks))
 
     async def aclose(self) -> None:
-        seen: set[int] = set()
+        if self.migration:
+            await self.migration.aclose()
+        for backend in self._backends():
+            await backend.aclose()
+
+    def adopt(self, other: ProviderRouter) -> list[Backend]:
+        """Take over ``other``'s chains, policies and guards (a reload from new settings),
+        so everything holding this router switches at once. Returns the backends used
+        until now, for the caller to close once calls in flight have ended."""
+        retired = self._backends()
+        self.chains, self.retry, self.timeouts = other.chains, other.retry, other.timeouts
+        self.migration = other.migration
+        # Calls in flight still look up their old provider's guard, so none is removed.
+        self.guards = {**self.guards, **other.guards}
+        return retired
+
+    def _backends(self) -> list[Backend]:
+        found: dict[int, Backend] = {}
         for chain in self.chains.values():
             for target in chain:
-                if id(target.backend) not in seen:
-                    seen.add(id(target.backend))
-                    await target.backend.aclose()
+                found.setdefault(id(target.backend), target.backend)
+        for backend in self.migration.backends() if self.migration else []:
+            found.setdefault(id(backend), backend)
+        return list(found.values())
 
     # -------------------------------------------------------------------- internals
 
@@ -395,6 +424,12 @@ class ProviderRouter:
         if not self.chains.get(value):
             raise InputError(f"no backend is configured for the {value} role")
         return value
+
+    def _migration_route(self, role: Role) -> tuple[list[Target], str]:
+        """The chain for one call: the configured one, or canary-first (rma.llm.migration)."""
+        if self.migration is None:
+            return self.chains[role], "primary"
+        return self.migration.route(role, self.chains[role])
 
     def _check_messages(self, messages: list[Message], role: Role) -> None:
         if not messages:
@@ -421,11 +456,13 @@ class ProviderRouter:
         role: Role,
         operation: Callable[[Target], Awaitable[T]],
         hops: list[Hop],
+        chain: list[Target] | None = None,
     ) -> tuple[T, Target, AsyncExitStack]:
-        """Run ``operation`` along the role's chain. Returns its value, the target that
-        gave it, and an exit stack that holds the target's concurrency slot until closed."""
+        """Run ``operation`` along the role's chain (or ``chain``). Returns its value, the
+        target that gave it, and an exit stack that holds the target's concurrency slot
+        until closed."""
         retry_after: float | None = None
-        for target in self.chains[role]:
+        for target in self.chains[role] if chain is None else chain:
             guard = self.guards[target.provider]
             for attempt in range(self.retry.attempts):
                 if not guard.breaker.allow():
@@ -484,11 +521,13 @@ class ProviderRouter:
             f"no backend could serve the {role} request ({summary})", hops, retry_after
         )
 
-    def _record_ok(self, role: Role, target: Target, prov: Provenance) -> None:
+    def _record_ok(
+        self, role: Role, target: Target, prov: Provenance, first: Target | None = None
+    ) -> None:
         metrics.record_success(
             target.provider, role.value, prov.latency_ms / 1000, prov.tokens_in, prov.tokens_out
         )
-        primary = self.chains[role][0].provider
+        primary = (first or self.chains[role][0]).provider
         if target.provider != primary:
             metrics.FALLBACKS.labels(role.value, primary, target.provider).inc()
 

@@ -112,6 +112,8 @@ class Provenance:
     ttft_ms: float | None = None
     tokens_in: int = 0
     tokens_out: int = 0
+    #: "primary": the configured chain; "canary": a migration candidate was tried first
+    route: str = "primary"
 
     @property
     def fell_back(self) -> bool:
@@ -129,6 +131,7 @@ class Provenance:
             "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 1),
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            "route": self.route,
         }
 
 

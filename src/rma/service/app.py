@@ -9,9 +9,11 @@ CORS is off unless ``RMA_CORS_ORIGINS`` names origins.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +40,7 @@ from rma.errors import (
     StructuredOutputError,
 )
 from rma.llm.factory import build_router
+from rma.llm.migration import reload_router
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Role
 from rma.service.logs import configure_logging, request_id
@@ -89,12 +92,15 @@ def create_app(
         app.state.settings = settings
         app.state.router = router or build_router(settings)
         app.state.ready_cache = (0.0, None)
+        reloads = router is None and _reload_on_sighup(app, service)
         if on_startup:
             await on_startup(app)
         log.info("service started", extra={"service": service})
         try:
             yield
         finally:
+            if reloads:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if on_shutdown:
                 await on_shutdown(app)
             if router is None:
@@ -166,6 +172,42 @@ def create_app(
     for r in routes:
         app.include_router(r)
     return app
+
+
+def _reload_on_sighup(app: FastAPI, service: str) -> bool:
+    """SIGHUP re-reads the settings (environment and ``RMA_CONFIG`` file) and rebuilds the
+    provider layer in place: a rollback or a migration change without a restart."""
+    loop = asyncio.get_running_loop()
+    app.state.reloads = set()
+
+    def on_signal() -> None:
+        task = loop.create_task(reload_providers(app, service))
+        app.state.reloads.add(task)
+        task.add_done_callback(app.state.reloads.discard)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_signal)
+    except (NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
+        return False
+    return True
+
+
+async def reload_providers(app: FastAPI, service: str) -> None:
+    """Apply the current settings to the running service's router (see ``reload_router``);
+    on bad settings the previous ones stay in force and the refusal is logged."""
+    try:
+        settings = load_settings()
+        outcome = await reload_router(app.state.router, settings)
+    except ConfigError as exc:
+        log.error(
+            "reload refused, the previous settings stay in force: %s",
+            exc,
+            extra={"service": service, "error": type(exc).__name__},
+        )
+        return
+    app.state.settings = settings
+    app.state.ready_cache = (0.0, None)
+    log.info("providers reloaded", extra={"service": service, "provider": outcome["chat"]})
 
 
 async def readiness_report(app: FastAPI) -> tuple[dict[str, Any], bool]:
