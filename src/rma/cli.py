@@ -151,7 +151,13 @@ def _add_service_commands() -> None:
     """Each service contributes its own commands (``commands`` in ``rma.<service>.cli``)."""
     import importlib
 
-    for module_name in ("rma.rag.cli", "rma.notes.cli", "rma.documents.cli", "rma.bench.cli"):
+    for module_name in (
+        "rma.rag.cli",
+        "rma.notes.cli",
+        "rma.documents.cli",
+        "rma.bench.cli",
+        "rma.stack.cli",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
