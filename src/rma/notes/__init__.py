@@ -1,0 +1,1 @@
+"""Notes to client letter: case notes in, a checked Confirmation of Advice letter out."""

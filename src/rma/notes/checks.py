@@ -1,0 +1,231 @@
+"""Code checks on a client letter: nothing invented, nothing dropped, plain English.
+
+Each check compares the letter with what code read from the notes (:mod:`facts`),
+never with the model's own account of them, and reports problems as warnings the
+adviser sees before sending. The reading age is a formula (Flesch-Kincaid grade + 5),
+with syllables counted here rather than by a dependency: the rule is a dozen lines
+and its behaviour on debt-advice words is pinned by tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from rma.notes.facts import (
+    MONTHS,
+    NotesFacts,
+    expand_abbreviations,
+    find_amounts,
+    find_dates,
+    format_date,
+    format_pounds,
+    known_creditors_in,
+    words,
+)
+
+# A notes action counts as present when one line of the letter carries this share of
+# its key words (after shorthand is spelt out): "send SFS" ~ "Send us your Standard
+# Financial Statement".
+ACTION_COVERAGE = 0.5
+
+
+@dataclass(frozen=True)
+class LetterWarning:
+    """One problem the adviser should look at; ``code`` is stable, ``message`` is for people."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------- readability
+
+
+def count_syllables(word: str) -> int:
+    """Syllables in an English word by vowel groups, with silent-e and -ed/-es rules."""
+    w = re.sub(r"[^a-z]", "", word.lower())
+    if not w:
+        return 0
+    if len(w) <= 3:
+        return 1
+    w = re.sub(r"(?:[^laeiouy]es|[^laeiouy]ed|[^laeiouy]e)$", "", w)
+    w = re.sub(r"^y", "", w)
+    return max(1, len(re.findall(r"[aeiouy]{1,2}", w)))
+
+
+@dataclass(frozen=True)
+class ReadingAge:
+    """Flesch-Kincaid grade of a text and the reading age it implies (grade + 5)."""
+
+    grade: float
+    age: float
+    words: int
+    sentences: int
+    syllables: int
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+
+
+def reading_age(text: str) -> ReadingAge:
+    """Reading age of ``text``. Every line ends a sentence: headings and list items
+    are read as units, as a client reads them."""
+    sentences = [s for s in re.split(r"[.!?]+(?:\s|$)|\n", text) if _WORD.search(s)]
+    tokens = _WORD.findall(text)
+    if not tokens:
+        return ReadingAge(0.0, 5.0, 0, 0, 0)
+    syllables = sum(count_syllables(t) for t in tokens)
+    grade = 0.39 * len(tokens) / max(1, len(sentences)) + 11.8 * syllables / len(tokens) - 15.59
+    grade = max(0.0, grade)
+    return ReadingAge(round(grade, 1), round(grade + 5, 1), len(tokens), len(sentences), syllables)
+
+
+def check_reading_age(measured: ReadingAge, target: float) -> list[LetterWarning]:
+    if measured.age <= target:
+        return []
+    return [
+        LetterWarning(
+            "reading_age_above_target",
+            f"the letter's reading age is {measured.age:g} (Flesch-Kincaid grade "
+            f"{measured.grade:g} + 5); the target is {target:g}",
+        )
+    ]
+
+
+# ------------------------------------------------------------ nothing invented
+
+
+def invented_facts(
+    text: str,
+    facts: NotesFacts,
+    *,
+    creditors: Iterable[str] = (),
+    allowed_dates: Iterable[date] = (),
+) -> list[LetterWarning]:
+    """Amounts, dates and creditors in ``text`` that the notes do not contain.
+
+    ``creditors`` are names the letter states (its debts list); known creditor names
+    anywhere in the text are checked too. ``allowed_dates`` are dates the letter may
+    carry without the notes (its own date, the appointment date given by the caller)."""
+    warnings: list[LetterWarning] = []
+    allowed = set(allowed_dates)
+    letter_dates = find_dates(text, facts.appointment)
+    for found in letter_dates:
+        if found.value in allowed and found.year_given:
+            continue
+        if not facts.has_date(found.value, year_given=found.year_given):
+            warnings.append(
+                LetterWarning(
+                    "invented_date", f"the date {found.text!r} in the letter is not in the notes"
+                )
+            )
+    for amount in find_amounts(text):
+        if not facts.has_amount(amount.value):
+            shown = format_pounds(amount.value) if amount.is_money else amount.text
+            warnings.append(
+                LetterWarning(
+                    "invented_amount", f"the amount {shown} in the letter is not in the notes"
+                )
+            )
+    named = {*creditors, *known_creditors_in(text)}
+    for name in sorted(named):
+        if not facts.mentions(name):
+            warnings.append(
+                LetterWarning(
+                    "invented_creditor", f"the creditor {name!r} in the letter is not in the notes"
+                )
+            )
+    return warnings
+
+
+# Words any letter sentence may use without the notes having them.
+_LETTER_WORDS = frozenset(
+    words(
+        "a an the to and or of for by on in at with we i you your our us it is are was be "
+        "this that these those will can could would should must may need about talk talked "
+        "discuss discussed explain explained ask asked tell told help send sent get give "
+        "make do did not no yes also any some all more if so as from up out what when how "
+        "which who they them their there here has have had been being next now today "
+        "client adviser " + " ".join(MONTHS)
+    )
+)
+# A model sentence must share this much of its content with the notes to be used.
+GROUNDING = 0.34
+
+
+def grounded(sentence: str, facts: NotesFacts) -> bool:
+    """Whether a sentence is about these notes: enough of its content words (after
+    shorthand is spelt out) occur in them. Filters a small model's drift ("Tour de
+    France") that carries no amount, date or name for the other checks to catch."""
+    content = [w for w in words(sentence) if w not in _LETTER_WORDS and not w.isdigit()]
+    if not content:
+        return False
+    notes_words = set(words(expand_abbreviations(facts.text)))
+    return sum(w in notes_words for w in content) / len(content) >= GROUNDING
+
+
+# ------------------------------------------------------------- nothing dropped
+
+
+def dropped_actions(letter: str, facts: NotesFacts) -> list[LetterWarning]:
+    """Actions in the notes that no line of the letter carries, and deadlines lost."""
+    lines = [
+        line
+        for part in letter.splitlines()
+        for line in re.split(r"(?<=[.!?])\s+", part)
+        if line.strip()
+    ]
+    line_words = [set(words(expand_abbreviations(line))) for line in lines]
+    warnings: list[LetterWarning] = []
+    for action in facts.actions:
+        needed = set(action.key_words)
+        best, best_share = -1, 0.0
+        for i, present in enumerate(line_words):
+            share = len(needed & present) / len(needed)
+            if share > best_share:
+                best, best_share = i, share
+        who = "our action" if action.owner == "us" else "the client's action"
+        if best_share < ACTION_COVERAGE:
+            warnings.append(
+                LetterWarning(
+                    "dropped_action",
+                    f"{who} in the notes {action.text!r} is not in the letter",
+                )
+            )
+            continue
+        if action.due is not None:
+            dates = {d.value for d in find_dates(lines[best], facts.appointment)}
+            if action.due not in dates:
+                warnings.append(
+                    LetterWarning(
+                        "dropped_deadline",
+                        f"{who} {action.text!r} is due by {format_date(action.due)} in the "
+                        "notes, but the letter does not give that date",
+                    )
+                )
+    return warnings
+
+
+def check_letter(
+    letter: str,
+    facts: NotesFacts,
+    *,
+    creditors: Iterable[str] = (),
+    allowed_dates: Iterable[date] = (),
+    reading_age_target: float | None = None,
+    readable_text: str | None = None,
+) -> list[LetterWarning]:
+    """Every check on a finished letter. ``readable_text`` is the part whose reading
+    age is measured (the body, without address and signature); the whole letter if None."""
+    warnings = invented_facts(
+        letter, facts, creditors=creditors, allowed_dates=allowed_dates
+    ) + dropped_actions(letter, facts)
+    if reading_age_target is not None:
+        measured = reading_age(letter if readable_text is None else readable_text)
+        warnings += check_reading_age(measured, reading_age_target)
+    return warnings

@@ -1,0 +1,586 @@
+"""What code reads from an adviser's case notes: amounts, dates, creditors, actions.
+
+These readings are the ground truth the letter is checked against, so they are made
+by code, never by the model. Notes are terse ("cl owes £4.2k to Lowell, agreed to
+send SFS by 12/3"): amounts are normalised to pence, UK-style dates are resolved to
+a year relative to the appointment date, and common adviser abbreviations are
+expanded so a letter's plain words can be matched against them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+# ---------------------------------------------------------------- abbreviations
+
+# Adviser shorthand -> plain words. Used to match letters against notes, and to give
+# the model a glossary of the abbreviations a set of notes actually uses.
+ABBREVIATIONS: dict[str, str] = {
+    "cl": "client",
+    "clt": "client",
+    "adv": "adviser",
+    "sfs": "Standard Financial Statement",
+    "i&e": "income and spending",
+    "ccj": "County Court Judgment",
+    "ct": "council tax",
+    "ctr": "council tax reduction",
+    "dro": "Debt Relief Order",
+    "iva": "Individual Voluntary Arrangement",
+    "dmp": "debt management plan",
+    "bs": "breathing space",
+    "uc": "Universal Credit",
+    "hb": "Housing Benefit",
+    "pip": "Personal Independence Payment",
+    "esa": "Employment and Support Allowance",
+    "ea": "enforcement agent",
+    "eas": "enforcement agents",
+    "ho": "holding letter",
+    "f&f": "full and final settlement",
+    "lbc": "London Borough Council",
+    "arrs": "arrears",
+    "arr": "arrears",
+    "o/s": "outstanding",
+    "bal": "balance",
+    "stmts": "statements",
+    "stmt": "statement",
+    "docs": "documents",
+    "appt": "appointment",
+    "f2f": "face-to-face",
+    "tel": "telephone",
+    "re": "about",
+    "w/": "with",
+    "pm": "a month",
+    "pw": "a week",
+    "asap": "as soon as possible",
+    "tbc": "to be confirmed",
+    "n1": "claim form",
+    "n9": "reply form",
+    "hmrc": "HM Revenue and Customs",
+    "dwp": "Department for Work and Pensions",
+    "tvl": "TV licence",
+    "hp": "hire purchase",
+    "pcn": "parking penalty",
+    "ni": "National Insurance",
+}
+
+_ABBREVIATION = re.compile(
+    r"(?<![\w&/])(" + "|".join(re.escape(k) for k in sorted(ABBREVIATIONS, key=len)[::-1]) + r")"
+    r"(?![\w&/])",
+    re.IGNORECASE,
+)
+
+
+def expand_abbreviations(text: str) -> str:
+    """``text`` with adviser shorthand spelled out (for matching, not for the letter)."""
+    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
+
+
+def abbreviations_used(text: str) -> dict[str, str]:
+    """The shorthand that ``text`` uses, as written, with its meaning."""
+    found: dict[str, str] = {}
+    for m in _ABBREVIATION.finditer(text):
+        found.setdefault(m.group(1), ABBREVIATIONS[m.group(1).lower()])
+    return found
+
+
+# ---------------------------------------------------------------------- amounts
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A number as written (``£4.2k``) and its value in pounds (``4200.00``)."""
+
+    text: str
+    value: Decimal
+    is_money: bool  # written with £, k or "pounds"; bare numbers may be counts or refs
+    start: int = 0
+
+
+_NUMBER = re.compile(
+    r"(?<![\w/.,:£-])(?P<cur>£\s?)?(?P<num>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?"
+    r"(?P<k>\s?[kK](?![a-zA-Z]))?(?P<pounds>\s+pounds?\b)?(?![\d/:]|\.\d|,\d)"
+)
+
+
+def to_pounds(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def find_amounts(text: str) -> list[Amount]:
+    """Every number in ``text`` outside dates, normalised: ``£4,230``, ``4230`` and
+    ``£4.23k`` all have the value 4230.00."""
+    masked = _mask(text, [(d.start, d.end) for d in find_dates(text, date.today())])
+    found = []
+    for m in _NUMBER.finditer(masked):
+        number = Decimal(m.group("num").replace(",", "") + "." + (m.group("dec") or "0"))
+        if m.group("k"):
+            number *= 1000
+        money = bool(m.group("cur") or m.group("k") or m.group("pounds"))
+        found.append(Amount(m.group(0).strip(), to_pounds(number), money, m.start()))
+    return found
+
+
+def format_pounds(value: Decimal) -> str:
+    """``£4,230`` or ``£1,250.50``: how amounts are written in letters."""
+    if value == value.to_integral_value():
+        return f"£{int(value):,}"
+    return f"£{value:,.2f}"
+
+
+def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+# ------------------------------------------------------------------------ dates
+
+MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+MONTH_NAMES = [
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_MONTH = r"(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_PATTERNS = [
+    re.compile(r"(?<![\d/])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)"),
+    re.compile(
+        r"(?<![\d/.£])(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])",
+    ),
+    re.compile(r"(?<![\d.£])(?P<d>\d{1,2})[.-](?P<m>\d{1,2})[.-](?P<y>\d{4}|\d{2})(?![\d.])"),
+    re.compile(
+        r"(?<![\w£])(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+        + _MONTH
+        + r"(?:,?\s+(?P<y>\d{4}))?\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4}))?",
+        re.IGNORECASE,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class NoteDate:
+    """A date as written and as resolved; ``year_given`` says whether the year was written."""
+
+    text: str
+    value: date
+    year_given: bool
+    start: int
+    end: int
+
+
+def resolve_year(day: int, month: int, reference: date, *, future: bool) -> date | None:
+    """The year a day/month without one most likely means, relative to ``reference``.
+
+    Deadlines (``future``) take the first such day from a week before the reference
+    on; other mentions take the nearest one."""
+    candidates = []
+    for year in (reference.year - 1, reference.year, reference.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:
+            continue
+    if not candidates:
+        return None
+    if future:
+        upcoming = [c for c in candidates if c >= reference - timedelta(days=7)]
+        if upcoming:
+            return min(upcoming)
+    return min(candidates, key=lambda c: abs((c - reference).days))
+
+
+_DEADLINE_WORD = re.compile(r"\b(by|before|due|deadline|until|no later than|within)\s*$", re.I)
+
+
+def find_dates(text: str, reference: date) -> list[NoteDate]:
+    """UK-style dates in ``text`` (``12/3`` is 12 March), resolved against ``reference``."""
+    found: list[NoteDate] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            parts = m.groupdict()
+            day = int(parts["d"])
+            month = MONTHS[parts["mon"].lower()] if parts.get("mon") else int(parts["m"])
+            year_text = parts.get("y")
+            try:
+                if year_text:
+                    year = int(year_text)
+                    year += 2000 if year < 100 else 0
+                    value: date | None = date(year, month, day)
+                else:
+                    future = bool(_DEADLINE_WORD.search(text[max(0, m.start() - 20) : m.start()]))
+                    value = resolve_year(day, month, reference, future=future)
+            except ValueError:
+                value = None
+            if value is None:
+                continue
+            taken.append((m.start(), m.end()))
+            found.append(NoteDate(m.group(0), value, bool(year_text), m.start(), m.end()))
+    return sorted(found, key=lambda d: d.start)
+
+
+def format_date(value: date) -> str:
+    """``12 March 2025``: how dates are written in letters."""
+    return f"{value.day} {MONTH_NAMES[value.month]} {value.year}"
+
+
+_APPOINTMENT_WORD = re.compile(
+    r"\b(?:date|appt|appointment|seen|interview|f2f|tel)\b", re.IGNORECASE
+)
+
+
+def appointment_date(notes: str, today: date) -> date | None:
+    """The date the notes say the appointment was: the first date on one of the first
+    lines that names it ("Date: 5/3/25", "Appt 14/01/2025") or starts with it."""
+    for line in notes.strip().splitlines()[:3]:
+        dates = find_dates(line, today)
+        starts_with_date = dates and dates[0].start == len(line) - len(line.lstrip())
+        if dates and (_APPOINTMENT_WORD.search(line) or starts_with_date):
+            return dates[0].value
+    return None
+
+
+# -------------------------------------------------------------------- creditors
+
+# Creditors and collectors advisers meet often; used to spot a creditor a letter names
+# that the notes never mention. Names the model extracts are checked as well.
+KNOWN_CREDITORS: tuple[str, ...] = (
+    "Lowell",
+    "Cabot",
+    "Intrum",
+    "PRA Group",
+    "Arrow Global",
+    "Moorcroft",
+    "Link Financial",
+    "Hoist",
+    "Capquest",
+    "Marlin",
+    "Vanquis",
+    "Capital One",
+    "Barclaycard",
+    "Barclays",
+    "Aqua",
+    "Marbles",
+    "Fluid",
+    "Tesco Bank",
+    "Sainsbury's Bank",
+    "MBNA",
+    "Halifax",
+    "Lloyds",
+    "HSBC",
+    "NatWest",
+    "Santander",
+    "Nationwide",
+    "Monzo",
+    "Starling",
+    "Virgin Money",
+    "Very",
+    "Littlewoods",
+    "JD Williams",
+    "Studio",
+    "Klarna",
+    "Clearpay",
+    "PayPal",
+    "Amigo",
+    "Provident",
+    "Morses Club",
+    "Everyday Loans",
+    "Oakbrook",
+    "118 118 Money",
+    "Zopa",
+    "Hitachi",
+    "Close Brothers",
+    "Moneybarn",
+    "BrightHouse",
+    "British Gas",
+    "EDF",
+    "E.ON",
+    "Octopus",
+    "OVO",
+    "Scottish Power",
+    "Octopus Energy",
+    "Thames Water",
+    "Yorkshire Water",
+    "Severn Trent",
+    "United Utilities",
+    "Anglian Water",
+    "Southern Water",
+    "BT",
+    "Sky",
+    "Virgin Media",
+    "Vodafone",
+    "EE",
+    "O2",
+    "Three",
+    "HMRC",
+    "DWP",
+    "TV Licensing",
+    "Marston",
+    "Bristow & Sutor",
+    "Jacobs",
+    "Equita",
+    "Rossendales",
+    "Newlyn",
+    "Student Loans Company",
+)
+
+
+# Words that say what kind of body a creditor is, not which one.
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_GENERIC_NAME_WORDS = _wordset(
+    "ltd limited plc uk group financial finance bank services service city borough district "
+    "county council metropolitan the of and co company card credit loans loan energy water "
+    "collections collection debt recovery solutions"
+)
+
+PRIORITY_WORDS: dict[str, str] = {
+    "council tax": "council tax",
+    "rent": "rent arrears",
+    "mortgage": "mortgage arrears",
+    "gas": "gas",
+    "electric": "electricity",
+    "energy": "gas or electricity",
+    "british gas": "gas",
+    "edf": "gas or electricity",
+    "octopus": "gas or electricity",
+    "ovo": "gas or electricity",
+    "e.on": "gas or electricity",
+    "scottish power": "gas or electricity",
+    "magistrates": "a magistrates' court fine",
+    "court fine": "a magistrates' court fine",
+    "child maintenance": "child maintenance",
+    "cms": "child maintenance",
+    "income tax": "income tax",
+    "hmrc": "tax owed to HMRC",
+    "vat": "VAT",
+    "national insurance": "National Insurance",
+    "tv licen": "TV licence",
+    "hire purchase": "hire purchase",
+}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word stems, for loose matching of plain words against shorthand."""
+    plain = re.sub(r"'s\b", "", text.lower().replace("’", "'"))
+    return [_stem(w.strip("'")) for w in re.findall(r"[a-z0-9']+", plain) if w.strip("'")]
+
+
+def name_in_text(name: str, text: str) -> bool:
+    """Whether creditor ``name`` is mentioned in ``text`` (case-insensitive; a body's
+    own name must appear, generic words like "City Council" may be spelt out)."""
+    haystack = set(words(expand_abbreviations(text)))
+    tokens = [w for w in words(name) if w]
+    specific = [w for w in tokens if w not in {_stem(g) for g in _GENERIC_NAME_WORDS}]
+    needed = specific or tokens
+    if not needed:
+        return False
+    if all(w in haystack for w in needed):
+        return True
+    # Names with punctuation or digits ("E.ON", "118 118 Money") as written.
+    return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
+def known_creditors_in(text: str) -> list[str]:
+    """Known creditor names mentioned in ``text`` (longest names first win)."""
+    found: list[str] = []
+    for name in sorted(KNOWN_CREDITORS, key=len, reverse=True):
+        pattern = r"(?<![\w])" + re.escape(name) + r"(?![\w])"
+        flags = 0 if len(name) <= 4 or name in {"Very", "Three", "Studio", "Fluid"} else re.I
+        if re.search(pattern, text, flags) and not any(name in f for f in found):
+            found.append(name)
+    return found
+
+
+def priority_kind(text: str) -> str | None:
+    """What makes a debt described by ``text`` a priority debt, if anything does."""
+    plain = expand_abbreviations(text).lower()
+    for word, kind in PRIORITY_WORDS.items():
+        if re.search(r"(?<![a-z])" + re.escape(word), plain):
+            return kind
+    return None
+
+
+# ---------------------------------------------------------------------- actions
+
+Owner = Literal["us", "client"]
+
+_OUR_MARKERS = re.compile(
+    r"\b(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b"
+    r"|\bwe'll\b|\bwe’ll\b|\bi'll\b|\bwe are to\b",
+    re.IGNORECASE,
+)
+_CLIENT_MARKERS = re.compile(
+    r"\b(?:cl|clt|client|c|she|he|they|you)\s+(?:to|will|agreed to|needs? to|must|should|"
+    r"has to|is to|said (?:she|he|they)(?:'d| would))\b|\bagreed to\b|\b(?:cl|client) agreed\b",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(
+    r"^\s*(?P<who>our|we|adv(?:iser)?|org|cl(?:ient)?|clt|your?)?\s*(?:'s\s*)?"
+    r"(?:actions?|to do|todo|next steps?)\s*(?:\((?P<who2>[^)]*)\))?\s*:\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_NONE = re.compile(r"^\s*(?:(?:none|n/?a|nil|nothing)\b.*|-+\.?\s*)$", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"(?:\n|;|\.\s+|,\s+(?=\D)|\s+-\s+|\s+&\s+(?=(?:we|cl|client)\b))")
+
+
+@dataclass
+class NoteAction:
+    """An action code found in the notes: who does it, the clause, and any deadline."""
+
+    owner: Owner
+    text: str
+    due: date | None = None
+    key_words: list[str] = field(default_factory=list)
+
+
+_ACTION_STOP = _wordset(
+    "a an the to and or of for by on in at with we i you your our us client adviser cl clt "
+    "will agreed agree shall should must need needs has is are be it this that their them "
+    "she he they her his asap about re as if from all so"
+)
+_ACTION_STOP_STEMS = frozenset(_stem(w) for w in _ACTION_STOP)
+
+
+def _owner_of_heading(line: str) -> tuple[Owner | None, str] | None:
+    m = _HEADING.match(line)
+    if not m:
+        return None
+    who = (m.group("who") or m.group("who2") or "").lower()
+    if who in ("our", "we", "adv", "adviser", "org") or who.startswith(("we", "adv", "our")):
+        return "us", m.group("rest")
+    if who:
+        return "client", m.group("rest")
+    return None, m.group("rest")
+
+
+def find_actions(notes: str, reference: date) -> list[NoteAction]:
+    """Actions in the notes: clauses with "we to"/"cl to"/"agreed to", and lines under
+    an "Our actions:" / "Client actions:" heading. "None" under a heading is no action."""
+    actions: list[NoteAction] = []
+    section: Owner | None = None
+    for raw_line in notes.splitlines():
+        line = raw_line.strip()
+        if not line:
+            section = None
+            continue
+        heading = _owner_of_heading(line)
+        if heading is not None:
+            section, line = heading
+            if not line.strip() or _NONE.match(line):
+                continue
+        elif re.match(r"^[A-Za-z ]{2,30}:\s*$", line):
+            section = None  # another heading ends an actions list
+            continue
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
+        for clause in _CLAUSE_SPLIT.split(line):
+            clause = clause.strip(" .,;")
+            if len(clause) < 4 or _NONE.match(clause):
+                continue
+            owner: Owner | None = None
+            if _OUR_MARKERS.search(clause):
+                owner = "us"
+            elif _CLIENT_MARKERS.search(clause):
+                owner = "client"
+            elif section is not None:
+                owner = section
+            if owner is None:
+                continue
+            dates = find_dates(clause, reference)
+            plain = expand_abbreviations(_mask(clause, [(d.start, d.end) for d in dates]))
+            key = [
+                w
+                for w in words(plain)
+                if w not in _ACTION_STOP_STEMS and not w.isdigit() and len(w) > 1
+            ]
+            if key:
+                actions.append(NoteAction(owner, clause, dates[0].value if dates else None, key))
+    return actions
+
+
+# -------------------------------------------------------------------- the notes
+
+
+@dataclass
+class NotesFacts:
+    """Everything code reads from one set of notes, resolved against the appointment date."""
+
+    text: str
+    appointment: date
+    amounts: list[Amount]
+    dates: list[NoteDate]
+    creditors: list[str]
+    actions: list[NoteAction]
+
+    @classmethod
+    def read(cls, notes: str, appointment: date) -> NotesFacts:
+        return cls(
+            text=notes,
+            appointment=appointment,
+            amounts=find_amounts(notes),
+            dates=find_dates(notes, appointment),
+            creditors=known_creditors_in(notes),
+            actions=find_actions(notes, appointment),
+        )
+
+    def has_amount(self, value: Decimal) -> bool:
+        return any(a.value == value for a in self.amounts)
+
+    def has_date(self, value: date, *, year_given: bool = True) -> bool:
+        if year_given:
+            return any(d.value == value for d in self.dates)
+        return any((d.value.day, d.value.month) == (value.day, value.month) for d in self.dates)
+
+    def mentions(self, creditor: str) -> bool:
+        return name_in_text(creditor, self.text)

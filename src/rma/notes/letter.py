@@ -1,0 +1,215 @@
+"""Compose the Confirmation of Advice letter from checked content.
+
+The letter is assembled by code: the headings, greeting, closing and every amount,
+date and creditor come from here; the model contributes only the plain-English
+sentences for matters and actions, which have been checked against the notes before
+they arrive. The result is plain text (a Word copy is made from the same parts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from rma.notes.facts import ABBREVIATIONS, find_amounts, find_dates, format_date, format_pounds
+from rma.notes.schema import Action, Debt, Tone
+
+TITLE = "Confirmation of your advice"
+HEADINGS = {
+    "matters": "What we talked about",
+    "debts": "Your debts",
+    "ours": "What we will do",
+    "yours": "What you need to do",
+}
+EMPTY = {
+    "matters": "We did not note any other topics.",
+    "ours": "We do not have anything more to do for you at the moment.",
+    "yours": "You do not need to do anything at the moment.",
+}
+PRIORITY_NOTE = (
+    "Some of these are priority debts. Not paying them can lead to serious problems, "
+    "so we will deal with them first."
+)
+CLOSING_LINE = (
+    "If anything in this letter is wrong, or if things change for you, please contact us "
+    "as soon as you can."
+)
+
+# In the letter, shorthand is spelt out and the client is "you".
+_LETTER_WORDS = {
+    **ABBREVIATIONS,
+    "cl": "you",
+    "clt": "you",
+    "adv": "your adviser",
+    "bs": "breathing space",
+}
+_SHORTHAND = re.compile(
+    r"(?<![\w&/])(" + "|".join(re.escape(k) for k in sorted(_LETTER_WORDS, key=len)[::-1]) + r")"
+    r"(?![\w&/])",
+    re.IGNORECASE,
+)
+
+
+def plain_sentence(text: str, reference: date) -> str:
+    """A model-written phrase made fit for a letter: one line, no list marks or markup,
+    shorthand spelt out, amounts and dates written the letter's way by code, a capital
+    at the start and a full stop at the end."""
+    text = standard_figures(text, reference)
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(r"[\s]+", " ", text).strip()
+    text = re.sub(r"^(?:[-*•]+|\d+[.)])\s*", "", text)
+    text = re.sub(r"[`*_#|<>{}\[\]\\]", "", text)
+    text = _SHORTHAND.sub(lambda m: _LETTER_WORDS[m.group(1).lower()], text).strip(" ,;:")
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def standard_figures(text: str, reference: date) -> str:
+    """``text`` with each date written as ``12 March 2025`` and each sum of money as
+    ``£4,230`` (values resolved by code, so "12/3" and "£4.2k" read plainly)."""
+    for found in reversed(find_dates(text, reference)):
+        text = text[: found.start] + format_date(found.value) + text[found.end :]
+    for amount in reversed(find_amounts(text)):
+        if amount.is_money:
+            end = amount.start + len(amount.text)
+            text = text[: amount.start] + format_pounds(amount.value) + text[end:]
+    return text
+
+
+def without_dates(text: str, reference: date) -> str:
+    """``text`` with its dates (and a "by" before them) removed: code adds the deadline."""
+    for found in reversed(find_dates(text, reference)):
+        before = re.sub(r"\s*\b(?:by|before|on|until|no later than)\s*$", "", text[: found.start])
+        text = before + text[found.end :]
+    return re.sub(r"\s+([.,;])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+
+
+@dataclass
+class LetterContent:
+    """Everything a letter says, already checked against the notes."""
+
+    client_name: str
+    letter_date: date
+    appointment: date
+    matters: list[str] = field(default_factory=list)
+    our_actions: list[Action] = field(default_factory=list)
+    your_actions: list[Action] = field(default_factory=list)
+    debts: list[Debt] = field(default_factory=list)
+    adviser_name: str | None = None
+    organisation: str | None = None
+    tone: Tone = "warm"
+
+
+@dataclass
+class Section:
+    heading: str
+    items: list[str]
+    note: str = ""  # a paragraph after the list, or instead of it when it is empty
+
+
+@dataclass
+class ComposedLetter:
+    """The letter as text, and as parts (for the Word copy and the readability check)."""
+
+    text: str
+    body: str  # the part a client reads for meaning: used for the reading age
+    header: list[str]
+    greeting: str
+    title: str
+    opening: str
+    sections: list[Section]
+    closing: str
+    sign_off: list[str]
+
+
+def action_line(action: Action) -> str:
+    line = action.action
+    if action.due is not None:
+        line = line.rstrip(".") + f" by {format_date(action.due)}."
+    return line
+
+
+def debt_line(debt: Debt) -> str:
+    line = debt.creditor
+    if debt.amount is not None:
+        line += f": {format_pounds(Decimal(debt.amount))}"
+    if debt.priority:
+        line += f" ({debt.priority}, a priority debt)"
+    return line
+
+
+def compose(content: LetterContent) -> ComposedLetter:
+    """The Confirmation of Advice letter for ``content``."""
+    header = [content.organisation] if content.organisation else []
+    header.append(format_date(content.letter_date))
+    greeting = f"Dear {content.client_name},"
+    when = (
+        "today"
+        if content.appointment == content.letter_date
+        else f"on {format_date(content.appointment)}"
+    )
+    talked = "talking to us" if content.tone == "warm" else "meeting us"
+    opening = (
+        f"Thank you for {talked} {when}. This letter sets out what we talked about, "
+        "what we will do and what you need to do. Please keep it safe."
+    )
+    sections = [
+        Section(
+            HEADINGS["matters"],
+            list(content.matters),
+            "" if content.matters else EMPTY["matters"],
+        )
+    ]
+    if content.debts:
+        has_priority = any(d.priority for d in content.debts)
+        sections.append(
+            Section(
+                HEADINGS["debts"],
+                [debt_line(d) for d in content.debts],
+                PRIORITY_NOTE if has_priority else "",
+            )
+        )
+    sections.append(
+        Section(
+            HEADINGS["ours"],
+            [action_line(a) for a in content.our_actions],
+            "" if content.our_actions else EMPTY["ours"],
+        )
+    )
+    sections.append(
+        Section(
+            HEADINGS["yours"],
+            [action_line(a) for a in content.your_actions],
+            "" if content.your_actions else EMPTY["yours"],
+        )
+    )
+    closing = CLOSING_LINE
+    valediction = "Best wishes," if content.tone == "warm" else "Yours sincerely,"
+    sign_off = [valediction]
+    if content.adviser_name:
+        sign_off.append(content.adviser_name)
+    if content.organisation:
+        sign_off.append(content.organisation)
+
+    body_parts = [TITLE, opening]
+    for section in sections:
+        body_parts.append(section.heading)
+        body_parts.extend(f"- {item}" for item in section.items)
+        if section.note:
+            body_parts.append(section.note)
+    body_parts.append(closing)
+    body = "\n".join(body_parts)
+    text = "\n".join(header) + "\n\n" + greeting + "\n\n"
+    text += TITLE + "\n\n" + opening + "\n\n"
+    for section in sections:
+        text += section.heading + "\n"
+        text += "".join(f"- {item}\n" for item in section.items)
+        if section.note:
+            text += section.note + "\n"
+        text += "\n"
+    text += closing + "\n\n" + "\n".join(sign_off) + "\n"
+    return ComposedLetter(text, body, header, greeting, TITLE, opening, sections, closing, sign_off)
