@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -45,6 +46,132 @@ def bench_router(calls: int, requests: int, max_tokens: int, out: Path | None) -
     if out:
         out.write_text(json.dumps(result, indent=2))
         click.echo(f"\nwrote {out}")
+
+
+def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
+    if sys.stderr.isatty():
+        note = f", {errors} errors" if errors else ""
+        click.echo(f"\r  {name} at {concurrency}: {done}/{total}{note}   ", nl=False, err=True)
+
+
+def _level_done(x: Any) -> None:
+    end = "\n" if sys.stderr.isatty() else ""
+    click.echo(
+        f"{end}  {x.backend} at {x.concurrency}: {x.requests_per_s:.2f} req/s, "
+        f"{x.output_tokens_per_s:.1f} tok/s, p99 {x.latency_p99_s} s, {x.errors} errors",
+        err=True,
+    )
+
+
+def _levels(value: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("use comma-separated whole numbers, e.g. 1,2,4,8") from None
+    if not levels or min(levels) < 1:
+        raise click.BadParameter("each level must be 1 or more")
+    return levels
+
+
+@bench.command("llm")
+@click.option(
+    "--backend",
+    "specs",
+    multiple=True,
+    metavar="NAME=URL,MODEL",
+    help="A backend to measure (repeatable). NAME starting with 'ollama': Ollama's API; "
+    "otherwise OpenAI-compatible. Default: the configured chat providers.",
+)
+@click.option(
+    "--start-llamacpp",
+    is_flag=True,
+    help="Also start llama.cpp's server with one slot on the bundled model and measure it "
+    "as 'llamacpp' (the stand-in for Ollama's default).",
+)
+@click.option("--llamacpp-threads", default=2, show_default=True)
+@click.option("--levels", default="1,2,4,8,16,32", show_default=True, help="Concurrency levels.")
+@click.option(
+    "--requests", default=16, show_default=True, help="Requests per level (at least 2 per worker)."
+)
+@click.option("--max-tokens", default=64, show_default=True)
+@click.option("--warmup", default=2, show_default=True, help="Uncounted requests per backend.")
+@click.option(
+    "--client",
+    type=click.Choice(["router", "raw"]),
+    default="router",
+    show_default=True,
+    help="router: through RMA's provider layer; raw: the openai SDK straight to the server.",
+)
+@click.option(
+    "--baseline", default="", help="Backend the others are compared with (default: last)."
+)
+@click.option("--label", "labels", multiple=True, metavar="NAME=TEXT", help="Describe a backend.")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Where llm.json, llm.md and llm.png are written.",
+)
+def bench_llm(
+    specs: tuple[str, ...],
+    start_llamacpp: bool,
+    llamacpp_threads: int,
+    levels: str,
+    requests: int,
+    max_tokens: int,
+    warmup: int,
+    client: str,
+    baseline: str,
+    labels: tuple[str, ...],
+    out_dir: Path,
+) -> None:
+    """Chat backends side by side: requests/s, output tokens/s, latency p50/p95/p99 and
+    time to first token at each concurrency level (JSON, Markdown and a PNG chart)."""
+    from rma.bench import llamacpp
+    from rma.bench import llm as lb
+
+    try:
+        settings = load_settings()
+        names = dict(label.split("=", 1) for label in labels if "=" in label)
+        backends = [lb.BenchBackend.parse(s, names.get(s.split("=", 1)[0], "")) for s in specs]
+        if not backends:
+            backends = lb.backends_from_settings(settings)
+        config = lb.SweepConfig(
+            levels=_levels(levels),
+            min_requests=requests,
+            max_tokens=max_tokens,
+            warmup=warmup,
+            client=client,  # type: ignore[arg-type]
+            baseline=baseline,
+        )
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+    async def run() -> dict[str, Any]:
+        if not start_llamacpp:
+            return await lb.sweep(backends, settings, config, _progress, _level_done)
+        log = out_dir / "llamacpp-server.log"
+        click.echo(f"starting llama.cpp's server (log: {log})", err=True)
+        async with llamacpp.llamacpp_server(log, threads=llamacpp_threads) as url:
+            server = lb.BenchBackend(
+                "llamacpp", url, llamacpp.MODEL_ALIAS, "openai", llamacpp.LABEL
+            )
+            return await lb.sweep([*backends, server], settings, config, _progress, _level_done)
+
+    try:
+        result = asyncio.run(run())
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = lb.markdown(result)
+    (out_dir / "llm.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "llm.md").write_text(table + "\n")
+    lb.chart(result, out_dir / "llm.png")
+    click.echo(table)
+    click.echo(f"\nwrote {out_dir / 'llm.json'}, llm.md and llm.png", err=True)
 
 
 commands = [bench]
