@@ -53,6 +53,8 @@ def count_syllables(word: str) -> int:
         return 0
     if len(w) <= 3:
         return 1
+    # A silent e before a suffix ("enforcement", "safely") or at the end ("space").
+    w = re.sub(r"([^aeiouy])e(ments?|ly|ful|less|ness)$", r"\1\2", w)
     w = re.sub(r"(?:[^laeiouy]es|[^laeiouy]ed|[^laeiouy]e)$", "", w)
     w = re.sub(r"^y", "", w)
     return max(1, len(re.findall(r"[aeiouy]{1,2}", w)))

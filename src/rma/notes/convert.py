@@ -506,13 +506,21 @@ async def finish(
     measured = reading_age(letter.body)
     reworded = False
     if measured.age > target and (content.matters or content.our_actions or content.your_actions):
-        candidate, result, extra = await reword(router, content, prepared.facts)
-        results.append(("reword", result))
-        warnings += extra
-        candidate_letter = compose(candidate)
-        candidate_age = reading_age(candidate_letter.body)
-        if candidate_age.age < measured.age:
-            content, letter, measured, reworded = candidate, candidate_letter, candidate_age, True
+        try:
+            candidate, result, extra = await reword(router, content, prepared.facts)
+        except StructuredOutputError as exc:
+            # The checked letter stands; only its simpler wording is missing.
+            warnings.append(
+                LetterWarning("reword_failed", f"the simpler wording could not be used: {exc}")
+            )
+        else:
+            results.append(("reword", result))
+            warnings += extra
+            candidate_letter = compose(candidate)
+            candidate_age = reading_age(candidate_letter.body)
+            if candidate_age.age < measured.age:
+                content, letter, measured = candidate, candidate_letter, candidate_age
+                reworded = True
     allowed = {prepared.letter_date, prepared.facts.appointment}
     warnings = (
         prepared.warnings

@@ -2,8 +2,8 @@
 
 Built from the same parts as the text letter, so the two never disagree. Client
 names and model sentences are added as plain runs: Word never reads them as markup.
-The checks' warnings go into the document's properties (File > Info > Comments), not
-into its body, so they cannot reach the client by mistake.
+The checks' warnings become Word comments on the title (the review pane, where an
+adviser resolves them before sending), never text in the letter's body.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from docx.shared import Pt
 from rma.notes.checks import LetterWarning
 from rma.notes.letter import ComposedLetter
 
+COMMENT_AUTHOR = "RMA letter checks"
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -29,7 +30,7 @@ def letter_docx(letter: ComposedLetter, warnings: list[LetterWarning] = ()) -> b
     for line in letter.header:
         doc.add_paragraph(line)
     doc.add_paragraph(letter.greeting)
-    doc.add_heading(letter.title, level=1)
+    title = doc.add_heading(letter.title, level=1)
     doc.add_paragraph(letter.opening)
     for section in letter.sections:
         doc.add_heading(section.heading, level=2)
@@ -40,14 +41,17 @@ def letter_docx(letter: ComposedLetter, warnings: list[LetterWarning] = ()) -> b
     doc.add_paragraph(letter.closing)
     for line in letter.sign_off:
         doc.add_paragraph(line)
+    for warning in warnings:
+        doc.add_comment(
+            title.runs,
+            text=f"Check before sending: {warning.message}",
+            author=COMMENT_AUTHOR,
+            initials="RMA",
+        )
     props = doc.core_properties
     props.title = letter.title
     props.created = datetime.now(UTC)
-    props.comments = (
-        "Checks before sending:\n" + "\n".join(f"- {w.message}" for w in warnings)
-        if warnings
-        else "Checks before sending: no warnings."
-    )
+    props.comments = f"{len(warnings)} check(s) to review before sending"
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

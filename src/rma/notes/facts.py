@@ -64,6 +64,7 @@ ABBREVIATIONS: dict[str, str] = {
     "dwp": "Department for Work and Pensions",
     "tvl": "TV licence",
     "hp": "hire purchase",
+    "mags": "magistrates",
     "pcn": "parking penalty",
     "ni": "National Insurance",
 }

@@ -1,0 +1,206 @@
+"""Letter composition from checked content, request validation, the Word copy and the
+reading of model output, all without a model."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import docx
+import pytest
+from pydantic import ValidationError
+
+from rma.config import Settings
+from rma.errors import InputTooLarge, StructuredOutputError
+from rma.llm.types import ChatResult, Provenance
+from rma.notes.checks import check_letter
+from rma.notes.convert import (
+    checked_content,
+    close_json,
+    estimate_tokens,
+    notes_budget,
+    prepare,
+    read_extraction,
+)
+from rma.notes.docx import letter_docx
+from rma.notes.letter import compose, plain_sentence
+from rma.notes.schema import ConvertRequest, NotesExtraction
+from tests.notes.conftest import sample
+
+TODAY = date(2025, 3, 6)
+
+
+def _settings(**env: object) -> Settings:
+    return Settings(LLM_PROVIDER="vllm", **env)  # type: ignore[call-arg]
+
+
+def _request(notes: str, **fields: object) -> ConvertRequest:
+    return ConvertRequest(notes=notes, client_name="Jo Bloggs", **fields)  # type: ignore[arg-type]
+
+
+def _extraction(**fields: object) -> NotesExtraction:
+    base: dict[str, object] = {
+        "matters_discussed": [],
+        "our_actions": [],
+        "your_actions": [],
+        "debts": [],
+    }
+    return NotesExtraction.model_validate(base | fields)
+
+
+def test_checked_content_keeps_only_what_the_notes_support() -> None:
+    prepared = prepare(_request(sample("01"), adviser_name="Sam Patel"), _settings(), TODAY)
+    extraction = _extraction(
+        matters_discussed=[
+            "You owe £4.23k to Lowell for an old Vanquis card.",
+            "You also owe £9,999 to your brother.",  # invented amount
+            "Tour de France.",  # drift
+        ],
+        our_actions=[{"action": "Ask for breathing space for you", "due": None}],
+        your_actions=[{"action": "Send us your SFS", "due": "12/3"}],
+        debts=[
+            {"creditor": "Lowell", "amount": "£4,230"},
+            {"creditor": "Cabot", "amount": "£100"},  # not in the notes
+        ],
+    )
+    content, warnings = checked_content(extraction, prepared)
+    assert content.matters == ["You owe £4,230 to Lowell for an old Vanquis card."]
+    assert content.your_actions[0].due == date(2025, 3, 12)
+    assert content.your_actions[0].action == "Send us your Standard Financial Statement."
+    assert [(d.creditor, d.amount) for d in content.debts] == [("Lowell", "4230.00")]
+    messages = " | ".join(w.message for w in warnings)
+    assert "£9,999" in messages and "Tour de France" in messages and "Cabot" in messages
+    assert "Vanquis" in messages  # in the notes, not in the debts list: said so
+
+    letter = compose(content)
+    assert "Send us your Standard Financial Statement by 12 March 2025." in letter.text
+    assert "- Lowell: £4,230" in letter.text
+    assert "Dear Jo Bloggs," in letter.text and "Sam Patel" in letter.text
+    # The composed letter passes every check on the notes it came from.
+    assert (
+        check_letter(
+            letter.text,
+            prepared.facts,
+            creditors=["Lowell"],
+            allowed_dates={TODAY, prepared.facts.appointment},
+            reading_age_target=11,
+            readable_text=letter.body,
+        )
+        == []
+    )
+
+
+def test_priority_debts_and_empty_sections() -> None:
+    prepared = prepare(_request(sample("02")), _settings(), TODAY)
+    extraction = _extraction(debts=[{"creditor": "Leeds City Council", "amount": "£1,250.50"}])
+    content, _ = checked_content(extraction, prepared)
+    assert content.debts[0].priority == "council tax"
+    text = compose(content).text
+    assert "Leeds City Council: £1,250.50 (council tax, a priority debt)" in text
+    assert "Some of these are priority debts." in text
+    assert "We do not have anything more to do for you at the moment." in text
+    assert "You do not need to do anything at the moment." in text
+
+
+def test_a_deadline_not_in_the_notes_is_left_out() -> None:
+    prepared = prepare(_request(sample("01")), _settings(), TODAY)
+    extraction = _extraction(your_actions=[{"action": "Send us your SFS", "due": "19/3"}])
+    content, warnings = checked_content(extraction, prepared)
+    assert content.your_actions[0].due is None
+    assert any("'19/3'" in w.message for w in warnings)
+
+
+def test_plain_sentence_writes_figures_and_drops_markup() -> None:
+    ref = date(2025, 3, 5)
+    assert plain_sentence("- cl owes <b>£4.2k</b> re CT, pay by 12/3", ref) == (
+        "You owes £4,200 about council tax, pay by 12 March 2025."
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["<script>alert(1)</script>", "Jo {{name}}", "Jo [link](http://x)", "Jo\x07", "**Jo**", ""],
+)
+def test_names_with_markup_are_rejected(name: str) -> None:
+    with pytest.raises(ValidationError):
+        ConvertRequest(notes="cl owes £40", client_name=name)
+
+
+def test_real_names_are_accepted() -> None:
+    for name in ("Siobhán O'Neill", "Mr J. Smith-Jones", "Zoë & Ade Okafor"):
+        assert ConvertRequest(notes="x", client_name=name).client_name == name
+
+
+def test_empty_notes_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="notes are empty"):
+        ConvertRequest(notes=" \n\t", client_name="Jo")
+
+
+def test_the_budget_follows_the_model_context() -> None:
+    long_notes = "cl owes £4,230 to Lowell re old Vanquis card. " * 60
+    with pytest.raises(InputTooLarge, match="model context of 2048 tokens") as err:
+        prepare(_request(long_notes), _settings(), TODAY)
+    assert "limit is" in str(err.value)
+    big = _settings(VLLM_CONTEXT_TOKENS=8192)
+    assert prepare(_request(long_notes), big, TODAY).facts.amounts
+    # The smallest context along the chain decides.
+    chain = _settings(VLLM_CONTEXT_TOKENS=8192, FALLBACK_PROVIDER="local")
+    assert notes_budget(chain, "").context == 2048
+
+
+def test_token_estimate_is_not_below_real_counts() -> None:
+    # Counts from the SmolLM2 tokenizer (vLLM /tokenize) for three samples.
+    real = {"01": 50, "03": 160, "08": 135}
+    for name, count in real.items():
+        assert estimate_tokens(sample(name)) >= count
+
+
+def _result(text: str, finish: str = "stop") -> ChatResult:
+    return ChatResult(text, finish, Provenance(role="chat", provider="vllm", model="m"))
+
+
+def test_output_cut_short_is_closed_and_flagged() -> None:
+    text = (
+        '{"matters_discussed": ["Debts with Lowell"], "our_actions": [{"action": '
+        '"Ask for breathing space", "due": null}, {"action": "Half a sen'
+    )
+    extraction, warnings = read_extraction(_result(text, "length"))
+    assert extraction.our_actions[0].action == "Ask for breathing space"
+    assert len(extraction.our_actions) == 1  # the half-written one is dropped
+    assert extraction.your_actions == [] and extraction.debts == []
+    assert [w.code for w in warnings] == ["output_cut_short"]
+    assert "your_actions, debts were never reached" in warnings[0].message
+
+
+def test_unreadable_output_is_an_error() -> None:
+    with pytest.raises(StructuredOutputError):
+        read_extraction(_result("I cannot help with that."))
+    with pytest.raises(StructuredOutputError):
+        read_extraction(_result('{"matters_discussed": "not a list"}'))
+
+
+def test_close_json() -> None:
+    assert close_json('{"a": ["x", "y"\n   ') == '{"a": ["x", "y"]}'
+    assert close_json('{"a": [{"b": "1", "c": ') == '{"a": [{"b": "1"}]}'
+    assert close_json('{"a": []}') == '{"a": []}'
+
+
+def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
+    prepared = prepare(
+        _request(sample("01"), organisation="Riverside Money Advice"), _settings(), TODAY
+    )
+    content, warnings = checked_content(
+        _extraction(our_actions=[{"action": "Ask for breathing space", "due": None}]), prepared
+    )
+    letter = compose(content)
+    body = letter_docx(letter, warnings)
+    document = docx.Document(io.BytesIO(body))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Dear Jo Bloggs," in text
+    assert "Ask for breathing space." in text
+    assert "What you need to do" in text
+    assert "Riverside Money Advice" in text
+    comments = [c.text for c in document.comments]
+    assert len(comments) == len(warnings) == 2  # Vanquis and Lowell are not in a debts list
+    assert all(c.startswith("Check before sending: the notes mention") for c in comments)
+    assert "Check before sending" not in text
