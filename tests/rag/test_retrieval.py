@@ -97,6 +97,7 @@ RETRIEVAL_SET = [
 OFF_TOPIC = [
     "What is the boiling point of water on Mars?",
     "Recommend a good pasta recipe for dinner.",
+    "How do I make a complaint about a bailiff?",
 ]
 
 

@@ -108,3 +108,22 @@ def _encrypted_pdf() -> bytes:
     canvas.drawString(72, 720, "The debt limit is £50,000.")
     canvas.save()
     return buf.getvalue()
+
+
+async def test_an_instance_notices_another_instances_ingest(
+    store_settings, router: ProviderRouter, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from rma.config import load_settings
+
+    collection = f"t-{uuid.uuid4().hex[:8]}"
+    first = await open_library(store_settings, router, collection)
+    other_settings = load_settings(RMA_DATA_DIR=str(tmp_path / "other-instance"))
+    second = await open_library(other_settings, router, collection)
+    second.change_check_seconds = 0.0
+    await first.ingest("dro.md", DRO.encode())
+    if store_settings.chromadb_host:
+        # on a shared server the second instance sees the change and rebuilds its indexes
+        assert await second.refresh_if_changed()
+        assert second.keywords.search("debt limit", 5)
+        assert second.thresholds.current("dro.max_debt") is not None
+    assert not await first.refresh_if_changed()

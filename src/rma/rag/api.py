@@ -49,8 +49,12 @@ class RagService:
         self.answerer.use_thresholds(self.library.thresholds)
 
 
-def get_service(request: Request) -> RagService:
-    return request.app.state.rag  # type: ignore[no-any-return]
+async def get_service(request: Request) -> RagService:
+    """The service, its indexes brought up to date if another instance changed the store."""
+    rag: RagService = request.app.state.rag
+    if await rag.library.refresh_if_changed():
+        rag.refresh()
+    return rag
 
 
 ServiceDep = Annotated[RagService, Depends(get_service)]

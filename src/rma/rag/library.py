@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +38,8 @@ from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
 log = logging.getLogger("rma.rag")
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+# How often a service checks whether another instance changed the shared store.
+CHANGE_CHECK_SECONDS = 30.0
 Outcome = Literal["added", "replaced", "unchanged", "removed", "failed"]
 
 
@@ -95,7 +98,9 @@ class ManualLibrary:
         self.keywords = KeywordIndex(self.folder / "bm25")
         self.thresholds = ThresholdBook()
         self.count_tokens = token_counter(router)
+        self.change_check_seconds = CHANGE_CHECK_SECONDS
         self._write = asyncio.Lock()
+        self._checked_at = 0.0
 
     @classmethod
     async def open(cls, settings: Settings, router: ProviderRouter) -> ManualLibrary:
@@ -122,6 +127,22 @@ class ManualLibrary:
             await self.rebuild_indexes()
         else:
             self.thresholds = book
+
+    async def refresh_if_changed(self) -> bool:
+        """Rebuild the indexes if another instance changed the shared store since we last
+        looked (checked at most every ``change_check_seconds``). True if rebuilt."""
+        now = time.monotonic()
+        if now - self._checked_at < self.change_check_seconds:
+            return False
+        self._checked_at = now
+        fingerprint = await asyncio.to_thread(self.store.fingerprint)
+        if fingerprint == self.keywords.fingerprint:
+            return False
+        async with self._write:
+            if await asyncio.to_thread(self.store.fingerprint) == self.keywords.fingerprint:
+                return False  # rebuilt by an ingest while we waited for the lock
+            await self.rebuild_indexes()
+        return True
 
     async def rebuild_indexes(self) -> None:
         """BM25 and thresholds from the store's chunks (after any change to the manuals)."""

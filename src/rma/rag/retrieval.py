@@ -22,7 +22,7 @@ from rma.rag.store import ManualStore
 RRF_K = 60
 CANDIDATES = 20
 # Cosine similarity (all-MiniLM-L6-v2) below which no chunk is taken to answer a question.
-MIN_RELEVANCE = 0.30
+MIN_RELEVANCE = 0.35
 
 
 @dataclass
