@@ -174,4 +174,61 @@ def bench_llm(
     click.echo(f"\nwrote {out_dir / 'llm.json'}, llm.md and llm.png", err=True)
 
 
+@bench.command("rag")
+@click.option("--questions", default=100, show_default=True, help="How many (at most 100).")
+@click.option("--max-tokens", default=300, show_default=True, help="Answer length limit.")
+@click.option("--warmup", default=2, show_default=True, help="Uncounted questions first.")
+@click.option(
+    "--url", default="", help="A running RAG service (default: start one here, ingest the manuals)."
+)
+@click.option(
+    "--overhead-calls",
+    default=100,
+    show_default=True,
+    help="One-token chats per path for the router overhead (vLLM only; 0: skip).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Where rag.json and rag.md are written.",
+)
+def bench_rag(
+    questions: int, max_tokens: int, warmup: int, url: str, overhead_calls: int, out_dir: Path
+) -> None:
+    """The 100-question job through Ask the Manuals: one at a time vs one batch, on the
+    configured chat backend; plus the provider layer's overhead."""
+    from rma.bench import rag as rg
+
+    def progress(mode: str, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            click.echo(f"\r  {mode}: {done}/{total}   ", nl=False, err=True)
+        elif done == total:
+            click.echo(f"  {mode}: {done}/{total} done", err=True)
+
+    try:
+        settings = load_settings()
+        result = asyncio.run(
+            rg.measure(
+                settings,
+                url=url,
+                questions=questions,
+                max_tokens=max_tokens,
+                warmup=warmup,
+                overhead_calls=overhead_calls,
+                progress=progress,
+            )
+        )
+    except RMAError as exc:
+        click.echo(f"\nerror: {exc}", err=True)
+        sys.exit(1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = rg.markdown(result)
+    (out_dir / "rag.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "rag.md").write_text(table + "\n")
+    click.echo(("\n" if sys.stderr.isatty() else "") + table)
+    click.echo(f"\nwrote {out_dir / 'rag.json'} and rag.md", err=True)
+
+
 commands = [bench]
