@@ -1,0 +1,174 @@
+"""The Kubernetes manifests, rendered by Kustomize, agree with the code: kinds, ports,
+probes, autoscaling, the Chroma volume, secrets apart from settings, and every variable
+name one the code reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from rma.config import load_settings
+from tests.conftest import ROOT
+from tests.deploy.conftest import (
+    DEPLOYED_NAMES,
+    SECRETS,
+    SERVICE_PORTS,
+    image_variables,
+    settings_names,
+)
+from tests.support import kustomize
+
+K8S = ROOT / "deploy" / "k8s"
+OVERLAYS = {"base": K8S / "base", "cpu": K8S / "overlays" / "cpu", "gpu": K8S / "overlays" / "gpu"}
+RMA_IMAGE = "rma"
+
+Manifest = dict[str, Any]
+
+
+@pytest.fixture(scope="module", params=sorted(OVERLAYS))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[Manifest]]:
+    return request.param, kustomize.render(OVERLAYS[request.param])
+
+
+def by_kind(objects: list[Manifest], kind: str) -> dict[str, Manifest]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def containers(workload: Manifest) -> list[Manifest]:
+    return workload["spec"]["template"]["spec"]["containers"]
+
+
+def settings_of(objects: list[Manifest]) -> dict[str, str]:
+    config = by_kind(objects, "ConfigMap")["rma-settings"]["data"]
+    secret = by_kind(objects, "Secret")["rma-secrets"]["stringData"]
+    assert set(secret) == SECRETS and not set(config) & SECRETS  # secrets only in the Secret
+    return {**config, **secret}
+
+
+def test_the_expected_objects_are_rendered(rendered: tuple[str, list[Manifest]]) -> None:
+    overlay, objects = rendered
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    expected = {("Namespace", "rma"), ("ConfigMap", "rma-settings"), ("Secret", "rma-secrets"),
+                ("StatefulSet", "chromadb"), ("Service", "chromadb")}  # fmt: skip
+    for name in DEPLOYED_NAMES:
+        expected |= {("Deployment", name), ("Service", name), ("HorizontalPodAutoscaler", name)}
+    if overlay == "gpu":
+        expected |= {("Deployment", "vllm"), ("Service", "vllm"), ("Deployment", "ollama"),
+                     ("Service", "ollama"), ("PersistentVolumeClaim", "models"),
+                     ("PersistentVolumeClaim", "ollama-models")}  # fmt: skip
+    assert kinds == expected
+    assert all(o["metadata"].get("namespace") == "rma" for o in objects if o["kind"] != "Namespace")
+
+
+def test_every_variable_name_is_read_by_the_code(
+    rendered: tuple[str, list[Manifest]], code_names: set[str]
+) -> None:
+    _, objects = rendered
+    assert set(settings_of(objects)) <= code_names
+    for name in DEPLOYED_NAMES:
+        (container,) = containers(by_kind(objects, "Deployment")[name])
+        names = {e["name"] for e in container.get("env", [])}
+        assert names <= code_names | image_variables()
+        sources = {s.get("configMapRef", s.get("secretRef", {})).get("name")
+                   for s in container["envFrom"]}  # fmt: skip
+        assert sources == {"rma-settings", "rma-secrets"}
+
+
+def test_the_settings_are_valid_and_point_at_the_rendered_servers(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    overlay, objects = rendered
+    values = settings_of(objects)
+    settings = load_settings(**{k: v for k, v in values.items() if k in settings_names()})
+    services = by_kind(objects, "Service")
+    assert settings.chromadb_host in services
+    assert settings.chromadb_port == services["chromadb"]["spec"]["ports"][0]["port"]
+    if overlay == "gpu":
+        assert settings.chat_chain == ["vllm", "ollama"]
+        for url in settings.vllm_url:
+            parts = urlsplit(url)
+            assert parts.hostname in services and parts.path == "/v1"
+            assert parts.port == services[parts.hostname]["spec"]["ports"][0]["port"]
+        ollama = urlsplit(settings.ollama_url)
+        assert ollama.port == services["ollama"]["spec"]["ports"][0]["port"]
+    else:
+        assert settings.chat_chain == ["local"]
+
+
+def test_each_service_listens_where_its_service_sends_traffic_and_is_probed(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    _, objects = rendered
+    deployments = by_kind(objects, "Deployment")
+    services = by_kind(objects, "Service")
+    for name, serve_name in DEPLOYED_NAMES.items():
+        port = SERVICE_PORTS[serve_name]
+        (container,) = containers(deployments[name])
+        assert container["image"].split(":")[0] == RMA_IMAGE
+        assert {"name": "RMA_SERVICE", "value": serve_name} in container["env"]
+        assert container["ports"] == [{"name": "http", "containerPort": port}]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+        assert container["startupProbe"]["httpGet"]["path"] == "/health"
+        service = services[name]["spec"]
+        assert service["ports"] == [{"name": "http", "port": port, "targetPort": "http"}]
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert service["selector"].items() <= labels.items()
+        pod = deployments[name]["spec"]["template"]["spec"]["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+
+
+def test_every_service_scales_on_a_horizontal_pod_autoscaler(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    _, objects = rendered
+    for name in DEPLOYED_NAMES:
+        hpa = by_kind(objects, "HorizontalPodAutoscaler")[name]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", name)
+        assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+        (container,) = containers(by_kind(objects, "Deployment")[name])
+        assert container["resources"]["requests"]["cpu"]  # utilisation needs a request
+
+
+def test_chroma_keeps_its_data_on_a_claimed_volume(rendered: tuple[str, list[Manifest]]) -> None:
+    _, objects = rendered
+    chroma = by_kind(objects, "StatefulSet")["chromadb"]
+    (claim,) = chroma["spec"]["volumeClaimTemplates"]
+    (container,) = containers(chroma)
+    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in container["volumeMounts"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
+    service = by_kind(objects, "Service")["chromadb"]["spec"]
+    assert chroma["spec"]["serviceName"] == "chromadb" and service["clusterIP"] == "None"
+
+
+def test_vllm_runs_as_gpu_replicas_behind_one_service() -> None:
+    objects = kustomize.render(OVERLAYS["gpu"])
+    vllm = by_kind(objects, "Deployment")["vllm"]
+    assert vllm["spec"]["replicas"] >= 2
+    (container,) = containers(vllm)
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert "--served-model-name=$(VLLM_MODEL)" in container["args"]
+    assert "--max-model-len=$(VLLM_CONTEXT_TOKENS)" in container["args"]
+    env = {e["name"]: e["valueFrom"] for e in container["env"] if "valueFrom" in e}
+    assert env["VLLM_MODEL"] == {"configMapKeyRef": {"name": "rma-settings", "key": "VLLM_MODEL"}}
+    assert env["VLLM_API_KEY"] == {"secretKeyRef": {"name": "rma-secrets", "key": "VLLM_API_KEY"}}
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    assert f"--port={port}" in container["args"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    service = by_kind(objects, "Service")["vllm"]["spec"]
+    assert service["selector"].items() <= vllm["spec"]["template"]["metadata"]["labels"].items()
+
+
+@pytest.mark.skipif(kustomize.kustomize_command() is None, reason="no kubectl or kustomize here")
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_the_fallback_resolver_renders_what_kustomize_renders(overlay: str) -> None:
+    def keyed(objects: list[Manifest]) -> dict[tuple[str, str], Manifest]:
+        return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+    directory: Path = OVERLAYS[overlay]
+    assert keyed(kustomize.build(directory)) == keyed(kustomize.render_with_tool(directory))
