@@ -37,7 +37,7 @@ VARIANTS = {
 THIRD_PARTY_ENV = {
     "vllm/vllm-openai": {"VLLM_API_KEY", "HF_HUB_OFFLINE", "CUDA_VISIBLE_DEVICES"},
     "ollama/ollama": {"CUDA_VISIBLE_DEVICES", "OLLAMA_MAX_LOADED_MODELS", "OLLAMA_NUM_PARALLEL",
-                      "OLLAMA_HOST"},
+                      "OLLAMA_HOST", "OLLAMA_FLASH_ATTENTION", "OLLAMA_KV_CACHE_TYPE"},
     "chromadb/chroma": set(),
 }  # fmt: skip
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)[^}]*\}")
@@ -178,6 +178,12 @@ def test_urls_in_env_example_point_at_the_compose_services(env_example: dict[str
     assert (ollama.hostname, ollama.port) == ("ollama", 11434)
     assert env_example["CHROMADB_HOST"] == "chromadb" and env_example["CHROMADB_PORT"] == "8000"
     assert "chroma:/data" in services["chromadb"]["volumes"]
+
+
+def test_ollama_has_a_slot_for_every_request_rma_sends_it(env_example: dict[str, str]) -> None:
+    for variant in ("two-gpus", "ollama-only"):
+        ollama = resolved_services(VARIANTS[variant])["ollama"]
+        assert ollama["environment"]["OLLAMA_NUM_PARALLEL"] == env_example["OLLAMA_MAX_IN_FLIGHT"]
 
 
 def test_the_gpus_are_split_as_the_variant_says() -> None:

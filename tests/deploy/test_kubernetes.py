@@ -162,6 +162,9 @@ def test_vllm_runs_as_gpu_replicas_behind_one_service() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     service = by_kind(objects, "Service")["vllm"]["spec"]
     assert service["selector"].items() <= vllm["spec"]["template"]["metadata"]["labels"].items()
+    (ollama,) = containers(by_kind(objects, "Deployment")["ollama"])
+    slots = next(e["value"] for e in ollama["env"] if e["name"] == "OLLAMA_NUM_PARALLEL")
+    assert slots == settings_of(objects)["OLLAMA_MAX_IN_FLIGHT"]
 
 
 @pytest.mark.skipif(kustomize.kustomize_command() is None, reason="no kubectl or kustomize here")
