@@ -27,6 +27,7 @@ from rma.config import Settings
 from rma.errors import InputError, InputTooLarge
 from rma.llm.router import ProviderRouter
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamFailed, TextDelta
+from rma.rag.library import ManualLibrary
 from rma.rag.manuals import ManualChunk
 from rma.rag.retrieval import HybridRetriever, Retrieval
 from rma.rag.store import ManualStore
@@ -157,6 +158,18 @@ class ManualsAnswerer:
         self.router = router
         self.context_window = context_window
         self._book = thresholds
+
+    @classmethod
+    def for_library(cls, library: ManualLibrary, settings: Settings) -> ManualsAnswerer:
+        """The answerer over a library's store and indexes, sized to the chat context."""
+        retriever = HybridRetriever(library.store, library.keywords, library.router)
+        return cls(
+            retriever,
+            library.store,
+            library.thresholds,
+            library.router,
+            context_window=context_tokens(settings),
+        )
 
     @property
     def thresholds(self) -> ThresholdBook:

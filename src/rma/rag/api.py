@@ -26,11 +26,9 @@ from rma.rag.answer import (
     MAX_TOP_K,
     ManualsAnswerer,
     analyze_question,
-    context_tokens,
     format_with_citations,
 )
 from rma.rag.library import ManualLibrary
-from rma.rag.retrieval import HybridRetriever
 from rma.service.app import RouterDep, SettingsDep, create_app, error_body
 
 MODEL_ID = "rma-manuals"
@@ -310,15 +308,7 @@ async def _start(app: FastAPI) -> None:
     settings = app.state.settings
     router = app.state.router
     library = await ManualLibrary.open(settings, router)
-    retriever = HybridRetriever(library.store, library.keywords, router)
-    answerer = ManualsAnswerer(
-        retriever,
-        library.store,
-        library.thresholds,
-        router,
-        context_window=context_tokens(settings),
-    )
-    app.state.rag = RagService(library, answerer)
+    app.state.rag = RagService(library, ManualsAnswerer.for_library(library, settings))
 
 
 def create(**kwargs: Any) -> FastAPI:

@@ -2,7 +2,8 @@
 
     from rma.rag.bench import measure_ingestion, measure_retrieval
     await measure_ingestion(router, Path("manuals"), data_dir)
-    await measure_retrieval(router, data_dir, sizes=(1_000, 10_000))
+    await measure_retrieval(router, data_dir, manuals, sizes=(1_000, 10_000))
+    await measure_batch(answerer, questions, concurrency=1)   # then concurrency=64
 
 Retrieval stores are filled with the sample manuals' chunks repeated (each copy a new
 document) and, by default, their real embeddings with a little noise so copies differ;
@@ -21,11 +22,44 @@ from typing import Any
 import numpy as np
 
 from rma.config import load_settings
+from rma.errors import RMAError
 from rma.llm.router import ProviderRouter
+from rma.rag.answer import ManualsAnswerer
 from rma.rag.library import ManualLibrary
 from rma.rag.manuals import LoadedManual
 from rma.rag.retrieval import HybridRetriever
 from rma.rag.store import ManualStore
+
+
+async def measure_batch(
+    answerer: ManualsAnswerer,
+    questions: list[str],
+    concurrency: int,
+    max_tokens: int = 64,
+) -> dict[str, Any]:
+    """Answer ``questions`` with at most ``concurrency`` in flight; wall time and rate."""
+    slots = asyncio.Semaphore(concurrency)
+    failures = 0
+
+    async def one(question: str) -> None:
+        nonlocal failures
+        async with slots:
+            try:
+                await answerer.answer(question, 5, max_tokens)
+            except RMAError:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(q) for q in questions))
+    seconds = time.perf_counter() - started
+    return {
+        "questions": len(questions),
+        "concurrency": concurrency,
+        "failed": failures,
+        "seconds": round(seconds, 2),
+        "questions_per_second": round(len(questions) / seconds, 2),
+    }
+
 
 QUESTIONS = (
     "What is the DRO debt limit?",

@@ -66,18 +66,10 @@ def ingest_cmd(paths: tuple[Path, ...]) -> None:
 @click.option("--top-k", default=5, show_default=True)
 def ask_cmd(question: str, as_json: bool, top_k: int) -> None:
     """Ask the manuals; prints the answer and the sources it cites."""
-    from rma.rag.answer import ManualsAnswerer, context_tokens, format_with_citations
-    from rma.rag.retrieval import HybridRetriever
+    from rma.rag.answer import ManualsAnswerer, format_with_citations
 
     async def work(library: Any) -> Any:
-        retriever = HybridRetriever(library.store, library.keywords, library.router)
-        answerer = ManualsAnswerer(
-            retriever,
-            library.store,
-            library.thresholds,
-            library.router,
-            context_window=context_tokens(load_settings()),
-        )
+        answerer = ManualsAnswerer.for_library(library, load_settings())
         return await answerer.answer(question, top_k)
 
     answer = _run(work)
