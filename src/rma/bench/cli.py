@@ -231,4 +231,44 @@ def bench_rag(
     click.echo(f"\nwrote {out_dir / 'rag.json'} and rag.md", err=True)
 
 
-commands = [bench]
+@click.group("migrate")
+def migrate() -> None:
+    """Moving chat traffic between backends: shadow pairs, canary (see rma.llm.migration)."""
+
+
+@migrate.command("report")
+@click.option(
+    "--pairs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The pairs file (default: RMA_DATA_DIR/shadow/pairs.jsonl).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where report.md, report.json and report.png go (default: beside the pairs).",
+)
+def migrate_report(pairs: Path | None, out_dir: Path | None) -> None:
+    """Summarise the shadow pairs: latency, tokens, answer similarity, citation overlap."""
+    from rma.bench import shadow_report as mr
+    from rma.llm.migration import PAIRS_FILE
+
+    try:
+        path = pairs or load_settings().rma_data_dir / PAIRS_FILE
+        records = mr.read_pairs(path)
+        summary = mr.summarise(records)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    target = out_dir or path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    table = mr.markdown(summary)
+    (target / "report.md").write_text(table + "\n")
+    (target / "report.json").write_text(json.dumps(summary, indent=2))
+    mr.chart(records, target / "report.png")
+    click.echo(table)
+    click.echo(f"\nwrote {target / 'report.md'}, report.json and report.png", err=True)
+
+
+commands = [bench, migrate]

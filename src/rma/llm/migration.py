@@ -14,7 +14,7 @@
   variables applies them; :func:`reload_router` (SIGHUP in the services) applies a changed
   ``RMA_CONFIG`` file to a running process without dropping calls in flight.
 
-``rma migrate report`` (``rma.bench.migration``) summarises the recorded pairs.
+``rma migrate report`` (``rma.bench.shadow_report``) summarises the recorded pairs.
 """
 
 from __future__ import annotations

@@ -1,0 +1,158 @@
+"""The benchmark and report code itself, on tiny runs against the Ollama test server (the
+real measurements are in docs/benchmarks.md, outside the test suite's time budget)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rma.bench import llm as lb
+from rma.bench import rag as rg
+from rma.bench import shadow_report
+from rma.cli import main
+from rma.config import load_settings
+from rma.errors import InputError
+from rma.llm.backends.vllm import VLLMBackend
+from rma.llm.migration import CandidateAnswer, answer_similarity, shadow_pair
+from rma.llm.router import Target
+from rma.llm.types import ChatResult, Provenance
+from tests.conftest import ROOT, OllamaDouble
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def chats(ollama: OllamaDouble) -> int:
+    return len([r for r in ollama.requests() if r["path"] == "/api/chat"])
+
+
+def test_backend_specs_are_parsed_and_checked() -> None:
+    b = lb.BenchBackend.parse("vllm=http://gpu-box:8000/v1/,smollm2", "vLLM")
+    assert (b.name, b.url, b.model, b.api, b.describe()) == (
+        "vllm",
+        "http://gpu-box:8000/v1",
+        "smollm2",
+        "openai",
+        "vLLM",
+    )
+    assert lb.BenchBackend.parse("ollama-gpu0=http://h:11434,llama3.1:8b").api == "ollama"
+    for bad in ("vllm", "vllm=http://h/v1", "=http://h/v1,m", "x=ftp://h,m"):
+        with pytest.raises(InputError):
+            lb.BenchBackend.parse(bad)
+
+
+async def test_sweep_measures_each_level_and_counts_errors(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    backend = lb.BenchBackend.parse(f"ollama={ollama.url},llama3.1:8b")
+    config = lb.SweepConfig(levels=(1, 2), min_requests=2, max_tokens=8, warmup=1)
+    result = await lb.sweep([backend], load_settings(), config)
+    levels = result["results"]["ollama"]
+    assert [x["concurrency"] for x in levels] == [1, 2]
+    assert [x["requests"] for x in levels] == [2, 4]  # at least two per worker
+    assert all(x["ok"] == x["requests"] and x["errors"] == 0 for x in levels)
+    # The fake answers "This is the fake Ollama answer." (6 tokens) to every prompt.
+    assert all(x["output_tokens"] == 6 * x["requests"] for x in levels)
+    assert all(0 < x["latency_p50_s"] <= x["latency_p99_s"] for x in levels)
+    assert all(x["ttft_p50_s"] is not None for x in levels)
+    assert chats(ollama) == 1 + 2 + 4  # the warm-up, then the measured requests
+    assert result["comparison"]["throughput_ratio_at_best"] == {"ollama": 1.0}
+
+    ollama.control(fail_next=100, status=400, error="model requires more system memory")
+    failing = await lb.sweep([backend], load_settings(), lb.SweepConfig((2,), 2, 8, 0))
+    level = failing["results"]["ollama"][0]
+    assert (level["ok"], level["errors"]) == (0, 4)
+    assert level["error_types"] == {"BackendRejected": 4}
+    assert level["requests_per_s"] == 0 and level["latency_p99_s"] is None
+
+
+def test_bench_llm_command_writes_json_markdown_and_chart(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    out = clean_env / "results"
+    args = f"--levels 1,2 --requests 2 --max-tokens 8 --warmup 1 --out-dir {out}".split()
+    run = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "llm",
+            "--backend",
+            f"ollama={ollama.url},llama3.1:8b",
+            "--label",
+            "ollama=Ollama test server",
+            *args,
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    result = json.loads((out / "llm.json").read_text())
+    assert result["levels"] == [1, 2] and result["backends"][0]["label"] == "Ollama test server"
+    table = (out / "llm.md").read_text()
+    assert "| ollama | 2 | 4 |" in table and "Ollama test server" in table
+    assert (out / "llm.png").read_bytes().startswith(PNG)
+
+    bad = CliRunner().invoke(main, ["bench", "llm", "--backend", "nonsense", "--out-dir", str(out)])
+    assert bad.exit_code == 2 and "NAME=URL,MODEL" in bad.output
+
+
+async def test_bench_rag_runs_the_job_one_at_a_time_and_as_a_batch(
+    clean_env: Path, ollama: OllamaDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manuals = clean_env / "manuals"
+    manuals.mkdir()
+    shutil.copy(ROOT / "manuals" / "debt-relief-orders.md", manuals)
+    settings = load_settings(
+        LLM_PROVIDER="ollama", OLLAMA_URL=ollama.url, EMBED_PROVIDER="local", MANUALS_PATH=manuals
+    )
+    result = await rg.measure(settings, questions=3, max_tokens=16, warmup=1)
+    job = result["job"]
+    assert result["ingestion"]["documents"] == 1
+    assert job["questions"] == 3
+    assert job["sequential"]["failed"] == 0 and job["batched"]["failed"] == 0
+    assert job["sequential"]["chat_providers"] == ["ollama"]
+    assert job["batched"]["chat_providers"] == ["ollama"]
+    assert job["batched"]["concurrency"] == settings.ollama_max_in_flight
+    assert chats(ollama) == 1 + 3 + 3
+    assert job["speedup"] == pytest.approx(
+        job["sequential"]["wall_s"] / job["batched"]["wall_s"], rel=0.05
+    )
+    assert "| one at a time (`POST /query` x 3) |" in rg.markdown(result)
+    assert len(set(rg.QUESTIONS)) == 100
+
+
+def test_migrate_report_summarises_pairs(clean_env: Path) -> None:
+    candidate = Target(VLLMBackend(["http://candidate.invalid/v1"]), "smollm2")
+    answer = "Council tax is a priority debt [1]."
+    lines = []
+    for i, other in enumerate([answer, "Council tax is a priority debt.", None]):
+        prov = Provenance("chat", "ollama", "llama3.1:8b", latency_ms=1000.0 + i, tokens_out=8)
+        primary = ChatResult(answer, "stop", prov)
+        if other is None:
+            lines.append(shadow_pair(primary, candidate, None, "BackendTimeout", False))
+            continue
+        got = CandidateAnswer(500.0, 50.0, 20, 7, "stop", other)
+        lines.append(shadow_pair(primary, candidate, got, None, False))
+    pairs = clean_env / "data" / "shadow" / "pairs.jsonl"
+    pairs.parent.mkdir(parents=True)
+    pairs.write_text("".join(json.dumps(x) + "\n" for x in lines) + "{torn line\n")
+
+    summary = shadow_report.summarise(shadow_report.read_pairs(pairs))
+    assert summary["pairs"] == 3 and summary["candidate_answered"] == 2
+    assert summary["candidate_errors"] == {"BackendTimeout": 1}
+    assert summary["similarity"]["identical"] == 1
+    expected = answer_similarity(answer, "Council tax is a priority debt.")
+    assert summary["similarity"]["p50"] == pytest.approx((1 + expected) / 2, abs=1e-3)
+    assert summary["citation_overlap"]["n"] == 2  # both pairs where either answer cites
+    assert summary["citation_overlap"]["primary_cited_candidate_did_not"] == 1
+    assert summary["latency_ms"]["candidate_over_primary_median"] == pytest.approx(0.5, abs=0.01)
+
+    run = CliRunner().invoke(main, ["migrate", "report"])
+    assert run.exit_code == 0, run.output
+    assert "Shadow pairs: 3" in run.output and "BackendTimeout 1" in run.output
+    assert (pairs.parent / "report.png").read_bytes().startswith(PNG)
+    assert json.loads((pairs.parent / "report.json").read_text())["pairs"] == 3
+
+    missing = CliRunner().invoke(main, ["migrate", "report", "--pairs", str(clean_env / "x")])
+    assert missing.exit_code == 1 and "SHADOW_PROVIDER" in missing.output
