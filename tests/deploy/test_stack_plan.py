@@ -1,0 +1,130 @@
+"""The local stack without a model server: how it wires the parts, what it writes to
+disk, and that it refuses or cleans up rather than leaving a half-started stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rma.errors import ConfigError
+from rma.stack.plan import StackOptions, StackPlan, build_plan, read_env_file
+from rma.stack.processes import is_alive
+from tests.conftest import ROOT
+from tests.support.servers import free_port
+
+
+def rma_stack(*args: str, state_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RMA_STACK_", "LLM_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "rma.cli", "stack", *args, "--state-dir", str(state_dir)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_the_env_file_is_read_as_compose_reads_it(tmp_path: Path) -> None:
+    env_file = tmp_path / "rma.env"
+    env_file.write_text(
+        "# settings\n\nexport RMA_LOG_LEVEL=DEBUG\nVLLM_MODEL='my-model'\nRMA_CONFIG=\n"
+    )
+    assert read_env_file(env_file) == {
+        "RMA_LOG_LEVEL": "DEBUG", "VLLM_MODEL": "my-model", "RMA_CONFIG": "",
+    }  # fmt: skip
+    env_file.write_text("RMA_LOG_LEVEL=INFO\nthis is not a setting\n")
+    with pytest.raises(ConfigError, match=r"rma\.env:2"):
+        read_env_file(env_file)
+
+
+def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "rma.env"
+    env_file.write_text(
+        "VLLM_URL=http://vllm:8000/v1\nVLLM_MODEL=served-name\nVLLM_CONTEXT_TOKENS=4096\n"
+        "RMA_API_KEYS=secret-key\nVLLM_API_KEY=secret-vllm-key\n"
+    )
+    options = StackOptions(
+        state_dir=tmp_path / "state", env_file=env_file, vllm_python="/opt/vllm/bin/python",
+        vllm_model_dir="/models/m", ollama_url="http://127.0.0.1:11434/", vllm_port=9000,
+        chroma_port=9001,
+    )  # fmt: skip
+    plan, settings = build_plan(options, {"LLM_BREAKER_THRESHOLD": "5"})
+    # The stack's wiring beats the env file; the operator's other settings come through.
+    assert settings.vllm_url == ["http://127.0.0.1:9000/v1"]
+    assert (settings.chromadb_host, settings.chromadb_port) == ("127.0.0.1", 9001)
+    assert settings.chat_chain == ["vllm", "ollama"]
+    assert settings.ollama_url == "http://127.0.0.1:11434"
+    assert settings.breaker_threshold == 5
+    vllm = plan.component("vllm")
+    assert vllm.argv[:3] == ["/opt/vllm/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    flags = dict(zip(vllm.argv[3::2], vllm.argv[4::2], strict=True))
+    assert flags["--served-model-name"] == "served-name"  # VLLM_MODEL from the env file
+    assert flags["--max-model-len"] == "4096"  # VLLM_CONTEXT_TOKENS
+    assert (flags["--model"], flags["--port"]) == ("/models/m", "9000")
+    assert [c.name for c in plan.components] == ["vllm", "chroma", "notes", "docs", "rag"]
+    rag = plan.component("rag")
+    assert rag.env["RMA_DATA_DIR"] == str((tmp_path / "state" / "data" / "rag").resolve())
+    assert rag.argv[-4:] == ["--host", "127.0.0.1", "--port", "8102"]
+    # stack.json records the wiring, never the secrets from the env file.
+    plan.save()
+    saved = (tmp_path / "state" / "stack.json").read_text()
+    assert "secret" not in saved
+    assert StackPlan.load(tmp_path / "state").component("rag").env == rag.env
+
+
+def test_an_operators_rollback_setting_is_kept(tmp_path: Path) -> None:
+    options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1")
+    _, settings = build_plan(options, {"LLM_PROVIDER": "ollama"})
+    assert settings.chat_chain == ["ollama"]
+
+
+def test_invalid_settings_stop_the_stack_before_anything_starts(tmp_path: Path) -> None:
+    env_file = tmp_path / "rma.env"
+    env_file.write_text("LLM_PROVIDER=openai\n")
+    done = rma_stack("up", "--env-file", str(env_file), "--vllm-url", "http://127.0.0.1:1/v1",
+                     state_dir=tmp_path / "state")  # fmt: skip
+    assert done.returncode == 2
+    assert "LLM_PROVIDER" in done.stderr
+    assert not (tmp_path / "state" / "run").exists()
+
+
+def test_a_stack_without_vllm_is_refused_with_what_to_give(tmp_path: Path) -> None:
+    done = rma_stack("up", state_dir=tmp_path)
+    assert done.returncode == 2 and "--vllm-python" in done.stderr and "--vllm-url" in done.stderr
+
+
+def test_when_a_dependency_is_down_up_fails_and_stops_what_it_started(tmp_path: Path) -> None:
+    dead_vllm = f"http://127.0.0.1:{free_port()}/v1"
+    done = rma_stack("up", "--vllm-url", dead_vllm, "--chroma-port", str(free_port()),
+                     state_dir=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    assert "vllm did not answer" in done.stderr
+    plan = StackPlan.load(tmp_path)
+    assert plan is not None
+    chroma_log = plan.log_path("chroma").read_text()
+    assert "started" in chroma_log  # Chroma was started beside it, then stopped
+    assert not plan.pid_path("chroma").exists()
+    status = rma_stack("status", "--json", state_dir=tmp_path)
+    assert status.returncode == 1
+    assert not any(row["running"] for row in json.loads(status.stdout))
+
+
+def test_down_never_signals_a_process_the_stack_did_not_start(tmp_path: Path) -> None:
+    options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1")
+    plan, _ = build_plan(options, {})
+    plan.save()
+    # A pid file naming a live process that runs some other command (a reused pid).
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        plan.pid_path("chroma").parent.mkdir(parents=True)
+        plan.pid_path("chroma").write_text(f"{stranger.pid}\n")
+        done = rma_stack("down", "chroma", state_dir=tmp_path)
+        assert done.returncode == 0 and "was not running" in done.stdout
+        assert is_alive(stranger.pid) and stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
