@@ -34,7 +34,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/rma --create-home rma
+ && useradd --system --uid 10001 --home-dir /var/lib/rma --create-home rma \
+ && install -d -o rma -g rma /var/lib/rma/data
 COPY --from=builder /opt/rma /opt/rma
 COPY --chown=rma:rma manuals /srv/rma/manuals
 ENV PATH=/opt/rma/bin:$PATH \
@@ -44,6 +45,7 @@ ENV PATH=/opt/rma/bin:$PATH \
     MANUALS_PATH=/srv/rma/manuals
 USER rma
 WORKDIR /var/lib/rma
+# Created above and owned by rma: a new volume mounted here starts with that owner.
 VOLUME ["/var/lib/rma/data"]
 EXPOSE 8100 8101 8102
 # Each service listens on its own port (rma.constants); the probe asks the one this

@@ -229,6 +229,8 @@ def test_the_final_stage_is_slim_non_root_and_checks_its_health() -> None:
     assert "tesseract-ocr" in runtime
     user = re.search(r"(?m)^USER (\S+)", runtime)
     assert user and user.group(1) not in ("root", "0")
+    # The data folder exists and belongs to that user before a volume is mounted on it.
+    assert f"install -d -o {user.group(1)} -g {user.group(1)} /var/lib/rma/data" in runtime
     health = re.search(r"(?ms)^HEALTHCHECK .*?CMD (\[.*?\])$", runtime)
     assert health and "/health" in health.group(1) and "RMA_SERVICE" in health.group(1)
     for service in SERVICE_PORTS:
