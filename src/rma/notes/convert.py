@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from rma import constants as C
 from rma.config import Settings
@@ -33,6 +33,7 @@ from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFai
 from rma.notes.checks import (
     LetterWarning,
     check_letter,
+    check_reading_age,
     grounded,
     invented_facts,
     reading_age,
@@ -57,6 +58,8 @@ from rma.notes.schema import (
     ExtractedAction,
     NotesExtraction,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 EXTRACT_MAX_TOKENS = 640
 REWORD_MAX_TOKENS = 640
@@ -412,7 +415,10 @@ async def reword(
         Message.system(REWORD_SYSTEM),
         Message.user(json.dumps(current, ensure_ascii=False, indent=1)),
     ]
-    answer = await router.structured(messages, schema, max_tokens=REWORD_MAX_TOKENS)
+    # Simpler wording is about as long as the original: a bound keeps a run-on short.
+    budget = min(REWORD_MAX_TOKENS, 2 * estimate_tokens(messages[1].content) + 32)
+    value, result = await json_reply(router, messages, schema, max_tokens=budget)
+    answer = Structured(value, result)
     new = answer.value.model_dump()
     warnings: list[LetterWarning] = []
 
@@ -433,6 +439,42 @@ async def reword(
         **{**content.__dict__, "matters": matters, "our_actions": ours, "your_actions": yours}
     )
     return reworded, answer.result, warnings
+
+
+async def json_reply(
+    router: ProviderRouter, messages: list[Message], schema: type[M], *, max_tokens: int
+) -> tuple[M, ChatResult]:
+    """A reply validated against ``schema``, with one corrective retry, like
+    ``router.structured``; unlike it, the call stops where a small model runs on in
+    whitespace (:data:`RUNAWAY_STOPS`) and unfinished JSON is closed before validation,
+    so a run-on costs seconds, not a full token budget."""
+    convo = list(messages)
+    for attempt in (1, 2):
+        result = await router.chat(
+            convo,
+            max_tokens=max_tokens,
+            json_schema=schema.model_json_schema(),
+            schema_name=schema.__name__,
+            stop=RUNAWAY_STOPS,
+        )
+        try:
+            return schema.model_validate_json(close_json(result.text.strip())), result
+        except ValidationError as exc:
+            if attempt == 2:
+                raise StructuredOutputError(
+                    f"the model's reply did not match {schema.__name__} after a corrective "
+                    f"retry: {_problems(exc)}",
+                    raw=result.text,
+                ) from None
+            convo = [
+                *messages,
+                Message.assistant(result.text),
+                Message.user(
+                    f"That reply is not valid: {_problems(exc)}. Reply again with only a JSON "
+                    "object that matches the schema."
+                ),
+            ]
+    raise AssertionError("unreachable")
 
 
 # ------------------------------------------------------------------ the whole
@@ -504,6 +546,14 @@ async def finish(
     results: list[tuple[str, ChatResult]] = [("extract", extracted.result)]
     letter = compose(content)
     measured = reading_age(letter.body)
+    allowed = {prepared.letter_date, prepared.facts.appointment}
+
+    def findings(text: str, debts: list[Debt]) -> list[LetterWarning]:
+        return check_letter(
+            text, prepared.facts, creditors=[d.creditor for d in debts], allowed_dates=allowed
+        )
+
+    found = findings(letter.text, content.debts)
     reworded = False
     if measured.age > target and (content.matters or content.our_actions or content.your_actions):
         try:
@@ -518,22 +568,30 @@ async def finish(
             warnings += extra
             candidate_letter = compose(candidate)
             candidate_age = reading_age(candidate_letter.body)
-            if candidate_age.age < measured.age:
-                content, letter, measured = candidate, candidate_letter, candidate_age
+            candidate_found = findings(candidate_letter.text, candidate.debts)
+            if set(candidate_found) - set(found):
+                # Simpler, but it lost or changed something the notes say: keep the original.
+                warnings.append(
+                    LetterWarning(
+                        "reword_rejected",
+                        "the simpler wording dropped or changed something in the notes; "
+                        "the original wording is kept",
+                    )
+                )
+            elif candidate_age.age < measured.age:
+                content, letter, measured, found = (
+                    candidate,
+                    candidate_letter,
+                    candidate_age,
+                    candidate_found,
+                )
                 reworded = True
-    allowed = {prepared.letter_date, prepared.facts.appointment}
     warnings = (
         prepared.warnings
         + _fallback_warnings(results)
         + warnings
-        + check_letter(
-            letter.text,
-            prepared.facts,
-            creditors=[d.creditor for d in content.debts],
-            allowed_dates=allowed,
-            reading_age_target=target,
-            readable_text=letter.body,
-        )
+        + found
+        + check_reading_age(measured, target)
     )
     unique = list(dict.fromkeys(warnings))  # the same finding twice helps no one
     return Conversion(content, letter, measured.age, target, reworded, unique, results)
