@@ -101,3 +101,18 @@ def test_unsupported_and_outdated_figures_are_flagged(
     body = ollama_client.post("/query", json={"question": "Who supervises an IVA?"}).json()
     assert any("do not exist: [7]" in w for w in body["warnings"])
     assert any("cites no source" in w for w in body["warnings"])
+
+
+def test_a_clients_amount_is_compared_with_the_limit_in_code(
+    ollama: OllamaDouble, ollama_client: TestClient
+) -> None:
+    ollama.control(reply="Yes, a DRO may be possible [1].")
+    question = "My client owes £45,000 to credit cards. Can they get a DRO?"
+    body = ollama_client.post("/query", json={"question": question}).json()
+    [check] = body["limit_checks"]
+    assert check["threshold"] == "dro.max_debt" and check["passes"] is True
+    assert (
+        "£45,000 is within the DRO debt limit (total qualifying debts), which is £50,000 "
+        "as at 28 June 2024 [1]." in body["answer"]
+    )
+    assert body["unsupported_figures"] == []  # the client's own figure needs no source

@@ -10,6 +10,7 @@ import pytest
 from rma.rag.manuals import ManualChunk
 from rma.rag.thresholds import (
     ThresholdExtractor,
+    check_against_limits,
     figure_in_text,
     read_dates,
     thresholds_in_question,
@@ -104,3 +105,24 @@ def test_questions_name_their_limit() -> None:
 
 def _chunk(chunks: list[ManualChunk], chunk_id: str) -> str:
     return next(c.text for c in chunks if c.chunk_id == chunk_id)
+
+
+async def test_amounts_in_a_question_are_checked_against_the_current_limit(
+    manual_chunks: list[ManualChunk],
+) -> None:
+    book = await book_for(manual_chunks)
+
+    def checks(question: str) -> list[tuple[str, bool]]:
+        limits = [t for t in (book.current(n) for n in thresholds_in_question(question)) if t]
+        return [(c.threshold.name, c.passes) for c in check_against_limits(question, limits)]
+
+    assert checks("My client owes £45,000. Can they get a DRO?") == [("dro.max_debt", True)]
+    assert checks("Can a client with debts of £50,001 get a DRO?") == [("dro.max_debt", False)]
+    assert checks("Is a car worth £4,000 disregarded for a DRO?") == [
+        ("dro.vehicle_disregard", False)
+    ]
+    assert checks("Can a creditor petition for bankruptcy over a debt of £4,999?") == [
+        ("bankruptcy.creditor_petition_min", False)
+    ]
+    mixed = "For a DRO: debts of £31,000 and a surplus of £80 a month. Does the client qualify?"
+    assert sorted(checks(mixed)) == [("dro.max_debt", True), ("dro.max_surplus_income", False)]

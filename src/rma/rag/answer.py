@@ -32,8 +32,10 @@ from rma.rag.manuals import ManualChunk
 from rma.rag.retrieval import HybridRetriever, Retrieval
 from rma.rag.store import ManualStore
 from rma.rag.thresholds import (
+    LimitCheck,
     Threshold,
     ThresholdBook,
+    check_against_limits,
     find_figures,
     format_date,
     format_value,
@@ -91,6 +93,7 @@ class PreparedQuestion:
     retrieval: Retrieval | None
     sources: list[Source]
     limits: list[tuple[Threshold, int]]  # current threshold, the source number it cites
+    checks: list[tuple[LimitCheck, int]]  # the question's amounts against those limits
     messages: list[Message]
     covered: bool
     left_out: int = 0  # retrieved passages that did not fit the model's context
@@ -107,6 +110,7 @@ class CitedAnswer:
     warnings: list[str]
     provenance: dict[str, Any] | None
     covered: bool
+    limit_checks: list[LimitCheck] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +121,7 @@ class CitedAnswer:
             "citations": self.citations,
             "unsupported_figures": self.unsupported_figures,
             "limits": [{**t.as_dict(), "statement": t.as_at_statement()} for t in self.limits],
+            "limit_checks": [c.as_dict() for c in self.limit_checks],
             "warnings": self.warnings,
             "provenance": self.provenance,
         }
@@ -191,7 +196,7 @@ class ManualsAnswerer:
         ]
         covered = retrieval.relevant or bool(limits)
         if not covered:
-            return PreparedQuestion(question, retrieval, [], [], [], False)
+            return PreparedQuestion(question, retrieval, [], [], [], [], False)
         chunks: list[ManualChunk] = []
         if limits:
             # The passage a verified limit was read from goes first, so it is always cited.
@@ -215,11 +220,21 @@ class ManualsAnswerer:
             sources.append(Source(len(sources) + 1, chunk))
         by_chunk = {s.chunk.chunk_id: s.number for s in sources}
         stated = [(t, by_chunk[t.chunk_id]) for t in limits if t.chunk_id in by_chunk]
-        messages = self._messages(question, sources, stated)
-        return PreparedQuestion(question, retrieval, sources, stated, messages, True, left_out)
+        checks = [
+            (c, by_chunk[c.threshold.chunk_id])
+            for c in check_against_limits(question, [t for t, _ in stated])
+        ]
+        messages = self._messages(question, sources, stated, checks)
+        return PreparedQuestion(
+            question, retrieval, sources, stated, checks, messages, True, left_out
+        )
 
     def _messages(
-        self, question: str, sources: list[Source], limits: list[tuple[Threshold, int]]
+        self,
+        question: str,
+        sources: list[Source],
+        limits: list[tuple[Threshold, int]],
+        checks: list[tuple[LimitCheck, int]],
     ) -> list[Message]:
         parts = ["Sources:"]
         for s in sources:
@@ -232,6 +247,9 @@ class ManualsAnswerer:
         if limits:
             parts.append("Verified current limits (state these, with their date):")
             parts.extend(f"- {t.as_at_statement()} [{n}]." for t, n in limits)
+        if checks:
+            parts.append("Checked by calculation (state these as given):")
+            parts.extend(f"- {c.statement()} [{n}]." for c, n in checks)
         parts.append(f"Question: {question}")
         return [Message.system(SYSTEM_PROMPT), Message.user("\n\n".join(parts))]
 
@@ -300,6 +318,10 @@ class ManualsAnswerer:
                 statements.append(sentence)
             if n not in cited:
                 cited.append(n)
+        for check, n in prepared.checks:
+            sentence = f"{check.statement()} [{n}]."
+            if sentence not in text:
+                statements.append(sentence)
         if statements:
             text = f"{text}\n\n{' '.join(statements)}" if text else " ".join(statements)
         if not cited:
@@ -309,7 +331,8 @@ class ManualsAnswerer:
         for n in cited:
             numbers[n].cited = True
         checked = [numbers[n] for n in cited] or prepared.sources
-        evidence = "\n".join(s.chunk.text for s in checked)
+        # The client's own figures from the question may be repeated without a source.
+        evidence = "\n".join([prepared.question, *(s.chunk.text for s in checked)])
         unsupported = []
         for figure in find_figures(text):
             supported = any(
@@ -345,6 +368,7 @@ class ManualsAnswerer:
             warnings,
             result.provenance.as_dict(),
             True,
+            [c for c, _ in prepared.checks],
         )
 
 
@@ -377,6 +401,7 @@ class QuestionAnalysis:
     figures: list[dict[str, Any]]
     thresholds: list[str]
     current_values: list[dict[str, Any]] = field(default_factory=list)
+    limit_checks: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -385,6 +410,7 @@ class QuestionAnalysis:
             "figures": self.figures,
             "thresholds": self.thresholds,
             "current_values": self.current_values,
+            "limit_checks": self.limit_checks,
         }
 
 
@@ -412,9 +438,7 @@ def analyze_question(question: str, book: ThresholdBook) -> QuestionAnalysis:
         {"text": f.text, "value": float(f.value), "unit": f.unit} for f in find_figures(question)
     ]
     names = thresholds_in_question(question)
-    current = [
-        {**t.as_dict(), "statement": t.as_at_statement()}
-        for t in (book.current(n) for n in names)
-        if t
-    ]
-    return QuestionAnalysis(topic, kind, figures, names, current)
+    limits = [t for t in (book.current(n) for n in names) if t]
+    current = [{**t.as_dict(), "statement": t.as_at_statement()} for t in limits]
+    checks = [c.as_dict() for c in check_against_limits(question, limits)]
+    return QuestionAnalysis(topic, kind, figures, names, current, checks)

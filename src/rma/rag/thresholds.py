@@ -49,6 +49,8 @@ class ThresholdSpec:
     topic: str
     subject: str
     exclude: str = ""
+    # how a client's figure is compared with the limit ("" when it is not a cap or floor)
+    rule: Literal["", "at_most", "less_than", "at_least"] = ""
 
     def about(self, clause: str, sentence: str, context: str, section: str) -> bool:
         """Does this figure's clause state this limit? The topic may come from the title
@@ -68,6 +70,7 @@ SPECS: tuple[ThresholdSpec, ...] = (
         r"\bDROs?\b|debt relief order",
         r"\bdebts?\b|\bowes?\b",
         r"asset|income|vehicle|\bcar\b|fee|deposit|surplus|petition",
+        rule="at_most",
     ),
     ThresholdSpec(
         "dro.max_surplus_income",
@@ -76,6 +79,7 @@ SPECS: tuple[ThresholdSpec, ...] = (
         r"\bDROs?\b|debt relief order",
         r"surplus|disposable income",
         r"asset|vehicle|\bcar\b|fee",
+        rule="at_most",
     ),
     ThresholdSpec(
         "dro.max_assets",
@@ -84,6 +88,7 @@ SPECS: tuple[ThresholdSpec, ...] = (
         r"\bDROs?\b|debt relief order",
         r"\bassets?\b",
         r"vehicle|\bcar\b|motor|income|fee",
+        rule="at_most",
     ),
     ThresholdSpec(
         "dro.vehicle_disregard",
@@ -92,6 +97,7 @@ SPECS: tuple[ThresholdSpec, ...] = (
         r"\bDROs?\b|debt relief order",
         r"vehicle|\bcar\b|motor",
         r"income|fee",
+        rule="less_than",
     ),
     ThresholdSpec(
         "bankruptcy.application_fee",
@@ -108,6 +114,7 @@ SPECS: tuple[ThresholdSpec, ...] = (
         r"bankrupt|petition",
         r"petition",
         r"deposit|fee",
+        rule="at_least",
     ),
     ThresholdSpec(
         "bankruptcy.creditor_petition_deposit",
@@ -688,17 +695,76 @@ def _threshold(spec: ThresholdSpec, cand: Candidate, status: Status, by: str) ->
 def thresholds_in_question(question: str) -> list[str]:
     """Named limits a question asks about, found by the same rules as in the manuals."""
     names = []
-    asks_limit = re.search(
+    asks_limit = find_figures(question) or re.search(
         r"limit|maximum|max\b|most|how much|how many|how long|minimum|least|fee|cost|deposit|"
-        r"days|threshold|qualify|eligib|percent|majority|%",
+        r"days|threshold|qualify|eligib|percent|majority|%|get an?\b|apply|owe|owing|worth",
         question,
         re.I,
     )
     if not asks_limit:
         return []
+    clauses = _clauses(question)
     for spec in SPECS:
-        if re.search(spec.topic, question, re.I) and re.search(spec.subject, question, re.I):
-            if spec.exclude and re.search(spec.exclude, question, re.I):
-                continue
+        if not re.search(spec.topic, question, re.I):
+            continue
+        # the subject must appear in a clause that does not also name another limit
+        if any(
+            re.search(spec.subject, clause, re.I)
+            and not (spec.exclude and re.search(spec.exclude, clause, re.I))
+            for clause in clauses
+        ):
             names.append(spec.name)
     return names
+
+
+@dataclass
+class LimitCheck:
+    """A figure from the question compared, by code, with the current value of a limit."""
+
+    threshold: Threshold
+    figure: Figure
+    passes: bool
+
+    def statement(self) -> str:
+        t = self.threshold
+        words = {
+            ("at_most", True): "is within",
+            ("at_most", False): "is over",
+            ("less_than", True): "is under",
+            ("less_than", False): "is not under",
+            ("at_least", True): "meets",
+            ("at_least", False): "is below",
+        }[(SPEC_BY_NAME[t.name].rule, self.passes)]
+        when = f" as at {format_date(t.effective_from)}" if t.effective_from else ""
+        return f"{self.figure.text} {words} {t.label}, which is {t.display_value}{when}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold.name,
+            "figure": self.figure.text,
+            "limit": self.threshold.display_value,
+            "rule": SPEC_BY_NAME[self.threshold.name].rule,
+            "passes": self.passes,
+            "statement": self.statement(),
+        }
+
+
+def check_against_limits(question: str, current: list[Threshold]) -> list[LimitCheck]:
+    """Compare each amount in the question with the limit it is about (same unit, and the
+    limit's subject in the amount's clause, unless only one limit is in play)."""
+    checks: list[LimitCheck] = []
+    for figure in find_figures(question):
+        clause = _clause(question, figure)
+        for t in current:
+            spec = SPEC_BY_NAME[t.name]
+            if not spec.rule or figure.unit != t.unit:
+                continue
+            if len(current) > 1 and not re.search(spec.subject, clause, re.I):
+                continue
+            passes = {
+                "at_most": figure.value <= t.value,
+                "less_than": figure.value < t.value,
+                "at_least": figure.value >= t.value,
+            }[spec.rule]
+            checks.append(LimitCheck(t, figure, passes))
+    return checks
