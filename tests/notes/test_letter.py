@@ -90,16 +90,28 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
     )
 
 
-def test_priority_debts_and_empty_sections() -> None:
+def test_priority_debts_and_actions_the_model_missed() -> None:
     prepared = prepare(_request(sample("02")), _settings(), TODAY)
     extraction = _extraction(debts=[{"creditor": "Leeds City Council", "amount": "£1,250.50"}])
-    content, _ = checked_content(extraction, prepared)
+    content, warnings = checked_content(extraction, prepared)
     assert content.debts[0].priority == "council tax"
     text = compose(content).text
     assert "Leeds City Council: £1,250.50 (council tax, a priority debt)" in text
     assert "Some of these are priority debts." in text
-    assert "We do not have anything more to do for you at the moment." in text
-    assert "You do not need to do anything at the moment." in text
+    # The reply had no actions; the notes do: they are written from the notes' words.
+    assert "- We will call Marston today to ask for 14 days hold." in text
+    assert "- Apply for council tax reduction online by 21 January 2025." in text
+    assert [w.code for w in warnings].count("action_from_notes") == 3
+    assert "nothing" not in text.lower() and "do not need to do anything" not in text
+
+
+def test_an_empty_section_says_so() -> None:
+    prepared = prepare(_request(sample("06")), _settings(), TODAY)
+    content, _ = checked_content(_extraction(), prepared)
+    text = compose(content).text
+    assert "We do not have anything more to do for you at the moment." in text  # "none"
+    assert "- Call back if wants full advice appointment." in text
+    assert "We did not note any other topics." in text
 
 
 def test_a_deadline_not_in_the_notes_is_left_out() -> None:
@@ -201,6 +213,8 @@ def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
     assert "What you need to do" in text
     assert "Riverside Money Advice" in text
     comments = [c.text for c in document.comments]
-    assert len(comments) == len(warnings) == 2  # Vanquis and Lowell are not in a debts list
-    assert all(c.startswith("Check before sending: the notes mention") for c in comments)
+    # Vanquis and Lowell are in no debts list; the client's action came from the notes.
+    assert len(comments) == len(warnings) == 3
+    assert all(c.startswith("Check before sending: ") for c in comments)
+    assert sum("the notes mention" in c for c in comments) == 2
     assert "Check before sending" not in text

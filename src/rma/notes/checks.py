@@ -16,6 +16,7 @@ from datetime import date
 
 from rma.notes.facts import (
     MONTHS,
+    NoteAction,
     NotesFacts,
     expand_abbreviations,
     find_amounts,
@@ -172,6 +173,12 @@ def grounded(sentence: str, facts: NotesFacts) -> bool:
 
 
 # ------------------------------------------------------------- nothing dropped
+
+
+def is_carried(action: NoteAction, line: str) -> bool:
+    """Whether ``line`` carries the notes action (enough of its key words)."""
+    present = set(words(expand_abbreviations(line)))
+    return len(set(action.key_words) & present) / len(set(action.key_words)) >= ACTION_COVERAGE
 
 
 def dropped_actions(letter: str, facts: NotesFacts) -> list[LetterWarning]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -39,6 +40,13 @@ def read_notes_file(path: Path) -> str:
 @click.option("--client", "client_name", help="Client's name (default: a 'Client:' line).")
 @click.option("--adviser", "adviser_name", default=None, help="Adviser's name for the sign-off.")
 @click.option("--organisation", default=None, help="Organisation name for the letterhead.")
+@click.option(
+    "--date",
+    "appointment",
+    type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
+    default=None,
+    help="Appointment date (default: a 'Date:' line in the notes, else today).",
+)
 @click.option("--tone", type=click.Choice(["warm", "formal"]), default="warm", show_default=True)
 @click.option(
     "--docx",
@@ -51,6 +59,7 @@ def notes_cmd(
     client_name: str | None,
     adviser_name: str | None,
     organisation: str | None,
+    appointment: datetime | None,
     tone: str,
     docx_path: Path | None,
 ) -> None:
@@ -74,6 +83,7 @@ def notes_cmd(
             adviser_name=adviser_name,
             organisation=organisation,
             tone=tone,  # type: ignore[arg-type]
+            appointment_date=appointment.date() if appointment else None,
         )
     except ValidationError as exc:
         _fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()), 2)

@@ -36,6 +36,7 @@ from rma.notes.checks import (
     check_reading_age,
     grounded,
     invented_facts,
+    is_carried,
     reading_age,
 )
 from rma.notes.facts import (
@@ -48,7 +49,14 @@ from rma.notes.facts import (
     name_in_text,
     priority_kind,
 )
-from rma.notes.letter import ComposedLetter, LetterContent, compose, plain_sentence, without_dates
+from rma.notes.letter import (
+    ComposedLetter,
+    LetterContent,
+    compose,
+    plain_sentence,
+    sentence_from_notes,
+    without_dates,
+)
 from rma.notes.schema import (
     MAX_PHRASE,
     Action,
@@ -356,14 +364,34 @@ def checked_content(
                     "(fine if it is only the original lender of a debt listed)",
                 )
             )
+    our_list = [a for a in ours if a is not None]
+    your_list = [a for a in yours if a is not None]
+    # Actions code found in the notes that the model's reply left out are written
+    # from the notes' own words: a letter never says "nothing to do" over the notes.
+    for action in facts.actions:
+        mine = our_list if action.owner == "us" else your_list
+        if any(is_carried(action, a.action) for a in [*our_list, *your_list]):
+            continue
+        sentence, due = sentence_from_notes(action.text, action.owner, facts.appointment)
+        if not sentence:
+            continue
+        mine.append(Action(action=sentence, due=due))
+        warnings.append(
+            LetterWarning(
+                "action_from_notes",
+                f"{'our' if action.owner == 'us' else 'your'} action {action.text!r} was "
+                "missing from the model's reply; the letter uses the notes' own words "
+                f"({sentence!r}): check the phrasing",
+            )
+        )
     request = prepared.request
     content = LetterContent(
         client_name=request.client_name,
         letter_date=prepared.letter_date,
         appointment=facts.appointment,
         matters=_unique([m for m in matters if m], str, "matters", warnings),
-        our_actions=_unique([a for a in ours if a], _action_key, "actions", warnings),
-        your_actions=_unique([a for a in yours if a], _action_key, "actions", warnings),
+        our_actions=_unique(our_list, _action_key, "actions", warnings),
+        your_actions=_unique(your_list, _action_key, "actions", warnings),
         debts=_unique(debts, lambda d: d.creditor, "debts", warnings),
         adviser_name=request.adviser_name,
         organisation=request.organisation,

@@ -88,6 +88,35 @@ def without_dates(text: str, reference: date) -> str:
     return re.sub(r"\s+([.,;])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 
 
+_OUR_LEAD = re.compile(
+    r"^\s*(?:we|i|adv|adviser|advisor)\s+(?:agreed to|to|will|shall|'ll)\s+", re.IGNORECASE
+)
+_CLIENT_LEAD = re.compile(
+    r"^\s*(?:(?:cl|clt|client|c)\s+(?:agreed to|to|will|needs? to|must|should|has to)|"
+    r"agreed to)\s+",
+    re.IGNORECASE,
+)
+
+
+def sentence_from_notes(clause: str, owner: str, reference: date) -> tuple[str, date | None]:
+    """An action in the notes' own words, made readable by code, and its deadline:
+    "we to request BS" becomes "We will request breathing space.", "cl to send SFS by
+    12/3" becomes "Send Standard Financial Statement." due 12 March. A date after "on"
+    (a hearing, an appointment) stays in the sentence. Used when the model's reply left
+    the action out."""
+    dates = find_dates(clause, reference)
+    due = None
+    if dates and not re.search(r"\bon\s*$", clause[: dates[0].start]):
+        due = dates[0].value
+        clause = without_dates(clause, reference)
+    if owner == "us":
+        text = _OUR_LEAD.sub("", clause)
+        text = "We will " + text[:1].lower() + text[1:]
+    else:
+        text = _CLIENT_LEAD.sub("", clause)
+    return plain_sentence(text, reference), due
+
+
 @dataclass
 class LetterContent:
     """Everything a letter says, already checked against the notes."""
