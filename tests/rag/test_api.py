@@ -47,6 +47,11 @@ def test_oversize_upload_is_refused(client: TestClient) -> None:
         "/ingest", files={"file": ("big.md", b"# Big\n\n" + b"word " * 400, "text/markdown")}
     )
     assert big.status_code == 413
+    # a declared length over the limit is refused before the body is read
+    huge = client.post(
+        "/ingest", files={"file": ("huge.md", b"# Huge\n\n" + b"word " * 40_000, "text/markdown")}
+    )
+    assert huge.status_code == 413
     assert client.get("/documents").json() == {"documents": []}
 
 

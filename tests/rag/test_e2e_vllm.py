@@ -93,6 +93,16 @@ def test_stream_and_openai_surface(rag_server: str) -> None:
     )
     text = completion.choices[0].message.content or ""
     assert "Sources:" in text and "bankruptcy.pdf" in text
+    assert "£680" in text
+
+    streamed = client.chat.completions.create(
+        model="rma-manuals",
+        messages=[{"role": "user", "content": "What is the DRO debt limit?"}],
+        max_tokens=48,
+        stream=True,
+    )
+    pieces = [c.choices[0].delta.content or "" for c in streamed if c.choices]
+    assert "£50,000" in "".join(pieces) and "debt-relief-orders.md" in "".join(pieces)
 
 
 def test_a_50_question_batch_reaches_vllm_concurrently(rag_server: str, vllm: VLLM) -> None:

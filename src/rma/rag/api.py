@@ -34,6 +34,8 @@ from rma.service.app import RouterDep, SettingsDep, create_app, error_body
 MODEL_ID = "rma-manuals"
 MAX_BATCH_QUESTIONS = 100
 UPLOAD_READ_CHUNK = 1024 * 1024
+# Room for multipart boundaries and headers around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 class RagService:
@@ -169,9 +171,12 @@ async def thresholds(rag: ServiceDep, status: str | None = None) -> dict[str, An
 
 
 @routes.post("/ingest", tags=["manuals"])
-async def ingest(file: UploadFile, rag: ServiceDep) -> dict[str, Any]:
+async def ingest(file: UploadFile, rag: ServiceDep, request: Request) -> dict[str, Any]:
     """Upload one manual (PDF, Markdown, text, DOCX or HTML); replaces an older version."""
     limit = rag.library.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        raise InputTooLarge(f"the upload is larger than the {limit / 1e6:.0f} MB limit")
     data = bytearray()
     while piece := await file.read(UPLOAD_READ_CHUNK):
         data.extend(piece)

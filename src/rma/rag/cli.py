@@ -64,13 +64,14 @@ def ingest_cmd(paths: tuple[Path, ...]) -> None:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the full response as JSON.")
 @click.option("--top-k", default=5, show_default=True)
-def ask_cmd(question: str, as_json: bool, top_k: int) -> None:
+@click.option("--max-tokens", default=300, show_default=True, help="Longest answer, in tokens.")
+def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
     """Ask the manuals; prints the answer and the sources it cites."""
     from rma.rag.answer import ManualsAnswerer, format_with_citations
 
     async def work(library: Any) -> Any:
         answerer = ManualsAnswerer.for_library(library, load_settings())
-        return await answerer.answer(question, top_k)
+        return await answerer.answer(question, top_k, max_tokens)
 
     answer = _run(work)
     if as_json:

@@ -1,0 +1,45 @@
+"""The CLI: `rma ingest`, `rma thresholds`, `rma ask` (chat on the Ollama test server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rma.cli import main
+from tests.conftest import OllamaDouble
+from tests.rag.conftest import copy_manuals
+
+
+def test_ingest_thresholds_and_ask(
+    ollama: OllamaDouble, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_PROVIDER", "ollama")
+    monkeypatch.setenv("OLLAMA_URL", ollama.url)
+    runner = CliRunner()
+    manuals = copy_manuals(clean_env / "manuals")
+    first = runner.invoke(main, ["ingest", str(manuals)])
+    assert first.exit_code == 0, first.output
+    assert "added     breathing-space.pdf: 5 chunks, 3 pages, OCR on pages [2]" in first.output
+    again = runner.invoke(main, ["ingest", str(manuals / "debt-relief-orders.md")])
+    assert again.output.startswith("unchanged debt-relief-orders.md")
+
+    listed = runner.invoke(main, ["thresholds", "--json"])
+    book = json.loads(listed.stdout)
+    debt = [t for t in book["thresholds"] if t["name"] == "dro.max_debt"]
+    assert [(t["value"], t["status"]) for t in debt][:2] == [
+        (50000, "current"),
+        (30000, "historical"),
+    ]
+
+    ollama.control(reply="A standard breathing space lasts 60 days [1].")
+    asked = runner.invoke(main, ["ask", "How long does a standard breathing space last?", "--json"])
+    assert asked.exit_code == 0, asked.output
+    answer = json.loads(asked.stdout)
+    assert answer["citations"] and answer["unsupported_figures"] == []
+    assert answer["sources"][0]["document"] == "breathing-space.pdf"
+
+    missing = runner.invoke(main, ["ask", "   "])
+    assert missing.exit_code == 1 and "the question is empty" in missing.output
