@@ -38,7 +38,13 @@ FIELD_NAMES = (
 MONEY_FIELDS = ("balance", "arrears")
 DATE_FIELDS = ("letter_date", "deadline")
 # How a value was found scales the page's OCR confidence (see docs/documents.md).
-TRUST = {"pattern": 0.95, "model-verified": 0.8, "computed": 0.6, "unverified": 0.3}
+TRUST = {
+    "pattern": 0.95,
+    "model-verified": 0.8,
+    "computed": 0.6,
+    "misread": 0.3,
+    "unverified": 0.3,
+}
 MODEL_TEXT_CHARS = 3000
 Source = Literal["code", "model"]
 
@@ -120,6 +126,8 @@ DATE_PATTERNS = [
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
 ]
 MONEY = re.compile(r"(?:£|GBP\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?!\d)")
+# "£1,408,16": OCR read the decimal point as a comma (no thousands group has 2 digits).
+MISREAD_PENCE = re.compile(r",(\d{2})(?![\d,])")
 
 
 def parse_money(text: str) -> Decimal | None:
@@ -232,7 +240,7 @@ def _field(name: str, value: str, line: Line, how: str, note: str = "") -> Docum
         page=line.page,
         quote=line.text.strip(),
         confidence=TRUST[how] * line.confidence,
-        source="code" if how in ("pattern", "computed") else "model",
+        source="model" if how.startswith("model") else "code",
         verified=verified,
         note=note,
     )
@@ -266,8 +274,14 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
                         break
             if label is None:
                 continue
+            value, how, note = str(amount), "pattern", ""
+            misread = MISREAD_PENCE.match(line.text, match.end())
+            if misread and match.group(2) is None:
+                written = line.text[match.start() : misread.end()]
+                value = str(parse_money(f"{match.group(1)}.{misread.group(1)}"))
+                how, note = "misread", f"the amount reads {written!r}; taken as {value}"
             if label not in best or rank > best[label][0]:
-                best[label] = (rank, _field(label, str(amount), line, "pattern"))
+                best[label] = (rank, _field(label, value, line, how, note))
     return {name: found for name, (_, found) in best.items()}
 
 
@@ -479,6 +493,9 @@ async def extract_fields(
     """
     lines = lines_of(pages)
     out = ExtractedFields(fields=extract_by_code(lines))
+    for name, found in out.fields.items():
+        if not found.verified:
+            out.warnings.append(f"{name}: {found.note}; check it against the document")
     text = "\n".join(t for _, t, _ in pages)
     if router is not None and text.strip():
         try:

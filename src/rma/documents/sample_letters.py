@@ -1,8 +1,8 @@
 """Synthetic client letters with known fields, for tests and the OCR evaluation.
 
 Each :class:`SampleLetter` is plain text plus the fields an adviser would pull from it.
-``render_png`` draws it as a page image (clean, skewed, turned, noisy or faded, like a
-phone photo or a poor scan); ``render_pdf`` writes it with a real text layer, or as a
+``render_png`` draws it as a page image (clean, skewed, turned, noisy, faded or small,
+like a phone photo or a poor scan); ``render_pdf`` writes it with a real text layer, or as a
 scanned page (an image only). Names, references and amounts are invented.
 
     python -m rma.documents.sample_letters --out samples/documents
@@ -20,8 +20,8 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-Condition = Literal["clean", "skewed", "turned", "noisy", "faded"]
-CONDITIONS: tuple[Condition, ...] = ("clean", "skewed", "turned", "noisy", "faded")
+Condition = Literal["clean", "skewed", "turned", "noisy", "faded", "small"]
+CONDITIONS: tuple[Condition, ...] = ("clean", "skewed", "turned", "noisy", "faded", "small")
 PAGE_DPI = 200
 A4_INCHES = (8.27, 11.69)
 
@@ -300,7 +300,7 @@ def render_image(
     width, height = (round(A4_INCHES[0] * PAGE_DPI), round(A4_INCHES[1] * PAGE_DPI))
     paper, ink = (255, 255, 255), (0, 0, 0)
     if condition == "faded":
-        paper, ink = (214, 210, 200), (140, 140, 150)
+        paper, ink = (222, 218, 206), (168, 168, 176)
     page = Image.new("RGB", (width, height), paper)
     draw = ImageDraw.Draw(page)
     font = _font(round(11 / 72 * PAGE_DPI))
@@ -314,9 +314,12 @@ def render_image(
     elif condition == "turned":
         page = page.rotate(rng.choice([90, 180, 270]), expand=True)
     elif condition == "noisy":
-        page = page.rotate(1.2, expand=True, fillcolor=paper).filter(ImageFilter.GaussianBlur(1.2))
-        noise = Image.effect_noise(page.size, 40).convert("RGB")
-        page = Image.blend(page, noise, 0.25)
+        page = page.rotate(1.2, expand=True, fillcolor=paper).filter(ImageFilter.GaussianBlur(1.4))
+        noise = Image.effect_noise(page.size, 60).convert("RGB")
+        page = Image.blend(page, noise, 0.35)
+    elif condition == "small":
+        # A distant phone photo: about 90 dpi.
+        page = page.resize((page.width * 45 // 100, page.height * 45 // 100), Image.LANCZOS)
     return page
 
 

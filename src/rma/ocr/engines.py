@@ -15,7 +15,14 @@ from PIL import Image as PILImage
 from rma.errors import AllBackendsFailed, BackendError, ConfigError, InputError, RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Image
-from rma.ocr.images import OCR_MAX_SIDE, VISION_MAX_SIDE, cap_size, detect_turn, to_png
+from rma.ocr.images import (
+    OCR_MAX_SIDE,
+    VISION_MAX_SIDE,
+    cap_size,
+    clean_for_ocr,
+    detect_turn,
+    to_png,
+)
 
 log = logging.getLogger("rma.ocr")
 
@@ -28,8 +35,8 @@ OCR_PROMPT = (
 VISION_CONFIDENCE = 0.8
 # Bound concurrent Tesseract processes (each uses a core).
 TESSERACT_SLOTS = asyncio.Semaphore(2)
-# Below this mean word confidence a page may be sideways or upside down: check orientation.
-TURN_CHECK_CONFIDENCE = 0.75
+# Below this mean word confidence a page is retried cleaned, then checked for being turned.
+RETRY_BELOW_CONFIDENCE = 0.75
 
 
 @dataclass
@@ -131,13 +138,21 @@ class OcrReader:
 
 
 def read_upright(image: PILImage.Image) -> tuple[str, float, int]:
-    """Tesseract text and confidence, turning the page first if it reads poorly sideways.
+    """Tesseract text and confidence, with second tries for a page that reads poorly.
 
-    Returns the degrees (counter-clockwise) the page was turned, 0 if not.
+    A poor read is retried on a cleaned copy (speckle noise removed), then checked for
+    being sideways or upside down. Returns the degrees (counter-clockwise) the page was
+    turned, 0 if not.
     """
     text, confidence = tesseract_read(image)
-    if confidence >= TURN_CHECK_CONFIDENCE and text:
+    if confidence >= RETRY_BELOW_CONFIDENCE and text:
         return text, confidence, 0
+    cleaned = clean_for_ocr(image)
+    cleaned_text, cleaned_confidence = tesseract_read(cleaned)
+    if cleaned_confidence > confidence:
+        image, text, confidence = cleaned, cleaned_text, cleaned_confidence
+        if confidence >= RETRY_BELOW_CONFIDENCE:
+            return text, confidence, 0
     turn = detect_turn(image)
     if not turn:
         return text, confidence, 0
