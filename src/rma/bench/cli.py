@@ -188,17 +188,37 @@ def bench_llm(
     help="One-token chats per path for the router overhead (vLLM only; 0: skip).",
 )
 @click.option(
+    "--mode",
+    type=click.Choice(["both", "sequential", "batch"]),
+    default="both",
+    show_default=True,
+)
+@click.option(
+    "--start-llamacpp",
+    is_flag=True,
+    help="Answer with llama.cpp's server, one slot, started here (the stand-in for Ollama's "
+    "default; RMA sends it one request at a time) instead of the configured chat backend.",
+)
+@click.option(
     "--out-dir",
     type=click.Path(path_type=Path),
     default=Path("bench-results"),
     show_default=True,
-    help="Where rag.json and rag.md are written.",
+    help="Where rag.json and rag.md (rag-llamacpp.* with --start-llamacpp) are written.",
 )
 def bench_rag(
-    questions: int, max_tokens: int, warmup: int, url: str, overhead_calls: int, out_dir: Path
+    questions: int,
+    max_tokens: int,
+    warmup: int,
+    url: str,
+    overhead_calls: int,
+    mode: str,
+    start_llamacpp: bool,
+    out_dir: Path,
 ) -> None:
     """The 100-question job through Ask the Manuals: one at a time vs one batch, on the
     configured chat backend; plus the provider layer's overhead."""
+    from rma.bench import llamacpp
     from rma.bench import rag as rg
 
     def progress(mode: str, done: int, total: int) -> None:
@@ -207,10 +227,11 @@ def bench_rag(
         elif done == total:
             click.echo(f"  {mode}: {done}/{total} done", err=True)
 
-    try:
-        settings = load_settings()
-        result = asyncio.run(
-            rg.measure(
+    modes = rg.MODES if mode == "both" else (mode,)
+
+    async def run(settings: Any) -> dict[str, Any]:
+        if not start_llamacpp:
+            return await rg.measure(
                 settings,
                 url=url,
                 questions=questions,
@@ -218,17 +239,45 @@ def bench_rag(
                 warmup=warmup,
                 overhead_calls=overhead_calls,
                 progress=progress,
+                modes=modes,
             )
-        )
+        log = out_dir / "llamacpp-server.log"
+        click.echo(f"starting llama.cpp's server (log: {log})", err=True)
+        async with llamacpp.llamacpp_server(log) as server_url:
+            one_slot = settings.model_copy(
+                update={
+                    "llm_provider": "vllm",
+                    "fallback_provider": [],
+                    "vllm_url": [server_url],
+                    "vllm_model": llamacpp.MODEL_ALIAS,
+                    "vllm_max_in_flight": 1,  # one at a time, like Ollama's default
+                    "vllm_embed_url": settings.vllm_embed_url or settings.vllm_url,
+                    "shadow_provider": None,
+                    "canary_provider": None,
+                }
+            )
+            return await rg.measure(
+                one_slot,
+                questions=questions,
+                max_tokens=max_tokens,
+                warmup=warmup,
+                progress=progress,
+                modes=modes,
+                backend_label=llamacpp.LABEL,
+            )
+
+    try:
+        result = asyncio.run(run(load_settings()))
     except RMAError as exc:
         click.echo(f"\nerror: {exc}", err=True)
         sys.exit(1)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = rg.markdown(result)
-    (out_dir / "rag.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "rag.md").write_text(table + "\n")
+    stem = "rag-llamacpp" if start_llamacpp else "rag"
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    (out_dir / f"{stem}.md").write_text(table + "\n")
     click.echo(("\n" if sys.stderr.isatty() else "") + table)
-    click.echo(f"\nwrote {out_dir / 'rag.json'} and rag.md", err=True)
+    click.echo(f"\nwrote {out_dir / stem}.json and {stem}.md", err=True)
 
 
 @click.group("migrate")

@@ -63,6 +63,7 @@ FORMS = (
 QUESTIONS = tuple(form.format(s) for form in FORMS for s in SUBJECTS)
 
 Progress = Callable[[str, int, int], None]  # mode, done, total
+MODES = ("sequential", "batch")
 
 
 @asynccontextmanager
@@ -113,70 +114,93 @@ def _chat_providers(answers: list[dict[str, Any]]) -> list[str]:
     return sorted({a["provenance"]["provider"] for a in answers if a.get("provenance")})
 
 
+async def one_at_a_time(
+    client: httpx.AsyncClient,
+    questions: tuple[str, ...],
+    max_tokens: int,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``POST /query`` for each question in turn, as the old Ollama path did."""
+    latencies: list[float] = []
+    answers: list[dict[str, Any]] = []
+    failed = 0
+    started = time.perf_counter()
+    for i, q in enumerate(questions):
+        t = time.perf_counter()
+        response = await client.post("/query", json={"question": q, "max_tokens": max_tokens})
+        if response.status_code == 200:
+            answers.append(response.json())
+            latencies.append(time.perf_counter() - t)
+        else:
+            failed += 1  # counted, like a failed question in a batch
+        if progress:
+            progress("one at a time", i + 1, len(questions))
+    wall = time.perf_counter() - started
+    return {
+        "wall_s": round(wall, 2),
+        "failed": failed,
+        "questions_per_s": round(len(answers) / wall, 3),
+        "output_tokens": sum(_tokens_out(a) for a in answers),
+        "latency_p50_s": round(percentile(latencies, 50), 3),
+        "latency_p95_s": round(percentile(latencies, 95), 3),
+        "latency_p99_s": round(percentile(latencies, 99), 3),
+        "chat_providers": _chat_providers(answers),
+    }
+
+
+async def as_one_batch(
+    client: httpx.AsyncClient,
+    questions: tuple[str, ...],
+    max_tokens: int,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """One ``POST /batch-query`` with every question."""
+    if progress:
+        progress("batch", 0, len(questions))
+    started = time.perf_counter()
+    batch = await _post(
+        client, "/batch-query", {"questions": list(questions), "max_tokens": max_tokens}
+    )
+    wall = time.perf_counter() - started
+    if progress:
+        progress("batch", len(questions), len(questions))
+    answers = [r for r in batch["results"] if "error" not in r]
+    return {
+        "wall_s": round(wall, 2),
+        "service_seconds": batch["seconds"],
+        "concurrency": batch["concurrency"],
+        "failed": batch["failed"],
+        "questions_per_s": round(len(answers) / wall, 3),
+        "output_tokens": sum(_tokens_out(a) for a in answers),
+        "chat_providers": _chat_providers(answers),
+    }
+
+
 async def run_job(
     url: str,
     questions: tuple[str, ...],
     max_tokens: int,
     warmup: int = 2,
     progress: Progress | None = None,
+    modes: tuple[str, ...] = MODES,
 ) -> dict[str, Any]:
-    """Sequential then batched, against the service at ``url``."""
+    """The job against the service at ``url``: one at a time, then as one batch."""
+    job: dict[str, Any] = {
+        "questions": len(questions),
+        "max_tokens": max_tokens,
+        "warmup_questions": warmup,
+    }
     timeout = httpx.Timeout(None, connect=10)
     async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
         for q in questions[:warmup]:  # not counted
             await _post(client, "/query", {"question": q, "max_tokens": max_tokens})
-
-        latencies: list[float] = []
-        answers: list[dict[str, Any]] = []
-        failed = 0
-        started = time.perf_counter()
-        for i, q in enumerate(questions):
-            t = time.perf_counter()
-            response = await client.post("/query", json={"question": q, "max_tokens": max_tokens})
-            if response.status_code == 200:
-                answers.append(response.json())
-                latencies.append(time.perf_counter() - t)
-            else:
-                failed += 1  # counted, like a failed question in a batch
-            if progress:
-                progress("one at a time", i + 1, len(questions))
-        sequential_s = time.perf_counter() - started
-
-        if progress:
-            progress("batch", 0, len(questions))
-        started = time.perf_counter()
-        batch = await _post(
-            client, "/batch-query", {"questions": list(questions), "max_tokens": max_tokens}
-        )
-        batch_s = time.perf_counter() - started
-        if progress:
-            progress("batch", len(questions), len(questions))
-    batch_answers = [r for r in batch["results"] if "error" not in r]
-    return {
-        "questions": len(questions),
-        "max_tokens": max_tokens,
-        "warmup_questions": warmup,
-        "sequential": {
-            "wall_s": round(sequential_s, 2),
-            "failed": failed,
-            "questions_per_s": round(len(answers) / sequential_s, 3),
-            "output_tokens": sum(_tokens_out(a) for a in answers),
-            "latency_p50_s": round(percentile(latencies, 50), 3),
-            "latency_p95_s": round(percentile(latencies, 95), 3),
-            "latency_p99_s": round(percentile(latencies, 99), 3),
-            "chat_providers": _chat_providers(answers),
-        },
-        "batched": {
-            "wall_s": round(batch_s, 2),
-            "service_seconds": batch["seconds"],
-            "concurrency": batch["concurrency"],
-            "failed": batch["failed"],
-            "questions_per_s": round(len(batch_answers) / batch_s, 3),
-            "output_tokens": sum(_tokens_out(a) for a in batch_answers),
-            "chat_providers": _chat_providers(batch_answers),
-        },
-        "speedup": round(sequential_s / batch_s, 2),
-    }
+        if "sequential" in modes:
+            job["sequential"] = await one_at_a_time(client, questions, max_tokens, progress)
+        if "batch" in modes:
+            job["batched"] = await as_one_batch(client, questions, max_tokens, progress)
+    if "sequential" in job and "batched" in job:
+        job["speedup"] = round(job["sequential"]["wall_s"] / job["batched"]["wall_s"], 2)
+    return job
 
 
 async def measure(
@@ -188,6 +212,8 @@ async def measure(
     warmup: int = 2,
     overhead_calls: int = 0,
     progress: Progress | None = None,
+    modes: tuple[str, ...] = MODES,
+    backend_label: str = "",
 ) -> dict[str, Any]:
     """The whole benchmark: ingestion (when the service is started here), the job, and
     the provider layer's own overhead (``rma bench router``'s measurement)."""
@@ -200,11 +226,12 @@ async def measure(
         "benchmark": "rag",
         "chat_provider": settings.llm_provider,
         "chat_model": _chat_model(settings),
+        "chat_backend": backend_label or settings.llm_provider,
         "embed_provider": settings.embed_provider,
     }
     if url:
         result["service"] = url
-        result["job"] = await run_job(url, chosen, max_tokens, warmup, progress)
+        result["job"] = await run_job(url, chosen, max_tokens, warmup, progress, modes)
     else:
         with tempfile.TemporaryDirectory(prefix="rma-bench-rag-") as data_dir:
             local = settings.model_copy(
@@ -220,7 +247,7 @@ async def measure(
                     "documents": len(ingested["results"]),
                     "seconds": round(time.perf_counter() - started, 2),
                 }
-                result["job"] = await run_job(service, chosen, max_tokens, warmup, progress)
+                result["job"] = await run_job(service, chosen, max_tokens, warmup, progress, modes)
     if overhead_calls and settings.llm_provider == "vllm":
         result["router_overhead"] = await measure_overhead(settings, overhead_calls)
     return result
@@ -236,22 +263,28 @@ def _chat_model(settings: Settings) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     job = result["job"]
-    seq, bat = job["sequential"], job["batched"]
     lines = [
-        f"{job['questions']} questions through Ask the Manuals on "
-        f"{result['chat_provider']}/{result['chat_model']} (embeddings: "
-        f"{result['embed_provider']}), answers up to {job['max_tokens']} tokens, "
-        f"{job['warmup_questions']} warm-up questions not counted.",
+        f"{job['questions']} questions through Ask the Manuals on {result['chat_backend']} "
+        f"(model {result['chat_model']}; embeddings: {result['embed_provider']}), answers up "
+        f"to {job['max_tokens']} tokens, {job['warmup_questions']} warm-up questions not "
+        f"counted.",
         "",
         "| mode | wall s | questions/s | failed | output tokens | per-question p50 / p99 s |",
         "|---|---:|---:|---:|---:|---|",
-        f"| one at a time (`POST /query` x {job['questions']}) | {seq['wall_s']} | "
-        f"{seq['questions_per_s']} | {seq['failed']} | {seq['output_tokens']} | "
-        f"{seq['latency_p50_s']} / {seq['latency_p99_s']} |",
-        f"| batch (`POST /batch-query`, {bat['concurrency']} in flight) | {bat['wall_s']} | "
-        f"{bat['questions_per_s']} | {bat['failed']} | {bat['output_tokens']} | |",
-        f"| speed-up | {job['speedup']}x | | | | |",
     ]
+    if seq := job.get("sequential"):
+        lines.append(
+            f"| one at a time (`POST /query` x {job['questions']}) | {seq['wall_s']} | "
+            f"{seq['questions_per_s']} | {seq['failed']} | {seq['output_tokens']} | "
+            f"{seq['latency_p50_s']} / {seq['latency_p99_s']} |"
+        )
+    if bat := job.get("batched"):
+        lines.append(
+            f"| batch (`POST /batch-query`, {bat['concurrency']} in flight) | {bat['wall_s']} "
+            f"| {bat['questions_per_s']} | {bat['failed']} | {bat['output_tokens']} | |"
+        )
+    if "speedup" in job:
+        lines.append(f"| speed-up | {job['speedup']}x | | | | |")
     if "ingestion" in result:
         ing = result["ingestion"]
         lines += ["", f"Ingestion first ({ing['documents']} manuals): {ing['seconds']} s."]
