@@ -4,6 +4,7 @@ user time or errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -23,6 +24,7 @@ from rma.llm.migration import (
     answer_similarity,
     citation_overlap,
     cited_sources,
+    reload_router,
 )
 from rma.llm.router import ProviderRouter, Target
 from rma.llm.types import Message, Role
@@ -174,3 +176,28 @@ async def test_shadow_never_costs_the_user_time_or_errors(
     assert router.migration.counts["failed"] == 1
     await router.aclose()
     assert [p["candidate"]["error"] for p in pairs(clean_env)] == [None, "BackendServerError"]
+
+
+# ------------------------------------------------------------------------ reload
+
+
+async def test_reload_switches_the_router_in_place(clean_env: Path, ollama: OllamaDouble) -> None:
+    base = {"OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama", "LLM_TOTAL_TIMEOUT": 5}
+    router = build_router(load_settings(LLM_PROVIDER="ollama", **base))
+    ollama.control(delay=1.0)
+    in_flight = asyncio.create_task(router.chat([Message.user(QUESTION)], max_tokens=4))
+    await asyncio.sleep(0.3)
+
+    changed = load_settings(
+        LLM_PROVIDER="ollama", FALLBACK_PROVIDER="vllm", CANARY_PROVIDER="vllm", CANARY_PERCENT=10,
+        VLLM_URL="http://127.0.0.1:9/v1", **base,
+    )  # fmt: skip
+    outcome = await reload_router(router, changed)
+    assert outcome["chat"] == ["ollama", "vllm"]
+    assert outcome["migration"]["canary"] == {"provider": "vllm", "percent": 10.0}
+    assert (await in_flight).provenance.provider == "ollama"  # the call in flight finished
+
+    with pytest.raises(ConfigError, match="embedding model"):
+        await reload_router(router, load_settings(OLLAMA_EMBED_MODEL="nomic-embed-text", **base))
+    assert [t.provider for t in router.chains[Role.CHAT]] == ["ollama", "vllm"]  # kept
+    await router.aclose()
