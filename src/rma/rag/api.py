@@ -20,6 +20,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from rma.errors import InputError, InputTooLarge, RMAError
+from rma.llm.router import ProviderRouter
+from rma.llm.types import Role
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
     DEFAULT_TOP_K,
@@ -58,6 +60,10 @@ async def get_service(request: Request) -> RagService:
 
 
 ServiceDep = Annotated[RagService, Depends(get_service)]
+
+
+class DocumentNotFound(InputError):
+    status_code = 404
 
 
 class QueryRequest(BaseModel):
@@ -149,9 +155,9 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
     }
 
 
-def batch_capacity(router: Any) -> int:
+def batch_capacity(router: ProviderRouter) -> int:
     """How many questions may be in flight: the chat backend's own concurrency limit."""
-    primary = router.chains["chat"][0]
+    primary = router.chains[Role.CHAT][0]
     return max(1, min(int(primary.backend.max_in_flight), MAX_BATCH_QUESTIONS))
 
 
@@ -206,10 +212,6 @@ async def delete_document(document_id: str, rag: ServiceDep) -> dict[str, Any]:
         raise DocumentNotFound(f"no document with id {document_id!r}")
     rag.refresh()
     return {"deleted": document_id}
-
-
-class DocumentNotFound(InputError):
-    status_code = 404
 
 
 @routes.get("/stats", tags=["manuals"])
