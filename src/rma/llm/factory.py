@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rma import constants as C
 from rma.config import Settings
 from rma.errors import ConfigError
 from rma.llm.backends.base import Backend
@@ -46,29 +47,23 @@ def build_router(settings: Settings) -> ProviderRouter:
             raise ConfigError(f"unknown provider {name!r}")
         return made[key]
 
-    def chat_model(name: str) -> str:
-        if name == "vllm":
-            return settings.vllm_model
-        if name == "ollama":
-            return settings.ollama_model
-        from rma import constants as C
-
-        return C.LOCAL_CHAT_MODEL
-
-    def embed_model(name: str) -> str:
-        if name == "vllm":
-            return settings.vllm_embed_model
-        if name == "ollama":
-            return settings.ollama_embed_model
-        from rma import constants as C
-
-        return C.LOCAL_EMBED_MODEL
+    # The model each provider serves per role: from settings, or the bundled local ones.
+    chat_models = {
+        "vllm": settings.vllm_model,
+        "ollama": settings.ollama_model,
+        "local": C.LOCAL_CHAT_MODEL,
+    }
+    embed_models = {
+        "vllm": settings.vllm_embed_model,
+        "ollama": settings.ollama_embed_model,
+        "local": C.LOCAL_EMBED_MODEL,
+    }
 
     chains: dict[Role, list[Target]] = {
-        Role.CHAT: [Target(backend(n), chat_model(n)) for n in settings.chat_chain],
+        Role.CHAT: [Target(backend(n), chat_models[n]) for n in settings.chat_chain],
         Role.EMBED: [
             Target(
-                backend(settings.embed_provider, embed=True), embed_model(settings.embed_provider)
+                backend(settings.embed_provider, embed=True), embed_models[settings.embed_provider]
             )
         ],
     }
@@ -80,7 +75,7 @@ def build_router(settings: Settings) -> ProviderRouter:
         chains[Role.VISION] = [Target(backend("vllm"), settings.vllm_vision_model)]
     return ProviderRouter(
         chains,
-        migration=policy_from_settings(settings, lambda n: Target(backend(n), chat_model(n))),
+        migration=policy_from_settings(settings, lambda n: Target(backend(n), chat_models[n])),
         retry=RetryPolicy(attempts=settings.retry_attempts),
         timeouts=Timeouts(
             connect=settings.connect_timeout,

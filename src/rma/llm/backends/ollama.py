@@ -145,19 +145,28 @@ class OllamaBackend(Backend):
         except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
 
-    async def embed(self, model: str, texts: list[str]) -> tuple[list[list[float]], int, str]:
-        # truncate=false: an over-long input is an error, not a silently shortened vector.
-        body = {"model": model, "input": texts, "truncate": False, "keep_alive": self.keep_alive}
+    async def _request_json(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """A non-streaming call: the JSON object Ollama answered, or a typed error."""
         try:
-            resp = await self.client.post("/api/embed", json=body)
+            resp = await self.client.request(method, path, json=body)
             await self._raise_for_status(resp)
             data = resp.json()
         except httpx.HTTPError as exc:
             raise _transport_error(exc, self.url) from exc
         except ValueError as exc:
             raise MalformedResponse(
-                "ollama sent non-JSON from /api/embed", provider=self.name, replica=self.url
+                f"ollama sent non-JSON from {path}", provider=self.name, replica=self.url
             ) from exc
+        if not isinstance(data, dict):
+            raise MalformedResponse(
+                f"ollama sent no JSON object from {path}", provider=self.name, replica=self.url
+            )
+        return data
+
+    async def embed(self, model: str, texts: list[str]) -> tuple[list[list[float]], int, str]:
+        # truncate=false: an over-long input is an error, not a silently shortened vector.
+        body = {"model": model, "input": texts, "truncate": False, "keep_alive": self.keep_alive}
+        data = await self._request_json("POST", "/api/embed", body)
         vectors = data.get("embeddings")
         if not isinstance(vectors, list) or len(vectors) != len(texts):
             raise MalformedResponse(
@@ -168,16 +177,7 @@ class OllamaBackend(Backend):
         return vectors, int(data.get("prompt_eval_count", 0)), self.url
 
     async def list_models(self) -> list[str]:
-        try:
-            resp = await self.client.get("/api/tags")
-            await self._raise_for_status(resp)
-            data = resp.json()
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, self.url) from exc
-        except ValueError as exc:
-            raise MalformedResponse(
-                "ollama sent non-JSON from /api/tags", provider=self.name, replica=self.url
-            ) from exc
+        data = await self._request_json("GET", "/api/tags")
         return [m.get("name") or m.get("model", "") for m in data.get("models", [])]
 
     async def aclose(self) -> None:
