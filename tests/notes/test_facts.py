@@ -47,6 +47,12 @@ def test_money_and_bare_numbers_are_told_apart() -> None:
     assert found == {"£4.2k": True, "3": False, "4230": False, "680 pounds": True}
 
 
+def test_a_long_run_of_digits_is_kept_exact() -> None:
+    (amount,) = find_amounts("ref 123456789012345678901234567890")
+    assert amount.value == Decimal("123456789012345678901234567890")
+    assert not amount.is_money
+
+
 def test_dates_are_not_amounts() -> None:
     assert find_amounts("send SFS by 12/3 and call on 14/01/2025") == []
 

@@ -4,6 +4,8 @@ reading of model output, all without a model."""
 from __future__ import annotations
 
 import io
+import random
+import string
 from datetime import date
 
 import docx
@@ -218,3 +220,51 @@ def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
     assert all(c.startswith("Check before sending: ") for c in comments)
     assert sum("the notes mention" in c for c in comments) == 2
     assert "Check before sending" not in text
+
+
+def test_whatever_the_model_writes_the_letter_invents_nothing() -> None:
+    """Seeded random replies (junk text, huge numbers, odd dates, markup): the composed
+    letter never names an amount, date or creditor that is not in the notes."""
+    rng = random.Random(4)
+    alphabet = string.ascii_letters + string.digits + " £.,/:-k\n'\"<>{}()[]&"
+    creditors = ["Cabot", "Lowell", "Moorcroft", "HSBC", "PRA Group", "Leeds City Council"]
+
+    def junk(limit: int) -> str:
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 100)))
+        if rng.random() < 0.3:
+            text += " " + "9" * rng.randint(1, 40)
+        if rng.random() < 0.3:
+            text += f" by {rng.randint(0, 40)}/{rng.randint(0, 14)}"
+        if rng.random() < 0.3:
+            text += f" £{rng.randint(0, 10 ** rng.randint(1, 8))}.{rng.randint(0, 99)}k"
+        if rng.random() < 0.3:
+            text += " " + rng.choice(creditors)
+        return text[:limit]
+
+    prepared = prepare(_request(sample("08")), _settings(), TODAY)
+    allowed = {TODAY, prepared.facts.appointment}
+    for _ in range(300):
+        extraction = NotesExtraction.model_validate(
+            {
+                "matters_discussed": [junk(150) for _ in range(rng.randint(0, 5))],
+                "our_actions": [
+                    {"action": junk(150), "due": junk(30) or None} for _ in range(rng.randint(0, 5))
+                ],
+                "your_actions": [
+                    {"action": junk(150), "due": None} for _ in range(rng.randint(0, 5))
+                ],
+                "debts": [
+                    {"creditor": junk(60) or "x", "amount": junk(20) or None}
+                    for _ in range(rng.randint(0, 6))
+                ],
+            }
+        )
+        content, _ = checked_content(extraction, prepared)
+        letter = compose(content)
+        found = check_letter(
+            letter.text,
+            prepared.facts,
+            creditors=[d.creditor for d in content.debts],
+            allowed_dates=allowed,
+        )
+        assert not [f for f in found if f.code.startswith("invented")], letter.text

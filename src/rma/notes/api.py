@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -25,6 +26,8 @@ from rma.notes.docx import DOCX_MEDIA_TYPE, letter_docx
 from rma.notes.schema import ConvertRequest, ConvertResponse, OutputFormat
 from rma.notes.store import RetainedLetters
 from rma.service.app import RouterDep, SettingsDep, create_app, error_body
+
+log = logging.getLogger("rma.notes")
 
 # Far above any notes that fit a model's context; stops a huge body before decoding.
 MAX_BODY_BYTES = 256 * 1024
@@ -162,6 +165,13 @@ async def convert_notes_stream(
         except RMAError as exc:
             yield _sse(
                 "error", {"error": type(exc).__name__, "detail": str(exc), "status": _status(exc)}
+            )
+            return
+        except Exception:
+            log.exception("notes conversion failed")  # the type only: see rma.service.logs
+            yield _sse(
+                "error",
+                {"error": "internal", "status": 500, "detail": "the letter could not be made"},
             )
             return
         conversion = run.conversion

@@ -109,6 +109,8 @@ _NUMBER = re.compile(
 
 
 def to_pounds(value: Decimal) -> Decimal:
+    if value.adjusted() > 15:
+        return value  # a run of digits, not a sum of money: kept exact, never rounded
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
