@@ -109,7 +109,8 @@ def test_priority_debts_and_actions_the_model_missed() -> None:
 
 def test_an_empty_section_says_so() -> None:
     prepared = prepare(_request(sample("06")), _settings(), TODAY)
-    content, _ = checked_content(_extraction(), prepared)
+    content, warnings = checked_content(_extraction(), prepared)
+    assert "no_matters" in [w.code for w in warnings]
     text = compose(content).text
     assert "We do not have anything more to do for you at the moment." in text  # "none"
     assert "- Call back if wants full advice appointment." in text

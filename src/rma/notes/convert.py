@@ -32,6 +32,7 @@ from rma.llm.router import ProviderRouter, Structured
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFailed, TextDelta
 from rma.notes.checks import (
     LetterWarning,
+    ReadingAge,
     check_letter,
     check_reading_age,
     grounded,
@@ -384,6 +385,14 @@ def checked_content(
                 f"({sentence!r}): check the phrasing",
             )
         )
+    if not any(matters):
+        warnings.append(
+            LetterWarning(
+                "no_matters",
+                "the letter lists nothing under what we talked about; add what the notes "
+                "record before sending",
+            )
+        )
     request = prepared.request
     content = LetterContent(
         client_name=request.client_name,
@@ -446,8 +455,17 @@ async def reword(
     # Simpler wording is about as long as the original: a bound keeps a run-on short.
     budget = min(REWORD_MAX_TOKENS, 2 * estimate_tokens(messages[1].content) + 32)
     value, result = await json_reply(router, messages, schema, max_tokens=budget)
-    answer = Structured(value, result)
-    new = answer.value.model_dump()
+    reworded, warnings = await asyncio.to_thread(
+        apply_rewording, content, value.model_dump(), facts
+    )
+    return reworded, result, warnings
+
+
+def apply_rewording(
+    content: LetterContent, new: dict[str, list[str]], facts: NotesFacts
+) -> tuple[LetterContent, list[LetterWarning]]:
+    """``content`` with each sentence replaced by its rewording where that passes the
+    same checks as the original; otherwise the original stays."""
     warnings: list[LetterWarning] = []
 
     def better(old: str, proposed: str) -> str:
@@ -466,7 +484,7 @@ async def reword(
     reworded = LetterContent(
         **{**content.__dict__, "matters": matters, "our_actions": ours, "your_actions": yours}
     )
-    return reworded, answer.result, warnings
+    return reworded, warnings
 
 
 async def json_reply(
@@ -570,18 +588,24 @@ async def finish(
 ) -> Conversion:
     """From validated extraction to a checked letter (with one rewording if needed)."""
     target = settings.notes_reading_age_target
-    content, warnings = checked_content(extracted.value, prepared)
+    # CPU work (matching, composing, checking) runs off the event loop.
+    content, warnings = await asyncio.to_thread(checked_content, extracted.value, prepared)
     results: list[tuple[str, ChatResult]] = [("extract", extracted.result)]
-    letter = compose(content)
-    measured = reading_age(letter.body)
     allowed = {prepared.letter_date, prepared.facts.appointment}
 
-    def findings(text: str, debts: list[Debt]) -> list[LetterWarning]:
-        return check_letter(
-            text, prepared.facts, creditors=[d.creditor for d in debts], allowed_dates=allowed
+    def composed(
+        content: LetterContent,
+    ) -> tuple[ComposedLetter, ReadingAge, list[LetterWarning]]:
+        letter = compose(content)
+        found = check_letter(
+            letter.text,
+            prepared.facts,
+            creditors=[d.creditor for d in content.debts],
+            allowed_dates=allowed,
         )
+        return letter, reading_age(letter.body), found
 
-    found = findings(letter.text, content.debts)
+    letter, measured, found = await asyncio.to_thread(composed, content)
     reworded = False
     if measured.age > target and (content.matters or content.our_actions or content.your_actions):
         try:
@@ -594,9 +618,9 @@ async def finish(
         else:
             results.append(("reword", result))
             warnings += extra
-            candidate_letter = compose(candidate)
-            candidate_age = reading_age(candidate_letter.body)
-            candidate_found = findings(candidate_letter.text, candidate.debts)
+            candidate_letter, candidate_age, candidate_found = await asyncio.to_thread(
+                composed, candidate
+            )
             if set(candidate_found) - set(found):
                 # Simpler, but it lost or changed something the notes say: keep the original.
                 warnings.append(
