@@ -216,8 +216,9 @@ def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
     assert "What you need to do" in text
     assert "Riverside Money Advice" in text
     comments = [c.text for c in document.comments]
-    # Vanquis and Lowell are in no debts list; the client's action came from the notes.
-    assert len(comments) == len(warnings) == 3
+    # Vanquis and Lowell are in no debts list, the client's action came from the notes,
+    # and no matters are listed: four findings, four comments.
+    assert len(comments) == len(warnings) == 4
     assert all(c.startswith("Check before sending: ") for c in comments)
     assert sum("the notes mention" in c for c in comments) == 2
     assert "Check before sending" not in text
