@@ -159,3 +159,35 @@ def test_when_both_are_well_evidenced_the_model_pick_stands_with_a_note() -> Non
     assert warnings and "also fits default_notice" in warnings[0]
     weak, _ = decide(DocType.CREDITOR_LETTER, wording_scores(text))
     assert weak.doc_type is DocType.DEFAULT_NOTICE and weak.method == "wording"
+
+
+async def test_an_amount_read_with_a_comma_for_the_point_is_kept_unverified() -> None:
+    found = await extract_fields([(1, "Outstanding balance; £1,408,16", 0.9)], None)
+    balance = found.fields["balance"]
+    assert (balance.value, balance.verified, balance.source) == ("1408.16", False, "code")
+    assert "£1,408,16" in balance.note
+    assert any(w.startswith("balance:") for w in found.warnings)
+
+
+def test_character_error_rate() -> None:
+    from rma.documents.evaluate import character_error_rate
+
+    assert character_error_rate("Balance: £10", "Balance:  £10") == 0
+    assert character_error_rate("abcd", "abed") == 0.25
+    assert character_error_rate("abcd", "") == 1.0
+
+
+async def test_a_collectors_letterhead_is_not_taken_as_the_creditor() -> None:
+    from rma.documents.fields import check_against_type
+
+    letter = "Redwood Recoveries Ltd\nWe are collecting a debt you owe.\nBalance: £20.00"
+    found = await extract_fields([(1, letter, 1.0)], None)
+    assert found.fields["creditor"].verified is True  # as far as the words go
+    warnings = check_against_type(found.fields, "debt_collection_letter")
+    assert found.fields["creditor"].verified is False
+    assert warnings and warnings[0].startswith("creditor:")
+    labelled = await extract_fields(
+        [(1, letter + "\nOriginal creditor: Brightphone Mobile", 1.0)], None
+    )
+    assert labelled.fields["creditor"].value == "Brightphone Mobile"
+    assert check_against_type(labelled.fields, "debt_collection_letter") == []

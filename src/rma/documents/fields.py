@@ -211,13 +211,18 @@ REFERENCE_LABEL = re.compile(
 )
 CLAIM_LABEL = re.compile(r"claim\s+(?:number|no\.?)\s*[:.]?\s*([A-Z0-9]{6,12})\b", re.I)
 REFERENCE_VALUE = re.compile(r"\s*[:.#]?\s*([A-Z0-9][A-Z0-9\-/]{3,}(?:\s\d{3,})*)", re.I)
+# (label, needs_colon): a "Creditor: X" line names a creditor whatever X looks like;
+# prose ("instructed by X") only counts when X looks like an organisation.
 CREDITOR_LABELS = [
-    r"original creditor",
-    r"creditor",
-    r"claimant",
-    r"(?:collect(?:ing)?|acting) on behalf of",
-    r"instructed by",
+    (r"original creditor", True),
+    (r"creditor", True),
+    (r"claimant", True),
+    (r"(?:collect(?:ing)?|acting) on behalf of", False),
+    (r"instructed by", False),
 ]
+LETTERHEAD = "taken from the letterhead"
+# Senders whose letterhead is not the creditor's: they act for someone else.
+AGENT_TYPES = ("debt_collection_letter", "enforcement_agent_notice")
 ORGANISATION = re.compile(
     r"\b(ltd|limited|plc|llp|bank|council|building society|credit|finance|loans?|energy|"
     r"water|services|group|uk)\b",
@@ -306,17 +311,19 @@ def find_references(lines: list[Line]) -> dict[str, DocumentField]:
 
 def find_creditor(lines: list[Line]) -> DocumentField | None:
     """A labelled creditor ("Original creditor: X", "Claimant: X"), else the letterhead."""
-    for label in CREDITOR_LABELS:
-        pattern = re.compile(rf"\b{label}\b\s*:?\s*(.+)$", re.I)
+    for label, labelled in CREDITOR_LABELS:
+        pattern = re.compile(rf"\b{label}\b\s*{':' if labelled else ':?'}\s*(.+)$", re.I)
         for line in lines:
             m = pattern.search(line.text)
-            if m:
-                name = re.split(r"\s+to\s+|[.,;](?:\s|$)", m.group(1).strip())[0].strip(" .,:;")
-                if name and ORGANISATION.search(name) and len(name) <= 80:
-                    return _field("creditor", name, line, "pattern")
+            if not m:
+                continue
+            name = re.split(r"\s+to\s+|[.,;](?:\s|$)", m.group(1).strip())[0].strip(" .,:;")
+            looks_right = ORGANISATION.search(name) if not labelled else name[:1].isupper()
+            if name and looks_right and len(name) <= 80:
+                return _field("creditor", name, line, "pattern")
     first = next((line for line in lines if line.text.strip()), None)
     if first is not None and ORGANISATION.search(first.text) and len(first.text) <= 60:
-        return _field("creditor", first.text.strip(), first, "pattern", "taken from the letterhead")
+        return _field("creditor", first.text.strip(), first, "pattern", LETTERHEAD)
     return None
 
 
@@ -473,6 +480,17 @@ def cross_check(fields: dict[str, DocumentField]) -> list[str]:
                 f"arrears {a} are more than the balance {b}; one of them may be misread"
             )
     return warnings
+
+
+def check_against_type(fields: dict[str, DocumentField], doc_type: str) -> list[str]:
+    """Checks that need the document type: a collector's letterhead is not the creditor."""
+    creditor = fields.get("creditor")
+    if creditor and doc_type in AGENT_TYPES and creditor.note == LETTERHEAD:
+        creditor.verified = False
+        creditor.confidence = min(creditor.confidence, TRUST["unverified"])
+        creditor.note = f"{LETTERHEAD}, but a {doc_type.replace('_', ' ')} comes from an agent"
+        return [f"creditor: {creditor.note}; find who the debt is owed to"]
+    return []
 
 
 def lines_of(pages: list[tuple[int, str, float]]) -> list[Line]:

@@ -16,7 +16,7 @@ from typing import Any
 from rma.documents.classify import MODEL_TEXT_CHARS as CLASSIFY_CHARS
 from rma.documents.classify import Classification, classify
 from rma.documents.fields import MODEL_TEXT_CHARS as FIELDS_CHARS
-from rma.documents.fields import ExtractedFields, extract_fields
+from rma.documents.fields import ExtractedFields, check_against_type, extract_fields
 from rma.documents.validation import CheckedUpload, UploadLimits, check_upload
 from rma.llm.router import ProviderRouter
 from rma.ocr import OcrReader, PageText, read_pdf
@@ -151,6 +151,7 @@ class DocumentProcessor:
             extract_fields([(p.number, p.text, p.confidence) for p in pages], self.router),
         )
         warnings += classify_warnings + extracted.warnings
+        warnings += check_against_type(extracted.fields, classification.doc_type.value)
         provenance = {
             "ocr": {
                 "provider": self.ocr_provider,

@@ -100,14 +100,13 @@ class OcrReader:
         The image is size-capped first; a vision failure falls back to Tesseract with a
         warning; a page Tesseract reads poorly is checked for being turned and re-read.
         """
-        image = cap_size(
-            image if image.mode in ("RGB", "L") else image.convert("RGB"), OCR_MAX_SIDE
-        )
+        image = await asyncio.to_thread(_prepare, image)
         warnings: list[str] = []
         if self.provider != "tesseract":
             assert self.router is not None
             try:
-                shown = Image(to_png(cap_size(image, VISION_MAX_SIDE)), "image/png")
+                png = await asyncio.to_thread(lambda: to_png(cap_size(image, VISION_MAX_SIDE)))
+                shown = Image(png, "image/png")
                 result = await self.router.vision(OCR_PROMPT, [shown], max_tokens=2048)
                 if result.text.strip():
                     return PageText(
@@ -135,6 +134,13 @@ class OcrReader:
         if turned:
             warnings.append(f"page {number} was turned {turned} degrees to read it upright")
         return PageText(number, text, "tesseract", round(confidence, 3), warnings)
+
+
+def _prepare(image: PILImage.Image) -> PILImage.Image:
+    """RGB or grey, no larger than Tesseract can use."""
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    return cap_size(image, OCR_MAX_SIDE)
 
 
 def read_upright(image: PILImage.Image) -> tuple[str, float, int]:
