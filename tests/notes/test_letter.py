@@ -121,8 +121,27 @@ def test_a_deadline_not_in_the_notes_is_left_out() -> None:
     prepared = prepare(_request(sample("01")), _settings(), TODAY)
     extraction = _extraction(your_actions=[{"action": "Send us your SFS", "due": "19/3"}])
     content, warnings = checked_content(extraction, prepared)
-    assert content.your_actions[0].due is None
     assert any("'19/3'" in w.message for w in warnings)
+    # The action is the notes' "agreed to send SFS by 12/3": the notes' deadline is used.
+    assert content.your_actions[0].due == date(2025, 3, 12)
+
+
+def test_owner_and_deadline_come_from_the_notes() -> None:
+    prepared = prepare(_request(sample("01")), _settings(), TODAY)
+    extraction = _extraction(
+        our_actions=[
+            {"action": "Send Standard Financial Statement", "due": None},  # the client's
+            {"action": "Request breathing space", "due": "12/3"},  # SFS's deadline
+        ],
+        your_actions=[{"action": "Request breathing space", "due": "12/3"}],  # ours
+    )
+    content, warnings = checked_content(extraction, prepared)
+    assert [(a.action, a.due) for a in content.our_actions] == [("Request breathing space.", None)]
+    assert [(a.action, a.due) for a in content.your_actions] == [
+        ("Send Standard Financial Statement.", date(2025, 3, 12))
+    ]
+    codes = [w.code for w in warnings]
+    assert "action_moved" in codes and "deadline_from_notes" in codes
 
 
 def test_plain_sentence_writes_figures_and_drops_markup() -> None:

@@ -47,6 +47,7 @@ from rma.notes.facts import (
     appointment_date,
     find_amounts,
     find_dates,
+    format_date,
     name_in_text,
     priority_kind,
 )
@@ -285,6 +286,53 @@ def _checked_action(
     return Action(action=sentence, due=due, due_as_written=due_text if due else None)
 
 
+def _align_with_notes(
+    ours: list[Action], yours: list[Action], facts: NotesFacts, warnings: list[LetterWarning]
+) -> tuple[list[Action], list[Action]]:
+    """Who does an action, and by when, as the notes say (read by code): an item the
+    model put under the wrong heading moves; its deadline is the notes' deadline."""
+    deadlines = {a.due for a in facts.actions if a.due is not None}
+    out: dict[str, list[Action]] = {"us": [], "client": []}
+    for owner, items in (("us", ours), ("client", yours)):
+        for item in items:
+            carried = [a for a in facts.actions if is_carried(a, item.action)]
+            if not carried:
+                out[owner].append(item)
+                continue
+            best = next((a for a in carried if a.owner == owner), carried[0])
+            if best.owner != owner:
+                warnings.append(
+                    LetterWarning(
+                        "action_moved",
+                        f"{item.action!r} is {'our' if best.owner == 'us' else 'your'} action "
+                        "in the notes and is listed there",
+                    )
+                )
+            in_text = {d.value for d in find_dates(item.action, facts.appointment)}
+            if best.due is not None and item.due != best.due and best.due not in in_text:
+                if item.due is not None:
+                    warnings.append(
+                        LetterWarning(
+                            "deadline_from_notes",
+                            f"the deadline for {item.action!r} is {format_date(best.due)} in "
+                            f"the notes, not {format_date(item.due)}; the notes' date is used",
+                        )
+                    )
+                item = item.model_copy(update={"due": best.due})
+            elif best.due is None and item.due in deadlines:
+                # The model gave this action another action's deadline.
+                warnings.append(
+                    LetterWarning(
+                        "deadline_from_notes",
+                        f"the notes give no deadline for {item.action!r}; the date "
+                        f"{format_date(item.due)} belongs to another action and is not used",
+                    )
+                )
+                item = item.model_copy(update={"due": None, "due_as_written": None})
+            out[best.owner].append(item)
+    return out["us"], out["client"]
+
+
 def _creditor_name(raw: str, facts: NotesFacts, warnings: list[LetterWarning]) -> str | None:
     name = re.sub(r"\s+", " ", re.sub(r"[`*_#|<>{}\[\]\\]", "", raw)).strip(" .,;:")
     if not name:
@@ -365,8 +413,9 @@ def checked_content(
                     "(fine if it is only the original lender of a debt listed)",
                 )
             )
-    our_list = [a for a in ours if a is not None]
-    your_list = [a for a in yours if a is not None]
+    our_list, your_list = _align_with_notes(
+        [a for a in ours if a is not None], [a for a in yours if a is not None], facts, warnings
+    )
     # Actions code found in the notes that the model's reply left out are written
     # from the notes' own words: a letter never says "nothing to do" over the notes.
     for action in facts.actions:

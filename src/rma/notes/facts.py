@@ -478,6 +478,14 @@ _NONE = re.compile(r"^\s*(?:(?:none|n/?a|nil|nothing)\b.*|-+\.?\s*)$", re.IGNORE
 _CLAUSE_SPLIT = re.compile(r"(?:\n|;|\.\s+|,\s+(?=\D)|\s+-\s+|\s+&\s+(?=(?:we|cl|client)\b))")
 
 
+# Verbs that start an action clause with its subject left out ("..., send to court").
+_ACTION_VERB = re.compile(
+    r"^(?:send|call|ring|phone|write|email|apply|ask|check|get|pay|bring|sign|return|"
+    r"attend|draft|complete|fill in|post|contact|chase|request|provide|make|book|cancel)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class NoteAction:
     """An action code found in the notes: who does it, the clause, and any deadline."""
@@ -527,6 +535,7 @@ def find_actions(notes: str, reference: date) -> list[NoteAction]:
             section = None  # another heading ends an actions list
             continue
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
+        line_owner: Owner | None = None
         for clause in _CLAUSE_SPLIT.split(line):
             clause = clause.strip(" .,;")
             if len(clause) < 4 or _NONE.match(clause):
@@ -538,8 +547,11 @@ def find_actions(notes: str, reference: date) -> list[NoteAction]:
                 owner = "client"
             elif section is not None:
                 owner = section
+            elif line_owner is not None and _ACTION_VERB.match(clause):
+                owner = line_owner  # "we to draft defence, send to court by 29/8"
             if owner is None:
                 continue
+            line_owner = owner
             dates = find_dates(clause, reference)
             plain = expand_abbreviations(_mask(clause, [(d.start, d.end) for d in dates]))
             key = [
