@@ -117,11 +117,11 @@ def test_down_never_signals_a_process_the_stack_did_not_start(tmp_path: Path) ->
     options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1")
     plan, _ = build_plan(options, {})
     plan.save()
-    # A pid file naming a live process that runs some other command (a reused pid).
+    # A pid file naming a live process started at another time (the pid was reused).
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         plan.pid_path("chroma").parent.mkdir(parents=True)
-        plan.pid_path("chroma").write_text(f"{stranger.pid}\n")
+        plan.pid_path("chroma").write_text(f"{stranger.pid} 1\n")
         done = rma_stack("down", "chroma", state_dir=tmp_path)
         assert done.returncode == 0 and "was not running" in done.stdout
         assert is_alive(stranger.pid) and stranger.poll() is None

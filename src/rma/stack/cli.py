@@ -116,8 +116,7 @@ def up_cmd(
     except ConfigError:
         existing = None
     if existing is not None and any(
-        (pid := processes.read_pid(existing, c.name)) and processes.is_alive(pid, c.argv)
-        for c in existing.owned
+        processes.owned_pid(existing, c.name) is not None for c in existing.owned
     ):
         _fail(f"a stack is already running from {state_dir}: rma stack status, rma stack down")
     options = StackOptions(

@@ -1,9 +1,9 @@
 """Starting, watching and stopping the stack's processes.
 
 Each process runs in its own session (so it outlives ``rma stack up`` and its whole
-process group can be stopped), writes to its own log and leaves a pid file. Before a
-pid is signalled, its command line is compared with the one the stack started, so a
-pid reused by an unrelated process after a reboot is never stopped by mistake.
+process group can be stopped), writes to its own log and leaves a pid file with the
+process's start time beside its pid. A pid is signalled only while both still match, so
+a pid reused by an unrelated process (after a reboot, say) is never stopped by mistake.
 """
 
 from __future__ import annotations
@@ -49,28 +49,37 @@ class ComponentStatus:
         return {**self.__dict__, "healthy": self.healthy}
 
 
-def read_pid(plan: StackPlan, name: str) -> int | None:
+def start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot), or None if there is no such
+    process; "" where the system does not say (no /proc)."""
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return "" if _exists(pid) else None
     try:
-        return int(plan.pid_path(name).read_text().strip())
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # fields[0] is the state (field 3 of stat); a zombie has already ended.
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def is_alive(pid: int) -> bool:
+    """The process exists and has not ended (a zombie has)."""
+    return start_time(pid) is not None
+
+
+def owned_pid(plan: StackPlan, name: str) -> int | None:
+    """The pid of the component's process if the one the stack started is still running."""
+    try:
+        pid_text, _, started = plan.pid_path(name).read_text().strip().partition(" ")
+        pid = int(pid_text)
     except (OSError, ValueError):
         return None
+    now = start_time(pid)
+    return pid if now is not None and now == started else None
 
 
-def is_alive(pid: int, argv: list[str] | None = None) -> bool:
-    """The process exists, is not a zombie and (when ``argv`` is given) runs that command."""
-    proc = Path(f"/proc/{pid}")
-    if proc.exists():
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError):
-            return False
-        if state in ("Z", "X"):
-            return False
-        args = [a.decode(errors="replace") for a in cmdline if a]
-        # Compare the arguments, not the program: a script's shebang puts its interpreter
-        # first (``chroma`` shows as ``python .../chroma run ...``).
-        return not argv or args[len(args) - len(argv) + 1 :] == argv[1:]
+def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -97,7 +106,7 @@ def start(plan: StackPlan, component: Component) -> subprocess.Popen[bytes]:
             cwd=plan.cwd,
             start_new_session=True,
         )
-    plan.pid_path(component.name).write_text(f"{proc.pid}\n")
+    plan.pid_path(component.name).write_text(f"{proc.pid} {start_time(proc.pid) or ''}\n")
     return proc
 
 
@@ -126,11 +135,9 @@ async def wait_healthy(
 async def stop(plan: StackPlan, component: Component) -> bool:
     """Stop one owned component (SIGTERM to its process group, SIGKILL after a while).
     True if a running process was stopped."""
-    pid = read_pid(plan, component.name)
+    pid = owned_pid(plan, component.name)
     pid_file = plan.pid_path(component.name)
     if pid is None:
-        return False
-    if not is_alive(pid, component.argv):
         pid_file.unlink(missing_ok=True)
         return False
     _signal_group(pid, signal.SIGTERM)
@@ -166,8 +173,8 @@ async def status(plan: StackPlan, client: httpx.AsyncClient) -> list[ComponentSt
     """Each component's process and HTTP state, probed concurrently."""
 
     async def one(c: Component) -> ComponentStatus:
-        pid = read_pid(plan, c.name) if c.owned else None
-        running = bool(pid and is_alive(pid, c.argv)) if c.owned else False
+        pid = owned_pid(plan, c.name) if c.owned else None
+        running = pid is not None
         health = ready = None
         with contextlib.suppress(httpx.HTTPError):
             health = (await client.get(c.health_url)).status_code
