@@ -104,6 +104,12 @@ def test_bad_input_is_a_clear_4xx(closed: TestClient, path: str) -> None:
         _no_letter(response)
 
 
+def test_a_chunked_body_over_the_limit_is_refused(closed: TestClient) -> None:
+    chunks = iter([b"x" * 100_000] * 4)  # no Content-Length: counted as it arrives
+    response = closed.post("/convert", content=chunks, headers={"content-type": "text/plain"})
+    assert response.status_code == 413 and "over the limit" in response.json()["detail"]
+
+
 def test_a_client_name_with_markup_is_refused_and_not_echoed(closed: TestClient) -> None:
     for name in ("<script>alert(1)</script>", "Jo {{ evil }}", "[Jo](javascript:x)"):
         response = closed.post("/convert", json={**GOOD, "client_name": name})

@@ -34,8 +34,8 @@ MAX_BODY_BYTES = 256 * 1024
 _TEXT_FIELDS = ("client_name", "adviser_name", "organisation", "tone", "appointment_date")
 
 
-class NotUtf8(InputError):
-    """The body is not UTF-8 text."""
+class UnsupportedBody(InputError):
+    """The body is not UTF-8 JSON or plain text."""
 
     status_code = 415
 
@@ -56,25 +56,24 @@ _BODY_DOC: dict[str, Any] = {
 async def read_convert_request(request: Request) -> ConvertRequest:
     """The request body as a :class:`ConvertRequest`, with a clear 4xx for each way it
     can be wrong (empty, too big, not UTF-8, not JSON, invalid fields)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InputTooLarge(f"the request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    raw = await _body_within_limit(request)
     if not raw.strip():
         raise InputError("the request body is empty: send JSON with notes and client_name")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotUtf8(
+        raise UnsupportedBody(
             f"the request body is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
             f"{exc.start}); save or send the notes as UTF-8"
         ) from None
-    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    content_type = request.headers.get("content-type", "application/json")
+    media_type = content_type.split(";")[0].strip().lower()
     if media_type == "text/plain":
         fields: dict[str, Any] = {"notes": text.removeprefix("\ufeff")}
         fields.update({k: v for k, v in request.query_params.items() if k in _TEXT_FIELDS})
         return _validated(lambda: ConvertRequest.model_validate(fields))
     if media_type != "application/json":
-        raise NotUtf8(f"send the notes as application/json or text/plain, not {media_type}")
+        raise UnsupportedBody(f"send the notes as application/json or text/plain, not {media_type}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -82,6 +81,21 @@ async def read_convert_request(request: Request) -> ConvertRequest:
     if not isinstance(data, dict):
         raise InputError("the body must be a JSON object with notes and client_name")
     return _validated(lambda: ConvertRequest.model_validate(data))
+
+
+async def _body_within_limit(request: Request) -> bytes:
+    """The body, refused as soon as it is known to exceed :data:`MAX_BODY_BYTES`."""
+    too_big = InputTooLarge(f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _validated(build: Callable[[], ConvertRequest]) -> ConvertRequest:
