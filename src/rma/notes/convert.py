@@ -88,7 +88,12 @@ Write to the client as "you". The adviser's organisation is "we".
 statements".
 - due: the deadline exactly as written in the notes, or null.
 - debts: each creditor, and the amount exactly as written in the notes.
-Use short, everyday words. Use only facts in the notes: never add an amount, date or name."""
+Use short, everyday words. Use only facts in the notes: never add an amount, date or name.
+"""
+TONES = {
+    "warm": "Sound warm and kind, as a helpful adviser would.",
+    "formal": "Sound polite and formal.",
+}
 
 REWORD_SYSTEM = """\
 Rewrite each sentence in simpler words so a 9 year old could read it. Use short words \
@@ -136,10 +141,10 @@ class NotesBudget:
 
 
 def notes_budget(settings: Settings, prompt_text: str) -> NotesBudget:
+    """``prompt_text``: everything sent with the notes (system and user text)."""
     context = context_tokens(settings)
     fixed = (
-        estimate_tokens(EXTRACT_SYSTEM)
-        + estimate_tokens(prompt_text)
+        estimate_tokens(prompt_text)
         + 2 * MESSAGE_OVERHEAD_TOKENS
         + SAFETY_TOKENS
         + EXTRACT_MAX_TOKENS
@@ -203,14 +208,15 @@ def prepare(request: ConvertRequest, settings: Settings, today: date | None = No
         if shorthand
         else ""
     )
-    prompt_text = f'Tone: {request.tone}.\n{glossary}Case notes:\n"""\n\n"""'
-    check_size(request.notes, settings, prompt_text)
-    user = f'Tone: {request.tone}.\n{glossary}Case notes:\n"""\n{request.notes}\n"""'
+    system = EXTRACT_SYSTEM + TONES[request.tone]
+    before, after = f'{glossary}Case notes:\n"""\n', '\n"""'
+    check_size(request.notes, settings, system + before + after)
+    user = before + request.notes + after
     return Prepared(
         request=request,
         facts=NotesFacts.read(request.notes, appointment),
         letter_date=today,
-        messages=[Message.system(EXTRACT_SYSTEM), Message.user(user)],
+        messages=[Message.system(system), Message.user(user)],
         warnings=warnings,
     )
 
