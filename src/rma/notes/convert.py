@@ -202,14 +202,13 @@ def prepare(request: ConvertRequest, settings: Settings, today: date | None = No
         )
     shorthand = abbreviations_used(request.notes)
     glossary = (
-        "Shorthand in these notes: "
-        + "; ".join(f"{k} = {v}" for k, v in shorthand.items())
-        + "\n\n"
+        "\nShorthand the notes use: " + "; ".join(f"{k} = {v}" for k, v in shorthand.items())
         if shorthand
         else ""
     )
-    system = EXTRACT_SYSTEM + TONES[request.tone]
-    before, after = f'{glossary}Case notes:\n"""\n', '\n"""'
+    # The glossary goes with the instructions: small models copy from the user message.
+    system = EXTRACT_SYSTEM + TONES[request.tone] + glossary
+    before, after = 'Case notes:\n"""\n', '\n"""'
     check_size(request.notes, settings, system + before + after)
     user = before + request.notes + after
     return Prepared(
