@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import docx
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -20,7 +22,7 @@ from rma.notes.api import create
 from rma.notes.facts import NotesFacts, appointment_date, find_amounts
 from tests.conftest import OllamaDouble
 from tests.notes.conftest import sample
-from tests.support.servers import free_port
+from tests.support.servers import ServerProcess, free_port
 
 NOTES = sample("01")
 GOOD = {"notes": NOTES, "client_name": "Jo Bloggs", "adviser_name": "Sam Patel"}
@@ -358,3 +360,33 @@ def test_cli_backend_down_fails_without_a_letter(
     result = CliRunner().invoke(main, ["notes", str(notes), "--client", "Jo"])
     assert result.exit_code == 1
     assert "no backend could serve" in result.output and "Dear" not in result.output
+
+
+def test_rma_serve_notes(clean_env: Path, tmp_path: Path) -> None:
+    """The service as deployed: ``rma serve notes`` in its own process, its log checked
+    for client text after a refused request and a failed one."""
+    port, log = free_port(), tmp_path / "notes-serve.log"
+    proc = ServerProcess(
+        argv=[str(Path(sys.executable).parent / "rma"), "serve", "notes", "--port", str(port)],
+        port=port,
+        health_path="/health",
+        log=log,
+        env={
+            "LLM_PROVIDER": "vllm",
+            "VLLM_URL": f"http://127.0.0.1:{free_port()}/v1",
+            "LLM_RETRY_ATTEMPTS": "1",
+            "RMA_DATA_DIR": str(clean_env / "data"),
+        },
+    ).start()
+    try:
+        secret = {"notes": "Zanzibarquux owes £4,230 to Lowell", "client_name": "Quillon Varga"}
+        assert httpx.get(f"{proc.base}/health").json()["service"] == "notes"
+        bad = httpx.post(f"{proc.base}/convert", json={**secret, "client_name": "<i>Q</i>"})
+        assert bad.status_code == 422
+        down = httpx.post(f"{proc.base}/convert", json=secret, timeout=30)
+        assert down.status_code == 503 and "letter" not in down.json()
+    finally:
+        proc.stop()
+    text = log.read_text()
+    assert '"status": 503' in text  # the log is there, and it is about the request
+    assert "Zanzibarquux" not in text and "Quillon" not in text
