@@ -213,6 +213,8 @@ def test_convert_keeps_what_the_notes_support(scripted: TestClient) -> None:
     facts = NotesFacts.read(NOTES, appointment_date(NOTES, date.today()) or date.today())
     assert {a.value for a in find_amounts(letter)} <= {a.value for a in facts.amounts}
     assert body["reading_age"] <= body["reading_age_target"]
+    # £4,230 twice (a matter, the debts); today, 5 and 12 March; Lowell, Vanquis; 2 actions.
+    assert body["checked"] == {"amounts": 2, "dates": 3, "creditors": 2, "actions": 2}
     assert body["provenance"][0]["step"] == "extract"
     assert body["id"] is None  # nothing kept unless configured
 

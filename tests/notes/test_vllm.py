@@ -20,7 +20,7 @@ import pytest
 from rma.config import load_settings
 from rma.notes.api import create
 from rma.notes.checks import check_letter
-from rma.notes.facts import NotesFacts, find_amounts, find_dates
+from rma.notes.facts import NotesFacts, find_amounts, find_dates, known_creditors_in
 from rma.notes.letter import HEADINGS
 from tests.conftest import VLLM
 from tests.notes.conftest import all_samples, sample
@@ -53,6 +53,7 @@ def assert_letter_is_from_the_notes(notes: str, body: dict[str, Any]) -> None:
     assert set(body) >= {
         "matters_discussed", "our_actions", "your_actions", "debts", "letter",
         "reading_age", "reading_age_target", "warnings", "provenance", "appointment_date",
+        "checked",
     }  # fmt: skip
     letter = body["letter"]
     assert "Dear Jo Bloggs," in letter
@@ -75,7 +76,15 @@ def assert_letter_is_from_the_notes(notes: str, body: dict[str, Any]) -> None:
         assert facts.mentions(debt["creditor"])
         assert debt["amount"] is None or facts.has_amount(Decimal(debt["amount"]))
 
-    # The checks ran: running them again finds nothing the service did not report.
+    # The checks ran on this letter: they counted what is in it...
+    named = {d["creditor"] for d in body["debts"]} | set(known_creditors_in(letter))
+    assert body["checked"] == {
+        "amounts": len(find_amounts(letter)),
+        "dates": len(find_dates(letter, appointment)),
+        "creditors": len(named),
+        "actions": len(facts.actions),
+    }
+    # ...and running them again finds nothing the service did not report.
     reported = {(w["code"], w["message"]) for w in body["warnings"]}
     again = check_letter(
         letter,

@@ -109,8 +109,10 @@ def invented_facts(
     *,
     creditors: Iterable[str] = (),
     allowed_dates: Iterable[date] = (),
+    checked: dict[str, int] | None = None,
 ) -> list[LetterWarning]:
-    """Amounts, dates and creditors in ``text`` that the notes do not contain.
+    """Amounts, dates and creditors in ``text`` that the notes do not contain. Counts
+    of what was checked go into ``checked`` when given.
 
     ``creditors`` are names the letter states (its debts list); known creditor names
     anywhere in the text are checked too. ``allowed_dates`` are dates the letter may
@@ -136,6 +138,10 @@ def invented_facts(
                 )
             )
     named = {*creditors, *known_creditors_in(text)}
+    if checked is not None:
+        checked["amounts"] = len(find_amounts(text))
+        checked["dates"] = len(letter_dates)
+        checked["creditors"] = len(named)
     for name in sorted(named):
         if not facts.mentions(name):
             warnings.append(
@@ -181,8 +187,12 @@ def is_carried(action: NoteAction, line: str) -> bool:
     return len(set(action.key_words) & present) / len(set(action.key_words)) >= ACTION_COVERAGE
 
 
-def dropped_actions(letter: str, facts: NotesFacts) -> list[LetterWarning]:
+def dropped_actions(
+    letter: str, facts: NotesFacts, checked: dict[str, int] | None = None
+) -> list[LetterWarning]:
     """Actions in the notes that no line of the letter carries, and deadlines lost."""
+    if checked is not None:
+        checked["actions"] = len(facts.actions)
     lines = [
         line
         for part in letter.splitlines()
@@ -228,12 +238,15 @@ def check_letter(
     allowed_dates: Iterable[date] = (),
     reading_age_target: float | None = None,
     readable_text: str | None = None,
+    checked: dict[str, int] | None = None,
 ) -> list[LetterWarning]:
     """Every check on a finished letter. ``readable_text`` is the part whose reading
-    age is measured (the body, without address and signature); the whole letter if None."""
+    age is measured (the body, without address and signature); the whole letter if None.
+    ``checked``, when given, receives how many amounts, dates, creditors and actions
+    were checked, so a response can show the checks ran on this letter."""
     warnings = invented_facts(
-        letter, facts, creditors=creditors, allowed_dates=allowed_dates
-    ) + dropped_actions(letter, facts)
+        letter, facts, creditors=creditors, allowed_dates=allowed_dates, checked=checked
+    ) + dropped_actions(letter, facts, checked)
     if reading_age_target is not None:
         measured = reading_age(letter if readable_text is None else readable_text)
         warnings += check_reading_age(measured, reading_age_target)

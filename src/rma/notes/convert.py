@@ -591,6 +591,7 @@ class Conversion:
     reworded: bool
     warnings: list[LetterWarning]
     results: list[tuple[str, ChatResult]]
+    checked: dict[str, int]
 
     def response(self, letter_id: str | None = None) -> ConvertResponse:
         return ConvertResponse(
@@ -604,6 +605,7 @@ class Conversion:
             reading_age=self.reading_age,
             reading_age_target=self.target,
             reworded=self.reworded,
+            checked=self.checked,
             warnings=[w.as_dict() for w in self.warnings],
             provenance=[
                 {"step": step, **result.provenance.as_dict()} for step, result in self.results
@@ -647,6 +649,8 @@ async def finish(
     results: list[tuple[str, ChatResult]] = [("extract", extracted.result)]
     allowed = {prepared.letter_date, prepared.facts.appointment}
 
+    checked: dict[str, int] = {}
+
     def composed(
         content: LetterContent,
     ) -> tuple[ComposedLetter, ReadingAge, list[LetterWarning]]:
@@ -656,10 +660,12 @@ async def finish(
             prepared.facts,
             creditors=[d.creditor for d in content.debts],
             allowed_dates=allowed,
+            checked=checked,
         )
         return letter, reading_age(letter.body), found
 
     letter, measured, found = await asyncio.to_thread(composed, content)
+    counts = dict(checked)
     reworded = False
     if measured.age > target and (content.matters or content.our_actions or content.your_actions):
         try:
@@ -691,6 +697,7 @@ async def finish(
                     candidate_age,
                     candidate_found,
                 )
+                counts = dict(checked)
                 reworded = True
     warnings = (
         prepared.warnings
@@ -700,7 +707,7 @@ async def finish(
         + check_reading_age(measured, target)
     )
     unique = list(dict.fromkeys(warnings))  # the same finding twice helps no one
-    return Conversion(content, letter, measured.age, target, reworded, unique, results)
+    return Conversion(content, letter, measured.age, target, reworded, unique, results, counts)
 
 
 # ------------------------------------------------------------------ extraction

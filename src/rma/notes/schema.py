@@ -161,5 +161,9 @@ class ConvertResponse(BaseModel):
     reading_age: float
     reading_age_target: float
     reworded: bool
+    checked: dict[str, int] = Field(
+        description="How many amounts, dates, creditors (in the letter) and actions (in the "
+        "notes) the final checks compared."
+    )
     warnings: list[dict[str, str]]
     provenance: list[dict[str, Any]]
