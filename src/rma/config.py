@@ -150,11 +150,8 @@ class Settings(BaseSettings):
     def _chain(self) -> Settings:
         if not self.vllm_url:
             raise ValueError("VLLM_URL is empty")
-        seen = [self.llm_provider]
-        for name in self.fallback_provider:
-            if name in seen:
-                raise ValueError(f"FALLBACK_PROVIDER repeats {name!r}")
-            seen.append(name)
+        if len(set(self.fallback_provider)) != len(self.fallback_provider):
+            raise ValueError(f"FALLBACK_PROVIDER names a backend twice: {self.fallback_provider}")
         for variable, candidate in (
             ("SHADOW_PROVIDER", self.shadow_provider),
             ("CANARY_PROVIDER", self.canary_provider),
@@ -165,8 +162,10 @@ class Settings(BaseSettings):
 
     @property
     def chat_chain(self) -> list[str]:
-        """Providers tried in order for chat: the primary, then each fallback."""
-        return [self.llm_provider, *self.fallback_provider]
+        """Providers tried in order for chat: the primary, then each fallback. A fallback
+        equal to the primary is left out, so that rolling back (``LLM_PROVIDER=ollama``
+        where ``FALLBACK_PROVIDER=ollama``) is one variable."""
+        return [self.llm_provider, *(f for f in self.fallback_provider if f != self.llm_provider)]
 
     @property
     def embed_urls(self) -> list[str]:

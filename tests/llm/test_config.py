@@ -44,12 +44,19 @@ def test_chain_and_replicas_from_comma_separated_variables(
     assert s.vllm_url == ["http://gpu-a:8000/v1", "http://gpu-b:8000/v1"]
 
 
-def test_fallback_repeating_the_primary_is_refused(
+def test_rollback_is_one_variable(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_PROVIDER", "vllm")
+    monkeypatch.setenv("FALLBACK_PROVIDER", "ollama")
+    assert load_settings().chat_chain == ["vllm", "ollama"]
+    monkeypatch.setenv("LLM_PROVIDER", "ollama")
+    assert load_settings().chat_chain == ["ollama"]
+
+
+def test_a_fallback_named_twice_is_refused(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LLM_PROVIDER", "ollama")
-    monkeypatch.setenv("FALLBACK_PROVIDER", "ollama")
-    with pytest.raises(ConfigError, match="repeats"):
+    monkeypatch.setenv("FALLBACK_PROVIDER", "ollama,ollama")
+    with pytest.raises(ConfigError, match="twice"):
         load_settings()
 
 
