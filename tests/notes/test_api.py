@@ -98,6 +98,8 @@ def test_bad_input_is_a_clear_4xx(closed: TestClient, path: str) -> None:
         ({"content": b"<notes/>", "headers": {"content-type": "application/xml"}}, 415,
          "application/json or text/plain"),
         ({"content": b"x" * 300_000, "headers": {"content-type": "text/plain"}}, 413, "limit"),
+        ({"content": b'{"notes": "cl owes \\ud800", "client_name": "Jo"}',
+          "headers": {"content-type": "application/json"}}, 422, "not valid text"),
     ]  # fmt: skip
     for kwargs, status, words in cases:
         response = closed.post(path, **kwargs)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ they arrive. The result is plain text (a Word copy is made from the same parts).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -57,6 +58,8 @@ def plain_sentence(text: str, reference: date) -> str:
     shorthand spelt out, amounts and dates written the letter's way by code, a capital
     at the start and a full stop at the end."""
     text = standard_figures(text, reference)
+    # Control and format characters cannot go into a letter (nor into a Word file).
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
     text = re.sub(r"<[^>]*>", " ", text)
     text = re.sub(r"[\s]+", " ", text).strip()
     text = re.sub(r"^(?:[-*•]+|\d+[.)])\s*", "", text)

@@ -108,7 +108,15 @@ class ConvertRequest(BaseModel):
     def _notes(cls, value: str) -> str:
         if "\x00" in value:
             raise ValueError("notes contain a NUL character; send plain text")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("notes contain characters that are not valid text") from None
         value = unicodedata.normalize("NFC", value).replace("\r\n", "\n")
+        # Page breaks and other control characters from pasted text read as spaces.
+        value = "".join(
+            " " if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in value
+        )
         if not value.strip():
             raise ValueError("notes are empty: there is nothing to write a letter from")
         return value
