@@ -191,3 +191,13 @@ async def test_a_collectors_letterhead_is_not_taken_as_the_creditor() -> None:
     )
     assert labelled.fields["creditor"].value == "Brightphone Mobile"
     assert check_against_type(labelled.fields, "debt_collection_letter") == []
+
+
+async def test_a_reference_with_letters_ocr_confuses_with_digits_is_flagged() -> None:
+    ocr = await extract_fields([(1, "Our reference: ENO0330766", 0.93)], None)
+    assert ocr.fields["account_reference"].verified is False
+    assert "O with 0" in ocr.fields["account_reference"].note
+    exact = await extract_fields([(1, "Our reference: ENO0330766", 1.0)], None)
+    assert exact.fields["account_reference"].verified is True  # a text layer is exact
+    clear = await extract_fields([(1, "Claim number: K81QZ909", 0.93)], None)
+    assert clear.fields["claim_number"].verified is True

@@ -1,0 +1,1 @@
+"""Client documents: uploads checked, pages read, type and fields extracted and checked."""

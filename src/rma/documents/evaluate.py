@@ -68,7 +68,7 @@ async def evaluate(seeds: list[int], with_model: bool) -> dict[str, ConditionSco
         router = build_router(settings)
         ocr_provider = settings.ocr_provider
     processor = DocumentProcessor(router, ocr_provider=ocr_provider)
-    scores = {condition: ConditionScore() for condition in CONDITIONS}
+    scores: dict[str, ConditionScore] = {condition: ConditionScore() for condition in CONDITIONS}
     try:
         for seed in seeds:
             for letter in sample_letters(seed):

@@ -37,12 +37,14 @@ FIELD_NAMES = (
 )
 MONEY_FIELDS = ("balance", "arrears")
 DATE_FIELDS = ("letter_date", "deadline")
+REFERENCE_FIELDS = ("account_reference", "claim_number")
 # How a value was found scales the page's OCR confidence (see docs/documents.md).
 TRUST = {
     "pattern": 0.95,
     "model-verified": 0.8,
     "computed": 0.6,
     "misread": 0.3,
+    "ocr-ambiguous": 0.5,
     "unverified": 0.3,
 }
 MODEL_TEXT_CHARS = 3000
@@ -205,8 +207,8 @@ AMOUNT_LABELS: list[tuple[str, str]] = [
     ),
 ]
 REFERENCE_LABEL = re.compile(
-    r"(?:account|agreement|customer|policy|loan|card)\s+(?:number|no\.?|reference|ref\.?)"
-    r"|(?:our|your)\s+ref(?:erence)?(?:\s+number)?|reference(?:\s+number)?|ref\.?",
+    r"\b(?:(?:account|agreement|customer|policy|loan|card)\s+(?:number|no\.?|reference|ref\.?)"
+    r"|(?:our|your)\s+ref(?:erence)?(?:\s+number)?|reference(?:\s+number)?|ref\.?)",
     re.I,
 )
 CLAIM_LABEL = re.compile(r"claim\s+(?:number|no\.?)\s*[:.]?\s*([A-Z0-9]{6,12})\b", re.I)
@@ -220,6 +222,10 @@ CREDITOR_LABELS = [
     (r"(?:collect(?:ing)?|acting) on behalf of", False),
     (r"instructed by", False),
 ]
+# Next to a digit, these are as likely OCR's misreading of 0 or 1 as what was printed.
+OCR_CONFUSABLE = re.compile(r"(?<=\d)[OoIl]|[OoIl](?=\d)")
+# Pages with this confidence are exact text (a PDF text layer), not OCR.
+EXACT_TEXT = 1.0
 LETTERHEAD = "taken from the letterhead"
 # Senders whose letterhead is not the creditor's: they act for someone else.
 AGENT_TYPES = ("debt_collection_letter", "enforcement_agent_notice")
@@ -291,22 +297,29 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
 
 
 def find_references(lines: list[Line]) -> dict[str, DocumentField]:
+    """Claim number and account reference, each after its label and holding a digit."""
     found: dict[str, DocumentField] = {}
     for line in lines:
         m = CLAIM_LABEL.search(line.text) if "claim_number" not in found else None
         if m and re.search(r"\d", m.group(1)):
-            found["claim_number"] = _field("claim_number", m.group(1).upper(), line, "pattern")
+            found["claim_number"] = _reference(m.group(1).upper(), line)
             continue
         if "account_reference" in found:
             continue
         for label in REFERENCE_LABEL.finditer(line.text):
             value = REFERENCE_VALUE.match(line.text, label.end())
             if value and re.search(r"\d", value.group(1)):
-                found["account_reference"] = _field(
-                    "account_reference", value.group(1).strip(), line, "pattern"
-                )
+                found["account_reference"] = _reference(value.group(1).strip(), line)
                 break
     return found
+
+
+def _reference(value: str, line: Line) -> DocumentField:
+    """A reference as a field; on an OCR'd page, letters OCR confuses with digits flag it."""
+    if line.confidence < EXACT_TEXT and OCR_CONFUSABLE.search(value):
+        note = f"OCR may have confused O with 0 or I/l with 1 in {value!r}"
+        return _field("reference", value, line, "ocr-ambiguous", note)
+    return _field("reference", value, line, "pattern")
 
 
 def find_creditor(lines: list[Line]) -> DocumentField | None:
@@ -435,6 +448,11 @@ def verify_model_value(name: str, value: str, lines: list[Line]) -> tuple[Docume
     located = locate(name, value, lines)
     if located is not None:
         normal, line = located
+        if name in REFERENCE_FIELDS:
+            checked = _reference(normal, line)
+            if not checked.verified:
+                checked.source = "model"
+                return checked, f"{name}: {checked.note}; check it against the document"
         return _field(name, normal, line, "model-verified"), ""
     if name in MONEY_FIELDS and parse_money(value) is None:
         why = f"{value!r} is not an amount"
@@ -461,10 +479,7 @@ def cross_check(fields: dict[str, DocumentField]) -> list[str]:
     warnings: list[str] = []
     sent, due = fields.get("letter_date"), fields.get("deadline")
     if sent and due:
-        try:
-            sent_on, due_on = date.fromisoformat(sent.value), date.fromisoformat(due.value)
-        except ValueError:
-            sent_on = due_on = None  # an unverified model value: already flagged
+        sent_on, due_on = parse_date(sent.value), parse_date(due.value)
         if sent_on and due_on and due_on <= sent_on:
             due.verified = False
             due.confidence = min(due.confidence, TRUST["unverified"])

@@ -319,7 +319,9 @@ def render_image(
         page = Image.blend(page, noise, 0.35)
     elif condition == "small":
         # A distant phone photo: about 90 dpi.
-        page = page.resize((page.width * 45 // 100, page.height * 45 // 100), Image.LANCZOS)
+        page = page.resize(
+            (page.width * 45 // 100, page.height * 45 // 100), Image.Resampling.LANCZOS
+        )
     return page
 
 
