@@ -7,6 +7,7 @@ import io
 import random
 import string
 from datetime import date
+from typing import Any
 
 import docx
 import pytest
@@ -15,17 +16,13 @@ from pydantic import ValidationError
 from rma.config import Settings
 from rma.errors import InputTooLarge, StructuredOutputError
 from rma.llm.types import ChatResult, Provenance
+from rma.notes.budget import estimate_tokens, notes_budget
 from rma.notes.checks import check_letter
-from rma.notes.convert import (
-    checked_content,
-    close_json,
-    estimate_tokens,
-    notes_budget,
-    prepare,
-    read_extraction,
-)
+from rma.notes.content import checked_content
+from rma.notes.convert import Prepared, prepare
 from rma.notes.docx import letter_docx
 from rma.notes.letter import compose, plain_sentence
+from rma.notes.replies import close_json, read_extraction
 from rma.notes.schema import ConvertRequest, NotesExtraction
 from tests.notes.conftest import sample
 
@@ -38,6 +35,10 @@ def _settings(**env: object) -> Settings:
 
 def _request(notes: str, **fields: object) -> ConvertRequest:
     return ConvertRequest(notes=notes, client_name="Jo Bloggs", **fields)  # type: ignore[arg-type]
+
+
+def _checked(extraction: NotesExtraction, prepared: Prepared) -> tuple[Any, Any]:
+    return checked_content(extraction, prepared.facts, prepared.request, prepared.letter_date)
 
 
 def _extraction(**fields: object) -> NotesExtraction:
@@ -65,7 +66,7 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
             {"creditor": "Cabot", "amount": "£100"},  # not in the notes
         ],
     )
-    content, warnings = checked_content(extraction, prepared)
+    content, warnings = _checked(extraction, prepared)
     assert content.matters == ["You owe £4,230 to Lowell for an old Vanquis card."]
     assert content.your_actions[0].due == date(2025, 3, 12)
     assert content.your_actions[0].action == "Send us your Standard Financial Statement."
@@ -95,7 +96,7 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
 def test_priority_debts_and_actions_the_model_missed() -> None:
     prepared = prepare(_request(sample("02")), _settings(), TODAY)
     extraction = _extraction(debts=[{"creditor": "Leeds City Council", "amount": "£1,250.50"}])
-    content, warnings = checked_content(extraction, prepared)
+    content, warnings = _checked(extraction, prepared)
     assert content.debts[0].priority == "council tax"
     text = compose(content).text
     assert "Leeds City Council: £1,250.50 (council tax, a priority debt)" in text
@@ -109,7 +110,7 @@ def test_priority_debts_and_actions_the_model_missed() -> None:
 
 def test_an_empty_section_says_so() -> None:
     prepared = prepare(_request(sample("06")), _settings(), TODAY)
-    content, warnings = checked_content(_extraction(), prepared)
+    content, warnings = _checked(_extraction(), prepared)
     assert "no_matters" in [w.code for w in warnings]
     text = compose(content).text
     assert "We do not have anything more to do for you at the moment." in text  # "none"
@@ -120,7 +121,7 @@ def test_an_empty_section_says_so() -> None:
 def test_a_deadline_not_in_the_notes_is_left_out() -> None:
     prepared = prepare(_request(sample("01")), _settings(), TODAY)
     extraction = _extraction(your_actions=[{"action": "Send us your SFS", "due": "19/3"}])
-    content, warnings = checked_content(extraction, prepared)
+    content, warnings = _checked(extraction, prepared)
     assert any("'19/3'" in w.message for w in warnings)
     # The action is the notes' "agreed to send SFS by 12/3": the notes' deadline is used.
     assert content.your_actions[0].due == date(2025, 3, 12)
@@ -135,7 +136,7 @@ def test_owner_and_deadline_come_from_the_notes() -> None:
         ],
         your_actions=[{"action": "Request breathing space", "due": "12/3"}],  # ours
     )
-    content, warnings = checked_content(extraction, prepared)
+    content, warnings = _checked(extraction, prepared)
     assert [(a.action, a.due) for a in content.our_actions] == [("Request breathing space.", None)]
     assert [(a.action, a.due) for a in content.your_actions] == [
         ("Send Standard Financial Statement.", date(2025, 3, 12))
@@ -224,7 +225,7 @@ def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
     prepared = prepare(
         _request(sample("01"), organisation="Riverside Money Advice"), _settings(), TODAY
     )
-    content, warnings = checked_content(
+    content, warnings = _checked(
         _extraction(our_actions=[{"action": "Ask for breathing space", "due": None}]), prepared
     )
     letter = compose(content)
@@ -281,7 +282,7 @@ def test_whatever_the_model_writes_the_letter_invents_nothing() -> None:
                 ],
             }
         )
-        content, _ = checked_content(extraction, prepared)
+        content, _ = _checked(extraction, prepared)
         letter = compose(content)
         found = check_letter(
             letter.text,

@@ -1,0 +1,327 @@
+"""What of the model's reply a letter may use, decided by code against the notes.
+
+Each sentence is made letter-ready and kept only if the notes support it: no amount,
+date or creditor the notes lack, about something in the notes, not cut off. Who does
+an action and by when come from the notes; actions the reply missed are written from
+the notes' own words. Every decision is a warning the adviser sees.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from rma.notes.checks import (
+    LetterWarning,
+    grounded,
+    invented_facts,
+    is_carried,
+)
+from rma.notes.facts import (
+    MONTHS,
+    NotesFacts,
+    find_amounts,
+    find_dates,
+    format_date,
+    name_in_text,
+    priority_kind,
+)
+from rma.notes.letter import (
+    LetterContent,
+    plain_sentence,
+    sentence_from_notes,
+    without_dates,
+)
+from rma.notes.schema import (
+    MAX_PHRASE,
+    Action,
+    ConvertRequest,
+    Debt,
+    ExtractedAction,
+    NotesExtraction,
+)
+
+
+def _checked_sentence(
+    raw: str, facts: NotesFacts, what: str, warnings: list[LetterWarning], *, undated: bool
+) -> str | None:
+    """A model sentence fit for the letter, or None (with a warning saying why)."""
+    if len(raw) >= MAX_PHRASE:
+        warnings.append(
+            LetterWarning(
+                "left_out_unsupported",
+                f"{what} {raw[:60]!r}... was cut off by its length limit and left out",
+            )
+        )
+        return None
+    text = without_dates(raw, facts.appointment) if undated else raw
+    sentence = plain_sentence(text, facts.appointment)
+    if not sentence:
+        return None
+    problems = invented_facts(sentence, facts)
+    if problems:
+        reasons = "; ".join(p.message.replace(" in the letter", "") for p in problems)
+        warnings.append(
+            LetterWarning("left_out_unsupported", f"{what} {sentence!r} was left out: {reasons}")
+        )
+        return None
+    if not grounded(sentence, facts):
+        warnings.append(
+            LetterWarning(
+                "left_out_unsupported",
+                f"{what} {sentence!r} was left out: it is not about anything in the notes",
+            )
+        )
+        return None
+    return sentence
+
+
+def _checked_action(
+    item: ExtractedAction, facts: NotesFacts, owner: str, warnings: list[LetterWarning]
+) -> Action | None:
+    sentence = _checked_sentence(item.action, facts, owner, warnings, undated=True)
+    if sentence is None:
+        return None
+    due_text = (item.due or "").strip() or None
+    written = find_dates(due_text, facts.appointment) if due_text else []
+    if not written:
+        # The model may have left the deadline in the sentence instead.
+        written = find_dates(item.action, facts.appointment)
+        due_text = written[0].text if written else due_text
+    due = None
+    if written:
+        # A deadline the notes also give resolves as the notes' own reading does.
+        same = [d.value for d in facts.dates if d.text == written[0].text]
+        due = same[0] if same else written[0].value
+        if not facts.has_date(due, year_given=written[0].year_given):
+            warnings.append(
+                LetterWarning(
+                    "left_out_unsupported",
+                    f"the deadline {due_text!r} for {owner} {sentence!r} is not in the notes "
+                    "and was left out",
+                )
+            )
+            due = None
+    elif due_text and due_text.lower() not in ("null", "none", "n/a", "-"):
+        warnings.append(
+            LetterWarning(
+                "deadline_not_a_date",
+                f"the deadline {due_text!r} for {owner} {sentence!r} is not a date; "
+                "it was left out",
+            )
+        )
+    return Action(action=sentence, due=due, due_as_written=due_text if due else None)
+
+
+def _align_with_notes(
+    ours: list[Action], yours: list[Action], facts: NotesFacts, warnings: list[LetterWarning]
+) -> tuple[list[Action], list[Action]]:
+    """Who does an action, and by when, as the notes say (read by code): an item the
+    model put under the wrong heading moves; its deadline is the notes' deadline."""
+    deadlines = {a.due for a in facts.actions if a.due is not None}
+    out: dict[str, list[Action]] = {"us": [], "client": []}
+    for owner, items in (("us", ours), ("client", yours)):
+        for item in items:
+            carried = [a for a in facts.actions if is_carried(a, item.action)]
+            if not carried:
+                out[owner].append(item)
+                continue
+            best = next((a for a in carried if a.owner == owner), carried[0])
+            if best.owner != owner:
+                warnings.append(
+                    LetterWarning(
+                        "action_moved",
+                        f"{item.action!r} is {'our' if best.owner == 'us' else 'your'} action "
+                        "in the notes and is listed there",
+                    )
+                )
+            in_text = {d.value for d in find_dates(item.action, facts.appointment)}
+            if best.due is not None and item.due != best.due and best.due not in in_text:
+                if item.due is not None:
+                    warnings.append(
+                        LetterWarning(
+                            "deadline_from_notes",
+                            f"the deadline for {item.action!r} is {format_date(best.due)} in "
+                            f"the notes, not {format_date(item.due)}; the notes' date is used",
+                        )
+                    )
+                item = item.model_copy(update={"due": best.due})
+            elif best.due is None and item.due in deadlines:
+                # The model gave this action another action's deadline.
+                warnings.append(
+                    LetterWarning(
+                        "deadline_from_notes",
+                        f"the notes give no deadline for {item.action!r}; the date "
+                        f"{format_date(item.due)} belongs to another action and is not used",
+                    )
+                )
+                item = item.model_copy(update={"due": None, "due_as_written": None})
+            out[best.owner].append(item)
+    return out["us"], out["client"]
+
+
+def _creditor_name(raw: str, facts: NotesFacts, warnings: list[LetterWarning]) -> str | None:
+    name = re.sub(r"\s+", " ", re.sub(r"[`*_#|<>{}\[\]\\]", "", raw)).strip(" .,;:")
+    if not name:
+        return None
+    is_figure = bool(find_dates(name, facts.appointment) or find_amounts(name))
+    has_word = any(len(w) >= 2 and w.lower() not in MONTHS for w in re.findall(r"[A-Za-z&]+", name))
+    if is_figure or not has_word or not facts.mentions(name):
+        warnings.append(
+            LetterWarning(
+                "left_out_unsupported",
+                f"the creditor {name!r} is not a creditor named in the notes and was left out",
+            )
+        )
+        return None
+    return name
+
+
+def _unique(items: list[Any], key: Any, what: str, warnings: list[LetterWarning]) -> list[Any]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        k = key(item).lower()
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    if len(out) < len(items):
+        warnings.append(
+            LetterWarning("repeats_merged", f"the model repeated some {what}; each is listed once")
+        )
+    return out
+
+
+def checked_content(
+    extraction: NotesExtraction, facts: NotesFacts, request: ConvertRequest, letter_date: date
+) -> tuple[LetterContent, list[LetterWarning]]:
+    """Keep what the notes support, normalise amounts and dates, note what was left out."""
+    warnings: list[LetterWarning] = []
+    matters = [
+        _checked_sentence(m, facts, "the matter", warnings, undated=False)
+        for m in extraction.matters_discussed
+    ]
+    ours = [_checked_action(a, facts, "our action", warnings) for a in extraction.our_actions]
+    yours = [_checked_action(a, facts, "your action", warnings) for a in extraction.your_actions]
+    debts: list[Debt] = []
+    for item in extraction.debts:
+        creditor = _creditor_name(item.creditor, facts, warnings)
+        if creditor is None:
+            continue
+        amount = None
+        written = find_amounts(item.amount or "")
+        if written:
+            if facts.has_amount(written[0].value):
+                amount = written[0]
+            else:
+                warnings.append(
+                    LetterWarning(
+                        "left_out_unsupported",
+                        f"the amount {item.amount!r} for {creditor} is not in the notes and "
+                        "was left out",
+                    )
+                )
+        debts.append(
+            Debt(
+                creditor=creditor,
+                amount=str(amount.value) if amount else None,
+                amount_as_written=amount.text if amount else None,
+                priority=_priority(creditor, facts.text),
+            )
+        )
+    # Creditors code sees in the notes that the model did not list.
+    for name in facts.creditors:
+        if not any(name_in_text(name, d.creditor) for d in debts):
+            warnings.append(
+                LetterWarning(
+                    "creditor_not_in_letter",
+                    f"the notes mention {name}, which is not in the letter's list of debts "
+                    "(fine if it is only the original lender of a debt listed)",
+                )
+            )
+    our_list, your_list = _align_with_notes(
+        [a for a in ours if a is not None], [a for a in yours if a is not None], facts, warnings
+    )
+    # Actions code found in the notes that the model's reply left out are written
+    # from the notes' own words: a letter never says "nothing to do" over the notes.
+    for action in facts.actions:
+        mine = our_list if action.owner == "us" else your_list
+        if any(is_carried(action, a.action) for a in [*our_list, *your_list]):
+            continue
+        sentence, due = sentence_from_notes(action.text, action.owner, facts.appointment)
+        if not sentence:
+            continue
+        mine.append(Action(action=sentence, due=due))
+        warnings.append(
+            LetterWarning(
+                "action_from_notes",
+                f"{'our' if action.owner == 'us' else 'your'} action {action.text!r} was "
+                "missing from the model's reply; the letter uses the notes' own words "
+                f"({sentence!r}): check the phrasing",
+            )
+        )
+    if not any(matters):
+        warnings.append(
+            LetterWarning(
+                "no_matters",
+                "the letter lists nothing under what we talked about; add what the notes "
+                "record before sending",
+            )
+        )
+    content = LetterContent(
+        client_name=request.client_name,
+        letter_date=letter_date,
+        appointment=facts.appointment,
+        matters=_unique([m for m in matters if m], str, "matters", warnings),
+        our_actions=_unique(our_list, _action_key, "actions", warnings),
+        your_actions=_unique(your_list, _action_key, "actions", warnings),
+        debts=_unique(debts, lambda d: d.creditor, "debts", warnings),
+        adviser_name=request.adviser_name,
+        organisation=request.organisation,
+        tone=request.tone,
+    )
+    return content, warnings
+
+
+def _action_key(action: Action) -> str:
+    return action.action
+
+
+def _priority(creditor: str, notes: str) -> str | None:
+    """Priority kind from the creditor's name or the notes' lines that mention it."""
+    kind = priority_kind(creditor)
+    if kind:
+        return kind
+    for line in re.split(r"[\n;]|\.\s|,\s(?=\D)", notes):
+        if name_in_text(creditor, line):
+            kind = priority_kind(line)
+            if kind:
+                return kind
+    return None
+
+
+def apply_rewording(
+    content: LetterContent, new: dict[str, list[str]], facts: NotesFacts
+) -> tuple[LetterContent, list[LetterWarning]]:
+    """``content`` with each sentence replaced by its rewording where that passes the
+    same checks as the original; otherwise the original stays."""
+    warnings: list[LetterWarning] = []
+
+    def better(old: str, proposed: str) -> str:
+        sentence = _checked_sentence(proposed, facts, "a reworded sentence", warnings, undated=True)
+        return sentence or old
+
+    matters = [better(o, n) for o, n in zip(content.matters, new["matters_discussed"], strict=True)]
+    ours = [
+        a.model_copy(update={"action": better(a.action, n)})
+        for a, n in zip(content.our_actions, new["our_actions"], strict=True)
+    ]
+    yours = [
+        a.model_copy(update={"action": better(a.action, n)})
+        for a, n in zip(content.your_actions, new["your_actions"], strict=True)
+    ]
+    reworded = LetterContent(
+        **{**content.__dict__, "matters": matters, "our_actions": ours, "your_actions": yours}
+    )
+    return reworded, warnings
