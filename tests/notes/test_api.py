@@ -261,10 +261,12 @@ def test_kept_letters_expire_and_can_be_deleted(
     ):
         letter_id = client.post("/convert", json=GOOD).json()["id"]
         assert letter_id
+        as_word = client.post("/convert", params={"format": "docx"}, json=GOOD)
+        assert as_word.headers["X-RMA-Letter-Id"] not in ("", letter_id)
         got = client.get(f"/convert/{letter_id}.docx")
         assert got.status_code == 200 and got.content.startswith(b"PK")
         store = client.app.state.letters  # type: ignore[attr-defined]
-        assert len(store) == 1
+        assert len(store) == 2
         store.ttl = 0  # later letters expire at once
         assert client.delete(f"/convert/{letter_id}").status_code == 204
         assert client.get(f"/convert/{letter_id}.docx").status_code == 404

@@ -155,7 +155,8 @@ async def convert_notes(
                 # ASCII JSON: header values cannot carry other bytes.
                 "X-RMA-Warnings": json.dumps(response.warnings),
                 "X-RMA-Provenance": json.dumps(response.provenance),
-            },
+            }
+            | ({"X-RMA-Letter-Id": letter_id} if letter_id else {}),
         )
     return JSONResponse(conversion.response(letter_id).model_dump(mode="json"))
 
