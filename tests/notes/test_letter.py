@@ -18,7 +18,7 @@ from rma.errors import InputTooLarge, StructuredOutputError
 from rma.llm.types import ChatResult, Provenance
 from rma.notes.budget import estimate_tokens, notes_budget
 from rma.notes.checks import check_letter
-from rma.notes.content import checked_content
+from rma.notes.content import apply_rewording, checked_content
 from rma.notes.convert import Prepared, prepare
 from rma.notes.docx import letter_docx
 from rma.notes.letter import compose, plain_sentence
@@ -291,3 +291,19 @@ def test_whatever_the_model_writes_the_letter_invents_nothing() -> None:
             allowed_dates=allowed,
         )
         assert not [f for f in found if f.code.startswith("invented")], letter.text
+
+
+def test_a_rewording_keeps_dates_that_are_not_deadlines() -> None:
+    prepared = prepare(_request(sample("04")), _settings(), TODAY)
+    content, _ = _checked(_extraction(), prepared)
+    hearing = next(a for a in content.your_actions if "hearing" in a.action)
+    assert hearing.action == "Attend hearing on 3 September 2025." and hearing.due is None
+    new = {
+        "matters_discussed": [],
+        "our_actions": [a.action for a in content.our_actions],
+        "your_actions": [
+            "Go to the hearing on 3/9." if a is hearing else a.action for a in content.your_actions
+        ],
+    }
+    reworded, _ = apply_rewording(content, new, prepared.facts)
+    assert "Go to the hearing on 3 September 2025." in [a.action for a in reworded.your_actions]

@@ -308,19 +308,21 @@ def apply_rewording(
     same checks as the original; otherwise the original stays."""
     warnings: list[LetterWarning] = []
 
-    def better(old: str, proposed: str) -> str:
-        sentence = _checked_sentence(proposed, facts, "a reworded sentence", warnings, undated=True)
+    def better(old: str, proposed: str, *, undated: bool) -> str:
+        what = "a reworded sentence"
+        sentence = _checked_sentence(proposed, facts, what, warnings, undated=undated)
         return sentence or old
 
-    matters = [better(o, n) for o, n in zip(content.matters, new["matters_discussed"], strict=True)]
-    ours = [
-        a.model_copy(update={"action": better(a.action, n)})
-        for a, n in zip(content.our_actions, new["our_actions"], strict=True)
-    ]
-    yours = [
-        a.model_copy(update={"action": better(a.action, n)})
-        for a, n in zip(content.your_actions, new["your_actions"], strict=True)
-    ]
+    def action(a: Action, proposed: str) -> Action:
+        # A deadline is added by code after the sentence; any other date stays in it.
+        return a.model_copy(
+            update={"action": better(a.action, proposed, undated=a.due is not None)}
+        )
+
+    pairs = zip(content.matters, new["matters_discussed"], strict=True)
+    matters = [better(old, proposed, undated=False) for old, proposed in pairs]
+    ours = [action(a, n) for a, n in zip(content.our_actions, new["our_actions"], strict=True)]
+    yours = [action(a, n) for a, n in zip(content.your_actions, new["your_actions"], strict=True)]
     reworded = LetterContent(
         **{**content.__dict__, "matters": matters, "our_actions": ours, "your_actions": yours}
     )
