@@ -15,16 +15,19 @@ from pydantic import ValidationError
 
 from rma.config import Settings
 from rma.errors import InputTooLarge, StructuredOutputError
+from rma.llm.factory import build_router
+from rma.llm.router import Structured
 from rma.llm.types import ChatResult, Provenance
 from rma.notes.budget import estimate_tokens, notes_budget
 from rma.notes.checks import check_letter
 from rma.notes.content import apply_rewording, checked_content
-from rma.notes.convert import Prepared, prepare
+from rma.notes.convert import Prepared, finish, prepare
 from rma.notes.docx import letter_docx
 from rma.notes.letter import compose, plain_sentence
 from rma.notes.replies import close_json, read_extraction
 from rma.notes.schema import ConvertRequest, NotesExtraction
 from tests.notes.conftest import sample
+from tests.support.servers import free_port
 
 TODAY = date(2025, 3, 6)
 
@@ -307,3 +310,30 @@ def test_a_rewording_keeps_dates_that_are_not_deadlines() -> None:
     }
     reworded, _ = apply_rewording(content, new, prepared.facts)
     assert "Go to the hearing on 3 September 2025." in [a.action for a in reworded.your_actions]
+
+
+async def test_a_backend_failure_while_rewording_keeps_the_checked_letter() -> None:
+    """Extraction done, then every backend is down for the rewording: the checked
+    letter is returned, and says it could not be simplified."""
+    settings = _settings(
+        VLLM_URL=f"http://127.0.0.1:{free_port()}/v1",
+        LLM_RETRY_ATTEMPTS=1,
+        NOTES_READING_AGE_TARGET=5,
+    )
+    router = build_router(settings)
+    try:
+        prepared = prepare(_request(sample("01")), settings, TODAY)
+        extraction = _extraction(
+            our_actions=[{"action": "Ask for breathing space for you", "due": None}]
+        )
+        extracted = Structured(extraction, _result(extraction.model_dump_json()))
+        conversion = await finish(router, prepared, extracted, settings)
+    finally:
+        await router.aclose()
+    codes = [w.code for w in conversion.warnings]
+    assert "reword_failed" in codes and "reading_age_above_target" in codes
+    assert "no backend could serve" in next(
+        w.message for w in conversion.warnings if w.code == "reword_failed"
+    )
+    assert "Ask for breathing space for you." in conversion.letter.text
+    assert [step for step, _ in conversion.results] == ["extract"]

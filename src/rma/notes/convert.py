@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field, create_model
 
 from rma.config import Settings
-from rma.errors import StreamInterrupted, StructuredOutputError
+from rma.errors import AllBackendsFailed, BackendError, StreamInterrupted, StructuredOutputError
 from rma.llm.router import ProviderRouter, Structured
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFailed, TextDelta
 from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size, estimate_tokens
@@ -262,10 +262,10 @@ async def finish(
     if measured.age > target and (content.matters or content.our_actions or content.your_actions):
         try:
             candidate, result, extra = await reword(router, content, prepared.facts)
-        except StructuredOutputError as exc:
-            # The checked letter stands; only its simpler wording is missing.
+        except (StructuredOutputError, AllBackendsFailed, StreamInterrupted, BackendError) as exc:
+            # The checked letter stands; only its simpler wording is missing, and it says so.
             warnings.append(
-                LetterWarning("reword_failed", f"the simpler wording could not be used: {exc}")
+                LetterWarning("reword_failed", f"the simpler wording could not be made: {exc}")
             )
         else:
             results.append(("reword", result))
