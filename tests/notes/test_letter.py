@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rma.config import Settings
 from rma.errors import InputTooLarge, StructuredOutputError
 from rma.llm.factory import build_router
+from rma.llm.jsonreply import close_json
 from rma.llm.router import Structured
 from rma.llm.types import ChatResult, Provenance
 from rma.notes.budget import estimate_tokens, notes_budget
@@ -24,7 +25,7 @@ from rma.notes.content import apply_rewording, checked_content
 from rma.notes.convert import Prepared, finish, prepare
 from rma.notes.docx import letter_docx
 from rma.notes.letter import compose, plain_sentence
-from rma.notes.replies import close_json, read_extraction
+from rma.notes.replies import read_extraction
 from rma.notes.schema import ConvertRequest, NotesExtraction
 from tests.notes.conftest import sample
 from tests.support.servers import free_port

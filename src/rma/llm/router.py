@@ -35,6 +35,7 @@ from rma.errors import (
 )
 from rma.llm import metrics
 from rma.llm.backends.base import Backend
+from rma.llm.jsonreply import RUNAWAY_STOPS, json_object_text
 from rma.llm.resilience import CircuitBreaker, ConcurrencyLimit, RetryPolicy, Timeouts
 from rma.llm.types import (
     ChatParams,
@@ -280,7 +281,10 @@ class ProviderRouter:
         max_tokens: int = C.DEFAULT_MAX_TOKENS,
         temperature: float = 0.0,
     ) -> Structured[M]:
-        """Ask for JSON matching ``schema``; validate; on failure retry once with the errors."""
+        """Ask for JSON matching ``schema``; validate; on failure retry once with the errors.
+
+        The reply stops where a small model runs on in whitespace, and JSON cut short is
+        closed before validation, so a run-on costs seconds rather than the token budget."""
         json_schema = schema.model_json_schema()
         convo = list(messages)
         for attempt in (1, 2):
@@ -291,10 +295,11 @@ class ProviderRouter:
                 temperature=temperature,
                 json_schema=json_schema,
                 schema_name=schema.__name__,
+                stop=RUNAWAY_STOPS,
             )
             try:
                 return Structured(
-                    schema.model_validate_json(_json_part(result.text)), result, attempt
+                    schema.model_validate_json(json_object_text(result.text)), result, attempt
                 )
             except (ValidationError, ValueError) as err:
                 problem = _describe(err)
@@ -575,22 +580,6 @@ def _has_model(models: list[str], wanted: str) -> bool:
 
 def _min(current: float | None, new: float) -> float:
     return new if current is None else min(current, new)
-
-
-def _json_part(text: str) -> str:
-    """The JSON object in a reply, tolerating code fences some models add."""
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.strip("`")
-        stripped = stripped.removeprefix("json").strip()
-    start, end = stripped.find("{"), stripped.rfind("}")
-    if start == -1:
-        raise ValueError("the reply contains no JSON object")
-    if end < start:
-        # Grammar-constrained decoding can run on in whitespace until max_tokens without
-        # closing the object; what came before may still be complete (validation decides).
-        return stripped[start:].rstrip().rstrip(",") + "}"
-    return stripped[start : end + 1]
 
 
 def _describe(err: Exception) -> str:

@@ -27,6 +27,7 @@ from pydantic import Field, create_model
 
 from rma.config import Settings
 from rma.errors import AllBackendsFailed, BackendError, StreamInterrupted, StructuredOutputError
+from rma.llm.jsonreply import RUNAWAY_STOPS
 from rma.llm.router import ProviderRouter, Structured
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFailed, TextDelta
 from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size, estimate_tokens
@@ -48,7 +49,7 @@ from rma.notes.letter import (
     LetterContent,
     compose,
 )
-from rma.notes.replies import RUNAWAY_STOPS, json_reply, read_extraction
+from rma.notes.replies import read_extraction
 from rma.notes.schema import (
     ConvertRequest,
     ConvertResponse,
@@ -156,7 +157,8 @@ async def reword(
     ]
     # Simpler wording is about as long as the original: a bound keeps a run-on short.
     budget = min(REWORD_MAX_TOKENS, 2 * estimate_tokens(messages[1].content) + 32)
-    value, result = await json_reply(router, messages, schema, max_tokens=budget)
+    answer = await router.structured(messages, schema, max_tokens=budget)
+    value, result = answer.value, answer.result
     reworded, warnings = await asyncio.to_thread(
         apply_rewording, content, value.model_dump(), facts
     )
@@ -336,7 +338,7 @@ class ConversionRun:
             max_tokens=EXTRACT_MAX_TOKENS,
             json_schema=NotesExtraction.model_json_schema(),
             schema_name=NotesExtraction.__name__,
-            stop=RUNAWAY_STOPS,
+            stop=RUNAWAY_STOPS,  # the extraction streams; see rma.llm.jsonreply
         )
 
     async def open(self) -> ConversionRun:
