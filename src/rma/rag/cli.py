@@ -53,7 +53,7 @@ def ingest_cmd(paths: tuple[Path, ...]) -> None:
         return results
 
     for r in _run(work):
-        pages = f", {r.pages} pages" if r.pages else ""
+        pages = f", {r.pages} page{'s' if r.pages != 1 else ''}" if r.pages else ""
         ocr = f", OCR on pages {r.ocr_pages}" if r.ocr_pages else ""
         click.echo(f"{r.outcome:<9} {r.filename}: {r.chunks} chunks{pages}{ocr}")
         for warning in r.warnings:
