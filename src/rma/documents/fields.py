@@ -127,20 +127,38 @@ DATE_PATTERNS = [
     # 2025-03-05
     (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
 ]
-MONEY = re.compile(r"(?:£|GBP\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?!\d)")
-# "£1,408,16": OCR read the decimal point as a comma (no thousands group has 2 digits).
-MISREAD_PENCE = re.compile(r",(\d{2})(?![\d,])")
+# A pound sign and the whole number-like token after it (separators included), so a
+# misread "£2.574.99" is seen whole and never taken as £2.
+MONEY = re.compile(r"(?:£|GBP\s?)\s?(\d(?:[\d,.]*\d)?)(?!\d)", re.I)
+AMOUNT_AS_WRITTEN = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?")
 
 
 def parse_money(text: str) -> Decimal | None:
-    """An amount in pounds from '£1,234.56', '1234.5' or 'GBP 20'; None if not one."""
-    cleaned = re.sub(r"(?i)gbp|£|,|\s", "", text.strip())
-    if not re.fullmatch(r"\d+(\.\d{1,2})?", cleaned):
+    """An amount in pounds from '£1,234.56', '1234.5' or 'GBP 20'; None if not one.
+
+    Strict: '£1,408,16' or '£2.574.99' are not amounts (see :func:`read_misread_amount`).
+    """
+    cleaned = re.sub(r"(?i)gbp|£|\s", "", text.strip())
+    if not AMOUNT_AS_WRITTEN.fullmatch(cleaned):
         return None
     try:
-        return Decimal(cleaned).quantize(Decimal("0.01"))
+        return Decimal(cleaned.replace(",", "")).quantize(Decimal("0.01"))
     except InvalidOperation:
         return None
+
+
+def read_misread_amount(digits: str) -> Decimal | None:
+    """The likely amount in a token OCR garbled with its separators ('1,408,16', '2.574.99').
+
+    Only when the reading is unambiguous: the last separator has 2 digits after it (pence)
+    and every earlier group has 3. Anything else (e.g. '1.408') is left unread.
+    """
+    parts = re.split(r"[.,]", digits)
+    if len(parts) < 2 or len(parts[-1]) != 2 or not 1 <= len(parts[0]) <= 3:
+        return None
+    if any(len(group) != 3 for group in parts[1:-1]):
+        return None
+    return Decimal("".join(parts[:-1]) + "." + parts[-1])
 
 
 def find_dates(text: str) -> Iterator[tuple[date, re.Match[str]]]:
@@ -265,8 +283,9 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
     best: dict[str, tuple[int, DocumentField]] = {}
     for line in lines:
         for match in MONEY.finditer(line.text):
-            amount = parse_money(match.group(0))
-            if amount is None:
+            amount = parse_money(match.group(1))
+            misread = read_misread_amount(match.group(1)) if amount is None else None
+            if amount is None and misread is None:
                 continue
             before = line.text[max(0, match.start() - 70) : match.start()].lower()
             after = line.text[match.end() : match.end() + 25].lower()
@@ -286,11 +305,9 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
             if label is None:
                 continue
             value, how, note = str(amount), "pattern", ""
-            misread = MISREAD_PENCE.match(line.text, match.end())
-            if misread and match.group(2) is None:
-                written = line.text[match.start() : misread.end()]
-                value = str(parse_money(f"{match.group(1)}.{misread.group(1)}"))
-                how, note = "misread", f"the amount reads {written!r}; taken as {value}"
+            if misread is not None:
+                value, how = str(misread), "misread"
+                note = f"the amount reads {match.group(0)!r}; taken as {value}"
             if label not in best or rank > best[label][0]:
                 best[label] = (rank, _field(label, value, line, how, note))
     return {name: found for name, (_, found) in best.items()}
