@@ -132,7 +132,7 @@ def test_service_reads_pages_with_the_vision_model(
 async def test_pages_are_read_concurrently_up_to_the_bound(
     ollama_settings: Callable[..., Settings], ollama: OllamaDouble, letters: dict[str, SampleLetter]
 ) -> None:
-    ollama.control(reply="page text " * 5, token_delay=0.05)
+    ollama.control(reply="page text " * 5, token_delay=0.2)
     six_scans = render_pdf([(letters["creditor-letter"], False)] * 6)
     router = build_router(ollama_settings(OCR_PROVIDER="ollama", OLLAMA_MAX_IN_FLIGHT=16))
     try:
