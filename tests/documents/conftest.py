@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from tests.conftest import LOGS, ROOT, OllamaDouble
-from tests.support.serve import serving
-from tests.support.servers import ServerProcess, free_port
 
 from rma.config import Settings, load_settings
 from rma.documents.api import create
 from rma.documents.sample_letters import SampleLetter, render_image, render_pdf, sample_letters
+from tests.conftest import LOGS, ROOT, OllamaDouble
+from tests.support.serve import serving
+from tests.support.servers import ServerProcess, free_port
 
 VISION_MODEL = "qwen2-vl-2b-instruct"
 

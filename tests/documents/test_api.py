@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from tests.conftest import VLLM, OllamaDouble
-from tests.support.serve import serving
-from tests.support.servers import free_port
 
 from rma.cli import main
 from rma.config import Settings
 from rma.documents.api import create
 from rma.documents.sample_letters import SampleLetter
+from tests.conftest import VLLM, OllamaDouble
+from tests.support.serve import serving
+from tests.support.servers import free_port
 
 PAGE_KEYS = {"number", "text", "method", "confidence"}
 FIELD_KEYS = {"value", "page", "quote", "confidence", "source", "verified", "note"}

@@ -8,12 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.conftest import OllamaDouble
 
 from rma.config import Settings
 from rma.documents.classify import DocType, classify, decide, wording_scores
 from rma.documents.fields import extract_fields, parse_date, parse_money
 from rma.llm.factory import build_router
+from tests.conftest import OllamaDouble
 
 LETTER = """Lakeside Finance Ltd
 Date: 3 March 2025

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 from PIL import Image
-from tests.documents.conftest import png_bytes
 
 from rma.documents.pipeline import DocumentProcessor
 from rma.documents.sample_letters import SampleLetter, render_image
+from tests.documents.conftest import png_bytes
 
 
 def assert_fields(result: dict, letter: SampleLetter) -> None:

@@ -11,9 +11,6 @@ from collections.abc import Callable
 
 import httpx
 from PIL import Image
-from tests.conftest import OllamaDouble
-from tests.documents.conftest import VISION_MODEL, OpenAIVisionDouble
-from tests.support.serve import serving
 
 from rma.config import Settings
 from rma.documents.api import create
@@ -23,6 +20,9 @@ from rma.llm.factory import build_router
 from rma.ocr import OcrReader
 from rma.ocr.images import VISION_MAX_SIDE
 from rma.ocr.pdf import PAGE_CONCURRENCY
+from tests.conftest import OllamaDouble
+from tests.documents.conftest import VISION_MODEL, OpenAIVisionDouble
+from tests.support.serve import serving
 
 
 def vllm_vision(settings: Callable[..., Settings], fake: OpenAIVisionDouble) -> Settings:
