@@ -20,6 +20,10 @@ DEFAULT_OLLAMA_KEEP_ALIVE = "30m"
 LOCAL_CHAT_MODEL = "smollm2-135m-instruct-q4_1"
 LOCAL_EMBED_MODEL = "all-minilm-l6-v2-onnx-int8"
 LOCAL_CONTEXT_TOKENS = 2048
+# vLLM's JSON grammar without free whitespace between tokens: small models otherwise run on
+# in whitespace to the token limit (measured on SmolLM2: 0 of 12 extractions valid with
+# free whitespace, 8 of 12 without). Passed as --structured-outputs-config.
+VLLM_STRUCTURED_OUTPUTS_CONFIG = '{"backend": "xgrammar", "disable_any_whitespace": true}'
 # Context window of the served vLLM model (its --max-model-len); budgets prompts.
 DEFAULT_VLLM_CONTEXT_TOKENS = 2048
 LOCAL_THREADS = 2

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from rma import constants as C
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -94,7 +96,14 @@ def vllm_process(
     model_args = (
         ["--runner", "pooling", "--dtype", "float32", "--max-model-len", "256"]
         if pooling
-        else ["--dtype", "bfloat16", "--max-model-len", "2048"]
+        else [
+            "--dtype",
+            "bfloat16",
+            "--max-model-len",
+            "2048",
+            "--structured-outputs-config",
+            C.VLLM_STRUCTURED_OUTPUTS_CONFIG,
+        ]
     )
     argv = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir]
     argv += ["--served-model-name", served_name, *model_args]

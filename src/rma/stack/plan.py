@@ -221,6 +221,7 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
                     served_model_name=settings.vllm_model,
                     max_model_len=settings.vllm_context_tokens,
                     dtype="bfloat16",
+                    structured_outputs_config=C.VLLM_STRUCTURED_OUTPUTS_CONFIG,
                     host="127.0.0.1",
                     port=options.vllm_port,
                 ),
