@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.servers import ServerProcess, free_port, vllm_process
+from tests.support.servers import ServerDouble, ServerProcess, free_port, vllm_process
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = Path(os.environ.get("RMA_TEST_LOGS", ROOT / "build" / "test-logs"))
@@ -96,22 +95,8 @@ def vllm_embed() -> Iterator[VLLM]:
         proc.stop()
 
 
-@dataclass
-class OllamaDouble:
-    url: str
-    process: ServerProcess
-
-    def control(self, **settings: object) -> None:
-        httpx.post(f"{self.url}/_control", json=settings).raise_for_status()
-
-    def requests(self) -> list[dict]:
-        return httpx.get(f"{self.url}/_requests").json()
-
-    def stats(self) -> dict:
-        return httpx.get(f"{self.url}/_stats").json()
-
-    def reset(self) -> None:
-        httpx.post(f"{self.url}/_reset").raise_for_status()
+class OllamaDouble(ServerDouble):
+    """The Ollama test server (tests/fakes/ollama.py)."""
 
 
 @pytest.fixture(scope="session")

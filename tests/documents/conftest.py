@@ -6,10 +6,8 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -18,31 +16,14 @@ from rma.documents.api import create
 from rma.documents.sample_letters import SampleLetter, render_image, render_pdf, sample_letters
 from tests.conftest import LOGS, ROOT, OllamaDouble
 from tests.support.serve import serving
-from tests.support.servers import ServerProcess, free_port
+from tests.support.servers import ServerDouble, ServerProcess, free_port
 
 VISION_MODEL = "qwen2-vl-2b-instruct"
 
 
-@dataclass
-class OpenAIVisionDouble:
-    url: str  # base URL ending in /v1
-    process: ServerProcess
-
-    @property
-    def root(self) -> str:
-        return self.url.removesuffix("/v1")
-
-    def control(self, **settings: object) -> None:
-        httpx.post(f"{self.root}/_control", json=settings).raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.root}/_requests").json()
-
-    def stats(self) -> dict[str, Any]:
-        return httpx.get(f"{self.root}/_stats").json()
-
-    def reset(self) -> None:
-        httpx.post(f"{self.root}/_reset").raise_for_status()
+class OpenAIVisionDouble(ServerDouble):
+    """The OpenAI-compatible vision test server (tests/fakes/openai_vision.py); ``url``
+    ends in /v1."""
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -81,6 +82,31 @@ class ServerProcess:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
+class ServerDouble:
+    """A running test double of a model server, with its test-only control endpoints
+    (``/_control``, ``/_requests``, ``/_stats``, ``/_reset``) served at ``root``."""
+
+    url: str  # the base URL a client is given
+    process: ServerProcess
+
+    @property
+    def root(self) -> str:
+        return self.url.removesuffix("/v1")
+
+    def control(self, **settings: object) -> None:
+        httpx.post(f"{self.root}/_control", json=settings).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.root}/_requests").json())
+
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.root}/_stats").json())
+
+    def reset(self) -> None:
+        httpx.post(f"{self.root}/_reset").raise_for_status()
 
 
 def vllm_process(
