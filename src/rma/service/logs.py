@@ -52,5 +52,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's access log prints query strings; our middleware logs the route instead.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("httpx", "httpcore", "openai", "chromadb"):
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
