@@ -69,11 +69,14 @@ ABBREVIATIONS: dict[str, str] = {
     "ni": "National Insurance",
 }
 
-_ABBREVIATION = re.compile(
-    r"(?<![\w&/])(" + "|".join(re.escape(k) for k in sorted(ABBREVIATIONS, key=len)[::-1]) + r")"
-    r"(?![\w&/])",
-    re.IGNORECASE,
-)
+
+def whole_words(words: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``words`` standing alone (longest first), ignoring case."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(r"(?<![\w&/])(" + alternatives + r")(?![\w&/])", re.IGNORECASE)
+
+
+_ABBREVIATION = whole_words(ABBREVIATIONS)
 
 
 def expand_abbreviations(text: str) -> str:

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from rma.notes.facts import ABBREVIATIONS, find_amounts, find_dates, format_date, format_pounds
+from rma.notes.facts import (
+    ABBREVIATIONS,
+    find_amounts,
+    find_dates,
+    format_date,
+    format_pounds,
+    whole_words,
+)
 from rma.notes.schema import Action, Debt, Tone
 
 TITLE = "Confirmation of your advice"
@@ -46,11 +53,7 @@ _LETTER_WORDS = {
     "adv": "your adviser",
     "bs": "breathing space",
 }
-_SHORTHAND = re.compile(
-    r"(?<![\w&/])(" + "|".join(re.escape(k) for k in sorted(_LETTER_WORDS, key=len)[::-1]) + r")"
-    r"(?![\w&/])",
-    re.IGNORECASE,
-)
+_SHORTHAND = whole_words(_LETTER_WORDS)
 
 
 def plain_sentence(text: str, reference: date) -> str:
