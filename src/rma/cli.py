@@ -152,6 +152,8 @@ def _add_service_commands() -> None:
     import importlib
 
     for module_name in (
+        "rma.db.cli",
+        "rma.limits.cli",
         "rma.rag.cli",
         "rma.notes.cli",
         "rma.documents.cli",

@@ -10,6 +10,7 @@ names the variable; it is never replaced by a default.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +32,8 @@ OcrProvider = Literal["vllm", "ollama", "tesseract"]
 PROVIDERS: tuple[str, ...] = ("vllm", "ollama", "local")
 # Lists come from comma-separated variables, not JSON.
 CommaList = Annotated[list[str], NoDecode]
+# "scheme://user:password@" in a database URL: the password is masked when printed.
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def _split(value: Any) -> Any:
@@ -94,6 +97,13 @@ class Settings(BaseSettings):
     chromadb_host: str = Field("", alias="CHROMADB_HOST")
     chromadb_port: int = Field(8000, alias="CHROMADB_PORT")
     rma_data_dir: Path = Field(Path("data"), alias="RMA_DATA_DIR")
+    # The product's database (rma.db): empty means SQLite in RMA_DATA_DIR. A password kept
+    # apart from the URL (a Kubernetes or Compose secret) is put into it by rma.db.
+    rma_database_url: str = Field("", alias="RMA_DATABASE_URL")
+    rma_database_password: SecretStr = Field(SecretStr(""), alias="RMA_DATABASE_PASSWORD")
+    # Bring the schema to the newest migration when a service or command starts (under a
+    # lock, so replicas do not race); off where a deployment runs `rma db upgrade` itself.
+    rma_database_auto_upgrade: bool = Field(True, alias="RMA_DATABASE_AUTO_UPGRADE")
 
     # Services.
     rma_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -183,6 +193,8 @@ class Settings(BaseSettings):
                 value = ",".join(str(v) for v in value)
             elif isinstance(value, Path):
                 value = str(value)
+            elif name == "rma_database_url":
+                value = _URL_PASSWORD.sub(r"\1****@", value)
             out[field.alias or name.upper()] = value
         return out
 

@@ -68,3 +68,13 @@ NOTES_MAX_RETAINED = 200
 
 REQUEST_ID_HEADER = "X-Request-ID"
 API_KEY_HEADER = "X-API-Key"
+
+# The database (rma.db): the SQLite file under RMA_DATA_DIR when RMA_DATABASE_URL is empty,
+# how long SQLite waits for another writer, and the PostgreSQL advisory lock that lets one
+# replica at a time run migrations (an arbitrary constant: "RMA" in ASCII).
+DATABASE_FILE = "rma.db"
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+MIGRATION_LOCK_ID = 0x524D41
+
+# Legal limits (rma.limits): the jurisdiction a lookup means when none is named.
+DEFAULT_JURISDICTION = "england-wales"

@@ -6,6 +6,8 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     RMAError
     ├── ConfigError                 bad settings, found at start-up
     ├── InputError                  the caller's request is wrong (HTTP 4xx)
+    │   ├── NotFound                what was asked for does not exist (HTTP 404)
+    │   ├── Conflict                it clashes with what is recorded (HTTP 409)
     │   ├── CapabilityError         the backend cannot do this role (vision on local)
     │   ├── UnsupportedMediaType    an upload in a format we do not read (HTTP 415)
     │   └── InputTooLarge
@@ -42,6 +44,18 @@ class InputError(RMAError):
     """The request itself is wrong; retrying or another backend will not help."""
 
     status_code = 422
+
+
+class NotFound(InputError):
+    """The thing asked for does not exist (an unknown limit, no value on that date)."""
+
+    status_code = 404
+
+
+class Conflict(InputError):
+    """The request clashes with what is already recorded (a decided proposal)."""
+
+    status_code = 409
 
 
 class InputTooLarge(InputError):
