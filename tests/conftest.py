@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.servers import ServerDouble, ServerProcess, free_port, vllm_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +123,34 @@ def ollama(ollama_server: OllamaDouble) -> OllamaDouble:
     """The Ollama test server, reset to normal behaviour for this test."""
     ollama_server.reset()
     return ollama_server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server from the system's packages (scripts/test installs them)."""
+    server = start_postgres()
+    if server is None:
+        if IN_CI:
+            pytest.fail("CI needs PostgreSQL: install the postgresql package (scripts/test does)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rma.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
 
 
 @pytest.fixture

@@ -263,11 +263,7 @@ def _correct(
         origin="approved",
         change_id=change_id,
     )
-    if (fixed.value, fixed.first_day, fixed.last_day) == (
-        target.value,
-        target.first_day,
-        target.last_day,
-    ):
+    if fixed.facts() == target.facts():
         raise InputError(
             f"the row of {change.name} from {change.corrects} already says that: nothing to change"
         )

@@ -143,6 +143,10 @@ class LimitRow:
         """The last day a lookup finds this value; None: no end."""
         return self.known_to if self.to_unknown else self.effective_to
 
+    def facts(self) -> tuple[Any, ...]:
+        """What the row states (value and dates), apart from where it came from."""
+        return (self.value, self.effective_from, self.known_from, self.last_day, self.to_unknown)
+
     def covers(self, when: date) -> bool:
         return self.first_day <= when and (self.last_day is None or when <= self.last_day)
 
@@ -392,7 +396,7 @@ class LimitTable:
         out = []
         for key in sorted(set(mine) | set(theirs)):
             a, b = mine.get(key), theirs.get(key)
-            if a is None or b is None or _facts(a) != _facts(b):
+            if a is None or b is None or a.facts() != b.facts():
                 out.append(ValueChange(key[0], key[1], a, b))
         return out
 
@@ -423,10 +427,6 @@ class LimitTable:
         return [r for _, rows in sorted(self._by_key.items()) for r in rows]
 
 
-def _facts(row: LimitRow) -> tuple[Any, ...]:
-    return (row.value, row.effective_from, row.effective_to, row.known_from, row.to_unknown)
-
-
 def _no_value(rows: list[LimitRow], i: int, when: date) -> str:
     name = rows[0].name
     head = f"no value of {name} in force on {long_date(when)}"
@@ -455,7 +455,8 @@ def validate(rows: Iterable[LimitRow], jurisdictions: Mapping[str, str]) -> list
         groups.setdefault((row.name, row.jurisdiction), []).append(row)
     for (name, where), group in sorted(groups.items()):
         problems.extend(f"{name} ({where}): {p}" for p in _validate_limit(group, jurisdictions))
-    problems.extend(_validate_sums(groups))
+    if not problems:  # sums are checked on rows that are sound on their own
+        problems.extend(_validate_sums(groups))
     return problems
 
 
@@ -472,12 +473,13 @@ def _validate_limit(rows: list[LimitRow], jurisdictions: Mapping[str, str]) -> l
         problems.append("no label")
     if any(r.definition != definition for r in rows):
         problems.append("rows disagree on the label, unit or comparison")
+    undated = [r for r in rows if r.effective_from is None and r.known_from is None]
+    problems.extend(f"value {r.display}: start not recorded and no known_from date" for r in undated)
+    rows = [r for r in rows if r not in undated]
     for row in rows:
         where = f"value {row.display} {row.period()}"
         if row.value < 0:
             problems.append(f"{where}: negative")
-        if row.effective_from is None and row.known_from is None:
-            problems.append(f"{where}: start not recorded and no known_from date")
         if row.effective_from is not None and row.known_from is not None:
             problems.append(f"{where}: known_from is only for a start that is not recorded")
         if row.to_unknown and row.known_to is None:
