@@ -119,6 +119,20 @@ def doctor_cmd(as_json: bool) -> None:
     sys.exit(0 if chat_ok else 1)
 
 
+# The services that read the database (the governed limits): it is brought up to date, under
+# a lock, before they start.
+DATABASE_SERVICES = ("notes", "rag")
+
+
+def _database_ready() -> None:
+    from rma.db import database_urls, ensure_current
+
+    settings = load_settings()
+    state = ensure_current(database_urls(settings), auto_upgrade=settings.rma_database_auto_upgrade)
+    if state.applied:
+        click.echo(f"database upgraded: {', '.join(state.applied)}", err=True)
+
+
 @main.command("serve")
 @click.argument("service", type=click.Choice(["notes", "docs", "rag"]))
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -138,6 +152,8 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
     }
     module_name, default_port = modules[service]
     try:
+        if service in DATABASE_SERVICES:
+            _database_ready()
         module = importlib.import_module(module_name)
         app = module.create()
     except ModuleNotFoundError as exc:

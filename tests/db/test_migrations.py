@@ -18,8 +18,7 @@ from sqlalchemy import inspect, text
 import rma.limits.records  # noqa: F401  (the models compared with the migrations)
 from rma.cli import main
 from rma.config import load_settings
-from rma.db import Base, Database, database_urls, ensure_current
-from rma.db import migrate
+from rma.db import Base, Database, database_urls, ensure_current, migrate
 from rma.db.engine import DatabaseURLs, sync_engine
 from rma.errors import ConfigError
 
@@ -112,7 +111,7 @@ def test_ensure_current_upgrades_once_while_replicas_start_together(database_url
     def start() -> None:
         try:
             results.append(ensure_current(urls))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
@@ -193,10 +192,22 @@ def test_the_password_comes_from_its_own_setting_and_is_never_printed() -> None:
     assert shown["RMA_DATABASE_URL"] == "postgresql://rma:****@db/rma"
 
 
+def test_an_unreachable_database_is_a_clear_error_at_start_up() -> None:
+    from tests.support.servers import free_port
+
+    urls = urls_for(f"postgresql://rma@127.0.0.1:{free_port()}/rma")
+    with pytest.raises(
+        ConfigError, match=r"cannot reach the database at postgresql\+psycopg://rma@127"
+    ):
+        ensure_current(urls)
+
+
 # --------------------------------------------------------------------------------- CLI
 
 
-def test_rma_db_commands(database_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rma_db_commands(
+    database_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RMA_DATABASE_URL", database_url)
     runner = CliRunner()
     current = runner.invoke(main, ["db", "current"])
@@ -210,3 +221,16 @@ def test_rma_db_commands(database_url: str, clean_env: Path, monkeypatch: pytest
     assert down.exit_code == 0 and "empty" in down.output
     bad = runner.invoke(main, ["db", "downgrade", "nonsense"])
     assert bad.exit_code != 0 and "error:" in bad.output
+
+
+def test_services_that_read_the_database_check_it_before_they_start(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RMA_DATABASE_AUTO_UPGRADE", "false")
+    refused = CliRunner().invoke(main, ["serve", "rag"])
+    assert refused.exit_code == 2 and "run `rma db upgrade`" in refused.output
+    from tests.support.servers import free_port
+
+    monkeypatch.setenv("RMA_DATABASE_URL", f"postgresql://rma@127.0.0.1:{free_port()}/rma")
+    unreachable = CliRunner().invoke(main, ["serve", "notes"])
+    assert unreachable.exit_code == 2 and "cannot reach the database" in unreachable.output

@@ -39,7 +39,12 @@ THIRD_PARTY_ENV = {
     "ollama/ollama": {"CUDA_VISIBLE_DEVICES", "OLLAMA_MAX_LOADED_MODELS", "OLLAMA_NUM_PARALLEL",
                       "OLLAMA_HOST", "OLLAMA_FLASH_ATTENTION", "OLLAMA_KV_CACHE_TYPE"},
     "chromadb/chroma": set(),
+    "postgres": {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"},
 }  # fmt: skip
+# The services that read the database (the governed limits) and so wait for its migration.
+DATABASE_USERS = {"notes-service", "rag-service"}
+# One-off jobs a service may wait to see finish.
+ONE_OFF = {"ollama-models", "db-migrate"}
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)[^}]*\}")
 
 
@@ -154,7 +159,7 @@ def test_services_wait_for_healthy_dependencies(variant: str) -> None:
         depends = services[compose_name]["depends_on"]
         assert "chromadb" in depends
         for dependency, rule in depends.items():
-            if dependency == "ollama-models":
+            if dependency in ONE_OFF:
                 assert rule["condition"] == "service_completed_successfully"
             else:
                 assert rule["condition"] == "service_healthy"
@@ -178,6 +183,30 @@ def test_urls_in_env_example_point_at_the_compose_services(env_example: dict[str
     assert (ollama.hostname, ollama.port) == ("ollama", 11434)
     assert env_example["CHROMADB_HOST"] == "chromadb" and env_example["CHROMADB_PORT"] == "8000"
     assert "chroma:/data" in services["chromadb"]["volumes"]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_database_is_postgres_migrated_before_the_services_that_use_it(
+    variant: str, env_example: dict[str, str]
+) -> None:
+    services = resolved_services(VARIANTS[variant])
+    postgres = services["postgres"]
+    url = urlsplit(env_example["RMA_DATABASE_URL"])
+    env = postgres["environment"]
+    assert (url.scheme, url.hostname, url.port) == ("postgresql", "postgres", 5432)
+    assert (url.username, url.path) == (env["POSTGRES_USER"], "/" + env["POSTGRES_DB"])
+    assert url.password is None  # the password is its own setting, never in the URL
+    # No default password: Compose refuses to start until .env sets one.
+    assert env["POSTGRES_PASSWORD"].startswith("${RMA_DATABASE_PASSWORD:?")
+    assert env_example["RMA_DATABASE_PASSWORD"] == ""
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    migrate = services["db-migrate"]
+    assert migrate["command"] == ["rma", "db", "upgrade"] and migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in DEPLOYED_NAMES:
+        waits = "db-migrate" in services[name]["depends_on"]
+        assert waits == (name in DATABASE_USERS), name
 
 
 def test_ollama_has_a_slot_for_every_request_rma_sends_it(env_example: dict[str, str]) -> None:
@@ -280,7 +309,10 @@ def test_docker_compose_accepts_the_variant(variant: str, tmp_path: Path) -> Non
         if v1:  # the project name is passed with -p instead
             text = text.replace("\nname: rma\n", "\n")
         (tmp_path / path.name).write_text(text)
-    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    env = (ROOT / ".env.example").read_text()  # with the one secret Compose requires set
+    (tmp_path / ".env").write_text(
+        env.replace("RMA_DATABASE_PASSWORD=\n", "RMA_DATABASE_PASSWORD=x\n")
+    )
     (tmp_path / "manuals").mkdir()
     files = [arg for name in VARIANTS[variant] for arg in ("-f", name)]
     done = subprocess.run(

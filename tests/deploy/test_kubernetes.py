@@ -52,7 +52,8 @@ def test_the_expected_objects_are_rendered(rendered: tuple[str, list[Manifest]])
     overlay, objects = rendered
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
     expected = {("Namespace", "rma"), ("ConfigMap", "rma-settings"), ("Secret", "rma-secrets"),
-                ("StatefulSet", "chromadb"), ("Service", "chromadb")}  # fmt: skip
+                ("StatefulSet", "chromadb"), ("Service", "chromadb"),
+                ("StatefulSet", "postgres"), ("Service", "postgres")}  # fmt: skip
     for name in DEPLOYED_NAMES:
         expected |= {("Deployment", name), ("Service", name), ("HorizontalPodAutoscaler", name)}
     if overlay == "gpu":
@@ -144,6 +145,38 @@ def test_chroma_keeps_its_data_on_a_claimed_volume(rendered: tuple[str, list[Man
     assert container["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
     service = by_kind(objects, "Service")["chromadb"]["spec"]
     assert chroma["spec"]["serviceName"] == "chromadb" and service["clusterIP"] == "None"
+
+
+DATABASE_SECRET = {"secretKeyRef": {"name": "rma-database", "key": "password"}}
+
+
+def test_postgres_keeps_its_data_and_its_password_is_a_secret_not_shipped(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    _, objects = rendered
+    postgres = by_kind(objects, "StatefulSet")["postgres"]
+    (container,) = containers(postgres)
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["POSTGRES_PASSWORD"] == DATABASE_SECRET
+    assert "rma-database" not in by_kind(objects, "Secret")  # the operator creates it
+    (claim,) = postgres["spec"]["volumeClaimTemplates"]
+    mount = {"name": claim["metadata"]["name"], "mountPath": "/var/lib/postgresql/data"}
+    assert mount in container["volumeMounts"]
+    assert env["PGDATA"].startswith("/var/lib/postgresql/data/")
+    assert "pg_isready" in container["readinessProbe"]["exec"]["command"]
+    # The services find it where the URL says and take the password from the same Secret.
+    url = urlsplit(settings_of(objects)["RMA_DATABASE_URL"])
+    service = by_kind(objects, "Service")["postgres"]["spec"]
+    assert (url.hostname, url.port) == ("postgres", service["ports"][0]["port"])
+    assert (url.username, url.path, url.password) == (
+        env["POSTGRES_USER"],
+        "/" + env["POSTGRES_DB"],
+        None,
+    )
+    for name in ("notes-service", "rag-service"):
+        (app,) = containers(by_kind(objects, "Deployment")[name])
+        passwords = [e["valueFrom"] for e in app["env"] if e["name"] == "RMA_DATABASE_PASSWORD"]
+        assert passwords == [DATABASE_SECRET], name
 
 
 def test_vllm_runs_as_gpu_replicas_behind_one_service() -> None:

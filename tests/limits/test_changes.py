@@ -33,7 +33,9 @@ def new(name: str, value: int, start: str, end: str | None = None) -> Proposal:
     return Proposal(name, Decimal(value), "an order", "a reason", D(start), D(end) if end else None)
 
 
-def fix(name: str, row: str, value: int, start: str | None = None, end: str | None = None) -> Proposal:
+def fix(
+    name: str, row: str, value: int, start: str | None = None, end: str | None = None
+) -> Proposal:
     return Proposal(
         name, Decimal(value), "an order", "a reason",
         D(start) if start else None, D(end) if end else None, corrects=row,
@@ -93,7 +95,9 @@ def test_unknown_names_and_rows() -> None:
 
 
 def test_corrections_move_the_neighbouring_boundary() -> None:
-    table = apply_change(shipped_table(), fix("dro.max_debt", "2021-06-29", 30000, start="2021-07-01"))
+    table = apply_change(
+        shipped_table(), fix("dro.max_debt", "2021-06-29", 30000, start="2021-07-01")
+    )
     assert periods(table, "dro.max_debt")[1:3] == [
         (20000, "2015-10-01", "2021-06-30"), (30000, "2021-07-01", "2024-06-27"),
     ]  # fmt: skip
@@ -191,7 +195,9 @@ async def test_two_people_approving_at_once_cannot_both_win(register: LimitRegis
     assert len(await register.changes("approved")) == 1
 
 
-async def test_an_approval_that_no_longer_fits_the_table_is_refused(register: LimitRegister) -> None:
+async def test_an_approval_that_no_longer_fits_the_table_is_refused(
+    register: LimitRegister,
+) -> None:
     first = await register.propose(new("dro.max_debt", 60000, "2027-04-01"), Actor("Ann"))
     second = await register.propose(new("dro.max_debt", 60000, "2027-04-01"), Actor("Bo"))
     await register.approve(first.id, Actor("Sam"))

@@ -17,7 +17,12 @@ D = date.fromisoformat
 
 def cand(name: str, value: int | str, unit: str = "GBP", **dates: object) -> Candidate:
     return Candidate(
-        name, Decimal(str(value)), unit, document="Advice Handbook 2023", page=14, **dates  # type: ignore[arg-type]
+        name,
+        Decimal(str(value)),
+        unit,
+        document="Advice Handbook 2023",
+        page=14,
+        **dates,  # type: ignore[arg-type]
     )
 
 
@@ -48,7 +53,8 @@ CASES = [
     ("£50 a month before June 2021",
      cand("dro.surplus_income", 50, "GBP/month", effective_to=D("2021-06-28")), "supports", False),
     ("£90 fee (abolished)", cand("dro.fee", 90), "stale", True),
-    ("no fee from 6 April 2024", cand("dro.fee", 0, effective_from=D("2024-04-06")), "supports", False),
+    ("no fee from 6 April 2024",
+     cand("dro.fee", 0, effective_from=D("2024-04-06")), "supports", False),
     ("75 per cent", cand("iva.approval_share", 75, "percent"), "supports", False),
     ("60 days", cand("breathing_space.standard_days", 60, "days"), "supports", False),
     ("60 percent for breathing space (wrong unit)",
@@ -57,11 +63,14 @@ CASES = [
     ("£2,390 for a creditor's petition minimum (a receiver's fee, misread)",
      cand("bankruptcy.creditor_petition_min", 2390), "unknown_value", True),
     ("£750 before October 2015",
-     cand("bankruptcy.creditor_petition_min", 750, effective_to=D("2015-09-30")), "supports", False),
+     cand("bankruptcy.creditor_petition_min", 750, effective_to=D("2015-09-30")),
+     "supports", False),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("said", "candidate", "verdict", "conflict"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("said", "candidate", "verdict", "conflict"), CASES, ids=[c[0] for c in CASES]
+)
 def test_each_case_gets_the_verdict_an_adviser_would_give(
     said: str, candidate: Candidate, verdict: str, conflict: bool
 ) -> None:
@@ -88,12 +97,16 @@ def test_announced_values_agree_only_with_their_date() -> None:
         shipped_table(),
         Proposal("dro.max_debt", Decimal(60000), "an order", "announced", D("2027-04-01")),
     )
-    dated = classify_one(cand("dro.max_debt", 60000, effective_from=D("2027-04-01")), table, today=TODAY)
+    dated = classify_one(
+        cand("dro.max_debt", 60000, effective_from=D("2027-04-01")), table, today=TODAY
+    )
     assert (dated.verdict, dated.conflict) == ("upcoming", False)
     undated = classify_one(cand("dro.max_debt", 60000), table, today=TODAY)
     assert (undated.verdict, undated.conflict) == ("upcoming", True)
     assert "not yet in force" in undated.message
-    early = classify_one(cand("dro.max_debt", 60000, effective_from=D("2026-01-01")), table, today=TODAY)
+    early = classify_one(
+        cand("dro.max_debt", 60000, effective_from=D("2026-01-01")), table, today=TODAY
+    )
     assert (early.verdict, early.conflict) == ("upcoming", True)
 
 

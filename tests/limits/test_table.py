@@ -63,7 +63,9 @@ def test_every_canonical_limit_is_in_the_table_and_nothing_else(table: LimitTabl
 
 
 @pytest.mark.parametrize(("name", "day", "value"), ANSWER_KEY)
-def test_the_value_in_force_on_each_boundary(table: LimitTable, name: str, day: str, value: int) -> None:
+def test_the_value_in_force_on_each_boundary(
+    table: LimitTable, name: str, day: str, value: int
+) -> None:
     assert table.as_at(name, D(day), today=TODAY).value == Decimal(value)
 
 
@@ -86,7 +88,11 @@ def test_the_statements_an_answer_uses(table: LimitTable) -> None:
 
 def test_status_is_relative_to_today(table: LimitTable) -> None:
     value = table.as_at("dro.max_debt", D("2022-01-01"), today=TODAY)
-    assert (value.status, value.effective_to, value.origin) == ("historical", D("2024-06-27"), "shipped")
+    assert (value.status, value.effective_to, value.origin) == (
+        "historical",
+        D("2024-06-27"),
+        "shipped",
+    )
     # the same row seen from a day when it was in force is current
     assert table.as_at("dro.max_debt", D("2022-01-01"), today=D("2022-01-01")).status == "current"
     assert table.as_at("dro.max_debt", D("2024-06-28"), today=D("2024-01-01")).status == "upcoming"
@@ -122,8 +128,13 @@ def test_history_current_and_changes_between_dates(table: LimitTable) -> None:
     assert [r.value for r in table.history("dro.max_debt")] == [15000, 20000, 30000, 50000]
     current = {v.name: v.value for v in table.current(today=TODAY)}
     assert current["dro.max_debt"] == 50000 and len(current) == len(CANONICAL_NAMES)
-    changed = {c.name: (c.before.value, c.after.value) for c in table.changes_between(D("2024-01-01"), D("2024-07-01")) if c.before and c.after}  # fmt: skip
-    assert changed == {"dro.max_debt": (30000, 50000), "dro.vehicle": (2000, 4000), "dro.fee": (90, 0)}
+    between = table.changes_between(D("2024-01-01"), D("2024-07-01"))
+    changed = {c.name: (c.before.value, c.after.value) for c in between if c.before and c.after}
+    assert changed == {
+        "dro.max_debt": (30000, 50000),
+        "dro.vehicle": (2000, 4000),
+        "dro.fee": (90, 0),
+    }
     assert table.diff(table) == []
 
 
@@ -148,7 +159,9 @@ PLANTS = {
         "no value from 29 June 2021 to 30 June 2021",
     ),
     "unknown unit": ('unit = "GBP/month"', 'unit = "pounds a month"', "unknown unit"),
-    "float value": ("  value = 75\n  from = 2021-06-29", "  value = 75.0\n  from = 2021-06-29", "not 75.0"),
+    "float value": (
+        "  value = 75\n  from = 2021-06-29", "  value = 75.0\n  from = 2021-06-29", "not 75.0",
+    ),
     "unrecorded start without known_from": (
         '  from = "unknown"\n  known_from = 2009-04-06\n  to = 2024-04-05',
         '  from = "unknown"\n  to = 2024-04-05',
@@ -161,7 +174,11 @@ PLANTS = {
         "unknown jurisdiction",
     ),
     "defined twice": ('name = "dro.vehicle"', 'name = "dro.assets"', "defined twice"),
-    "ends before it starts": ("  from = 2022-11-01\n", "  from = 2022-11-01\n  to = 2022-10-01\n", "ends before it starts"),
+    "ends before it starts": (
+        "  from = 2022-11-01\n",
+        "  from = 2022-11-01\n  to = 2022-10-01\n",
+        "ends before it starts",
+    ),
 }  # fmt: skip
 
 
@@ -176,7 +193,8 @@ def test_validation_catches_a_planted_mistake(plant: str) -> None:
 def test_an_explained_gap_is_allowed_and_reported_on_lookup() -> None:
     text = planted(
         "  value = 30000\n  from = 2021-06-29\n  to = 2024-06-27",
-        '  value = 30000\n  from = 2021-07-01\n  to = 2024-06-27\n  gap_before = "no limit applied"',
+        "  value = 30000\n  from = 2021-07-01\n  to = 2024-06-27\n"
+        '  gap_before = "no limit applied"',
     )
     table = parse_table(text)
     with pytest.raises(NoValueInForce, match="no limit applied"):

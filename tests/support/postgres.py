@@ -69,7 +69,8 @@ class PostgresServer:
         )
         run(
             self._as_owner([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
-                            str(self.root / "server.log"), "-o", options, "-w", "-t", "60", "start"]),
+                            str(self.root / "server.log"), "-o", options, "-w", "-t", "60",
+                            "start"]),
             check=True, capture_output=True, timeout=90,
         )  # fmt: skip
         return self

@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from rma import constants as C
 from rma.db.engine import DatabaseURLs, sync_engine
@@ -142,7 +143,7 @@ def _known(revision: str | None) -> None:
 
 def _run(urls: DatabaseURLs, action: str, revision: str) -> MigrationState:
     newest = head()
-    with _locked(urls) as connection:
+    with _reachable(urls), _locked(urls) as connection:
         before = _current(connection)
         _known(before)
         started = time.perf_counter()
@@ -167,11 +168,20 @@ def downgrade(urls: DatabaseURLs, revision: str) -> MigrationState:
 def state(urls: DatabaseURLs) -> MigrationState:
     engine = sync_engine(urls)
     try:
-        with engine.connect() as connection:
+        with _reachable(urls), engine.connect() as connection:
             current = _current(connection)
     finally:
         engine.dispose()
     return MigrationState(current, head())
+
+
+@contextmanager
+def _reachable(urls: DatabaseURLs) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise ConfigError(f"cannot reach the database at {urls.display()}: {reason}") from None
 
 
 def ensure_current(urls: DatabaseURLs, *, auto_upgrade: bool = True) -> MigrationState:

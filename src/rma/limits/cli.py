@@ -175,9 +175,10 @@ def history_cmd(name: str, jurisdiction: str) -> None:
         click.echo(f"{value.statement()}.")
         click.echo(f"    source: {row.source}")
     for change in changes:
-        click.echo(
-            f"change {change.summary()}; evidence: {change.evidence}; reason: {change.reason}"
-        )
+        page = f", page {change.evidence_page}" if change.evidence_page else ""
+        quote = f' ("{change.evidence_quote}")' if change.evidence_quote else ""
+        click.echo(f"change {change.summary()}")
+        click.echo(f"    evidence: {change.evidence}{page}{quote}; reason: {change.reason}")
 
 
 @limits_group.command("diff")

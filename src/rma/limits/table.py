@@ -474,7 +474,9 @@ def _validate_limit(rows: list[LimitRow], jurisdictions: Mapping[str, str]) -> l
     if any(r.definition != definition for r in rows):
         problems.append("rows disagree on the label, unit or comparison")
     undated = [r for r in rows if r.effective_from is None and r.known_from is None]
-    problems.extend(f"value {r.display}: start not recorded and no known_from date" for r in undated)
+    problems.extend(
+        f"value {r.display}: start not recorded and no known_from date" for r in undated
+    )
     rows = [r for r in rows if r not in undated]
     for row in rows:
         where = f"value {row.display} {row.period()}"
