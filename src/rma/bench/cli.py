@@ -48,6 +48,31 @@ def bench_router(calls: int, requests: int, max_tokens: int, out: Path | None) -
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("limits")
+@click.option("--calls", default=10_000, show_default=True, help="as_at lookups to time.")
+@click.option("--rounds", default=5, show_default=True, help="Migrations up and down.")
+@click.option(
+    "--scratch-database-url",
+    "scratch",
+    multiple=True,
+    help="Also measure on this EMPTY database (it is migrated up and down to base).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the JSON result here.")
+def bench_limits(calls: int, rounds: int, scratch: tuple[str, ...], out: Path | None) -> None:
+    """The as-at lookup, the effective table's refresh, and migrations up and down."""
+    from rma.bench import limits as lb
+
+    try:
+        result = lb.run(list(scratch), calls, rounds)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(lb.markdown(result))
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+        click.echo(f"\nwrote {out}")
+
+
 def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
     if sys.stderr.isatty():
         note = f", {errors} errors" if errors else ""
