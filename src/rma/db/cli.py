@@ -26,34 +26,30 @@ def db_group() -> None:
     """The database: migrations to the newest schema, or back to an older one."""
 
 
+def _migrate(action: str, revision: str) -> None:
+    try:
+        urls = _urls()
+        result = getattr(migrate, action)(urls, revision)
+    except RMAError as exc:
+        _fail(str(exc), 2)
+    except Exception as exc:  # Alembic's own errors: an unknown revision, failed SQL
+        _fail(f"{action} failed: {exc}")
+    done = ", ".join(result.applied) or "nothing to do"
+    click.echo(f"{urls.display()}: {result.describe()} ({done}, {result.seconds:.2f} s)")
+
+
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade_cmd(revision: str) -> None:
     """Upgrade the database to REVISION (default: the newest)."""
-    try:
-        urls = _urls()
-        result = migrate.upgrade(urls, revision)
-    except RMAError as exc:
-        _fail(str(exc), 2)
-    except Exception as exc:  # Alembic's own errors: unknown revision, failed SQL
-        _fail(f"upgrade failed: {exc}")
-    done = ", ".join(result.applied) or "nothing to do"
-    click.echo(f"{urls.display()}: {result.describe()} ({done}, {result.seconds:.2f} s)")
+    _migrate("upgrade", revision)
 
 
 @db_group.command("downgrade")
 @click.argument("revision")
 def downgrade_cmd(revision: str) -> None:
     """Downgrade the database to REVISION ("base" removes every table RMA made)."""
-    try:
-        urls = _urls()
-        result = migrate.downgrade(urls, revision)
-    except RMAError as exc:
-        _fail(str(exc), 2)
-    except Exception as exc:
-        _fail(f"downgrade failed: {exc}")
-    done = ", ".join(result.applied) or "nothing to do"
-    click.echo(f"{urls.display()}: {result.describe()} ({done}, {result.seconds:.2f} s)")
+    _migrate("downgrade", revision)
 
 
 @db_group.command("current")
