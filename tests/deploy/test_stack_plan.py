@@ -69,6 +69,9 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     rag = plan.component("rag")
     assert rag.env["RMA_DATA_DIR"] == str((tmp_path / "state" / "data" / "rag").resolve())
     assert rag.argv[-4:] == ["--host", "127.0.0.1", "--port", "8102"]
+    # one database for all the services, not one per data folder
+    shared = f"sqlite:///{(tmp_path / 'state' / 'data' / 'rma.db').resolve()}"
+    assert {c.env["RMA_DATABASE_URL"] for c in plan.components[2:]} == {shared}
     # stack.json records the wiring, never the secrets from the env file.
     plan.save()
     saved = (tmp_path / "state" / "stack.json").read_text()

@@ -198,6 +198,10 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
     }
     if options.ollama_url:
         wiring["OLLAMA_URL"] = options.ollama_url.rstrip("/")
+    if not chosen.get("RMA_DATABASE_URL"):
+        # One database for every service (each has its own RMA_DATA_DIR): SQLite in WAL
+        # mode takes several processes; an operator's RMA_DATABASE_URL is kept.
+        wiring["RMA_DATABASE_URL"] = f"sqlite:///{state / 'data' / 'rma.db'}"
     # Provider choices are the operator's to make (LLM_PROVIDER=ollama is the rollback);
     # without one, the stack is what Compose deploys: vLLM, with Ollama behind it if known.
     defaults = {"LLM_PROVIDER": "vllm"}
