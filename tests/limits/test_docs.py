@@ -26,3 +26,19 @@ def test_regenerating_is_idempotent(tmp_path: Path) -> None:
     copy = tmp_path / "limits.md"
     shutil.copy(DOC, copy)
     assert rewrite(copy) is False and copy.read_text() == DOC.read_text()
+
+
+def test_the_package_ships_its_data_files() -> None:
+    """The wheel and the image install the package, not the tree: every file of limits and
+    of the migrations that is not Python must be declared as package data."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["rma"]
+    package = ROOT / "src" / "rma"
+    for folder in ("limits", "db"):
+        for path in (package / folder).rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc"):
+                relative = path.relative_to(package)
+                assert any(relative.match(pattern) for pattern in declared), relative
