@@ -23,9 +23,11 @@ def main() -> int:
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # Dequantized in float32 (transformers' fast path for packed GGUF weights), then saved
+    # as bfloat16, the dtype the tests and benchmarks serve it in.
     model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
-    )
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    ).to(torch.bfloat16)
     # Loading a GGUF dequantizes the weights; drop the marker so they save as plain tensors.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

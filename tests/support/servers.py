@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +23,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
+def wait_http(
+    url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None, what: str = ""
+) -> None:
+    """Wait for ``url`` to answer. A wait of more than a few seconds says so on the terminal
+    every 20 s (past pytest's capture), so a server set-up of a minute never looks hung."""
+    started = time.monotonic()
+    deadline = started + timeout
+    next_note = started + 10
     while time.monotonic() < deadline:
+        if what and time.monotonic() >= next_note:
+            waited = time.monotonic() - started
+            sys.__stderr__.write(f"\n[test set-up] starting {what}: {waited:.0f} s so far\n")
+            next_note += 20
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
@@ -52,6 +63,11 @@ class ServerProcess:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def name(self) -> str:
+        """What the process is, for progress lines: its log file's name."""
+        return self.log.stem
+
     def start(self) -> ServerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
@@ -63,7 +79,7 @@ class ServerProcess:
             start_new_session=True,
         )
         try:
-            wait_http(self.base + self.health_path, self.start_timeout, self.proc)
+            wait_http(self.base + self.health_path, self.start_timeout, self.proc, self.name)
         except Exception:
             self.stop()
             raise RuntimeError(f"{self.argv[0]} did not start; see {self.log}") from None
