@@ -1,0 +1,1 @@
+"""Test corpora written for the project: realistic printouts with answer keys."""
