@@ -51,6 +51,7 @@ class Document:
     style: str  # a stylesheet in styles/ (without ".css")
     created: str  # the printout's date (PDF metadata)
     bookmarks: bool = True  # an outline from the headings, or none at all
+    columns: bool = False  # the text under each h1 set in two columns
     ligatures: str = "unicode"  # "unicode": ligatures extract as letters; "replacement": U+FFFD
     header: str = ""  # the running header's fixed part (the chapter comes from the h1)
     footer: str = f"(c) Copyright {ORGANISATION} 2025"
@@ -92,6 +93,7 @@ DOCUMENTS: tuple[Document, ...] = (
         ("hb-ch05-bankruptcy.html",),
         "handbook-columns",
         "2025-04-01",
+        columns=True,
         header=HANDBOOK,
     ),
     Document(
@@ -129,15 +131,34 @@ DOCUMENTS: tuple[Document, ...] = (
         header=HANDBOOK,
     ),
     Document(
+        "handbook-2025-part4-other-options",
+        "Adviser Handbook 2025, Part 4: informal options, vulnerability, glossary",
+        ("hb-ch12-informal.html", "hb-ch13-vulnerability.html", "hb-glossary.html"),
+        "handbook",
+        "2025-04-01",
+        header=HANDBOOK,
+    ),
+    Document(
         "money-advice-handbook-2021-edition",
         "Money Advice Handbook, 2021-22 edition",
         ("ed2021.html",),
         "edition2021",
         "2021-09-06",
+        columns=True,
         bookmarks=False,
         ligatures="replacement",
         header="Money Advice Handbook 2021-22",
         footer=f"\u00a9 {ORGANISATION} 2021. For internal training use only.",
+    ),
+    Document(
+        "dro-client-leaflet-2019",
+        "Debt Relief Orders: a guide for clients (March 2019)",
+        ("leaflet-2019-dro.html",),
+        "leaflet",
+        "2019-03-01",
+        bookmarks=False,
+        header="Debt Relief Orders: a guide for clients",
+        footer=f"(c) {ORGANISATION} 2019",
     ),
     Document(
         "practice-bulletin-2021-05",
@@ -145,9 +166,21 @@ DOCUMENTS: tuple[Document, ...] = (
         ("bulletin-2021-05.html",),
         "bulletin",
         "2021-05-10",
+        columns=True,
         bookmarks=False,
         header="Practice Bulletin 29 \u00b7 May 2021",
         footer=f"(c) Copyright {ORGANISATION} 2021",
+    ),
+    Document(
+        "practice-bulletin-2022-11",
+        "Practice Bulletin 35, November 2022",
+        ("bulletin-2022-11.html",),
+        "bulletin",
+        "2022-11-14",
+        columns=True,
+        bookmarks=False,
+        header="Practice Bulletin 35 \u00b7 November 2022",
+        footer=f"(c) Copyright {ORGANISATION} 2022",
     ),
     Document(
         "practice-bulletin-2024-07",
@@ -155,6 +188,7 @@ DOCUMENTS: tuple[Document, ...] = (
         ("bulletin-2024-07.html",),
         "bulletin",
         "2024-07-15",
+        columns=True,
         bookmarks=False,
         header="Practice Bulletin 41 \u00b7 July 2024",
         footer=f"(c) Copyright {ORGANISATION} 2024",
@@ -166,6 +200,14 @@ DOCUMENTS: tuple[Document, ...] = (
         "workbook",
         "2025-06-02",
         header="Debt Remedies Training Workbook",
+    ),
+    Document(
+        "casebook-2024",
+        "Learning from Our Files, 2024",
+        ("casebook-2024.html",),
+        "workbook",
+        "2025-02-03",
+        header="Learning from Our Files 2024",
     ),
     Document(
         "fees-and-limits-2025",
@@ -185,6 +227,7 @@ POISON_DOCUMENTS: tuple[Document, ...] = (
         ("dro-limit-update-2026.html",),
         "bulletin",
         "2026-01-05",
+        columns=True,
         bookmarks=False,
         header="Practice note",
         footer="Practice note, January 2026",
@@ -230,6 +273,8 @@ def page_html(doc: Document, source_dir: Path) -> str:
         "%FOOTER%", css_string(doc.footer)
     )
     body = "\n".join((source_dir / name).read_text(encoding="utf-8") for name in doc.sources)
+    if doc.columns:
+        body = in_columns(body)
     return (
         '<!doctype html>\n<html lang="en-GB"><head><meta charset="utf-8">'
         f"<title>{doc.title}</title>"
@@ -238,6 +283,20 @@ def page_html(doc: Document, source_dir: Path) -> str:
         f'<meta name="dcterms.modified" content="{doc.created}">'
         f"<style>{css}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def in_columns(body: str) -> str:
+    """``body`` with the text under each h1 wrapped in a two-column block.
+
+    The heading stays full width above its columns. (Spanning headings inside one
+    page-long multi-column body made the renderer drop whole chapters.)
+    """
+    parts = re.split(r"(?=<h1[ >])", body)
+    out = [parts[0]]
+    for part in parts[1:]:
+        heading, _, rest = part.partition("</h1>")
+        out.append(f'{heading}</h1>\n<div class="cols">{rest}</div>\n')
+    return "".join(out)
 
 
 def css_string(text: str) -> str:
