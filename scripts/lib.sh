@@ -19,6 +19,11 @@ as_root() {
     echo "need root for: $*" >&2; return 1; fi
 }
 
+# The realistic handbook corpus (corpora/handbook) is printed with WeasyPrint, which needs
+# Pango and HarfBuzz, in the fonts the printouts use; only the tests build it.
+CORPUS_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
+  fonts-linuxlibertine fonts-ebgaramond)
+
 install_system_packages() {
   # $@: more packages, e.g. postgresql for the tests (they start it themselves, as the
   # postgres user, with initdb and pg_ctl; it need not run as a system service).

@@ -26,9 +26,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
@@ -323,22 +325,25 @@ def ligatures_to_replacement(pdf: Path) -> None:
     U+FFFD); a map that sends the ligatures to U+FFFD is what the real printouts carry.
     """
     from pypdf import PdfWriter
-    from pypdf.generic import StreamObject
 
     writer = PdfWriter(clone_from=str(pdf))
-    done: set[int] = set()
-    for page in writer.pages:
-        for ref in page["/Resources"]["/Font"].values():
-            font = ref.get_object()
-            cmap = font["/ToUnicode"].get_object()
-            if id(cmap) in done:
-                continue
-            done.add(id(cmap))
-            assert isinstance(cmap, StreamObject)
-            cmap.set_data(replace_ligature_entries(cmap.get_data().decode("ascii")).encode())
+    for cmap in tounicode_maps(writer.pages):
+        cmap.set_data(replace_ligature_entries(cmap.get_data().decode("ascii")).encode())
     writer.add_metadata({"/Producer": "WeasyPrint (ToUnicode edited)"})
     with pdf.open("wb") as out:
         writer.write(out)
+
+
+def tounicode_maps(pages: Iterable[Any]) -> Iterator[Any]:
+    """Each distinct ToUnicode CMap stream (a pypdf ``StreamObject``) of the pages' fonts."""
+    seen: set[int] = set()
+    for page in pages:
+        fonts = page["/Resources"].get_object()["/Font"].get_object()
+        for ref in fonts.values():
+            cmap = ref.get_object()["/ToUnicode"].get_object()
+            if id(cmap) not in seen:
+                seen.add(id(cmap))
+                yield cmap
 
 
 def replace_ligature_entries(cmap: str) -> str:
