@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +42,8 @@ ORGANISATION = "Calder Vale Money Advice Trust"
 # these (and only these) to U+FFFD.
 F_LIGATURES = ("ff", "fi", "fl", "ffi", "ffl")
 REPLACEMENT = "\ufffd"
+# The faces the stylesheets in styles/ name (serif text, sans headings in some, old edition).
+FONT_FAMILIES = ("Linux Libertine O", "Linux Biolinum O", "EB Garamond")
 
 
 @dataclass(frozen=True)
@@ -238,18 +241,40 @@ POISON_DOCUMENTS: tuple[Document, ...] = (
 
 
 def renderer_versions() -> dict[str, str]:
-    """The versions of the libraries that lay the pages out (part of the cache key)."""
-    import pydyf
-    import pypdf
-    import pyphen
-    import weasyprint
+    """The versions of the libraries that lay the pages out (part of the cache key).
 
-    return {
-        "weasyprint": weasyprint.__version__,
-        "pydyf": pydyf.__version__,
-        "pyphen": pyphen.__version__,
-        "pypdf": pypdf.__version__,
-    }
+    Read from the installed metadata: importing WeasyPrint would cost a cached build
+    seconds for nothing.
+    """
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("weasyprint", "pydyf", "pyphen", "pypdf")}
+
+
+def font_files() -> dict[str, str]:
+    """The font file fontconfig picks for each family the styles name.
+
+    Raises ``RuntimeError`` if a family is missing: the renderer would silently set the
+    text in a fallback face, and every page of the answer keys would move.
+    """
+    files = {}
+    for family in FONT_FAMILIES:
+        try:
+            found = subprocess.run(
+                ["fc-match", "-f", "%{family}|%{file}", family],
+                capture_output=True, text=True, check=True, timeout=30,
+            ).stdout  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as error:
+            message = f"fontconfig (fc-match) is needed to build the corpus: {error}"
+            raise RuntimeError(message) from error
+        names, _, path = found.partition("|")
+        if family not in names.split(","):
+            raise RuntimeError(
+                f"font {family!r} is not installed (fontconfig offers {names!r}); "
+                "install fonts-linuxlibertine and fonts-ebgaramond (scripts/lib.sh does)"
+            )
+        files[family] = f"{path} ({Path(path).stat().st_size} bytes)"
+    return files
 
 
 def source_digest() -> str:
@@ -257,6 +282,7 @@ def source_digest() -> str:
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
     h.update(json.dumps(renderer_versions(), sort_keys=True).encode())
+    h.update(json.dumps(font_files(), sort_keys=True).encode())
     for folder in (SOURCES, STYLES, POISON):
         for path in sorted(folder.glob("*")):
             if path.suffix in (".html", ".css"):

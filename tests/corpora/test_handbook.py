@@ -13,6 +13,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
+from corpora.handbook import build as build_module
 from corpora.handbook import keys
 from corpora.handbook.build import (
     DOCUMENTS,
@@ -113,6 +114,15 @@ def test_every_paragraph_of_the_sources_reaches_the_pdf(
                 if tail not in text:
                     missing.append(tail)
         assert not missing, f"{doc.stem}: text lost: {missing[:5]}"
+
+
+def test_a_missing_font_stops_the_build_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(build_module, "FONT_FAMILIES", ("No Such Serif Face",))
+    with pytest.raises(RuntimeError, match="'No Such Serif Face' is not installed"):
+        build(tmp_path / "corpus")
+    assert not (tmp_path / "corpus").exists()
 
 
 def test_two_column_blocks_keep_the_heading_outside() -> None:
