@@ -57,6 +57,7 @@ class Document:
     created: str  # the printout's date (PDF metadata)
     bookmarks: bool = True  # an outline from the headings, or none at all
     columns: bool = False  # the text under each h1 set in two columns
+    restyle: str = ""  # a second stylesheet, applied after ``style``, for one document
     ligatures: str = "unicode"  # "unicode": ligatures extract as letters; "replacement": U+FFFD
     header: str = ""  # the running header's fixed part (the chapter comes from the h1)
     footer: str = f"(c) Copyright {ORGANISATION} 2025"
@@ -96,9 +97,10 @@ DOCUMENTS: tuple[Document, ...] = (
         "handbook-2025-ch05-bankruptcy",
         "Adviser Handbook 2025, Chapter 5: Bankruptcy",
         ("hb-ch05-bankruptcy.html",),
-        "handbook-columns",
+        "handbook",
         "2025-04-01",
         columns=True,
+        restyle="handbook-columns",
         header=HANDBOOK,
     ),
     Document(
@@ -294,7 +296,8 @@ def source_digest() -> str:
 def page_html(doc: Document, source_dir: Path) -> str:
     """The whole HTML page for a document: its style, metadata and body fragments."""
     css = (STYLES / "base.css").read_text(encoding="utf-8")
-    css += (STYLES / f"{doc.style}.css").read_text(encoding="utf-8")
+    for sheet in filter(None, (doc.style, doc.restyle)):
+        css += (STYLES / f"{sheet}.css").read_text(encoding="utf-8")
     if not doc.bookmarks:
         css += "\nh1, h2, h3, h4 { bookmark-level: none; }\n"
     css = css.replace("%HEADER%", css_string(doc.header)).replace(
