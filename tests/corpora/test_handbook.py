@@ -232,6 +232,24 @@ def test_the_limit_key_agrees_with_the_limits_table() -> None:
         assert same_day_or_month(s["effective_to"], end), s["id"]
 
 
+def test_the_truth_here_and_the_shipped_limits_table_agree() -> None:
+    # Two tables written apart (this one from the limits brief, the product's for release):
+    # if they disagree, one of them is wrong, and the corpus keys would judge by it.
+    from rma.limits.table import shipped_table
+
+    table = shipped_table()
+    assert set(table.names("england-wales")) == set(TRUTH)
+    for name, (unit, values) in TRUTH.items():
+        assert table.definition(name).unit == unit, name
+        rows = table.history(name)
+        assert [float(row.value) for row in rows] == [value for value, _, _ in values], name
+        for row, (_, start, end) in zip(rows, values, strict=True):
+            # The shipped table may know a date the brief leaves unrecorded, not the reverse.
+            shipped = (row.effective_from, row.effective_to)
+            for ours, theirs in zip((start, end), shipped, strict=True):
+                assert ours is None or (theirs is not None and theirs.isoformat() == ours), name
+
+
 def test_every_canonical_limit_is_stated_current_and_past_values_too() -> None:
     statements = keys.limit_statements()
     current = {s["name"] for s in statements if s["status"] == "current"}
