@@ -1,0 +1,3 @@
+from rma.documents.corpus.cli import main
+
+main()
