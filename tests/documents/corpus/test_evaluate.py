@@ -78,13 +78,24 @@ def test_evaluate_command_prints_the_score(tmp_path: Path) -> None:
     out = tmp_path / "items.json"
     result = CliRunner().invoke(
         corpus_cli,
-        ["evaluate", "--variants", "pdf", "--only", "judgment-0", "--json", str(out)],
+        [
+            "evaluate",
+            "--variants",
+            "pdf",
+            "--only",
+            "judgment",
+            "--per-kind",
+            "2",
+            "--json",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "### Fields by document type" in result.output
     assert "| ccj |" in result.output
     items = json.loads(out.read_text())
-    assert [i["document"] for i in items] == [f"judgment-0{n}" for n in range(1, 5)]
+    assert [i["document"] for i in items] == ["judgment-01", "judgment-02"]
+    assert "first 2 of each kind" in result.output
 
 
 def test_unknown_variant_is_refused() -> None:

@@ -18,7 +18,7 @@ from rma.documents.corpus.document import (
     Text,
 )
 from rma.documents.corpus.formats import money, write_date
-from rma.documents.corpus.house import Writer, address_lines, footer, house_style, letterhead
+from rma.documents.corpus.house import Writer, address_lines, house_style, on_letterhead
 from rma.documents.corpus.names import ENERGY, WATER, Organisation, client, digits, reference
 
 BANDS = {"A": 140_000, "B": 163_300, "C": 186_700, "D": 210_000, "E": 256_700, "F": 303_300}
@@ -227,15 +227,7 @@ def utility_bill(rng: random.Random, doc_id: str, fuel: str) -> CorpusDocument:
     dual_fuel or water."""
     supplier: Organisation = rng.choice(WATER if fuel == "water" else ENERGY)
     person = client(rng)
-    sheet = Sheet(
-        doc_id,
-        DocType.UTILITY_BILL.value,
-        house_style(rng),
-        letterhead(supplier, rng),
-        footer(supplier),
-    )
-    w = Writer(sheet, rng)
-    sheet.put("supplier", supplier.name, supplier.name)
+    sheet, w = on_letterhead(rng, doc_id, DocType.UTILITY_BILL.value, supplier, "supplier")
     issued = date(2025, 1, 6) + timedelta(days=rng.randrange(0, 520))
     end = issued - timedelta(days=rng.randint(2, 6))
     start = end - timedelta(days=(182 if fuel == "water" else rng.choice((30, 31, 91))) - 1)

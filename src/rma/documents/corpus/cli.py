@@ -76,19 +76,34 @@ def write_cmd(out: Path, seed: int, variants: str) -> None:
 )
 @click.option("--only", default="", help="Only documents whose id starts with this.")
 @click.option(
+    "--per-kind",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the first N documents of each kind (a sample for slow runs with a model).",
+)
+@click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every field result here.",
 )
 def evaluate_cmd(
-    seed: int, variants: str, with_model: bool, only: str, json_out: Path | None
+    seed: int,
+    variants: str,
+    with_model: bool,
+    only: str,
+    per_kind: int | None,
+    json_out: Path | None,
 ) -> None:
     """Run the real document pipeline over the set and print the score as Markdown."""
     from rma.documents.pipeline import DocumentProcessor
 
     corpus_ = build_corpus(seed)
-    files = [(d, v) for d, v in plan(corpus_, _variants(variants)) if d.id.startswith(only)]
+    files = [
+        (d, v)
+        for d, v in plan(corpus_, _variants(variants))
+        if d.id.startswith(only) and (per_kind is None or _number(d.id) <= per_kind)
+    ]
 
     def progress(item: ItemResult) -> None:
         mark = "ok" if item.predicted_type == item.doc_type or item.parts else "type?"
@@ -98,7 +113,7 @@ def evaluate_cmd(
 
     async def run() -> str:
         router = None
-        ocr = "tesseract"
+        ocr, how = "tesseract", "fields and type by code only"
         if with_model:
             from rma.config import load_settings
             from rma.llm.factory import build_router
@@ -106,6 +121,7 @@ def evaluate_cmd(
             settings = load_settings()
             router = build_router(settings)
             ocr = settings.ocr_provider
+            how = f"model ({settings.llm_provider}) and code"
         try:
             started = time.monotonic()
             board = await evaluate(
@@ -118,13 +134,19 @@ def evaluate_cmd(
         if json_out is not None:
             items = json.dumps([_item_json(i) for i in board.items], indent=1, default=str)
             await asyncio.to_thread(json_out.write_text, items)
+        sample = f", first {per_kind} of each kind" if per_kind else ""
         head = (
-            f"seed {seed}, variants {variants}, {'model + code' if with_model else 'code only'}, "
+            f"seed {seed}, variants {variants}{sample}, {how}, "
             f"OCR {ocr}; {elapsed:.0f} s ({board.render_seconds:.0f} s rendering)\n"
         )
         return head + "\n" + report(board)
 
     click.echo(asyncio.run(run()))
+
+
+def _number(doc_id: str) -> int:
+    """The running number in an id such as ``creditor-letter-03``."""
+    return int(doc_id.rsplit("-", 1)[1])
 
 
 def _item_json(item: ItemResult) -> dict[str, object]:

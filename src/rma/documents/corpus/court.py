@@ -12,10 +12,9 @@ from rma.documents.corpus.formats import money
 from rma.documents.corpus.house import (
     Writer,
     address_lines,
-    footer,
     house_style,
     letter_date,
-    letterhead,
+    on_letterhead,
 )
 from rma.documents.corpus.names import (
     COURT_CENTRES,
@@ -273,15 +272,9 @@ def enforcement_notice(rng: random.Random, doc_id: str, stage: str) -> CorpusDoc
     creditor = rng.choice(
         (person.town.council, person.town.council, "HM Courts & Tribunals Service")
     )
-    sheet = Sheet(
-        doc_id,
-        DocType.ENFORCEMENT_AGENT_NOTICE.value,
-        house_style(rng),
-        letterhead(firm, rng),
-        footer(firm),
+    sheet, w = on_letterhead(
+        rng, doc_id, DocType.ENFORCEMENT_AGENT_NOTICE.value, firm, "enforcement_firm"
     )
-    w = Writer(sheet, rng)
-    sheet.put("enforcement_firm", firm.name, firm.name)
     sent = letter_date(rng)
     debt = rng.randrange(30_000, 320_000)
     ref = reference(rng, rng.choice(("EN99999999", "AA9999999", "999999999")))

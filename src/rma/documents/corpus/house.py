@@ -64,6 +64,24 @@ def footer(org: Organisation, *extra: str) -> tuple[str, ...]:
 FCA_LINE = "Authorised and regulated by the Financial Conduct Authority."
 
 
+def on_letterhead(
+    rng: random.Random,
+    doc_id: str,
+    doc_type: str,
+    sender: Organisation,
+    name_field: str,
+    *footer_lines: str,
+) -> tuple[Sheet, Writer]:
+    """A sheet on ``sender``'s letterhead in a house style, with the sender's name in the
+    key as ``name_field`` (printed in the letterhead, on page 1)."""
+    sheet = Sheet(
+        doc_id, doc_type, house_style(rng), letterhead(sender, rng), footer(sender, *footer_lines)
+    )
+    w = Writer(sheet, rng)
+    sheet.put(name_field, sender.name, sender.name)
+    return sheet, w
+
+
 def letter_date(rng: random.Random) -> date:
     return FIRST_LETTER_DATE + timedelta(days=rng.randrange(LETTER_DATE_SPAN_DAYS))
 

@@ -13,15 +13,12 @@ import random
 from datetime import timedelta
 
 from rma.documents.classify import DocType
-from rma.documents.corpus.document import Box, CorpusDocument, Grid, Pair, Rule, Sheet, Text
+from rma.documents.corpus.document import Box, CorpusDocument, Grid, Pair, Rule, Text
 from rma.documents.corpus.house import (
     FCA_LINE,
-    Writer,
     address_lines,
-    footer,
-    house_style,
     letter_date,
-    letterhead,
+    on_letterhead,
     salutation,
 )
 from rma.documents.corpus.names import COLLECTORS, LENDERS, PURCHASERS, client, reference
@@ -49,15 +46,9 @@ def creditor_letter(rng: random.Random, doc_id: str, case: str = "arrears") -> C
     """
     lender = rng.choice(LENDERS)
     person = client(rng)
-    sheet = Sheet(
-        doc_id,
-        DocType.CREDITOR_LETTER.value,
-        house_style(rng),
-        letterhead(lender, rng),
-        footer(lender, FCA_LINE),
+    sheet, w = on_letterhead(
+        rng, doc_id, DocType.CREDITOR_LETTER.value, lender, "creditor", FCA_LINE
     )
-    w = Writer(sheet, rng)
-    sheet.put("creditor", lender.name, lender.name)
     sent = letter_date(rng)
     deadline = sent + timedelta(days=rng.choice((7, 10, 14, 21)))
     balance = rng.randrange(45_000, 1_250_000)
@@ -172,15 +163,9 @@ def collector_letter(rng: random.Random, doc_id: str, case: str = "on_behalf") -
     agency = rng.choice(COLLECTORS)
     lender = rng.choice(LENDERS)
     person = client(rng)
-    sheet = Sheet(
-        doc_id,
-        DocType.DEBT_COLLECTION_LETTER.value,
-        house_style(rng),
-        letterhead(agency, rng),
-        footer(agency, FCA_LINE),
+    sheet, w = on_letterhead(
+        rng, doc_id, DocType.DEBT_COLLECTION_LETTER.value, agency, "collector", FCA_LINE
     )
-    w = Writer(sheet, rng)
-    sheet.put("collector", agency.name, agency.name)
     sent = letter_date(rng)
     deadline = sent + timedelta(days=rng.choice((14, 21, 28)))
     balance = rng.randrange(18_000, 900_000)
@@ -274,15 +259,9 @@ def default_notice(rng: random.Random, doc_id: str, *, two_pages: bool = False) 
     help sheet fill a second page."""
     lender = rng.choice(LENDERS)
     person = client(rng)
-    sheet = Sheet(
-        doc_id,
-        DocType.DEFAULT_NOTICE.value,
-        house_style(rng),
-        letterhead(lender, rng),
-        footer(lender, FCA_LINE),
+    sheet, w = on_letterhead(
+        rng, doc_id, DocType.DEFAULT_NOTICE.value, lender, "creditor", FCA_LINE
     )
-    w = Writer(sheet, rng)
-    sheet.put("creditor", lender.name, lender.name)
     sent = letter_date(rng)
     remedy = sent + timedelta(days=rng.choice((16, 18, 21, 28)))
     arrears = rng.randrange(9_000, 180_000)
