@@ -211,3 +211,29 @@ def test_a_wrong_type_is_in_the_confusion_matrix(corpus: Corpus, wrong_type: str
     matrix = confusion_matrix([item])
     assert "| creditor_letter | 1 | 0/1 (0.0%) |" in matrix
     assert f"c1 = {wrong_type}" in matrix
+
+
+def test_todays_generic_names_are_read_as_the_key_types_fields(corpus: Corpus) -> None:
+    """Today's pipeline calls a council the creditor and a remedy date the deadline."""
+    bill = pick(corpus, lambda d: d.doc_type == "council_tax_bill")
+    council = bill.fields["council"].value  # type: ignore[union-attr]
+    generic = Prediction("other", {"creditor": PredictedField(council, True, 1)})
+    item = score_document(bill, "pdf", generic, [1])
+    assert outcomes(item)["council"] == "right"
+    assert "creditor" not in outcomes(item)  # read as the council, not also left over
+    notice = pick(corpus, lambda d: d.doc_type == "default_notice")
+    remedy = notice.fields["remedy_date"].value  # type: ignore[union-attr]
+    pages = one_page(notice)
+    generic = Prediction("default_notice", {"deadline": PredictedField(remedy, True, 1)})
+    o = outcomes(score_document(notice, "pdf", generic, pages))
+    assert o["deadline"] == o["remedy_date"] == "right"
+    # The type's own name wins over a generic one standing for it.
+    own = Prediction(
+        "default_notice",
+        {
+            "deadline": PredictedField("2001-01-01", True, 1),
+            "remedy_date": PredictedField(remedy, True, 1),
+        },
+    )
+    o = outcomes(score_document(notice, "pdf", own, pages))
+    assert (o["deadline"], o["remedy_date"]) == ("wrong", "right")

@@ -32,6 +32,7 @@ from rma.documents.corpus.schema import (
     FieldSpec,
     Kind,
     Part,
+    spec,
 )
 from rma.errors import RMAError
 
@@ -77,11 +78,12 @@ class Prediction:
     parts: list[PredictedPart] | None = None
 
 
-# Today's pipeline returns one generic set of names (creditor, balance, letter_date...);
-# for the type it chose, each is read as the key's field it stands for. Delete an entry
-# when the pipeline returns the type's own names.
+# Today's pipeline returns one generic set of names (creditor, balance, letter_date...)
+# whatever the type; each is read as the field it stands for in the key's type (so a
+# wrong type is not counted again against every field). A type's own names come first;
+# these only fill what is missing. Delete an entry when the pipeline returns the names.
 TODAY_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
-    "default_notice": {"deadline": ("deadline", "remedy_date")},
+    "default_notice": {"deadline": ("remedy_date",)},
     "council_tax_bill": {"creditor": ("council",), "arrears": ("amount",), "balance": ("amount",)},
     "county_court_claim": {
         "creditor": ("claimant",),
@@ -102,13 +104,23 @@ TODAY_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
 
 def prediction_from(result: ProcessedDocument) -> Prediction:
     """Today's :class:`ProcessedDocument` as a prediction (one document, no table read)."""
-    doc_type = result.classification.doc_type.value
-    names = TODAY_NAMES.get(doc_type, {})
-    fields: dict[str, PredictedField] = {}
-    for name, found in result.fields.fields.items():
-        for key_name in names.get(name, (name,)):
-            fields.setdefault(key_name, PredictedField(found.value, found.verified, found.page))
-    return Prediction(doc_type, fields)
+    fields = {
+        name: PredictedField(found.value, found.verified, found.page)
+        for name, found in result.fields.fields.items()
+    }
+    return Prediction(result.classification.doc_type.value, fields)
+
+
+def in_key_names(fields: dict[str, PredictedField], doc_type: str) -> dict[str, PredictedField]:
+    """The predicted fields under ``doc_type``'s names (see ``TODAY_NAMES``)."""
+    aliases = TODAY_NAMES.get(doc_type, {})
+    out = {name: f for name, f in fields.items() if spec(doc_type, name) is not None}
+    for name, found in fields.items():
+        for target in aliases.get(name, ()):
+            out.setdefault(target, found)
+        if name not in out and name not in aliases:
+            out[name] = found
+    return out
 
 
 # ------------------------------------------------------------------ comparison
@@ -230,16 +242,17 @@ def score_document(
     """One (non-bundle) document against its key. ``page_map`` maps its pages to the file's."""
     results: list[FieldResult] = []
     schema = SCHEMA[doc.doc_type]
-    for spec in schema:
-        key = doc.fields.get(spec.name)
+    predicted = in_key_names(prediction.fields, doc.doc_type)
+    for wanted in schema:
+        key = doc.fields.get(wanted.name)
         expected = _key_value(key) if key is not None else None
-        got = prediction.fields.get(spec.name)
+        got = predicted.get(wanted.name)
         value = got.value if got is not None else None
         verified = bool(got and got.verified)
         if not _is_empty(expected):
             if got is None or _is_empty(value):
                 outcome: Outcome = "missing"
-            elif same(spec, expected, value):
+            elif same(wanted, expected, value):
                 outcome = "right"
             else:
                 outcome = "wrong"
@@ -256,7 +269,7 @@ def score_document(
                 doc.id,
                 variant,
                 doc.doc_type,
-                spec.name,
+                wanted.name,
                 outcome,
                 expected,
                 value,
@@ -264,8 +277,8 @@ def score_document(
                 page_right,
             )
         )
-    known = {spec.name for spec in schema}
-    for name, got in prediction.fields.items():
+    known = {f.name for f in schema}
+    for name, got in predicted.items():
         if name in known or _is_empty(got.value):
             continue
         # Any value on a paper that is not a client's is wrong; on others, a name the key
