@@ -389,13 +389,6 @@ LANDLORDS = (
     ),
 )
 COURT_CENTRES = ("County Court Business Centre", "Civil National Business Centre")
-HEARING_CENTRES = (
-    "County Court at Manchester",
-    "County Court at Leeds",
-    "County Court at Bristol",
-    "County Court at Derby",
-    "County Court at Plymouth",
-)
 
 
 def digits(rng: random.Random, n: int) -> str:
