@@ -225,3 +225,12 @@ def test_text_that_does_not_fit_its_page_is_refused() -> None:
     doc.footer = ("a footer far too wide for any page " * 6,)
     with pytest.raises(LayoutOverflow, match="wider than its space"):
         render_pdf(doc)
+
+
+def test_the_field_tables_in_the_docs_are_the_schema() -> None:
+    from pathlib import Path
+
+    from rma.documents.corpus.schema import schema_markdown
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "document-corpus.md"
+    assert schema_markdown().strip() in docs.read_text()  # regenerate the section if not

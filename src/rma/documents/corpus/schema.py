@@ -256,7 +256,7 @@ def schema_markdown() -> str:
     """One Markdown table per document type: field, value, meaning."""
     out: list[str] = []
     for doc_type, fields in SCHEMA.items():
-        out.append(f"### `{doc_type}`\n")
+        out.append(f"#### `{doc_type}`\n")
         if not fields:
             out.append("No fields: any value returned for it is wrong.\n")
             continue
