@@ -1,0 +1,71 @@
+"""Reading and writing the figures people type: money, dates, months, ordinal days,
+citation marks, and a token estimate. The one parser for all of RMA.
+
+Everything here is plain code over strings, with no model, no I/O and nothing of RMA's
+beneath it, so every layer above may use it. Values are exact (``Decimal`` pounds,
+``date``); a text that does not parse gives ``None`` or nothing found, never a guess.
+
+- money: :func:`parse_money`, :func:`find_amounts`, :func:`find_money`,
+  :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
+  :func:`format_money`
+- dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
+  :func:`read_period`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
+  :func:`ordinal`, :func:`ordinal_day`
+- citations: :func:`cited_numbers`
+- tokens: :func:`estimate_tokens`
+"""
+
+from rma.text.citations import cited_numbers
+from rma.text.dates import (
+    MONTH_NAMES,
+    MONTHS,
+    FoundDate,
+    Period,
+    find_dates,
+    format_date,
+    ordinal,
+    ordinal_day,
+    parse_date,
+    read_period,
+    resolve_year,
+)
+from rma.text.money import (
+    Amount,
+    CurrencyToken,
+    currency_tokens,
+    find_amounts,
+    find_money,
+    format_money,
+    parse_money,
+    read_misread_amount,
+    to_pence,
+    to_pounds,
+)
+from rma.text.tokens import TokenCounter, estimate_tokens
+
+__all__ = [
+    "MONTHS",
+    "MONTH_NAMES",
+    "Amount",
+    "CurrencyToken",
+    "FoundDate",
+    "Period",
+    "TokenCounter",
+    "cited_numbers",
+    "currency_tokens",
+    "estimate_tokens",
+    "find_amounts",
+    "find_dates",
+    "find_money",
+    "format_date",
+    "format_money",
+    "ordinal",
+    "ordinal_day",
+    "parse_date",
+    "parse_money",
+    "read_misread_amount",
+    "read_period",
+    "resolve_year",
+    "to_pence",
+    "to_pounds",
+]

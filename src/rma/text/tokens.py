@@ -1,0 +1,29 @@
+"""One token estimate for budgeting a model's context when its own tokenizer is not at hand.
+
+Biased high on purpose: a prompt budgeted with it fits. Letters count a token per three
+(at least one a word), every digit and symbol one, and so does a line break or a space
+before a digit or symbol (BPE tokenizers give those their own token). Measured against
+the bundled tokenizers on the sample manuals, case notes and creditor letters
+(``tests/test_text.py``), it was never below the real count: 1.0 to 1.4 times
+SmolLM2's count and 1.2 to 1.9 times MiniLM's (its two special tokens not counted).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+#: Anything that counts tokens: a tokenizer's own counter, or :func:`estimate_tokens`.
+TokenCounter = Callable[[str], int]
+
+_PIECE = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]|\s*\n\s*|\s+(?=[^\sA-Za-z])")
+LETTERS_PER_TOKEN = 3
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately high token count for ``text`` (see the module's measurements)."""
+    count = 0
+    for piece in _PIECE.findall(text):
+        count += max(1, math.ceil(len(piece) / LETTERS_PER_TOKEN)) if piece[0].isalpha() else 1
+    return count
