@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from rma.cli import main
 from rma.notes.api import create
-from rma.notes.facts import NotesFacts, appointment_date, find_amounts
+from rma.notes.facts import NotesFacts, appointment_date
+from rma.text import find_amounts
 from tests.conftest import OllamaDouble
 from tests.notes.conftest import sample
 from tests.support.servers import ServerProcess, free_port

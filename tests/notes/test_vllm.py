@@ -20,8 +20,9 @@ import pytest
 from rma.config import load_settings
 from rma.notes.api import create
 from rma.notes.checks import check_letter
-from rma.notes.facts import NotesFacts, find_amounts, find_dates, known_creditors_in
+from rma.notes.facts import NotesFacts, known_creditors_in
 from rma.notes.letter import HEADINGS
+from rma.text import find_amounts, find_dates
 from tests.conftest import VLLM
 from tests.notes.conftest import all_samples, sample
 from tests.support.serve import serving

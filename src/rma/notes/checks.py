@@ -15,17 +15,13 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from rma.notes.facts import (
-    MONTHS,
     NoteAction,
     NotesFacts,
     expand_abbreviations,
-    find_amounts,
-    find_dates,
-    format_date,
-    format_pounds,
     known_creditors_in,
     words,
 )
+from rma.text import MONTHS, find_amounts, find_dates, format_date, format_money
 
 # A notes action counts as present when one line of the letter carries this share of
 # its key words (after shorthand is spelt out): "send SFS" ~ "Send us your Standard
@@ -131,7 +127,7 @@ def invented_facts(
             )
     for amount in find_amounts(text):
         if not facts.has_amount(amount.value):
-            shown = format_pounds(amount.value) if amount.is_money else amount.text
+            shown = format_money(amount.value) if amount.is_money else amount.text
             warnings.append(
                 LetterWarning(
                     "invented_amount", f"the amount {shown} in the letter is not in the notes"

@@ -19,11 +19,7 @@ from rma.notes.checks import (
     is_carried,
 )
 from rma.notes.facts import (
-    MONTHS,
     NotesFacts,
-    find_amounts,
-    find_dates,
-    format_date,
     name_in_text,
     priority_kind,
 )
@@ -41,6 +37,7 @@ from rma.notes.schema import (
     ExtractedAction,
     NotesExtraction,
 )
+from rma.text import MONTHS, find_amounts, find_dates, format_date
 
 
 def _checked_sentence(

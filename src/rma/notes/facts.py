@@ -2,8 +2,8 @@
 
 These readings are the ground truth the letter is checked against, so they are made
 by code, never by the model. Notes are terse ("cl owes £4.2k to Lowell, agreed to
-send SFS by 12/3"): amounts are normalised to pence, UK-style dates are resolved to
-a year relative to the appointment date, and common adviser abbreviations are
+send SFS by 12/3"): amounts and dates are read by :mod:`rma.text` (dates without a
+year resolved against the appointment date), and common adviser abbreviations are
 expanded so a letter's plain words can be matched against them.
 """
 
@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import Literal
+
+from rma.text import Amount, FoundDate, find_amounts, find_dates
 
 # ---------------------------------------------------------------- abbreviations
 
@@ -92,185 +94,7 @@ def abbreviations_used(text: str) -> dict[str, str]:
     return found
 
 
-# ---------------------------------------------------------------------- amounts
-
-
-@dataclass(frozen=True)
-class Amount:
-    """A number as written (``£4.2k``) and its value in pounds (``4200.00``)."""
-
-    text: str
-    value: Decimal
-    is_money: bool  # written with £, k or "pounds"; bare numbers may be counts or refs
-    start: int = 0
-
-
-_NUMBER = re.compile(
-    r"(?<![\w/.,:£-])(?P<cur>£\s?)?(?P<num>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?"
-    r"(?P<k>\s?[kK](?![a-zA-Z]))?(?P<pounds>\s+pounds?\b)?(?![\d/:]|\.\d|,\d)"
-)
-
-
-def to_pounds(value: Decimal) -> Decimal:
-    if value.adjusted() > 15:
-        return value  # a run of digits, not a sum of money: kept exact, never rounded
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def find_amounts(text: str) -> list[Amount]:
-    """Every number in ``text`` outside dates, normalised: ``£4,230``, ``4230`` and
-    ``£4.23k`` all have the value 4230.00."""
-    masked = _mask(text, [(d.start, d.end) for d in find_dates(text, date.today())])
-    found = []
-    for m in _NUMBER.finditer(masked):
-        number = Decimal(m.group("num").replace(",", "") + "." + (m.group("dec") or "0"))
-        if m.group("k"):
-            number *= 1000
-        money = bool(m.group("cur") or m.group("k") or m.group("pounds"))
-        found.append(Amount(m.group(0).strip(), to_pounds(number), money, m.start()))
-    return found
-
-
-def format_pounds(value: Decimal) -> str:
-    """``£4,230`` or ``£1,250.50``: how amounts are written in letters."""
-    if value == value.to_integral_value():
-        return f"£{int(value):,}"
-    return f"£{value:,.2f}"
-
-
-def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, end):
-            chars[i] = " "
-    return "".join(chars)
-
-
-# ------------------------------------------------------------------------ dates
-
-MONTHS: dict[str, int] = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-MONTH_NAMES = [
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_MONTH = r"(?P<mon>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-_DATE_PATTERNS = [
-    re.compile(r"(?<![\d/])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)"),
-    re.compile(
-        r"(?<![\d/.£])(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])",
-    ),
-    re.compile(r"(?<![\d.£])(?P<d>\d{1,2})[.-](?P<m>\d{1,2})[.-](?P<y>\d{4}|\d{2})(?![\d.])"),
-    re.compile(
-        r"(?<![\w£])(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
-        + _MONTH
-        + r"(?:,?\s+(?P<y>\d{4}))?\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\b" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{4}))?",
-        re.IGNORECASE,
-    ),
-]
-
-
-@dataclass(frozen=True)
-class NoteDate:
-    """A date as written and as resolved; ``year_given`` says whether the year was written."""
-
-    text: str
-    value: date
-    year_given: bool
-    start: int
-    end: int
-
-
-def resolve_year(day: int, month: int, reference: date, *, future: bool) -> date | None:
-    """The year a day/month without one most likely means, relative to ``reference``.
-
-    Deadlines (``future``) take the first such day from a week before the reference
-    on; other mentions take the nearest one."""
-    candidates = []
-    for year in (reference.year - 1, reference.year, reference.year + 1):
-        try:
-            candidates.append(date(year, month, day))
-        except ValueError:
-            continue
-    if not candidates:
-        return None
-    if future:
-        upcoming = [c for c in candidates if c >= reference - timedelta(days=7)]
-        if upcoming:
-            return min(upcoming)
-    return min(candidates, key=lambda c: abs((c - reference).days))
-
-
-_DEADLINE_WORD = re.compile(r"\b(by|before|due|deadline|until|no later than|within)\s*$", re.I)
-
-
-def find_dates(text: str, reference: date) -> list[NoteDate]:
-    """UK-style dates in ``text`` (``12/3`` is 12 March), resolved against ``reference``."""
-    found: list[NoteDate] = []
-    taken: list[tuple[int, int]] = []
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            if any(m.start() < end and start < m.end() for start, end in taken):
-                continue
-            parts = m.groupdict()
-            day = int(parts["d"])
-            month = MONTHS[parts["mon"].lower()] if parts.get("mon") else int(parts["m"])
-            year_text = parts.get("y")
-            try:
-                if year_text:
-                    year = int(year_text)
-                    year += 2000 if year < 100 else 0
-                    value: date | None = date(year, month, day)
-                else:
-                    future = bool(_DEADLINE_WORD.search(text[max(0, m.start() - 20) : m.start()]))
-                    value = resolve_year(day, month, reference, future=future)
-            except ValueError:
-                value = None
-            if value is None:
-                continue
-            taken.append((m.start(), m.end()))
-            found.append(NoteDate(m.group(0), value, bool(year_text), m.start(), m.end()))
-    return sorted(found, key=lambda d: d.start)
-
-
-def format_date(value: date) -> str:
-    """``12 March 2025``: how dates are written in letters."""
-    return f"{value.day} {MONTH_NAMES[value.month]} {value.year}"
-
+# ------------------------------------------------------------------ appointment
 
 _APPOINTMENT_WORD = re.compile(
     r"\b(?:date|appt|appointment|seen|interview|f2f|tel)\b", re.IGNORECASE
@@ -556,7 +380,10 @@ def find_actions(notes: str, reference: date) -> list[NoteAction]:
                 continue
             line_owner = owner
             dates = find_dates(clause, reference)
-            plain = expand_abbreviations(_mask(clause, [(d.start, d.end) for d in dates]))
+            undated = clause
+            for d in reversed(dates):
+                undated = undated[: d.start] + " " * len(d.text) + undated[d.end :]
+            plain = expand_abbreviations(undated)
             key = [
                 w
                 for w in words(plain)
@@ -577,7 +404,7 @@ class NotesFacts:
     text: str
     appointment: date
     amounts: list[Amount]
-    dates: list[NoteDate]
+    dates: list[FoundDate]
     creditors: list[str]
     actions: list[NoteAction]
 

@@ -16,13 +16,10 @@ from decimal import Decimal
 
 from rma.notes.facts import (
     ABBREVIATIONS,
-    find_amounts,
-    find_dates,
-    format_date,
-    format_pounds,
     whole_words,
 )
 from rma.notes.schema import Action, Debt, Tone
+from rma.text import find_amounts, find_dates, format_date, format_money
 
 TITLE = "Confirmation of your advice"
 HEADINGS = {
@@ -81,8 +78,7 @@ def standard_figures(text: str, reference: date) -> str:
         text = text[: found.start] + format_date(found.value) + text[found.end :]
     for amount in reversed(find_amounts(text)):
         if amount.is_money:
-            end = amount.start + len(amount.text)
-            text = text[: amount.start] + format_pounds(amount.value) + text[end:]
+            text = text[: amount.start] + format_money(amount.value) + text[amount.end :]
     return text
 
 
@@ -171,7 +167,7 @@ def action_line(action: Action) -> str:
 def debt_line(debt: Debt) -> str:
     line = debt.creditor
     if debt.amount is not None:
-        line += f": {format_pounds(Decimal(debt.amount))}"
+        line += f": {format_money(Decimal(debt.amount))}"
     if debt.priority:
         line += f" ({debt.priority}, a priority debt)"
     return line
