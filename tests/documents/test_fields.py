@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
 
 import pytest
 
 from rma.config import Settings
 from rma.documents.classify import DocType, classify, decide, wording_scores
-from rma.documents.fields import extract_fields, parse_date, parse_money
+from rma.documents.fields import extract_fields
 from rma.llm.factory import build_router
 from tests.conftest import OllamaDouble
 
@@ -21,30 +19,6 @@ Account number: 4455 6677
 Your account is £120.00 in arrears.
 Balance outstanding: £2,310.45
 Please contact us within 14 days."""
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("5 March 2025", date(2025, 3, 5)),
-        ("5th Mar 2025", date(2025, 3, 5)),
-        ("05/03/2025", date(2025, 3, 5)),  # day first, as in the UK
-        ("5.3.25", date(2025, 3, 5)),
-        ("March 5, 2025", date(2025, 3, 5)),
-        ("2025-03-05", date(2025, 3, 5)),
-        ("31/02/2025", None),
-        ("13/13/2025", None),
-        ("soon", None),
-    ],
-)
-def test_uk_dates(text: str, expected: date | None) -> None:
-    assert parse_date(text) == expected
-
-
-def test_money() -> None:
-    assert parse_money("£1,234.56") == Decimal("1234.56")
-    assert parse_money("GBP 20") == Decimal("20.00")
-    assert parse_money("about a grand") is None
 
 
 async def test_code_fields_without_a_model() -> None:

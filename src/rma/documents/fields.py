@@ -1,21 +1,20 @@
 """The fields that drive advice, each tied to the page and the words it came from.
 
 Code finds what patterns find reliably (amounts next to their labels, UK dates,
-references after their labels); the model fills what is left (usually the creditor's
-name). Every value, wherever it came from, is then checked in code against the text:
-an amount must occur on the page, a date must parse and occur, a deadline must fall
-after the letter date. A value that fails a check is kept, marked unverified, and
-named in the warnings: an adviser decides, nothing is silently dropped.
+references after their labels; amounts and dates read by :mod:`rma.text`); the model
+fills what is left (usually the creditor's name). Every value, wherever it came from,
+is then checked in code against the text: an amount must occur on the page, a date
+must parse and occur, a deadline must fall after the letter date. A value that fails a
+check is kept, marked unverified, and named in the warnings: an adviser decides,
+nothing is silently dropped.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -23,6 +22,7 @@ from pydantic import BaseModel, Field
 from rma.errors import AllBackendsFailed, BackendError, InputError, RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Message
+from rma.text import currency_tokens, find_dates, parse_date, parse_money, read_misread_amount
 
 log = logging.getLogger("rma.documents")
 
@@ -91,118 +91,7 @@ class ExtractedFields:
     provenance: dict[str, Any] | None = None
 
 
-# ------------------------------------------------------------------ parsing helpers
-
-MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ]
-    )
-    for m in names
-}
-_MONTH = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-DATE_PATTERNS = [
-    # 5 March 2025, 5th Mar 2025, 05 Mar. 2025
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\.?,?\s+(\d{{4}})\b", re.I), "dmy"),
-    # 05/03/2025, 5.3.25, 05-03-2025 (UK: day first)
-    (re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b"), "numeric"),
-    # March 5, 2025
-    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
-    # 2025-03-05
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
-]
-# A pound sign and the whole number-like token after it (separators included), so a
-# misread "£2.574.99" is seen whole and never taken as £2.
-MONEY = re.compile(r"(?:£|GBP\s?)\s?(\d(?:[\d,.]*\d)?)(?!\d)", re.I)
-AMOUNT_AS_WRITTEN = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?")
-
-
-def parse_money(text: str) -> Decimal | None:
-    """An amount in pounds from '£1,234.56', '1234.5' or 'GBP 20'; None if not one.
-
-    Strict: '£1,408,16' or '£2.574.99' are not amounts (see :func:`read_misread_amount`).
-    """
-    cleaned = re.sub(r"(?i)gbp|£|\s", "", text.strip())
-    if not AMOUNT_AS_WRITTEN.fullmatch(cleaned):
-        return None
-    try:
-        return Decimal(cleaned.replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-
-
-def read_misread_amount(digits: str) -> Decimal | None:
-    """The likely amount in a token OCR garbled with its separators ('1,408,16', '2.574.99').
-
-    Only when the reading is unambiguous: the last separator has 2 digits after it (pence)
-    and every earlier group has 3. Anything else (e.g. '1.408') is left unread.
-    """
-    parts = re.split(r"[.,]", digits)
-    if len(parts) < 2 or len(parts[-1]) != 2 or not 1 <= len(parts[0]) <= 3:
-        return None
-    if any(len(group) != 3 for group in parts[1:-1]):
-        return None
-    return Decimal("".join(parts[:-1]) + "." + parts[-1])
-
-
-def find_dates(text: str) -> Iterator[tuple[date, re.Match[str]]]:
-    """Every valid date written in a UK format, with its match, in order of position."""
-    found: list[tuple[int, date, re.Match[str]]] = []
-    taken: list[range] = []
-    for pattern, kind in DATE_PATTERNS:
-        for match in pattern.finditer(text):
-            if any(match.start() in span for span in taken):
-                continue
-            parsed = _to_date(match, kind)
-            if parsed is not None:
-                found.append((match.start(), parsed, match))
-                taken.append(range(match.start(), match.end()))
-    for _, parsed, match in sorted(found, key=lambda item: item[0]):
-        yield parsed, match
-
-
-def parse_date(text: str) -> date | None:
-    """A date from one value in any UK format (or ISO); None if it does not parse."""
-    for parsed, match in find_dates(text):
-        if match.group(0).strip() == text.strip().rstrip("."):
-            return parsed
-    return None
-
-
-def _to_date(match: re.Match[str], kind: str) -> date | None:
-    g = match.groups()
-    try:
-        if kind == "dmy":
-            day, month, year = int(g[0]), MONTHS[g[1].lower()], int(g[2])
-        elif kind == "mdy":
-            month, day, year = MONTHS[g[0].lower()], int(g[1]), int(g[2])
-        elif kind == "iso":
-            year, month, day = int(g[0]), int(g[1]), int(g[2])
-        else:
-            day, month, year = int(g[0]), int(g[1]), int(g[2])
-            if len(g[2]) == 2:
-                year += 2000
-        if not 1990 <= year <= 2100:
-            return None
-        return date(year, month, day)
-    except (ValueError, KeyError):
-        return None
+# ------------------------------------------------------------------ matching helpers
 
 
 def _normal(text: str) -> str:
@@ -282,13 +171,13 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
     """
     best: dict[str, tuple[int, DocumentField]] = {}
     for line in lines:
-        for match in MONEY.finditer(line.text):
-            amount = parse_money(match.group(1))
-            misread = read_misread_amount(match.group(1)) if amount is None else None
+        for token in currency_tokens(line.text):
+            amount = token.value
+            misread = read_misread_amount(token.digits) if amount is None else None
             if amount is None and misread is None:
                 continue
-            before = line.text[max(0, match.start() - 70) : match.start()].lower()
-            after = line.text[match.end() : match.end() + 25].lower()
+            before = line.text[max(0, token.start - 70) : token.start].lower()
+            after = line.text[token.end : token.end + 25].lower()
             label, rank = None, 0
             nearest = -1
             for name, pattern in AMOUNT_LABELS:
@@ -307,7 +196,7 @@ def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
             value, how, note = str(amount), "pattern", ""
             if misread is not None:
                 value, how = str(misread), "misread"
-                note = f"the amount reads {match.group(0)!r}; taken as {value}"
+                note = f"the amount reads {token.text!r}; taken as {value}"
             if label not in best or rank > best[label][0]:
                 best[label] = (rank, _field(label, value, line, how, note))
     return {name: found for name, (_, found) in best.items()}
@@ -361,19 +250,20 @@ def find_dates_fields(lines: list[Line]) -> dict[str, DocumentField]:
     """The letter date (labelled, or the first date near the top) and the deadline."""
     found: dict[str, DocumentField] = {}
     for line in lines:
-        for parsed, match in find_dates(line.text):
-            before = line.text[: match.start()]
+        for written in find_dates(line.text):
+            before = line.text[: written.start]
+            iso = written.value.isoformat()
             if "letter_date" not in found and LETTER_DATE_LABEL.search(before):
-                found["letter_date"] = _field("letter_date", parsed.isoformat(), line, "pattern")
+                found["letter_date"] = _field("letter_date", iso, line, "pattern")
             elif "deadline" not in found and DEADLINE_CUE.search(before[-40:]):
-                found["deadline"] = _field("deadline", parsed.isoformat(), line, "pattern")
+                found["deadline"] = _field("deadline", iso, line, "pattern")
     if "letter_date" not in found:
         # An unlabelled date on its own line near the top is how most letters are dated.
         for line in lines[:15]:
-            dates = list(find_dates(line.text))
-            if len(dates) == 1 and len(line.text.strip()) <= len(dates[0][1].group(0)) + 4:
+            dates = find_dates(line.text)
+            if len(dates) == 1 and len(line.text.strip()) <= len(dates[0].text) + 4:
                 found["letter_date"] = _field(
-                    "letter_date", dates[0][0].isoformat(), line, "pattern"
+                    "letter_date", dates[0].value.isoformat(), line, "pattern"
                 )
                 break
     if "deadline" not in found and "letter_date" in found:
@@ -438,16 +328,15 @@ def locate(name: str, value: str, lines: list[Line]) -> tuple[str, Line] | None:
         if amount is None:
             return None
         for line in lines:
-            for match in MONEY.finditer(line.text):
-                if parse_money(match.group(0)) == amount:
-                    return str(amount), line
+            if any(token.value == amount for token in currency_tokens(line.text)):
+                return str(amount), line
         return None
     if name in DATE_FIELDS:
         wanted = parse_date(value)
         if wanted is None:
             return None
         for line in lines:
-            if any(parsed == wanted for parsed, _ in find_dates(line.text)):
+            if any(written.value == wanted for written in find_dates(line.text)):
                 return wanted.isoformat(), line
         return None
     target = _compact(value) if name != "creditor" else _normal(value)
