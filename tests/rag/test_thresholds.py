@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from rma.rag.manuals import ManualChunk
 from rma.rag.thresholds import (
     ThresholdExtractor,
     check_against_limits,
     figure_in_text,
-    read_dates,
     thresholds_in_question,
 )
 
@@ -75,24 +72,6 @@ async def test_the_2021_limit_was_current_before_june_2024(
 ) -> None:
     book = await book_for(manual_chunks, today=date(2023, 1, 1))
     assert book.current("dro.max_debt").value == Decimal(30000)  # type: ignore[union-attr]
-
-
-@pytest.mark.parametrize(
-    ("text", "start", "until"),
-    [
-        ("This limit applies from 28 June 2024.", date(2024, 6, 28), None),
-        ("Before 28 June 2024 the limit was £30,000.", None, date(2024, 6, 27)),
-        (
-            "Between October 2015 and June 2021 the limit was £20,000",
-            date(2015, 10, 1),
-            date(2021, 6, 30),
-        ),
-        ("£30,000 (29 June 2021 – 27 June 2024)", date(2021, 6, 29), date(2024, 6, 27)),
-    ],
-)
-def test_dates(text: str, start: date | None, until: date | None) -> None:
-    got_start, got_until, _, _ = read_dates(text)
-    assert (got_start, got_until) == (start, until)
 
 
 def test_questions_name_their_limit() -> None:

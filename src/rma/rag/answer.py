@@ -37,10 +37,10 @@ from rma.rag.thresholds import (
     ThresholdBook,
     check_against_limits,
     find_figures,
-    format_date,
     format_value,
     thresholds_in_question,
 )
+from rma.text import format_date
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5

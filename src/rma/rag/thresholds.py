@@ -18,9 +18,8 @@ works in three steps, and only the middle one may involve a model:
 from __future__ import annotations
 
 import asyncio
-import calendar
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from rma.errors import RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Message
 from rma.rag.manuals import ManualChunk, split_sentences
+from rma.text import find_dates, find_money, format_date, format_money, read_period
 
 # "upcoming": stated with a start date after today (a change announced in advance).
 Status = Literal["current", "upcoming", "historical", "example"]
@@ -143,19 +143,10 @@ SPECS: tuple[ThresholdSpec, ...] = (
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
-_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_DATE = r"(?:(\d{1,2})\s+)?(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{4})"  # noqa: E501
-DATE_RE = re.compile(_DATE, re.I)
-RANGE_RE = re.compile(rf"(?:between\s+)?{_DATE}\s*(?:–|-|—|to|and)\s*{_DATE}", re.I)
-FROM_RE = re.compile(
-    rf"\b(?:from|since|on or after|with effect from|effective|applies from)\s+{_DATE}", re.I
-)
-UNTIL_RE = re.compile(rf"\b(?:before|until|up to|prior to)\s+{_DATE}", re.I)
 EXAMPLE_RE = re.compile(
     r"\bfor example\b|\be\.g\.|\bfor instance\b|\bsuppose\b|\bimagine\b|\binvented\b", re.I
 )
 OLD_RE = re.compile(r"\b(old|previous|former|earlier( still)?|used to be)\b", re.I)
-MONEY_RE = re.compile(r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?")
 DAYS_RE = re.compile(r"\b(\d{1,3})\s+days\b", re.I)
 PERCENT_RE = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s?%")
 MONTHLY_RE = re.compile(r"\ba month\b|\bper month\b|\bmonthly\b|\beach month\b", re.I)
@@ -297,16 +288,13 @@ class ThresholdBook:
 
 
 def format_value(value: Decimal, unit: str) -> str:
+    """A limit's value as answers state it: ``£50,000``, ``£75 a month``, ``60 days``, ``75%``."""
     if unit in ("GBP", "GBP/month"):
-        text = f"£{value:,.2f}" if value % 1 else f"£{int(value):,}"
+        text = format_money(value)
         return f"{text} a month" if unit == "GBP/month" else text
     if unit == "days":
         return f"{int(value)} days"
     return f"{value.normalize()}%"
-
-
-def format_date(value: date) -> str:
-    return f"{value.day} {calendar.month_name[value.month]} {value.year}"
 
 
 def _iso(value: str | None) -> date | None:
@@ -319,12 +307,10 @@ def _iso(value: str | None) -> date | None:
 def find_figures(text: str) -> list[Figure]:
     """Money, day counts and percentages in ``text``, as exact values."""
     found: list[Figure] = []
-    for m in MONEY_RE.finditer(text):
-        pounds = m.group(1).replace(",", "")
-        value = Decimal(f"{pounds}.{m.group(2)}") if m.group(2) else Decimal(pounds)
-        after = text[m.end() : m.end() + 16]
+    for money in find_money(text):
+        after = text[money.end : money.end + 16]
         unit: Unit = "GBP/month" if MONTHLY_RE.search(after) else "GBP"
-        found.append(Figure(value, unit, m.group(0), m.start(), m.end()))
+        found.append(Figure(money.value, unit, money.text, money.start, money.end))
     for m in DAYS_RE.finditer(text):
         found.append(Figure(Decimal(m.group(1)), "days", m.group(0), m.start(), m.end()))
     for m in PERCENT_RE.finditer(text):
@@ -336,41 +322,6 @@ def figure_in_text(value: Decimal, unit: str, text: str) -> bool:
     """Does ``text`` state this value in this unit? (the code check behind every figure)"""
     kinds = ("GBP", "GBP/month") if unit in ("GBP", "GBP/month") else (unit,)
     return any(f.value == value and f.unit in kinds for f in find_figures(text))
-
-
-# ------------------------------------------------------------------------------ dates
-
-
-def _date(day: str | None, month: str, year: str, *, end: bool) -> tuple[date, bool]:
-    m = _MONTHS[month.lower()]
-    y = int(year)
-    if day:
-        return date(y, m, int(day)), True
-    return (date(y, m, calendar.monthrange(y, m)[1]) if end else date(y, m, 1)), False
-
-
-def read_dates(text: str) -> tuple[date | None, date | None, str, list[date]]:
-    """(effective from, effective until, precision of "from", every date) in ``text``."""
-    every = [_date(*m.groups(), end=False)[0] for m in DATE_RE.finditer(text)]
-    start: date | None = None
-    until: date | None = None
-    precision = "none"
-    rng = RANGE_RE.search(text)
-    if rng:
-        g = rng.groups()
-        start, exact = _date(g[0], g[1], g[2], end=False)
-        precision = "day" if exact else "month"
-        until, _ = _date(g[3], g[4], g[5], end=True)
-        text = text[: rng.start()] + text[rng.end() :]
-    m = FROM_RE.search(text)
-    if m and start is None:
-        start, exact = _date(*m.groups(), end=False)
-        precision = "day" if exact else "month"
-    m = UNTIL_RE.search(text)
-    if m and until is None:
-        first, exact = _date(*m.groups(), end=False)
-        until = first - timedelta(days=1) if exact else first.replace(day=1) - timedelta(days=1)
-    return start, until, precision, every
 
 
 # --------------------------------------------------------------------------- extractor
@@ -405,7 +356,7 @@ class ThresholdExtractor:
         for chunk in chunks:
             context = f"{chunk.title} > {chunk.heading}"
             section = chunk.heading_path[-1] if len(chunk.heading_path) > 1 else ""
-            heading_from, _, heading_precision, _ = read_dates(chunk.heading)
+            heading = read_period(chunk.heading)
             sentences = split_sentences(chunk.text)
             for i, sentence in enumerate(sentences):
                 figures = find_figures(sentence)
@@ -420,29 +371,32 @@ class ThresholdExtractor:
                     if not names:
                         continue
                     quote = sentence
-                    start, until, precision, every = read_dates(clause)
-                    if start is None and until is None:
+                    period = read_period(clause)
+                    every = period.dates
+                    if period.start is None and period.until is None:
                         # A date in a figure-free clause or the next sentence ("This limit
                         # applies from ...") belongs to this figure when it is the only one.
                         rest = [c for c in _clauses(sentence) if not find_figures(c)]
-                        start, until, precision, _ = read_dates(" ".join(rest))
+                        period = read_period(" ".join(rest))
                         follow = sentences[i + 1] if i + 1 < len(sentences) else ""
-                        if start is None and until is None and _only_figure(follow, figure):
-                            start, until, precision, _ = read_dates(follow)
-                            if start or until:
+                        if not (period.start or period.until) and _only_figure(follow, figure):
+                            period = read_period(follow)
+                            if period.start or period.until:
                                 quote = f"{sentence} {follow}"
-                        if start is None and until is None and heading_from and len(figures) >= 1:
-                            start, precision = heading_from, heading_precision
-                        every = read_dates(quote)[3]
+                        if not (period.start or period.until) and heading.start and figures:
+                            period = replace(
+                                period, start=heading.start, precision=heading.precision
+                            )
+                        every = read_period(quote).dates
                     out.append(
                         Candidate(
                             names=names,
                             figure=figure,
                             quote=quote,
                             chunk=chunk,
-                            effective_from=start,
-                            effective_until=until,
-                            from_precision=precision,  # type: ignore[arg-type]
+                            effective_from=period.start,
+                            effective_until=period.until,
+                            from_precision=period.precision,
                             example=bool(EXAMPLE_RE.search(sentence))
                             or bool(re.search(r"case stud|example", context, re.I)),
                             marked_old=bool(OLD_RE.search(clause)),
@@ -549,7 +503,7 @@ def _clause(sentence: str, figure: Figure) -> str:
             # a date range in brackets right after the figure belongs to it
             tail = sentence[at + len(part) :]
             bracket = re.match(r"\s*\(([^)]*)\)", tail)
-            if bracket and DATE_RE.search(bracket.group(1)):
+            if bracket and find_dates(bracket.group(1), months=True):
                 return f"{part} {bracket.group(1)}"
             return part
         pos = at + len(part)
