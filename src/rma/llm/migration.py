@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from rma.errors import BackendError, ConfigError, InputError
 from rma.llm import metrics
 from rma.llm.types import ChatParams, ChatRequest, ChatResult, Message, Role
+from rma.text import cited_numbers
 
 if TYPE_CHECKING:
     from rma.config import Settings
@@ -47,7 +48,6 @@ log = logging.getLogger("rma.llm.migration")
 
 PAIRS_FILE = Path("shadow") / "pairs.jsonl"
 _WORD = re.compile(r"\w+")
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # Old backends are closed once every call that may still use them has had time to end.
 _retiring: set[asyncio.Task[None]] = set()
 
@@ -62,16 +62,6 @@ def answer_similarity(a: str, b: str) -> float:
     dot = sum(n * cb[w] for w, n in ca.items())
     norm = math.sqrt(sum(n * n for n in ca.values())) * math.sqrt(sum(n * n for n in cb.values()))
     return dot / norm
-
-
-def cited_sources(text: str) -> list[int]:
-    """The source numbers an answer cites as ``[n]`` or ``[n, m]``, in order, once each."""
-    seen: list[int] = []
-    for match in _CITATION.finditer(text):
-        for part in re.split(r"\s*[,;]\s*", match.group(1)):
-            if int(part) not in seen:
-                seen.append(int(part))
-    return seen
 
 
 def citation_overlap(a: list[int], b: list[int]) -> float | None:
@@ -129,7 +119,7 @@ def shadow_pair(
             tokens_out=answer.tokens_out,
             finish_reason=answer.finish_reason,
         )
-        ours, theirs = cited_sources(primary.text), cited_sources(answer.text)
+        ours, theirs = cited_numbers(primary.text), cited_numbers(answer.text)
         overlap = citation_overlap(ours, theirs)
         record["similarity"] = round(answer_similarity(primary.text, answer.text), 4)
         record["identical"] = primary.text.strip() == answer.text.strip()

@@ -40,7 +40,7 @@ from rma.rag.thresholds import (
     format_value,
     thresholds_in_question,
 )
-from rma.text import format_date
+from rma.text import cited_numbers, format_date
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
@@ -59,7 +59,6 @@ SYSTEM_PROMPT = (
 # Roughly 3.5 characters per token for English manual text.
 CHARS_PER_TOKEN = 3.5
 PROMPT_OVERHEAD_TOKENS = 300
-_CITATION = re.compile(r"\[(\d{1,2})(?:\s*[,;]\s*(\d{1,2}))*\]")
 
 
 @dataclass
@@ -301,11 +300,7 @@ class ManualsAnswerer:
         if result.finish_reason == "length":
             warnings.append("the answer was cut off at the token limit")
         numbers = {s.number: s for s in prepared.sources}
-        cited: list[int] = []
-        for match in _CITATION.finditer(text):
-            for group in match.groups():
-                if group and int(group) not in cited:
-                    cited.append(int(group))
+        cited = cited_numbers(text)
         unknown = [n for n in cited if n not in numbers]
         if unknown:
             warnings.append(f"the answer cites sources that do not exist: {unknown}")
