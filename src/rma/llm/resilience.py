@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rma import constants as C
 from rma.errors import BackendOverloaded
 
 
@@ -18,10 +19,10 @@ from rma.errors import BackendOverloaded
 class RetryPolicy:
     """Exponential backoff with full jitter; a server's ``Retry-After`` wins up to a cap."""
 
-    attempts: int = 2
-    base: float = 0.25
-    cap: float = 8.0
-    retry_after_cap: float = 30.0
+    attempts: int = C.RETRY_ATTEMPTS
+    base: float = C.RETRY_BACKOFF_BASE
+    cap: float = C.RETRY_BACKOFF_MAX
+    retry_after_cap: float = C.RETRY_AFTER_MAX
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None and retry_after >= 0:
@@ -31,9 +32,9 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Timeouts:
-    connect: float = 3.0
-    first_token: float = 60.0
-    total: float = 300.0
+    connect: float = C.CONNECT_TIMEOUT
+    first_token: float = C.FIRST_TOKEN_TIMEOUT
+    total: float = C.TOTAL_TIMEOUT
 
 
 class BreakerState(StrEnum):
@@ -47,7 +48,11 @@ class CircuitBreaker:
     lets one probe request through (half-open): its success closes the breaker, its failure
     opens it again."""
 
-    def __init__(self, threshold: int = 3, reset_after: float = 15.0) -> None:
+    def __init__(
+        self,
+        threshold: int = C.BREAKER_FAILURE_THRESHOLD,
+        reset_after: float = C.BREAKER_RESET_AFTER,
+    ) -> None:
         self.threshold = threshold
         self.reset_after = reset_after
         self.state = BreakerState.CLOSED

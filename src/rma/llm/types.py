@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from rma import constants as C
 from rma.errors import InputError
 
 
@@ -63,7 +64,7 @@ class Message:
 class ChatParams:
     """Sampling and output options; ``json_schema`` asks for structured output."""
 
-    max_tokens: int = 512
+    max_tokens: int = C.DEFAULT_MAX_TOKENS
     temperature: float = 0.0
     json_schema: dict[str, Any] | None = None
     schema_name: str = "output"
