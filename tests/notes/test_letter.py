@@ -19,7 +19,6 @@ from rma.llm.factory import build_router
 from rma.llm.jsonreply import close_json
 from rma.llm.router import Structured
 from rma.llm.types import ChatResult, Provenance
-from rma.notes.budget import estimate_tokens, notes_budget
 from rma.notes.checks import check_letter
 from rma.notes.content import apply_rewording, checked_content
 from rma.notes.convert import Prepared, finish, prepare
@@ -31,6 +30,8 @@ from tests.notes.conftest import sample
 from tests.support.servers import free_port
 
 TODAY = date(2025, 3, 6)
+# The chat context of the bundled model (and vLLM's default): what prepare() sizes for.
+WINDOW = 2048
 
 
 def _settings(**env: object) -> Settings:
@@ -56,7 +57,7 @@ def _extraction(**fields: object) -> NotesExtraction:
 
 
 def test_checked_content_keeps_only_what_the_notes_support() -> None:
-    prepared = prepare(_request(sample("01"), adviser_name="Sam Patel"), _settings(), TODAY)
+    prepared = prepare(_request(sample("01"), adviser_name="Sam Patel"), WINDOW, TODAY)
     extraction = _extraction(
         matters_discussed=[
             "You owe £4.23k to Lowell for an old Vanquis card.",
@@ -98,7 +99,7 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
 
 
 def test_priority_debts_and_actions_the_model_missed() -> None:
-    prepared = prepare(_request(sample("02")), _settings(), TODAY)
+    prepared = prepare(_request(sample("02")), WINDOW, TODAY)
     extraction = _extraction(debts=[{"creditor": "Leeds City Council", "amount": "£1,250.50"}])
     content, warnings = _checked(extraction, prepared)
     assert content.debts[0].priority == "council tax"
@@ -113,7 +114,7 @@ def test_priority_debts_and_actions_the_model_missed() -> None:
 
 
 def test_an_empty_section_says_so() -> None:
-    prepared = prepare(_request(sample("06")), _settings(), TODAY)
+    prepared = prepare(_request(sample("06")), WINDOW, TODAY)
     content, warnings = _checked(_extraction(), prepared)
     assert "no_matters" in [w.code for w in warnings]
     text = compose(content).text
@@ -123,7 +124,7 @@ def test_an_empty_section_says_so() -> None:
 
 
 def test_a_deadline_not_in_the_notes_is_left_out() -> None:
-    prepared = prepare(_request(sample("01")), _settings(), TODAY)
+    prepared = prepare(_request(sample("01")), WINDOW, TODAY)
     extraction = _extraction(your_actions=[{"action": "Send us your SFS", "due": "19/3"}])
     content, warnings = _checked(extraction, prepared)
     assert any("'19/3'" in w.message for w in warnings)
@@ -132,7 +133,7 @@ def test_a_deadline_not_in_the_notes_is_left_out() -> None:
 
 
 def test_owner_and_deadline_come_from_the_notes() -> None:
-    prepared = prepare(_request(sample("01")), _settings(), TODAY)
+    prepared = prepare(_request(sample("01")), WINDOW, TODAY)
     extraction = _extraction(
         our_actions=[
             {"action": "Send Standard Financial Statement", "due": None},  # the client's
@@ -179,20 +180,9 @@ def test_empty_notes_are_rejected() -> None:
 def test_the_budget_follows_the_model_context() -> None:
     long_notes = "cl owes £4,230 to Lowell re old Vanquis card. " * 60
     with pytest.raises(InputTooLarge, match="model context of 2048 tokens") as err:
-        prepare(_request(long_notes), _settings(), TODAY)
+        prepare(_request(long_notes), WINDOW, TODAY)
     assert "limit is" in str(err.value)
-    big = _settings(VLLM_CONTEXT_TOKENS=8192)
-    assert prepare(_request(long_notes), big, TODAY).facts.amounts
-    # The smallest context along the chain decides.
-    chain = _settings(VLLM_CONTEXT_TOKENS=8192, FALLBACK_PROVIDER="local")
-    assert notes_budget(chain, "").context == 2048
-
-
-def test_token_estimate_is_not_below_real_counts() -> None:
-    # Counts from the SmolLM2 tokenizer (vLLM /tokenize) for three samples.
-    real = {"01": 50, "03": 160, "08": 135}
-    for name, count in real.items():
-        assert estimate_tokens(sample(name)) >= count
+    assert prepare(_request(long_notes), 8192, TODAY).facts.amounts
 
 
 def _result(text: str, finish: str = "stop") -> ChatResult:
@@ -226,9 +216,7 @@ def test_close_json() -> None:
 
 
 def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
-    prepared = prepare(
-        _request(sample("01"), organisation="Riverside Money Advice"), _settings(), TODAY
-    )
+    prepared = prepare(_request(sample("01"), organisation="Riverside Money Advice"), WINDOW, TODAY)
     content, warnings = _checked(
         _extraction(our_actions=[{"action": "Ask for breathing space", "due": None}]), prepared
     )
@@ -268,7 +256,7 @@ def test_whatever_the_model_writes_the_letter_invents_nothing() -> None:
             text += " " + rng.choice(creditors)
         return text[:limit]
 
-    prepared = prepare(_request(sample("08")), _settings(), TODAY)
+    prepared = prepare(_request(sample("08")), WINDOW, TODAY)
     allowed = {TODAY, prepared.facts.appointment}
     for _ in range(300):
         extraction = NotesExtraction.model_validate(
@@ -298,7 +286,7 @@ def test_whatever_the_model_writes_the_letter_invents_nothing() -> None:
 
 
 def test_a_rewording_keeps_dates_that_are_not_deadlines() -> None:
-    prepared = prepare(_request(sample("04")), _settings(), TODAY)
+    prepared = prepare(_request(sample("04")), WINDOW, TODAY)
     content, _ = _checked(_extraction(), prepared)
     hearing = next(a for a in content.your_actions if "hearing" in a.action)
     assert hearing.action == "Attend hearing on 3 September 2025." and hearing.due is None
@@ -323,7 +311,7 @@ async def test_a_backend_failure_while_rewording_keeps_the_checked_letter() -> N
     )
     router = build_router(settings)
     try:
-        prepared = prepare(_request(sample("01")), settings, TODAY)
+        prepared = prepare(_request(sample("01")), router.context_window(), TODAY)
         extraction = _extraction(
             our_actions=[{"action": "Ask for breathing space for you", "due": None}]
         )

@@ -27,6 +27,7 @@ def build_router(settings: Settings) -> ProviderRouter:
                 api_key=settings.vllm_api_key.get_secret_value(),
                 connect_timeout=settings.connect_timeout,
                 max_in_flight=settings.vllm_max_in_flight,
+                context_window=settings.vllm_context_tokens,
                 name="vllm",
             )
         elif name == "ollama":

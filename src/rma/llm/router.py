@@ -54,6 +54,7 @@ from rma.llm.types import (
     TextDelta,
     l2_normalise,
 )
+from rma.text import TokenCounter, estimate_tokens
 
 if TYPE_CHECKING:
     from rma.llm.migration import MigrationPolicy
@@ -375,6 +376,27 @@ class ProviderRouter:
         """Name of the model behind the embed role (stores record it beside vectors)."""
         return self.chains[Role.EMBED][0].model
 
+    def context_window(self, role: Role | str = Role.CHAT) -> int:
+        """The smallest context window (tokens, prompt and reply) among the targets that
+        may answer a ``role`` call: a prompt must fit whichever one ends up answering."""
+        role = self._role(role, tuple(Role))
+        targets = [*self.chains[role]]
+        if role is Role.CHAT and self.migration:
+            targets += self.migration.routed_targets()
+        return min(t.backend.context_window for t in targets)
+
+    def capacity(self, role: Role | str = Role.CHAT) -> int:
+        """How many ``role`` calls the primary backend takes at once before callers queue."""
+        role = self._role(role, tuple(Role))
+        return self.guards[self.chains[role][0].provider].limit.max_in_flight
+
+    def token_counter(self, role: Role | str = Role.EMBED) -> TokenCounter:
+        """Counts tokens as the model behind ``role`` does: its own tokenizer when it runs
+        in this process, else :func:`rma.text.estimate_tokens` (never below the real count)."""
+        role = self._role(role, tuple(Role))
+        primary = self.chains[role][0]
+        return primary.backend.token_counter(primary.model) or estimate_tokens
+
     def breakers(self) -> dict[str, dict[str, object]]:
         return {
             name: {**g.breaker.snapshot(), **g.limit.snapshot()} for name, g in self.guards.items()
@@ -550,7 +572,7 @@ class ProviderRouter:
             async with asyncio.timeout(self.timeouts.connect + 10):
                 models = await target.backend.list_models()
             report["reachable"] = True
-            report["model_present"] = _has_model(models, target.model)
+            report["model_present"] = target.backend.serves(target.model, models)
             if not report["model_present"]:
                 report["error"] = f"model {target.model!r} not served (has: {models[:10]})"
                 return report
@@ -569,13 +591,6 @@ class ProviderRouter:
             if report["reachable"]:
                 report["probe"] = "failed"
         return report
-
-
-def _has_model(models: list[str], wanted: str) -> bool:
-    if wanted in models:
-        return True
-    # Ollama names carry a tag; "llava" means "llava:latest".
-    return ":" not in wanted and f"{wanted}:latest" in models
 
 
 def _min(current: float | None, new: float) -> float:

@@ -170,7 +170,7 @@ async def convert_notes_stream(
     ``POST /convert``), or an ``error`` and no letter. Bad input, and backends that all
     fail before the first token, are HTTP errors as for ``POST /convert``."""
     convert_request = await read_convert_request(request)
-    prepared = await asyncio.to_thread(prepare, convert_request, settings)
+    prepared = await asyncio.to_thread(prepare, convert_request, llm.context_window())
     run = await ConversionRun(llm, prepared, settings).open()
 
     async def sse() -> AsyncIterator[str]:

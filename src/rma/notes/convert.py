@@ -30,7 +30,7 @@ from rma.errors import AllBackendsFailed, BackendError, StreamInterrupted, Struc
 from rma.llm.jsonreply import RUNAWAY_STOPS
 from rma.llm.router import ProviderRouter, Structured
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFailed, TextDelta
-from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size, estimate_tokens
+from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size
 from rma.notes.checks import (
     LetterWarning,
     ReadingAge,
@@ -55,6 +55,7 @@ from rma.notes.schema import (
     ConvertResponse,
     NotesExtraction,
 )
+from rma.text import estimate_tokens
 
 REWORD_MAX_TOKENS = 640
 
@@ -94,8 +95,9 @@ class Prepared:
     warnings: list[LetterWarning] = field(default_factory=list)
 
 
-def prepare(request: ConvertRequest, settings: Settings, today: date | None = None) -> Prepared:
-    """Read the notes in code and build the extraction prompt. CPU only; raises
+def prepare(request: ConvertRequest, context_window: int, today: date | None = None) -> Prepared:
+    """Read the notes in code and build the extraction prompt for a chat model with
+    ``context_window`` tokens (``router.context_window()``). CPU only; raises
     :class:`InputTooLarge` before any model is called."""
     today = today or date.today()
     warnings: list[LetterWarning] = []
@@ -118,7 +120,7 @@ def prepare(request: ConvertRequest, settings: Settings, today: date | None = No
     # The glossary goes with the instructions: small models copy from the user message.
     system = EXTRACT_SYSTEM + TONES[request.tone] + glossary
     before, after = 'Case notes:\n"""\n', '\n"""'
-    check_size(request.notes, settings, system + before + after)
+    check_size(request.notes, context_window, system, before + after)
     user = before + request.notes + after
     return Prepared(
         request=request,
@@ -412,7 +414,7 @@ async def convert(
     today: date | None = None,
 ) -> Conversion:
     """Notes in, checked letter out. Raises on any failure: there is no fallback letter."""
-    prepared = await asyncio.to_thread(prepare, request, settings, today)
+    prepared = await asyncio.to_thread(prepare, request, router.context_window(), today)
     run = ConversionRun(router, prepared, settings)
     async for _ in run.steps():
         pass

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rma import constants as C
-from rma.config import Settings
 from rma.errors import InputError, InputTooLarge
 from rma.llm.router import ProviderRouter
 from rma.llm.types import ChatResult, Message, StreamEnd, StreamFailed, TextDelta
@@ -40,7 +39,7 @@ from rma.rag.thresholds import (
     format_value,
     thresholds_in_question,
 )
-from rma.text import cited_numbers, format_date
+from rma.text import cited_numbers, estimate_prompt_tokens, estimate_tokens, format_date
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
@@ -56,9 +55,8 @@ SYSTEM_PROMPT = (
     "brackets, like [1]. Copy figures exactly as the sources give them and do not calculate. "
     "If the sources do not answer the question, say that the manuals do not cover it."
 )
-# Roughly 3.5 characters per token for English manual text.
-CHARS_PER_TOKEN = 3.5
-PROMPT_OVERHEAD_TOKENS = 300
+# Room kept free beyond the estimates (which are already high).
+SAFETY_TOKENS = 64
 
 
 @dataclass
@@ -137,16 +135,6 @@ def check_question(question: str) -> str:
     return text
 
 
-def context_tokens(settings: Settings) -> int:
-    """The smallest context window in the chat chain: a fallback must fit the prompt too."""
-    sizes = {
-        "vllm": settings.vllm_context_tokens,
-        "ollama": settings.ollama_num_ctx,
-        "local": C.LOCAL_CONTEXT_TOKENS,
-    }
-    return min(sizes[name] for name in settings.chat_chain)
-
-
 class ManualsAnswerer:
     def __init__(
         self,
@@ -164,7 +152,7 @@ class ManualsAnswerer:
         self._book = thresholds
 
     @classmethod
-    def for_library(cls, library: ManualLibrary, settings: Settings) -> ManualsAnswerer:
+    def for_library(cls, library: ManualLibrary) -> ManualsAnswerer:
         """The answerer over a library's store and indexes, sized to the chat context."""
         retriever = HybridRetriever(library.store, library.keywords, library.router)
         return cls(
@@ -172,7 +160,7 @@ class ManualsAnswerer:
             library.store,
             library.thresholds,
             library.router,
-            context_window=context_tokens(settings),
+            context_window=library.router.context_window(),
         )
 
     @property
@@ -205,12 +193,20 @@ class ManualsAnswerer:
             chunks.extend(h.chunk for h in retrieval.hits)
         sources: list[Source] = []
         seen: set[str] = set()
-        budget = (self.context_window - max_tokens - PROMPT_OVERHEAD_TOKENS) * CHARS_PER_TOKEN
+        # Everything but the sources, as if every limit were stated: what is left is theirs.
+        frame = self._messages(
+            question,
+            [],
+            [(t, 0) for t in limits],
+            [(c, 0) for c in check_against_limits(question, limits)],
+        )
+        fixed = estimate_prompt_tokens(m.content for m in frame)
+        budget = self.context_window - max_tokens - fixed - SAFETY_TOKENS
         left_out = 0
         for chunk in chunks:
             if chunk.chunk_id in seen:
                 continue
-            cost = len(chunk.text) + len(chunk.heading) + 40
+            cost = estimate_tokens(_source_text(len(sources) + 1, chunk))
             if sources and cost > budget:
                 left_out += 1  # reported as a warning: the answer saw fewer sources
                 continue
@@ -235,14 +231,7 @@ class ManualsAnswerer:
         limits: list[tuple[Threshold, int]],
         checks: list[tuple[LimitCheck, int]],
     ) -> list[Message]:
-        parts = ["Sources:"]
-        for s in sources:
-            where = f"{s.chunk.title}"
-            if s.chunk.heading_path[1:]:
-                where += f" > {' > '.join(s.chunk.heading_path[1:])}"
-            if s.chunk.page:
-                where += f", page {s.chunk.page}"
-            parts.append(f"[{s.number}] ({where})\n{s.chunk.text}")
+        parts = ["Sources:", *(_source_text(s.number, s.chunk) for s in sources)]
         if limits:
             parts.append("Verified current limits (state these, with their date):")
             parts.extend(f"- {t.as_at_statement()} [{n}]." for t, n in limits)
@@ -365,6 +354,16 @@ class ManualsAnswerer:
             True,
             [c for c, _ in prepared.checks],
         )
+
+
+def _source_text(number: int, chunk: ManualChunk) -> str:
+    """A numbered source as the prompt gives it: where it is from, then its text."""
+    where = f"{chunk.title}"
+    if chunk.heading_path[1:]:
+        where += f" > {' > '.join(chunk.heading_path[1:])}"
+    if chunk.page:
+        where += f", page {chunk.page}"
+    return f"[{number}] ({where})\n{chunk.text}"
 
 
 def _same_kind(a: str, b: str) -> bool:

@@ -20,8 +20,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from rma.errors import InputError, InputTooLarge, RMAError
-from rma.llm.router import ProviderRouter
-from rma.llm.types import Role
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
     DEFAULT_TOP_K,
@@ -133,7 +131,7 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
         raise InputTooLarge(
             f"{len(body.questions)} questions; a batch takes at most {MAX_BATCH_QUESTIONS}"
         )
-    capacity = batch_capacity(router)
+    capacity = max(1, min(router.capacity(), MAX_BATCH_QUESTIONS))
     slots = asyncio.Semaphore(capacity)
     started = time.monotonic()
 
@@ -153,12 +151,6 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
         "failed": sum(1 for r in results if "error" in r),
         "seconds": round(time.monotonic() - started, 3),
     }
-
-
-def batch_capacity(router: ProviderRouter) -> int:
-    """How many questions may be in flight: the chat backend's own concurrency limit."""
-    primary = router.chains[Role.CHAT][0]
-    return max(1, min(int(primary.backend.max_in_flight), MAX_BATCH_QUESTIONS))
 
 
 @routes.post("/analyze-question", tags=["answers"])
@@ -315,7 +307,7 @@ async def _start(app: FastAPI) -> None:
     settings = app.state.settings
     router = app.state.router
     library = await ManualLibrary.open(settings, router)
-    app.state.rag = RagService(library, ManualsAnswerer.for_library(library, settings))
+    app.state.rag = RagService(library, ManualsAnswerer.for_library(library))
 
 
 def create(**kwargs: Any) -> FastAPI:

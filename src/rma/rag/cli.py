@@ -70,7 +70,7 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
     from rma.rag.answer import ManualsAnswerer, format_with_citations
 
     async def work(library: Any) -> Any:
-        answerer = ManualsAnswerer.for_library(library, load_settings())
+        answerer = ManualsAnswerer.for_library(library)
         return await answerer.answer(question, top_k, max_tokens)
 
     answer = _run(work)

@@ -24,11 +24,9 @@ from rma.ocr import OcrReader
 from rma.rag.bm25 import KeywordIndex
 from rma.rag.manuals import (
     SUFFIXES,
-    TokenCounter,
     chunk_manual,
     content_hash,
     document_id_for,
-    estimate_tokens,
     load_manual,
     safe_filename,
 )
@@ -71,13 +69,6 @@ def _manual_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def token_counter(router: ProviderRouter) -> TokenCounter:
-    """Count with the embedder's own tokenizer when it runs in-process, else estimate."""
-    backend = router.chains[Role.EMBED][0].backend
-    embedder = getattr(backend, "embedder", None)
-    return getattr(embedder, "count_tokens", estimate_tokens)
-
-
 class ManualLibrary:
     def __init__(
         self,
@@ -97,7 +88,8 @@ class ManualLibrary:
         self.folder = data_dir / "rag"
         self.keywords = KeywordIndex(self.folder / "bm25")
         self.thresholds = ThresholdBook()
-        self.count_tokens = token_counter(router)
+        # The embedder's own tokenizer when it runs in-process, else the high estimate.
+        self.count_tokens = router.token_counter(Role.EMBED)
         self.change_check_seconds = CHANGE_CHECK_SECONDS
         self._write = asyncio.Lock()
         self._checked_at = 0.0

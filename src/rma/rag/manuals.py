@@ -21,9 +21,9 @@ from typing import Literal
 
 from rma.errors import InputError, UnsupportedMediaType
 from rma.ocr import OcrReader, read_pdf
+from rma.text import TokenCounter, estimate_tokens
 
 FileKind = Literal["pdf", "markdown", "text", "docx", "html"]
-TokenCounter = Callable[[str], int]
 
 SUFFIXES: dict[str, FileKind] = {
     ".pdf": "pdf",
@@ -366,11 +366,6 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         pieces.append(tail)
     return [p for p in pieces if p]
-
-
-def estimate_tokens(text: str) -> int:
-    """A conservative word-piece estimate for embedders we cannot count with."""
-    return int(len(re.findall(r"\w+|[^\w\s]", text)) * 1.35) + 1
 
 
 def chunk_manual(

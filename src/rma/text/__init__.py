@@ -12,7 +12,7 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
   :func:`read_period`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
   :func:`ordinal`, :func:`ordinal_day`
 - citations: :func:`cited_numbers`
-- tokens: :func:`estimate_tokens`
+- tokens: :func:`estimate_tokens`, :func:`estimate_prompt_tokens`
 """
 
 from rma.text.citations import cited_numbers
@@ -41,9 +41,15 @@ from rma.text.money import (
     to_pence,
     to_pounds,
 )
-from rma.text.tokens import TokenCounter, estimate_tokens
+from rma.text.tokens import (
+    MESSAGE_OVERHEAD_TOKENS,
+    TokenCounter,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 
 __all__ = [
+    "MESSAGE_OVERHEAD_TOKENS",
     "MONTHS",
     "MONTH_NAMES",
     "Amount",
@@ -53,6 +59,7 @@ __all__ = [
     "TokenCounter",
     "cited_numbers",
     "currency_tokens",
+    "estimate_prompt_tokens",
     "estimate_tokens",
     "find_amounts",
     "find_dates",

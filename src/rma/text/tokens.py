@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 #: Anything that counts tokens: a tokenizer's own counter, or :func:`estimate_tokens`.
 TokenCounter = Callable[[str], int]
+
+#: What a chat template adds around each message (role markers and separators).
+MESSAGE_OVERHEAD_TOKENS = 16
 
 _PIECE = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]|\s*\n\s*|\s+(?=[^\sA-Za-z])")
 LETTERS_PER_TOKEN = 3
@@ -27,3 +30,8 @@ def estimate_tokens(text: str) -> int:
     for piece in _PIECE.findall(text):
         count += max(1, math.ceil(len(piece) / LETTERS_PER_TOKEN)) if piece[0].isalpha() else 1
     return count
+
+
+def estimate_prompt_tokens(messages: Iterable[str]) -> int:
+    """The estimate for a chat prompt: each message's text and its template markers."""
+    return sum(estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS for text in messages)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
+from rma import constants as C
 from rma.errors import CapabilityError
 from rma.llm.types import ChatRequest, Chunk, Role
+from rma.text import TokenCounter
 
 
 class Backend(ABC):
@@ -17,7 +19,9 @@ class Backend(ABC):
     #: roles this backend can serve
     roles: frozenset[Role] = frozenset({Role.CHAT, Role.EMBED, Role.VISION})
     #: requests it may have in flight at once before callers queue
-    max_in_flight: int = 1
+    max_in_flight: int = C.LOCAL_MAX_IN_FLIGHT
+    #: tokens the served chat model takes in one call, prompt and reply together
+    context_window: int = C.LOCAL_CONTEXT_TOKENS
 
     @abstractmethod
     def stream_chat(self, request: ChatRequest) -> AsyncIterator[Chunk]:
@@ -30,6 +34,14 @@ class Backend(ABC):
     @abstractmethod
     async def list_models(self) -> list[str]:
         """Model names the backend can serve now (used by readiness checks)."""
+
+    def serves(self, model: str, available: list[str]) -> bool:
+        """Whether ``model`` is among the ``available`` names :meth:`list_models` gave."""
+        return model in available
+
+    def token_counter(self, model: str) -> TokenCounter | None:
+        """``model``'s own token counter when it runs in this process; None otherwise."""
+        return None
 
     def has_other_replica(self) -> bool:
         """Whether a retry could go to a replica other than one that just failed."""

@@ -22,6 +22,7 @@ from rma.errors import BackendRejected, BackendServerError, InputTooLarge
 from rma.llm import assets
 from rma.llm.backends.base import Backend
 from rma.llm.types import ChatRequest, Chunk, Role
+from rma.text import TokenCounter
 
 _DONE = object()
 
@@ -75,7 +76,7 @@ class LocalBackend(Backend):
     max_in_flight = C.LOCAL_MAX_IN_FLIGHT
 
     def __init__(self, *, n_ctx: int = C.LOCAL_CONTEXT_TOKENS, n_threads: int = C.LOCAL_THREADS):
-        self.n_ctx = n_ctx
+        self.n_ctx = self.context_window = n_ctx
         self.n_threads = n_threads
         self.chat_model = C.LOCAL_CHAT_MODEL
         self.embedder = MiniLMEmbedder()
@@ -172,6 +173,9 @@ class LocalBackend(Backend):
                 yield item
         finally:
             stop.set()  # the caller went away: stop generating
+
+    def token_counter(self, model: str) -> TokenCounter | None:
+        return self.embedder.count_tokens if model == self.embedder.model_name else None
 
     async def embed(self, model: str, texts: list[str]) -> tuple[list[list[float]], int, str]:
         vectors, tokens = await asyncio.to_thread(self.embedder.embed, texts)

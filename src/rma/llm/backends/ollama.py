@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from rma import constants as C
 from rma.errors import (
     BackendError,
     BackendOverloaded,
@@ -43,10 +44,6 @@ def _transport_error(exc: httpx.HTTPError, url: str) -> BackendError:
     )
 
 
-def with_tag(model: str) -> str:
-    return model if ":" in model else f"{model}:latest"
-
-
 class OllamaBackend(Backend):
     name = "ollama"
 
@@ -54,13 +51,13 @@ class OllamaBackend(Backend):
         self,
         url: str,
         *,
-        num_ctx: int,
-        keep_alive: str,
-        connect_timeout: float = 3.0,
-        max_in_flight: int = 4,
+        num_ctx: int = C.DEFAULT_OLLAMA_NUM_CTX,
+        keep_alive: str = C.DEFAULT_OLLAMA_KEEP_ALIVE,
+        connect_timeout: float = C.CONNECT_TIMEOUT,
+        max_in_flight: int = C.OLLAMA_MAX_IN_FLIGHT,
     ) -> None:
         self.url = url.rstrip("/")
-        self.num_ctx = num_ctx
+        self.num_ctx = self.context_window = num_ctx
         self.keep_alive = keep_alive
         self.max_in_flight = max_in_flight
         timeout = httpx.Timeout(None, connect=connect_timeout)
@@ -175,6 +172,10 @@ class OllamaBackend(Backend):
                 replica=self.url,
             )
         return vectors, int(data.get("prompt_eval_count", 0)), self.url
+
+    def serves(self, model: str, available: list[str]) -> bool:
+        # Ollama names carry a tag: "llava" means "llava:latest".
+        return model in available or (":" not in model and f"{model}:latest" in available)
 
     async def list_models(self) -> list[str]:
         data = await self._request_json("GET", "/api/tags")

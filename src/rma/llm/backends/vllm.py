@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 
+from rma import constants as C
 from rma.errors import (
     BackendError,
     BackendOverloaded,
@@ -107,12 +108,14 @@ class VLLMBackend(Backend):
         urls: list[str],
         *,
         api_key: str = "",
-        connect_timeout: float = 3.0,
-        max_in_flight: int = 64,
+        connect_timeout: float = C.CONNECT_TIMEOUT,
+        max_in_flight: int = C.VLLM_MAX_IN_FLIGHT,
+        context_window: int = C.DEFAULT_VLLM_CONTEXT_TOKENS,
         name: str = "vllm",
     ) -> None:
         self.name = name
         self.max_in_flight = max_in_flight
+        self.context_window = context_window
         # Read timeouts are the router's (first token, total); connect is the socket's.
         timeout = openai.Timeout(None, connect=connect_timeout)
         self.replicas = [
