@@ -301,6 +301,7 @@ def test_ordinal_day(text: str, day: int | None) -> None:
         ("See [1, 3-4].", [1, 3, 4]),
         ("See [12].", [12]),
         ("First [2], then [1] and [2] again.", [2, 1]),
+        ("See [2]; also [2] and [10;4]. Not [x] or [].", [2, 10, 4]),
         ("A note [a], a year [2025], a link [here](x).", []),
         ("A backwards range [3-1] cites nothing.", []),
         ("No citation at all.", []),

@@ -16,9 +16,9 @@ from rma.bench import shadow_report
 from rma.cli import main
 from rma.config import load_settings
 from rma.errors import InputError
+from rma.llm.backends.base import Target
 from rma.llm.backends.vllm import VLLMBackend
 from rma.llm.migration import CandidateAnswer, answer_similarity, shadow_pair
-from rma.llm.router import Target
 from rma.llm.types import ChatResult, Provenance
 from tests.conftest import ROOT, OllamaDouble
 

@@ -92,8 +92,8 @@ async def test_images_go_as_raw_base64(clean_env: Path, ollama: OllamaDouble) ->
 
 async def test_vision_is_refused_clearly_on_the_local_backend(clean_env: Path) -> None:
     from rma.errors import CapabilityError
+    from rma.llm.backends.base import Target
     from rma.llm.backends.local import LocalBackend
-    from rma.llm.router import Target
     from rma.llm.types import Role
 
     router = ProviderRouter({Role.VISION: [Target(LocalBackend(), "smollm2")]})

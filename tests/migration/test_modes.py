@@ -14,20 +14,20 @@ import pytest
 
 from rma.config import load_settings
 from rma.errors import ConfigError
+from rma.llm.backends.base import Target
 from rma.llm.backends.ollama import OllamaBackend
 from rma.llm.backends.vllm import VLLMBackend
-from rma.llm.factory import build_router
+from rma.llm.factory import build_router, reload_router
 from rma.llm.migration import (
     PAIRS_FILE,
     MigrationPolicy,
     PairLog,
     answer_similarity,
     citation_overlap,
-    cited_sources,
-    reload_router,
 )
-from rma.llm.router import ProviderRouter, Target
+from rma.llm.router import ProviderRouter
 from rma.llm.types import Message, Role
+from rma.text import cited_numbers
 from tests.conftest import VLLM, OllamaDouble
 
 QUESTION = "Mrs Jane Example owes 4,230 pounds to Lowell: is that a priority debt?"
@@ -59,8 +59,6 @@ def test_similarity_and_citations_are_computed_from_the_texts() -> None:
     assert answer_similarity("a b", "c d") == 0.0
     assert answer_similarity("", "") == 1.0 and answer_similarity("a", "") == 0.0
     assert answer_similarity("a a b", "a b b") == pytest.approx(4 / 5)
-    assert cited_sources(REPLY) == [1, 2, 3]
-    assert cited_sources("See [2]; also [2] and [10;4]. Not [x] or [].") == [2, 10, 4]
     assert citation_overlap([1, 2, 3], [2, 3, 4]) == pytest.approx(0.5)
     assert citation_overlap([], []) is None and citation_overlap([1], []) == 0.0
 
@@ -147,7 +145,7 @@ async def test_shadow_records_pairs_without_texts(
         assert pair["primary"]["tokens_out"] == answer.provenance.tokens_out
         assert pair["similarity"] == round(answer_similarity(answer.text, REPLY), 4)
         assert pair["citations"]["candidate"] == [1, 2, 3]
-        assert pair["citations"]["primary"] == cited_sources(answer.text)
+        assert pair["citations"]["primary"] == cited_numbers(answer.text)
 
 
 @pytest.mark.vllm

@@ -1,15 +1,22 @@
-"""Build the ProviderRouter that the settings describe."""
+"""Build the ProviderRouter that the settings describe, and rebuild it in place when
+they change (a rollback or a migration step without a restart)."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from rma import constants as C
 from rma.config import Settings
 from rma.errors import ConfigError
-from rma.llm.backends.base import Backend
+from rma.llm.backends.base import Backend, Target
 from rma.llm.migration import policy_from_settings
 from rma.llm.resilience import RetryPolicy, Timeouts
-from rma.llm.router import ProviderRouter, Target
+from rma.llm.router import ProviderRouter
 from rma.llm.types import Role
+
+# Old backends are closed once every call that may still use them has had time to end.
+_retiring: set[asyncio.Task[None]] = set()
 
 
 def build_router(settings: Settings) -> ProviderRouter:
@@ -88,3 +95,31 @@ def build_router(settings: Settings) -> ProviderRouter:
         queue_limit=settings.queue_limit,
         queue_wait_timeout=settings.queue_wait_timeout,
     )
+
+
+async def reload_router(router: ProviderRouter, settings: Settings) -> dict[str, Any]:
+    """Rebuild ``router`` in place from ``settings`` (chain, fallbacks, shadow, canary), so
+    every part of a running service that holds it switches at once; calls in flight finish
+    on the old backends, which are closed after the total timeout. Refuses a change of
+    embedding model: stored vectors would no longer match new ones."""
+    fresh = build_router(settings)
+    if fresh.embedding_model() != router.embedding_model():
+        await fresh.aclose()
+        raise ConfigError(
+            f"the embedding model changed ({router.embedding_model()} -> "
+            f"{fresh.embedding_model()}); restart and re-ingest instead of reloading"
+        )
+    retired = router.adopt(fresh)
+    task = asyncio.get_running_loop().create_task(_close_later(retired, settings.total_timeout))
+    _retiring.add(task)
+    task.add_done_callback(_retiring.discard)
+    return {
+        "chat": [t.provider for t in router.chains[Role.CHAT]],
+        "migration": router.migration.snapshot() if router.migration else None,
+    }
+
+
+async def _close_later(backends: list[Backend], delay: float) -> None:
+    await asyncio.sleep(delay)
+    for backend in backends:
+        await backend.aclose()

@@ -11,8 +11,8 @@
   candidate first, with the normal chain behind it as fallback; provenance says
   ``route: "canary"``.
 - **Rollback**: both, and the chain itself, come from settings. A restart with new
-  variables applies them; :func:`reload_router` (SIGHUP in the services) applies a changed
-  ``RMA_CONFIG`` file to a running process without dropping calls in flight.
+  variables applies them; :func:`rma.llm.factory.reload_router` (SIGHUP in the services)
+  applies a changed ``RMA_CONFIG`` file to a running process without dropping calls in flight.
 
 ``rma migrate report`` (``rma.bench.shadow_report``) summarises the recorded pairs.
 """
@@ -32,24 +32,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rma.errors import BackendError, ConfigError, InputError
+from rma.config import Settings
+from rma.errors import BackendError, InputError
 from rma.llm import metrics
+from rma.llm.backends.base import Backend, Target
 from rma.llm.types import ChatParams, ChatRequest, ChatResult, Message, Role
 from rma.text import cited_numbers
-
-if TYPE_CHECKING:
-    from rma.config import Settings
-    from rma.llm.backends.base import Backend
-    from rma.llm.router import ProviderRouter, Target
 
 log = logging.getLogger("rma.llm.migration")
 
 PAIRS_FILE = Path("shadow") / "pairs.jsonl"
 _WORD = re.compile(r"\w+")
-# Old backends are closed once every call that may still use them has had time to end.
-_retiring: set[asyncio.Task[None]] = set()
 
 
 def answer_similarity(a: str, b: str) -> float:
@@ -297,33 +292,3 @@ def policy_from_settings(
         canary_percent=settings.canary_percent,
         timeout=settings.total_timeout,
     )
-
-
-async def reload_router(router: ProviderRouter, settings: Settings) -> dict[str, Any]:
-    """Rebuild ``router`` in place from ``settings`` (chain, fallbacks, shadow, canary), so
-    every part of a running service that holds it switches at once; calls in flight finish
-    on the old backends, which are closed after the total timeout. Refuses a change of
-    embedding model: stored vectors would no longer match new ones."""
-    from rma.llm.factory import build_router
-
-    fresh = build_router(settings)
-    if fresh.embedding_model() != router.embedding_model():
-        await fresh.aclose()
-        raise ConfigError(
-            f"the embedding model changed ({router.embedding_model()} -> "
-            f"{fresh.embedding_model()}); restart and re-ingest instead of reloading"
-        )
-    retired = router.adopt(fresh)
-    task = asyncio.get_running_loop().create_task(_close_later(retired, settings.total_timeout))
-    _retiring.add(task)
-    task.add_done_callback(_retiring.discard)
-    return {
-        "chat": [t.provider for t in router.chains[Role.CHAT]],
-        "migration": router.migration.snapshot() if router.migration else None,
-    }
-
-
-async def _close_later(backends: list[Backend], delay: float) -> None:
-    await asyncio.sleep(delay)
-    for backend in backends:
-        await backend.aclose()

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,8 +34,9 @@ from rma.errors import (
     StructuredOutputError,
 )
 from rma.llm import metrics
-from rma.llm.backends.base import Backend
+from rma.llm.backends.base import Backend, Target
 from rma.llm.jsonreply import RUNAWAY_STOPS, json_object_text
+from rma.llm.migration import MigrationPolicy
 from rma.llm.resilience import CircuitBreaker, ConcurrencyLimit, RetryPolicy, Timeouts
 from rma.llm.types import (
     ChatParams,
@@ -56,21 +57,8 @@ from rma.llm.types import (
 )
 from rma.text import TokenCounter, estimate_tokens
 
-if TYPE_CHECKING:
-    from rma.llm.migration import MigrationPolicy
-
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Target:
-    backend: Backend
-    model: str
-
-    @property
-    def provider(self) -> str:
-        return self.backend.name
 
 
 @dataclass
@@ -606,4 +594,4 @@ def _describe(err: Exception) -> str:
     return str(err)
 
 
-__all__ = ["ProviderRouter", "Structured", "Target"]
+__all__ = ["ProviderRouter", "Structured"]

@@ -39,8 +39,7 @@ from rma.errors import (
     StreamInterrupted,
     StructuredOutputError,
 )
-from rma.llm.factory import build_router
-from rma.llm.migration import reload_router
+from rma.llm.factory import build_router, reload_router
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Role
 from rma.service.logs import configure_logging, request_id

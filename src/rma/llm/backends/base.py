@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from rma import constants as C
 from rma.errors import CapabilityError
@@ -53,3 +54,15 @@ class Backend(ABC):
     def require(self, role: Role) -> None:
         if role not in self.roles:
             raise CapabilityError(f"the {self.name!r} backend cannot serve the {role} role")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A backend and the model it serves for one role: one link of a router's chain."""
+
+    backend: Backend
+    model: str
+
+    @property
+    def provider(self) -> str:
+        return self.backend.name
