@@ -28,7 +28,15 @@ from rma.errors import (
 )
 from rma.llm.factory import build_router
 from rma.llm.router import ProviderRouter
-from rma.llm.types import Image, Message, StreamEnd, StreamFailed, TextDelta
+from rma.llm.types import (
+    Image,
+    Message,
+    StreamEnd,
+    StreamFailed,
+    StructuredEnd,
+    StructuredRetry,
+    TextDelta,
+)
 from tests.conftest import OllamaDouble
 from tests.support.servers import free_port
 
@@ -272,6 +280,30 @@ async def test_structured_output_retries_once_with_the_error_then_fails(
     assert len(chats) == 2
     correction = chats[1]["body"]["messages"][-1]["content"]
     assert "urgent" in correction and "not valid" in correction
+
+
+async def test_structured_output_streams_its_progress(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    events = [e async for e in make_router(ollama).stream_structured(user("Triage"), Triage)]
+    assert events and all(isinstance(e, TextDelta) for e in events[:-1])
+    end = events[-1]
+    assert isinstance(end, StructuredEnd)
+    assert end.structured.value == Triage(topic="example", urgent=True, amount_pence=1)
+    assert "".join(e.text for e in events[:-1]) == end.structured.result.text
+
+
+async def test_a_streamed_retry_is_announced_before_it_is_sent(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    ollama.control(reply='{"topic": "x"}')
+    seen: list[object] = []
+    with pytest.raises(StructuredOutputError, match="after a corrective retry"):
+        async for event in make_router(ollama).stream_structured(user("Triage"), Triage):
+            seen.append(event)
+    retries = [e for e in seen if isinstance(e, StructuredRetry)]
+    assert len(retries) == 1 and "urgent" in retries[0].problem
+    assert isinstance(seen[-1], TextDelta)  # the second reply streamed too, then failed
 
 
 async def test_embeddings_are_normalised_and_not_truncated(

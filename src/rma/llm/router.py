@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,7 +35,7 @@ from rma.errors import (
 )
 from rma.llm import metrics
 from rma.llm.backends.base import Backend, Target
-from rma.llm.jsonreply import RUNAWAY_STOPS, json_object_text
+from rma.llm.jsonreply import RUNAWAY_STOPS, read_reply
 from rma.llm.migration import MigrationPolicy
 from rma.llm.resilience import CircuitBreaker, ConcurrencyLimit, RetryPolicy, Timeouts
 from rma.llm.types import (
@@ -52,6 +52,10 @@ from rma.llm.types import (
     StreamEnd,
     StreamEvent,
     StreamFailed,
+    Structured,
+    StructuredEnd,
+    StructuredEvent,
+    StructuredRetry,
     TextDelta,
     l2_normalise,
 )
@@ -67,13 +71,6 @@ class Guard:
 
     breaker: CircuitBreaker
     limit: ConcurrencyLimit
-
-
-@dataclass
-class Structured(Generic[M]):
-    value: M
-    result: ChatResult
-    attempts: int = 1
 
 
 @dataclass
@@ -270,14 +267,39 @@ class ProviderRouter:
         max_tokens: int = C.DEFAULT_MAX_TOKENS,
         temperature: float = 0.0,
     ) -> Structured[M]:
-        """Ask for JSON matching ``schema``; validate; on failure retry once with the errors.
+        """Ask for JSON matching ``schema``; validate; on failure retry once with the errors
+        (see :meth:`stream_structured`, which this drains)."""
+        events = self.stream_structured(
+            messages, schema, role=role, max_tokens=max_tokens, temperature=temperature
+        )
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, StructuredEnd):
+                    return event.structured
+        raise MalformedResponse("the structured call ended without a result")
+
+    async def stream_structured(
+        self,
+        messages: list[Message],
+        schema: type[M],
+        *,
+        role: Role | str = Role.CHAT,
+        max_tokens: int = C.DEFAULT_MAX_TOKENS,
+        temperature: float = 0.0,
+    ) -> AsyncGenerator[StructuredEvent, None]:
+        """Ask for JSON matching ``schema``, streamed: ``TextDelta``... as the model writes,
+        ``StructuredRetry`` if the reply does not validate (it is asked once more, with the
+        errors), then ``StructuredEnd``. Raises on failure: a backend chain that fails
+        before the first token, a stream that breaks (:class:`StreamInterrupted`), a reply
+        still invalid after the retry (:class:`StructuredOutputError`).
 
         The reply stops where a small model runs on in whitespace, and JSON cut short is
-        closed before validation, so a run-on costs seconds rather than the token budget."""
+        closed before validation (:func:`rma.llm.jsonreply.read_reply`), so a run-on costs
+        seconds rather than the token budget."""
         json_schema = schema.model_json_schema()
         convo = list(messages)
         for attempt in (1, 2):
-            result = await self.chat(
+            stream = self.stream_chat(
                 convo,
                 role=role,
                 max_tokens=max_tokens,
@@ -286,10 +308,19 @@ class ProviderRouter:
                 schema_name=schema.__name__,
                 stop=RUNAWAY_STOPS,
             )
+            result: ChatResult | None = None
+            async with aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        yield event
+                    elif isinstance(event, StreamEnd):
+                        result = event.result
+                    else:
+                        raise StreamInterrupted(f"{event.error}: {event.message}")
+            if result is None:
+                raise MalformedResponse("the stream ended without a result")
             try:
-                return Structured(
-                    schema.model_validate_json(json_object_text(result.text)), result, attempt
-                )
+                reading = read_reply(result.text, schema)
             except (ValidationError, ValueError) as err:
                 problem = _describe(err)
                 if attempt == 2:
@@ -298,6 +329,7 @@ class ProviderRouter:
                         f"corrective retry: {problem}",
                         raw=result.text,
                     ) from None
+                yield StructuredRetry(problem)
                 convo = [
                     *messages,
                     Message.assistant(result.text),
@@ -306,7 +338,12 @@ class ProviderRouter:
                         f"object that matches the schema."
                     ),
                 ]
-        raise AssertionError("unreachable")
+                continue
+            value = Structured(
+                reading.value, result, attempt, reading.cut_short, reading.never_reached
+            )
+            yield StructuredEnd(value)
+            return
 
     async def vision(
         self, prompt: str, images: list[Image], *, max_tokens: int = 1024
@@ -594,4 +631,4 @@ def _describe(err: Exception) -> str:
     return str(err)
 
 
-__all__ = ["ProviderRouter", "Structured"]
+__all__ = ["ProviderRouter"]

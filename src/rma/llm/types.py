@@ -6,7 +6,9 @@ import base64
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from rma import constants as C
 from rma.errors import InputError
@@ -176,6 +178,39 @@ class StreamFailed:
 
 
 StreamEvent = TextDelta | StreamEnd | StreamFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Structured(Generic[M]):
+    """A validated structured reply, the call behind it, and how it was read."""
+
+    value: M
+    result: ChatResult
+    attempts: int = 1
+    #: the reply stopped before its JSON was complete; what was whole was kept
+    cut_short: bool = False
+    #: top-level lists the reply never reached (read as empty)
+    never_reached: list[str] = field(default_factory=list)
+
+
+# Events of ProviderRouter.stream_structured, besides TextDelta
+
+
+@dataclass(frozen=True)
+class StructuredRetry:
+    """The reply did not match the schema; the model is asked once more, told why."""
+
+    problem: str
+
+
+@dataclass(frozen=True)
+class StructuredEnd(Generic[M]):
+    structured: Structured[M]
+
+
+StructuredEvent = TextDelta | StructuredRetry | StructuredEnd[Any]
 
 
 # What a backend yields while streaming (the router turns these into StreamEvents)
