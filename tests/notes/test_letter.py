@@ -14,17 +14,15 @@ import pytest
 from pydantic import ValidationError
 
 from rma.config import Settings
-from rma.errors import InputTooLarge, StructuredOutputError
+from rma.errors import InputTooLarge
 from rma.llm.factory import build_router
-from rma.llm.jsonreply import close_json
-from rma.llm.router import Structured
-from rma.llm.types import ChatResult, Provenance
+from rma.llm.jsonreply import read_reply
+from rma.llm.types import ChatResult, Provenance, Structured
 from rma.notes.checks import check_letter
 from rma.notes.content import apply_rewording, checked_content
-from rma.notes.convert import Prepared, finish, prepare
+from rma.notes.convert import Prepared, cut_short_warnings, finish, prepare
 from rma.notes.docx import letter_docx
 from rma.notes.letter import compose, plain_sentence
-from rma.notes.replies import read_extraction
 from rma.notes.schema import ConvertRequest, NotesExtraction
 from tests.notes.conftest import sample
 from tests.support.servers import free_port
@@ -189,30 +187,23 @@ def _result(text: str, finish: str = "stop") -> ChatResult:
     return ChatResult(text, finish, Provenance(role="chat", provider="vllm", model="m"))
 
 
-def test_output_cut_short_is_closed_and_flagged() -> None:
+def test_output_cut_short_is_read_and_flagged() -> None:
     text = (
         '{"matters_discussed": ["Debts with Lowell"], "our_actions": [{"action": '
         '"Ask for breathing space", "due": null}, {"action": "Half a sen'
     )
-    extraction, warnings = read_extraction(_result(text, "length"))
-    assert extraction.our_actions[0].action == "Ask for breathing space"
-    assert len(extraction.our_actions) == 1  # the half-written one is dropped
-    assert extraction.your_actions == [] and extraction.debts == []
+    reading = read_reply(text, NotesExtraction)
+    extracted = Structured(
+        reading.value, _result(text, "length"), 1, reading.cut_short, reading.never_reached
+    )
+    assert extracted.value.our_actions[0].action == "Ask for breathing space"
+    assert len(extracted.value.our_actions) == 1  # the half-written one is dropped
+    assert extracted.value.your_actions == [] and extracted.value.debts == []
+    warnings = cut_short_warnings(extracted)
     assert [w.code for w in warnings] == ["output_cut_short"]
     assert "your_actions, debts were never reached" in warnings[0].message
-
-
-def test_unreadable_output_is_an_error() -> None:
-    with pytest.raises(StructuredOutputError):
-        read_extraction(_result("I cannot help with that."))
-    with pytest.raises(StructuredOutputError):
-        read_extraction(_result('{"matters_discussed": "not a list"}'))
-
-
-def test_close_json() -> None:
-    assert close_json('{"a": ["x", "y"\n   ') == '{"a": ["x", "y"]}'
-    assert close_json('{"a": [{"b": "1", "c": ') == '{"a": [{"b": "1"}]}'
-    assert close_json('{"a": []}') == '{"a": []}'
+    whole = read_reply(extracted.value.model_dump_json(), NotesExtraction)
+    assert cut_short_warnings(Structured(whole.value, _result("{}"))) == []
 
 
 def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:

@@ -8,16 +8,16 @@
    asks the model once for simpler wording of its sentences (checked again).
 5. The finished letter is checked against the notes; every finding is a warning.
 
-The parts: ``budget`` (step 1), ``replies`` (reading the model's JSON), ``content``
-(step 3), ``letter`` (composition), ``checks`` (steps 4-5). Nothing here logs or stores
-the notes.
+The parts: ``budget`` (step 1), ``content`` (step 3), ``letter`` (composition),
+``checks`` (steps 4-5); the model's JSON is read by the router's structured calls.
+Nothing here logs or stores the notes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,9 +27,15 @@ from pydantic import Field, create_model
 
 from rma.config import Settings
 from rma.errors import AllBackendsFailed, BackendError, StreamInterrupted, StructuredOutputError
-from rma.llm.jsonreply import RUNAWAY_STOPS
-from rma.llm.router import ProviderRouter, Structured
-from rma.llm.types import ChatResult, Message, StreamEnd, StreamEvent, StreamFailed, TextDelta
+from rma.llm.router import ProviderRouter
+from rma.llm.types import (
+    ChatResult,
+    Message,
+    Structured,
+    StructuredEvent,
+    StructuredRetry,
+    TextDelta,
+)
 from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size
 from rma.notes.checks import (
     LetterWarning,
@@ -49,7 +55,6 @@ from rma.notes.letter import (
     LetterContent,
     compose,
 )
-from rma.notes.replies import read_extraction
 from rma.notes.schema import (
     ConvertRequest,
     ConvertResponse,
@@ -315,14 +320,14 @@ class Event:
 
 
 class ConversionRun:
-    """One conversion, with the extraction streamed.
+    """One conversion, with the extraction streamed (``router.stream_structured``).
 
     :meth:`open` sends the extraction and waits for the model's first token, so a
     failed backend chain raises before any HTTP response has started (a real 503).
-    :meth:`steps` then yields progress while the model writes, validates its JSON
-    (one corrective retry, as the router's structured calls do), checks and composes
-    the letter; :attr:`conversion` holds the result. Any failure raises: there is
-    never a fallback letter."""
+    :meth:`steps` then yields progress while the model writes (and a retry stage if its
+    JSON needs the router's one corrective retry), checks and composes the letter;
+    :attr:`conversion` holds the result. Any failure raises: there is never a fallback
+    letter."""
 
     PROGRESS_EVERY = 16  # deltas between progress events
 
@@ -331,80 +336,59 @@ class ConversionRun:
         self.prepared = prepared
         self.settings = settings
         self.conversion: Conversion | None = None
-        self._stream: Any = None
-        self._first: StreamEvent | None = None
-
-    def _start(self, messages: list[Message]) -> AsyncIterator[StreamEvent]:
-        return self.router.stream_chat(
-            messages,
-            max_tokens=EXTRACT_MAX_TOKENS,
-            json_schema=NotesExtraction.model_json_schema(),
-            schema_name=NotesExtraction.__name__,
-            stop=RUNAWAY_STOPS,  # the extraction streams; see rma.llm.jsonreply
-        )
+        self._events: AsyncGenerator[StructuredEvent, None] | None = None
+        self._first: StructuredEvent | None = None
 
     async def open(self) -> ConversionRun:
-        self._stream = self._start(self.prepared.messages)
+        self._events = self.router.stream_structured(
+            self.prepared.messages, NotesExtraction, max_tokens=EXTRACT_MAX_TOKENS
+        )
         try:
-            self._first = await anext(self._stream)
+            self._first = await anext(self._events)
         except BaseException:
-            await self._stream.aclose()
+            await self._events.aclose()
             raise
         return self
 
-    async def _drain(
-        self, stream: AsyncIterator[StreamEvent], first: StreamEvent | None
-    ) -> AsyncIterator[Event | ChatResult]:
+    async def steps(self) -> AsyncIterator[Event]:
+        if self._events is None:
+            await self.open()
+        assert self._events is not None and self._first is not None
+        yield Event("stage", {"stage": "extracting"})
+        extracted: Structured[NotesExtraction] | None = None
         deltas = 0
-        async with aclosing(stream):  # type: ignore[type-var]
-            event = first if first is not None else await anext(stream)
-            while True:
+        async with aclosing(self._events) as events:
+            event = self._first
+            while extracted is None:
                 if isinstance(event, TextDelta):
                     deltas += 1
                     if deltas % self.PROGRESS_EVERY == 0:
                         yield Event("progress", {"stage": "extracting", "chunks": deltas})
-                elif isinstance(event, StreamFailed):
-                    raise StreamInterrupted(f"{event.error}: {event.message}")
-                elif isinstance(event, StreamEnd):
-                    yield event.result
-                    return
-                event = await anext(stream)
-
-    async def steps(self) -> AsyncIterator[Event]:
-        if self._stream is None:
-            await self.open()
-        yield Event("stage", {"stage": "extracting"})
-        result: ChatResult | None = None
-        async for item in self._drain(self._stream, self._first):
-            if isinstance(item, Event):
-                yield item
-            else:
-                result = item
-        assert result is not None
-        attempts = 1
-        try:
-            extraction, cut_warnings = read_extraction(result)
-        except StructuredOutputError as exc:
-            yield Event("stage", {"stage": "extracting", "retry": True})
-            retry = [
-                *self.prepared.messages,
-                Message.assistant(result.text),
-                Message.user(
-                    f"That reply is not valid: {exc}. Reply again with only a JSON object "
-                    "that matches the schema."
-                ),
-            ]
-            async for item in self._drain(self._start(retry), None):
-                if isinstance(item, Event):
-                    yield item
+                elif isinstance(event, StructuredRetry):
+                    deltas = 0
+                    yield Event("stage", {"stage": "extracting", "retry": True})
                 else:
-                    result = item
-            attempts = 2
-            extraction, cut_warnings = read_extraction(result)
+                    extracted = event.structured
+                    break
+                event = await anext(events)
         yield Event("stage", {"stage": "checking"})
-        self.prepared.warnings.extend(cut_warnings)
-        extracted = Structured(extraction, result, attempts)
+        self.prepared.warnings.extend(cut_short_warnings(extracted))
         self.conversion = await finish(self.router, self.prepared, extracted, self.settings)
+
+
+def cut_short_warnings(extracted: Structured[NotesExtraction]) -> list[LetterWarning]:
+    """A warning when the model's reply stopped before it was complete and was closed."""
+    if not extracted.cut_short:
+        return []
+    missing = extracted.never_reached
+    return [
+        LetterWarning(
+            "output_cut_short",
+            "the model's reply stopped before it was complete"
+            + (f"; {', '.join(missing)} were never reached" if missing else "")
+            + ": check the letter against the notes",
+        )
+    ]
 
 
 async def convert(

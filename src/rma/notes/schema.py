@@ -50,14 +50,6 @@ class NotesExtraction(BaseModel):
     debts: list[ExtractedDebt] = Field(max_length=MAX_ITEMS + 1)
 
 
-class PlainWording(BaseModel):
-    """The model's simpler wording of the letter's sentences (same order, same count)."""
-
-    matters_discussed: list[str] = Field(default_factory=list)
-    our_actions: list[str] = Field(default_factory=list)
-    your_actions: list[str] = Field(default_factory=list)
-
-
 # ----------------------------------------------------------------- API request
 
 Tone = Literal["warm", "formal"]
