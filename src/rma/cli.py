@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import Any
 
@@ -102,7 +101,7 @@ def doctor_cmd(as_json: bool) -> None:
         and chat_primary["probe"] == "ok"
     )
     if as_json:
-        click.echo(json.dumps(body, indent=2))
+        click.echo(body.model_dump_json(indent=2))
     else:
         for c in checks:
             good = c["reachable"] and c["model_present"] and c["probe"] in ("ok", "skipped")
@@ -115,7 +114,7 @@ def doctor_cmd(as_json: bool) -> None:
             )
             if c.get("error"):
                 click.echo(f"       {c['error']}")
-        click.echo(f"status: {body['status']}")
+        click.echo(f"status: {body.status}")
     sys.exit(0 if chat_ok else 1)
 
 

@@ -18,13 +18,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
 
 from rma import __version__
 from rma import constants as C
@@ -61,12 +62,36 @@ def get_router(request: Request) -> ProviderRouter:
     return request.app.state.router  # type: ignore[no-any-return]
 
 
-def get_settings_dep(request: Request) -> Settings:
+def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 RouterDep = Annotated[ProviderRouter, Depends(get_router)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    service: str
+    version: str
+
+
+ReadyStatus = Literal["ready", "degraded", "not_ready"]
+
+
+class Readiness(BaseModel):
+    """Each backend's check, and the verdict: ready, degraded (a fallback carries the
+    load) or not ready (HTTP 503)."""
+
+    status: ReadyStatus
+    checks: list[dict[str, Any]]
+
+
+async def current_readiness(request: Request) -> tuple[Readiness, bool]:
+    return await readiness_report(request.app)
+
+
+ReadinessDep = Annotated[tuple[Readiness, bool], Depends(current_readiness)]
 
 
 def error_body(kind: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -153,19 +178,30 @@ def create_app(
 
     _install_error_handlers(app)
 
-    @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, str]:
+    @app.get("/health", tags=["operations"], response_model=Health)
+    async def health() -> Health:
         """Liveness: the process is up and answering."""
-        return {"status": "ok", "service": service, "version": __version__}
+        return Health(service=service, version=__version__)
 
-    @app.get("/ready", tags=["operations"])
-    async def ready(request: Request) -> JSONResponse:
+    @app.get(
+        "/ready",
+        tags=["operations"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready"}},
+    )
+    async def ready(report: ReadinessDep) -> JSONResponse:
         """Readiness: each backend reachable, its model present, a one-token probe."""
-        body, ok = await readiness_report(request.app)
-        return JSONResponse(body, status_code=200 if ok else 503)
+        body, ok = report
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
+        """Prometheus metrics: requests, errors, fallbacks, latency, tokens."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for r in routes:
@@ -209,7 +245,7 @@ async def reload_providers(app: FastAPI, service: str) -> None:
     log.info("providers reloaded", extra={"service": service, "provider": outcome["chat"]})
 
 
-async def readiness_report(app: FastAPI) -> tuple[dict[str, Any], bool]:
+async def readiness_report(app: FastAPI) -> tuple[Readiness, bool]:
     """Cached for a few seconds so frequent probes do not each run a model call."""
     cached_at, cached = app.state.ready_cache
     if cached is not None and time.monotonic() - cached_at < READY_CACHE_SECONDS:
@@ -219,7 +255,7 @@ async def readiness_report(app: FastAPI) -> tuple[dict[str, Any], bool]:
     return result
 
 
-def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[Readiness, bool]:
     """Ready when the primary target of every role passes; degraded when a chat fallback
     carries the load; not ready otherwise."""
 
@@ -233,8 +269,8 @@ def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[dict[str, Any], b
     chat = by_role.get(Role.CHAT.value, [])
     others_ok = all(passed(chain[0]) for role, chain in by_role.items() if role != Role.CHAT.value)
     degraded = not primaries_ok and others_ok and any(passed(c) for c in chat[1:])
-    status = "ready" if primaries_ok else "degraded" if degraded else "not_ready"
-    return {"status": status, "checks": checks}, status != "not_ready"
+    status: ReadyStatus = "ready" if primaries_ok else "degraded" if degraded else "not_ready"
+    return Readiness(status=status, checks=checks), status != "not_ready"
 
 
 def _authorised(request: Request, keys: list[bytes]) -> bool:
@@ -244,6 +280,30 @@ def _authorised(request: Request, keys: list[bytes]) -> bool:
         supplied = auth[7:].strip()
     given = supplied.encode()
     return any(hmac.compare_digest(given, key) for key in keys)
+
+
+def status_for(exc: RMAError) -> int:
+    """The HTTP status an error answers with (and, in a stream that has already
+    started, the status it would have had)."""
+    if isinstance(exc, InputError):
+        return exc.status_code
+    if isinstance(exc, AllBackendsFailed):
+        return 503
+    if isinstance(exc, BackendRejected) and exc.status_code == 400:
+        return 422  # a 400 from the model server is almost always input it cannot take
+    if isinstance(exc, (BackendError, StructuredOutputError, StreamInterrupted)):
+        return 502
+    return 500
+
+
+def _error_kind(exc: RMAError) -> str:
+    kinds = {
+        AllBackendsFailed: "backends_unavailable",
+        StructuredOutputError: "invalid_model_output",
+        StreamInterrupted: "stream_interrupted",
+        ConfigError: "configuration",
+    }
+    return next((k for t, k in kinds.items() if isinstance(exc, t)), type(exc).__name__)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -263,42 +323,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(InputError)
-    async def input_error(_: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=exc.status_code)
-
-    @app.exception_handler(AllBackendsFailed)
-    async def all_failed(_: Request, exc: AllBackendsFailed) -> JSONResponse:
-        headers = {}
-        if exc.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        hops = [h.as_dict() for h in exc.hops]
+    @app.exception_handler(RMAError)
+    async def rma_error(_: Request, exc: RMAError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        if isinstance(exc, AllBackendsFailed):
+            extra["hops"] = [h.model_dump() for h in exc.hops]
+            if exc.retry_after is not None:
+                headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        elif isinstance(exc, BackendError):
+            extra["provider"] = exc.provider
+        detail = exc.message if isinstance(exc, BackendError) else str(exc)
         return JSONResponse(
-            error_body("backends_unavailable", str(exc), hops=hops),
-            status_code=503,
+            error_body(_error_kind(exc), detail, **extra),
+            status_code=status_for(exc),
             headers=headers,
         )
-
-    @app.exception_handler(BackendError)
-    async def backend_error(_: Request, exc: BackendError) -> JSONResponse:
-        # A 400 from the model server is almost always input it cannot take (too long).
-        status = 422 if isinstance(exc, BackendRejected) and exc.status_code == 400 else 502
-        return JSONResponse(
-            error_body(type(exc).__name__, exc.message, provider=exc.provider), status_code=status
-        )
-
-    @app.exception_handler(StructuredOutputError)
-    async def bad_output(_: Request, exc: StructuredOutputError) -> JSONResponse:
-        return JSONResponse(error_body("invalid_model_output", str(exc)), status_code=502)
-
-    @app.exception_handler(StreamInterrupted)
-    async def interrupted(_: Request, exc: StreamInterrupted) -> JSONResponse:
-        return JSONResponse(error_body("stream_interrupted", str(exc)), status_code=502)
-
-    @app.exception_handler(ConfigError)
-    async def config_error(_: Request, exc: ConfigError) -> JSONResponse:
-        return JSONResponse(error_body("configuration", str(exc)), status_code=500)
-
-    @app.exception_handler(RMAError)
-    async def other(_: Request, exc: RMAError) -> JSONResponse:
-        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=500)

@@ -1,0 +1,92 @@
+"""Request bodies read within a limit, and uploads taken from them without touching disk.
+
+:class:`BodyLimit` is a dependency: it reads the body as it arrives, counting bytes
+(a declared ``Content-Length`` and a chunked upload alike), and refuses it with 413 as
+soon as it passes the limit, before any of it is parsed or written anywhere. An upload
+is then taken out of that body in memory (:func:`uploaded_file`), so a client's
+document never sits in a temporary file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from rma.errors import InputError, InputTooLarge
+
+# Room for the multipart envelope (boundaries, part headers) around a file.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def describe_size(size: int) -> str:
+    """``256 KB``, ``25 MB``: a limit as people read it."""
+    return f"{size / 1e6:.0f} MB" if size >= 1_000_000 else f"{size / 1e3:.0f} KB"
+
+
+class BodyLimit:
+    """A dependency giving the request body, refused (413) past ``max_bytes``.
+
+    ``max_bytes`` is a number, or a function of the request for limits that live in the
+    service's state (e.g. a configurable upload size)."""
+
+    def __init__(self, max_bytes: int | Callable[[Request], int], *, what: str = "body") -> None:
+        self.max_bytes = max_bytes
+        self.what = what
+
+    def limit(self, request: Request) -> int:
+        return self.max_bytes(request) if callable(self.max_bytes) else self.max_bytes
+
+    async def __call__(self, request: Request) -> bytes:
+        limit = self.limit(request)
+        too_big = InputTooLarge(
+            f"the request {self.what} is over the limit of {limit} bytes ({describe_size(limit)})"
+        )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file from a multipart form: its name as sent and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+async def uploaded_file(body: bytes, headers: Headers, field: str = "file") -> UploadedFile:
+    """The file in form field ``field`` of a ``multipart/form-data`` ``body`` already read
+    within its limit; parsed in memory (a part never spills to a temporary file)."""
+    if not headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InputError(f"send the file as multipart/form-data with a field named {field!r}")
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+        yield b""
+
+    parser = MultiPartParser(headers, stream(), max_files=1, max_fields=4)
+    parser.spool_max_size = len(body) + 1  # never rolls over to disk
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise InputError(f"the multipart body could not be read: {exc.message}") from None
+    except Exception as exc:  # python-multipart's own errors share no base class with ours
+        raise InputError(f"the multipart body could not be read ({type(exc).__name__})") from None
+    try:
+        upload = form.get(field)
+        if not isinstance(upload, UploadFile):
+            raise InputError(f"the form has no file in a field named {field!r}")
+        return UploadedFile(upload.filename or "", await upload.read())
+    finally:
+        await form.close()

@@ -1,0 +1,81 @@
+"""Server-sent events, one way for every service (sse-starlette underneath).
+
+A route hands :func:`event_stream` an async iterable of ``(event, data)`` pairs: the
+event name (None for a bare ``data:`` frame, as OpenAI-style streams send) and the
+data, sent as JSON (pydantic models included), or as it is when it is :class:`Raw`
+(OpenAI's closing ``[DONE]``). A failure once the stream has
+started cannot change the HTTP status any more, so it becomes a last event
+(``error_events``), and an unexpected one is logged by type only. A comment line keeps
+idle connections open through proxies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from rma.errors import RMAError
+from rma.service.app import error_body, status_for
+
+log = logging.getLogger("rma.http")
+
+Frame = tuple[str | None, Any]
+ErrorEvents = Callable[[str, str, int], list[Frame]]
+# The media type of every streaming route, for its OpenAPI entry.
+SSE_MEDIA_TYPE = "text/event-stream"
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events",
+        "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+    }
+}
+KEEPALIVE_SECONDS = 15
+
+
+class Raw(str):
+    """Data sent as it is, not as JSON."""
+
+
+DONE = Raw("[DONE]")
+
+
+def error_frames(kind: str, detail: str, status: int) -> list[Frame]:
+    """The default last event of a stream that failed: ``error`` with what went wrong."""
+    return [("error", error_body(kind, detail, status=status))]
+
+
+def event_stream(
+    frames: AsyncIterable[Frame], *, error_events: ErrorEvents = error_frames
+) -> EventSourceResponse:
+    """A ``text/event-stream`` response sending ``frames`` as they come."""
+    return EventSourceResponse(
+        _encoded(frames, error_events),
+        sep="\n",
+        ping=KEEPALIVE_SECONDS,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _encoded(
+    frames: AsyncIterable[Frame], error_events: ErrorEvents
+) -> AsyncIterator[ServerSentEvent]:
+    try:
+        async for event, data in frames:
+            yield _event(event, data)
+    except RMAError as exc:
+        for event, data in error_events(type(exc).__name__, str(exc), status_for(exc)):
+            yield _event(event, data)
+    except Exception:
+        log.exception("stream failed")  # the type only: see rma.service.logs
+        for event, data in error_events("internal", "the stream could not be completed", 500):
+            yield _event(event, data)
+
+
+def _event(event: str | None, data: Any) -> ServerSentEvent:
+    text = data if isinstance(data, Raw) else json.dumps(to_jsonable_python(data))
+    return ServerSentEvent(text, event=event, sep="\n")
