@@ -127,7 +127,9 @@ def test_migrate_report_summarises_pairs(clean_env: Path) -> None:
     answer = "Council tax is a priority debt [1]."
     lines = []
     for i, other in enumerate([answer, "Council tax is a priority debt.", None]):
-        prov = Provenance("chat", "ollama", "llama3.1:8b", latency_ms=1000.0 + i, tokens_out=8)
+        prov = Provenance(
+            role="chat", provider="ollama", model="llama3.1:8b", latency_ms=1000.0 + i, tokens_out=8
+        )
         primary = ChatResult(answer, "stop", prov)
         if other is None:
             lines.append(shadow_pair(primary, candidate, None, "BackendTimeout", False))

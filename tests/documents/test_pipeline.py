@@ -21,7 +21,11 @@ def assert_fields(result: dict, letter: SampleLetter) -> None:
 
 
 async def test_clean_letter_image(creditor_png: bytes, letters: dict[str, SampleLetter]) -> None:
-    result = (await DocumentProcessor(None).process(creditor_png, "letter.png")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(creditor_png, "letter.png"))
+        .response()
+        .model_dump(mode="json")
+    )
     page = result["pages"][0]
     assert page["method"] == "tesseract" and page["confidence"] > 0.8
     assert result["doc_type"] == "creditor_letter"
@@ -35,7 +39,11 @@ async def test_clean_letter_image(creditor_png: bytes, letters: dict[str, Sample
 async def test_upside_down_or_sideways_page_is_turned(letters: dict[str, SampleLetter]) -> None:
     letter = letters["default-notice"]
     image = render_image(letter, "clean").rotate(90, expand=True)
-    result = (await DocumentProcessor(None).process(png_bytes(image), "scan.png")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(png_bytes(image), "scan.png"))
+        .response()
+        .model_dump(mode="json")
+    )
     assert any("turned" in w for w in result["warnings"])
     assert result["doc_type"] == "default_notice"
     assert_fields(result, letter)
@@ -51,7 +59,11 @@ async def test_phone_photo_is_put_upright_by_its_exif_orientation(
     exif[0x0112] = 6
     buf = io.BytesIO()
     sideways.save(buf, format="JPEG", quality=90, exif=exif)
-    result = (await DocumentProcessor(None).process(buf.getvalue(), "photo.jpg")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(buf.getvalue(), "photo.jpg"))
+        .response()
+        .model_dump(mode="json")
+    )
     assert not any("turned" in w for w in result["warnings"])  # EXIF did it, not OSD
     assert result["pages"][0]["confidence"] > 0.8
     assert_fields(result, letter)
@@ -60,7 +72,11 @@ async def test_phone_photo_is_put_upright_by_its_exif_orientation(
 async def test_mixed_pdf_uses_text_layer_and_ocr(
     mixed_pdf: bytes, letters: dict[str, SampleLetter]
 ) -> None:
-    result = (await DocumentProcessor(None).process(mixed_pdf, "bundle.pdf")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(mixed_pdf, "bundle.pdf"))
+        .response()
+        .model_dump(mode="json")
+    )
     assert [p["method"] for p in result["pages"]] == ["text-layer", "tesseract"]
     assert result["pages"][0]["confidence"] == 1.0
     assert "DEFAULT NOTICE" in result["pages"][0]["text"]
@@ -85,7 +101,11 @@ async def test_multi_page_tiff(letters: dict[str, SampleLetter]) -> None:
     pages[0].save(
         buf, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw"
     )
-    result = (await DocumentProcessor(None).process(buf.getvalue(), "scan.tiff")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(buf.getvalue(), "scan.tiff"))
+        .response()
+        .model_dump(mode="json")
+    )
     assert [p["number"] for p in result["pages"]] == [1, 2]
     assert "NOTICE OF ENFORCEMENT" in result["pages"][0]["text"]
     assert "Claim number" in result["pages"][1]["text"]
@@ -98,7 +118,11 @@ async def test_multi_page_tiff(letters: dict[str, SampleLetter]) -> None:
 
 async def test_faint_noisy_photo_is_flagged_not_dropped(letters: dict[str, SampleLetter]) -> None:
     blank = Image.effect_noise((1200, 1600), 90).convert("RGB")
-    result = (await DocumentProcessor(None).process(png_bytes(blank), "photo.png")).as_dict()
+    result = (
+        (await DocumentProcessor(None).process(png_bytes(blank), "photo.png"))
+        .response()
+        .model_dump(mode="json")
+    )
     assert len(result["pages"]) == 1
     assert any("page 1" in w for w in result["warnings"])
     assert result["doc_type"] == "other"

@@ -67,7 +67,7 @@ async def test_chat_returns_text_and_provenance(clean_env: Path, ollama: OllamaD
     assert (p.provider, p.model, p.replica) == ("ollama", "llama3.1:8b", ollama.url)
     assert p.tokens_in > 0 and p.tokens_out == 6
     assert p.ttft_ms is not None and p.latency_ms >= p.ttft_ms
-    assert not p.fell_back and p.hops == []
+    assert not p.fallback and p.hops == []
 
 
 async def test_request_shape_is_what_ollama_takes(clean_env: Path, ollama: OllamaDouble) -> None:
@@ -127,7 +127,7 @@ async def test_a_5xx_is_retried_on_the_same_backend(clean_env: Path, ollama: Oll
     result = await router.chat(user())
     assert result.provenance.provider == "ollama"
     assert [h.error for h in result.provenance.hops] == ["BackendServerError"]
-    assert not result.provenance.fell_back
+    assert not result.provenance.fallback
 
 
 def _fallbacks() -> float:
@@ -147,9 +147,9 @@ async def test_unreachable_primary_falls_back_and_says_so(
     before = _fallbacks()
     result = await router.chat(user())
     p = result.provenance
-    assert p.provider == "ollama" and p.fell_back
+    assert p.provider == "ollama" and p.fallback
     assert [(h.provider, h.error) for h in p.hops] == [("vllm", "BackendUnavailable")]
-    assert p.as_dict()["fallback"] is True
+    assert p.model_dump()["fallback"] is True
     assert _fallbacks() == before + 1
 
 

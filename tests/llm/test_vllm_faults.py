@@ -37,7 +37,7 @@ async def test_vllm_down_falls_back_opens_the_breaker_and_recovers(
     vllm.stop()
     try:
         first = await router.chat(ask, max_tokens=8)
-        assert first.provenance.provider == "ollama" and first.provenance.fell_back
+        assert first.provenance.provider == "ollama" and first.provenance.fallback
         assert first.provenance.hops[0].provider == "vllm"
         assert first.provenance.hops[0].error == "BackendUnavailable"
         await router.chat(ask, max_tokens=8)

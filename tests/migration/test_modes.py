@@ -102,7 +102,7 @@ async def test_canary_sends_its_share_to_the_candidate_with_the_chain_behind(
     router = vllm_primary(vllm, ollama, CANARY_PROVIDER="ollama", CANARY_PERCENT=100)
     result = await router.chat([Message.user(QUESTION)], max_tokens=8)
     assert result.provenance.provider == "ollama" and result.provenance.route == "canary"
-    assert result.provenance.as_dict()["route"] == "canary"
+    assert result.provenance.model_dump()["route"] == "canary"
 
     ollama.control(fail_next=10, status=500)  # the candidate breaks: the user still gets vLLM
     fallback = await router.chat([Message.user(QUESTION)], max_tokens=8)

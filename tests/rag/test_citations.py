@@ -42,7 +42,7 @@ def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str]]:
         covered=True,
     )
     # finish() reads only the threshold book: no retriever, store or router is called.
-    answerer = ManualsAnswerer(None, None, ThresholdBook(), None)  # type: ignore[arg-type]
+    answerer = ManualsAnswerer(None, None, ThresholdBook, None)  # type: ignore[arg-type]
     result = ChatResult(answer, "stop", Provenance(role="chat", provider="local", model="m"))
     cited = answerer.finish(prepared, result)
     assert [s.number for s in cited.sources if s.cited] == cited.citations

@@ -33,7 +33,7 @@ def app_for(**env: object):  # type: ignore[no-untyped-def]
     @routes.post("/ask")
     async def ask(body: Ask, router: RouterDep) -> dict:
         result = await router.chat([Message.user(body.question)], max_tokens=20)
-        return {"answer": result.text, "provenance": result.provenance.as_dict()}
+        return {"answer": result.text, "provenance": result.provenance.model_dump()}
 
     return create_app("test", routes=[routes], settings=load_settings(**env))
 

@@ -8,22 +8,19 @@ a document type and checked fields.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
-from starlette.datastructures import UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from rma.config import Settings
-from rma.documents.pipeline import DocumentProcessor
-from rma.documents.validation import UploadLimits
-from rma.errors import InputError, InputTooLarge
+from rma.documents.pipeline import DocumentProcessor, ProcessResponse
 from rma.llm.router import ProviderRouter
 from rma.service.app import create_app
+from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, uploaded_file
 
 # Documents processed at once per service process; more wait their turn (OCR is CPU-bound).
 DOCUMENTS_IN_FLIGHT = 4
-# Room for the multipart envelope around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 
 routes = APIRouter(tags=["documents"])
 
@@ -49,46 +46,45 @@ UPLOAD_SCHEMA: dict[str, Any] = {
 }
 
 
-async def read_upload(request: Request, limits: UploadLimits) -> tuple[bytes, str]:
-    """The uploaded file's bytes and name, refusing oversized bodies before parsing them."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InputError("send the document as multipart/form-data with a field named 'file'")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_bytes + MULTIPART_OVERHEAD:
-        raise InputTooLarge(
-            f"the upload is {int(declared) / 1e6:.1f} MB; "
-            f"the limit is {limits.max_bytes / 1e6:.0f} MB"
+@dataclass
+class DocsService:
+    """What the route shares: the processor, and the slots that bound documents in flight."""
+
+    processor: DocumentProcessor
+    in_flight: asyncio.Semaphore
+
+
+def get_service(request: Request) -> DocsService:
+    return request.app.state.docs  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[DocsService, Depends(get_service)]
+# The upload is read within the processor's file limit (plus the multipart envelope),
+# counted as it arrives, before any of it is parsed.
+UploadBody = Annotated[
+    bytes,
+    Depends(
+        BodyLimit(
+            lambda request: get_service(request).processor.limits.max_bytes + MULTIPART_OVERHEAD,
+            what="upload",
         )
-    try:
-        async with request.form(max_files=1, max_fields=4) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InputError("the form has no file in a field named 'file'")
-            data = await upload.read(limits.max_bytes + 1)
-            name = upload.filename or ""
-    except InputError:
-        raise
-    except Exception as exc:  # starlette's multipart errors carry no common base class
-        raise InputError(f"the multipart body could not be read ({type(exc).__name__})") from None
-    if len(data) > limits.max_bytes:
-        raise InputTooLarge(f"the file is over the {limits.max_bytes / 1e6:.0f} MB limit")
-    return data, name
+    ),
+]
 
 
-@routes.post("/process", openapi_extra=UPLOAD_SCHEMA)
-async def process(request: Request) -> dict[str, Any]:
+@routes.post("/process", response_model=ProcessResponse, openapi_extra=UPLOAD_SCHEMA)
+async def process(request: Request, body: UploadBody, docs: ServiceDep) -> ProcessResponse:
     """Read one document: pages with text and method, Markdown, type, fields, warnings."""
-    processor: DocumentProcessor = request.app.state.processor
-    data, name = await read_upload(request, processor.limits)
-    async with request.app.state.documents_in_flight:
-        document = await processor.process(data, name)
-    return document.as_dict()
+    upload = await uploaded_file(body, request.headers)
+    async with docs.in_flight:
+        document = await docs.processor.process(upload.data, upload.filename)
+    return document.response()
 
 
 async def _start(app: FastAPI) -> None:
     settings = app.state.settings
-    app.state.processor = DocumentProcessor(app.state.router, ocr_provider=settings.ocr_provider)
-    app.state.documents_in_flight = asyncio.Semaphore(DOCUMENTS_IN_FLIGHT)
+    processor = DocumentProcessor(app.state.router, ocr_provider=settings.ocr_provider)
+    app.state.docs = DocsService(processor, asyncio.Semaphore(DOCUMENTS_IN_FLIGHT))
 
 
 def create(settings: Settings | None = None, router: ProviderRouter | None = None) -> FastAPI:

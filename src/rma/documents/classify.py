@@ -148,15 +148,26 @@ class Classification:
     wording_type: DocType | None
     evidence: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "doc_type": self.doc_type.value,
-            "confidence": self.confidence,
-            "method": self.method,
-            "model_type": self.model_type.value if self.model_type else None,
-            "wording_type": self.wording_type.value if self.wording_type else None,
-            "evidence": self.evidence,
-        }
+    def record(self) -> ClassificationRecord:
+        return ClassificationRecord(
+            doc_type=self.doc_type,
+            confidence=self.confidence,
+            method=self.method,
+            model_type=self.model_type,
+            wording_type=self.wording_type,
+            evidence=self.evidence,
+        )
+
+
+class ClassificationRecord(BaseModel):
+    """The document type as the API gives it, with how it was chosen."""
+
+    doc_type: DocType
+    confidence: float
+    method: Literal["agreed", "model", "wording", "none"]
+    model_type: DocType | None
+    wording_type: DocType | None
+    evidence: list[str]
 
 
 def wording_scores(text: str) -> dict[DocType, tuple[float, list[str]]]:
@@ -254,7 +265,7 @@ async def classify(
         try:
             answer = await router.structured(_prompt(text), ModelClassification, max_tokens=40)
             model_type = answer.value.doc_type
-            provenance = answer.result.provenance.as_dict()
+            provenance = answer.result.provenance.model_dump()
         except (AllBackendsFailed, BackendError, InputError, RMAError) as exc:
             log.warning("classification model failed", extra={"error": type(exc).__name__})
             warnings.append(

@@ -29,7 +29,7 @@ def process(file: Path, as_json: bool) -> None:
         try:
             processor = DocumentProcessor(router, ocr_provider=settings.ocr_provider)
             document = await processor.process(data, file.name)
-            return document.as_dict()
+            return document.response().model_dump(mode="json")
         finally:
             await router.aclose()
 

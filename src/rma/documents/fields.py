@@ -72,16 +72,28 @@ class DocumentField:
     verified: bool
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "page": self.page,
-            "quote": self.quote,
-            "confidence": round(self.confidence, 3),
-            "source": self.source,
-            "verified": self.verified,
-            "note": self.note,
-        }
+    def record(self) -> FieldRecord:
+        return FieldRecord(
+            value=self.value,
+            page=self.page,
+            quote=self.quote,
+            confidence=round(self.confidence, 3),
+            source=self.source,
+            verified=self.verified,
+            note=self.note,
+        )
+
+
+class FieldRecord(BaseModel):
+    """One field as the API gives it."""
+
+    value: str
+    page: int | None = Field(description="The page it was found on; None if not found.")
+    quote: str = Field(description="The line it was read from.")
+    confidence: float
+    source: Source
+    verified: bool = Field(description="Whether code found the value in the text.")
+    note: str
 
 
 @dataclass
@@ -439,7 +451,7 @@ async def extract_fields(
     if router is not None and text.strip():
         try:
             answer = await router.structured(_prompt(text), ModelFields, max_tokens=300)
-            out.provenance = answer.result.provenance.as_dict()
+            out.provenance = answer.result.provenance.model_dump()
             model_values = answer.value.model_dump()
         except (AllBackendsFailed, BackendError, InputError, RMAError) as exc:
             log.warning("field extraction model failed", extra={"error": type(exc).__name__})

@@ -13,10 +13,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from rma.documents.classify import MODEL_TEXT_CHARS as CLASSIFY_CHARS
-from rma.documents.classify import Classification, classify
+from rma.documents.classify import Classification, ClassificationRecord, DocType, classify
 from rma.documents.fields import MODEL_TEXT_CHARS as FIELDS_CHARS
-from rma.documents.fields import ExtractedFields, check_against_type, extract_fields
+from rma.documents.fields import (
+    ExtractedFields,
+    FieldRecord,
+    check_against_type,
+    extract_fields,
+)
 from rma.documents.validation import CheckedUpload, UploadLimits, check_upload
 from rma.llm.router import ProviderRouter
 from rma.ocr import OcrReader, PageText, read_pdf
@@ -43,27 +50,46 @@ class ProcessedDocument:
     def markdown(self) -> str:
         return to_markdown(self.pages)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "filename": self.upload.filename,
-            "file_type": self.upload.kind,
-            "pages": [
-                {
-                    "number": p.number,
-                    "text": p.text,
-                    "method": p.method,
-                    "confidence": p.confidence,
-                }
+    def response(self) -> ProcessResponse:
+        return ProcessResponse(
+            filename=self.upload.filename,
+            file_type=self.upload.kind,
+            pages=[
+                PageRecord(number=p.number, text=p.text, method=p.method, confidence=p.confidence)
                 for p in self.pages
             ],
-            "markdown": self.markdown,
-            "doc_type": self.classification.doc_type.value,
-            "classification": self.classification.as_dict(),
-            "fields": {name: f.as_dict() for name, f in self.fields.fields.items()},
-            "warnings": self.warnings,
-            "provenance": self.provenance,
-            "processing_ms": round(self.processing_ms, 1),
-        }
+            markdown=self.markdown,
+            doc_type=self.classification.doc_type,
+            classification=self.classification.record(),
+            fields={name: f.record() for name, f in self.fields.fields.items()},
+            warnings=self.warnings,
+            provenance=self.provenance,
+            processing_ms=round(self.processing_ms, 1),
+        )
+
+
+class PageRecord(BaseModel):
+    number: int
+    text: str
+    method: str = Field(description="text-layer, tesseract, or the vision provider")
+    confidence: float
+
+
+class ProcessResponse(BaseModel):
+    """One document read (``POST /process``): pages, type, checked fields, warnings."""
+
+    filename: str
+    file_type: str
+    pages: list[PageRecord]
+    markdown: str
+    doc_type: DocType
+    classification: ClassificationRecord
+    fields: dict[str, FieldRecord]
+    warnings: list[str]
+    provenance: dict[str, Any] = Field(
+        description="The model calls behind OCR, the type and the fields."
+    )
+    processing_ms: float
 
 
 def to_markdown(pages: list[PageText]) -> str:

@@ -521,7 +521,15 @@ class ProviderRouter:
                     err: BackendError = CircuitOpen(
                         f"{target.provider} circuit is open", provider=target.provider
                     )
-                    hops.append(Hop(target.provider, target.model, "", "CircuitOpen", err.message))
+                    hops.append(
+                        Hop(
+                            provider=target.provider,
+                            model=target.model,
+                            replica="",
+                            error="CircuitOpen",
+                            message=err.message,
+                        )
+                    )
                     metrics.record_error(target.provider, role.value, "CircuitOpen")
                     retry_after = _min(retry_after, guard.breaker.retry_in())
                     break
@@ -541,11 +549,11 @@ class ProviderRouter:
                         guard.breaker.record_success()  # it answered, if only to say no
                     hops.append(
                         Hop(
-                            target.provider,
-                            target.model,
-                            exc.replica,
-                            _error_name(exc),
-                            exc.message,
+                            provider=target.provider,
+                            model=target.model,
+                            replica=exc.replica,
+                            error=_error_name(exc),
+                            message=exc.message,
                         )
                     )
                     metrics.record_error(target.provider, role.value, _error_name(exc))

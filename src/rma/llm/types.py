@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field, field_serializer
 
 from rma import constants as C
 from rma.errors import InputError
@@ -82,8 +82,7 @@ class ChatRequest:
     params: ChatParams
 
 
-@dataclass
-class Hop:
+class Hop(BaseModel):
     """One failed attempt on the way to an answer (or to the final error)."""
 
     provider: str
@@ -92,25 +91,15 @@ class Hop:
     error: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "replica": self.replica,
-            "error": self.error,
-            "message": self.message,
-        }
 
-
-@dataclass
-class Provenance:
+class Provenance(BaseModel):
     """Where an answer came from, and what it cost. Returned with every result."""
 
     role: str
     provider: str
     model: str
     replica: str = ""
-    hops: list[Hop] = field(default_factory=list)
+    hops: list[Hop] = Field(default_factory=list)
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     tokens_in: int = 0
@@ -118,24 +107,15 @@ class Provenance:
     #: "primary": the configured chain; "canary": a migration candidate was tried first
     route: str = "primary"
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def fell_back(self) -> bool:
+    def fallback(self) -> bool:
+        """A backend other than this one failed on the way (the answer fell back)."""
         return any(h.provider != self.provider for h in self.hops)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "provider": self.provider,
-            "model": self.model,
-            "replica": self.replica,
-            "fallback": self.fell_back,
-            "hops": [h.as_dict() for h in self.hops],
-            "latency_ms": round(self.latency_ms, 1),
-            "ttft_ms": None if self.ttft_ms is None else round(self.ttft_ms, 1),
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "route": self.route,
-        }
+    @field_serializer("latency_ms", "ttft_ms")
+    def _milliseconds(self, value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
 
 
 @dataclass

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from rma import constants as C
-from rma.errors import AllBackendsFailed, InputError, InputTooLarge, RMAError
+from rma.errors import InputError
 from rma.notes.convert import Conversion, ConversionRun, convert, prepare
 from rma.notes.docx import DOCX_MEDIA_TYPE, letter_docx
 from rma.notes.schema import ConvertRequest, ConvertResponse, OutputFormat
 from rma.notes.store import RetainedLetters
-from rma.service.app import RouterDep, SettingsDep, create_app, error_body
-
-log = logging.getLogger("rma.notes")
+from rma.service.app import RouterDep, SettingsDep, create_app
+from rma.service.body import BodyLimit
+from rma.service.sse import SSE_RESPONSE, Frame, event_stream
 
 # Far above any notes that fit a model's context; stops a huge body before decoding.
 MAX_BODY_BYTES = 256 * 1024
@@ -40,8 +39,15 @@ class UnsupportedBody(InputError):
     status_code = 415
 
 
+class LetterNotFound(InputError):
+    """No kept letter with that id (expired, forgotten, never kept or never existed)."""
+
+    status_code = 404
+
+
 routes = APIRouter(tags=["notes"])
 
+_DOCX_SCHEMA: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -53,10 +59,18 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
-async def read_convert_request(request: Request) -> ConvertRequest:
+def get_letters(request: Request) -> RetainedLetters | None:
+    """The kept letters, or None when this service keeps none (``NOTES_RETAIN_SECONDS`` 0)."""
+    return request.app.state.letters  # type: ignore[no-any-return]
+
+
+LettersDep = Annotated[RetainedLetters | None, Depends(get_letters)]
+NotesBody = Annotated[bytes, Depends(BodyLimit(MAX_BODY_BYTES))]
+
+
+async def read_convert_request(request: Request, raw: NotesBody) -> ConvertRequest:
     """The request body as a :class:`ConvertRequest`, with a clear 4xx for each way it
     can be wrong (empty, too big, not UTF-8, not JSON, invalid fields)."""
-    raw = await _body_within_limit(request)
     if not raw.strip():
         raise InputError("the request body is empty: send JSON with notes and client_name")
     try:
@@ -83,19 +97,7 @@ async def read_convert_request(request: Request) -> ConvertRequest:
     return _validated(lambda: ConvertRequest.model_validate(data))
 
 
-async def _body_within_limit(request: Request) -> bytes:
-    """The body, refused as soon as it is known to exceed :data:`MAX_BODY_BYTES`."""
-    too_big = InputTooLarge(f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+ConvertRequestDep = Annotated[ConvertRequest, Depends(read_convert_request)]
 
 
 def _validated(build: Callable[[], ConvertRequest]) -> ConvertRequest:
@@ -111,16 +113,6 @@ def _validated(build: Callable[[], ConvertRequest]) -> ConvertRequest:
         raise InputError(problems) from None
 
 
-async def _conversion(request: Request, llm: RouterDep, settings: SettingsDep) -> Conversion:
-    convert_request = await read_convert_request(request)
-    return await convert(llm, convert_request, settings)
-
-
-def _retain(request: Request, conversion: Conversion) -> str | None:
-    store: RetainedLetters | None = request.app.state.letters
-    return store.put(conversion.letter, conversion.warnings) if store is not None else None
-
-
 def _docx_response(body: bytes, headers: dict[str, str]) -> Response:
     return Response(
         body,
@@ -134,113 +126,90 @@ def _docx_response(body: bytes, headers: dict[str, str]) -> Response:
     "/convert",
     response_model=ConvertResponse,
     openapi_extra=_BODY_DOC,
-    responses={200: {"content": {DOCX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {DOCX_MEDIA_TYPE: _DOCX_SCHEMA}}},
 )
 async def convert_notes(
-    request: Request,
+    convert_request: ConvertRequestDep,
     llm: RouterDep,
     settings: SettingsDep,
+    letters: LettersDep,
     format: Annotated[OutputFormat, Query(description="json, or docx (Word)")] = "json",
-) -> Response:
+) -> ConvertResponse | Response:
     """Turn case notes into a checked Confirmation of Advice letter."""
-    conversion = await _conversion(request, llm, settings)
-    letter_id = _retain(request, conversion)
-    if format == "docx":
-        body = await asyncio.to_thread(letter_docx, conversion.letter, conversion.warnings)
-        response = conversion.response(letter_id)
-        return _docx_response(
-            body,
-            {
-                "X-RMA-Reading-Age": f"{response.reading_age:g}",
-                # ASCII JSON: header values cannot carry other bytes.
-                "X-RMA-Warnings": json.dumps(response.warnings),
-                "X-RMA-Provenance": json.dumps(response.provenance),
-            }
-            | ({"X-RMA-Letter-Id": letter_id} if letter_id else {}),
-        )
-    return JSONResponse(conversion.response(letter_id).model_dump(mode="json"))
+    conversion = await convert(llm, convert_request, settings)
+    letter_id = _retain(letters, conversion)
+    response = conversion.response(letter_id)
+    if format != "docx":
+        return response
+    body = await asyncio.to_thread(letter_docx, conversion.letter, conversion.warnings)
+    dumped = response.model_dump(mode="json")
+    return _docx_response(
+        body,
+        {
+            "X-RMA-Reading-Age": f"{response.reading_age:g}",
+            # ASCII JSON: header values cannot carry other bytes.
+            "X-RMA-Warnings": json.dumps(dumped["warnings"]),
+            "X-RMA-Provenance": json.dumps(dumped["provenance"]),
+        }
+        | ({"X-RMA-Letter-Id": letter_id} if letter_id else {}),
+    )
 
 
-@routes.post("/convert/stream", openapi_extra=_BODY_DOC)
+@routes.post(
+    "/convert/stream", openapi_extra=_BODY_DOC, response_class=Response, responses=SSE_RESPONSE
+)
 async def convert_notes_stream(
-    request: Request, llm: RouterDep, settings: SettingsDep
-) -> StreamingResponse:
+    convert_request: ConvertRequestDep, llm: RouterDep, settings: SettingsDep, letters: LettersDep
+) -> Response:
     """Server-sent events: ``stage`` and ``progress`` while the model reads the notes,
     then the checked letter as ``letter`` paragraphs and a ``result`` (the JSON of
     ``POST /convert``), or an ``error`` and no letter. Bad input, and backends that all
     fail before the first token, are HTTP errors as for ``POST /convert``."""
-    convert_request = await read_convert_request(request)
     prepared = await asyncio.to_thread(prepare, convert_request, llm.context_window())
     run = await ConversionRun(llm, prepared, settings).open()
 
-    async def sse() -> AsyncIterator[str]:
-        try:
-            async for step in run.steps():
-                yield _sse(step.name, step.data)
-        except RMAError as exc:
-            yield _sse(
-                "error", {"error": type(exc).__name__, "detail": str(exc), "status": _status(exc)}
-            )
-            return
-        except Exception:
-            log.exception("notes conversion failed")  # the type only: see rma.service.logs
-            yield _sse(
-                "error",
-                {"error": "internal", "status": 500, "detail": "the letter could not be made"},
-            )
-            return
+    async def frames() -> AsyncIterator[Frame]:
+        async for step in run.steps():
+            yield step.name, step.data
         conversion = run.conversion
         assert conversion is not None
-        letter_id = _retain(request, conversion)
+        letter_id = _retain(letters, conversion)
         for paragraph in conversion.letter.text.split("\n\n"):
-            yield _sse("letter", {"text": paragraph + "\n\n"})
-        yield _sse("result", conversion.response(letter_id).model_dump(mode="json"))
+            yield "letter", {"text": paragraph + "\n\n"}
+        yield "result", conversion.response(letter_id)
 
-    return StreamingResponse(
-        sse(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(frames())
 
 
-def _sse(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+def _retain(letters: RetainedLetters | None, conversion: Conversion) -> str | None:
+    return letters.put(conversion.letter, conversion.warnings) if letters is not None else None
 
 
-def _status(exc: RMAError) -> int:
-    """The HTTP status the error would have had before the stream started."""
-    if isinstance(exc, InputError):
-        return exc.status_code
-    return 503 if isinstance(exc, AllBackendsFailed) else 502
-
-
-@routes.get("/convert/{letter_id}.docx", responses={200: {"content": {DOCX_MEDIA_TYPE: {}}}})
-async def kept_letter_docx(letter_id: str, request: Request) -> Response:
+@routes.get(
+    "/convert/{letter_id}.docx",
+    response_class=Response,
+    responses={200: {"content": {DOCX_MEDIA_TYPE: _DOCX_SCHEMA}}},
+)
+async def kept_letter_docx(letter_id: str, letters: LettersDep) -> Response:
     """A kept letter as a Word document (only when ``NOTES_RETAIN_SECONDS`` > 0)."""
-    store: RetainedLetters | None = request.app.state.letters
-    if store is None:
-        return _not_found(
+    if letters is None:
+        raise LetterNotFound(
             "letters are not kept on this service (NOTES_RETAIN_SECONDS is 0): "
             "ask for the Word document with POST /convert?format=docx"
         )
-    kept = store.get(letter_id)
+    kept = letters.get(letter_id)
     if kept is None:
-        return _not_found("no letter with that id: it has expired or never existed")
+        raise LetterNotFound("no letter with that id: it has expired or never existed")
     body = await asyncio.to_thread(letter_docx, kept.letter, kept.warnings)
     return _docx_response(body, {})
 
 
-@routes.delete("/convert/{letter_id}", status_code=204)
-async def forget_letter(letter_id: str, request: Request) -> Response:
+@routes.delete("/convert/{letter_id}", status_code=204, response_class=Response)
+async def forget_letter(letter_id: str, letters: LettersDep) -> Response:
     """Forget a kept letter now rather than when it expires."""
-    store: RetainedLetters | None = request.app.state.letters
-    if store is None or not store.delete(letter_id):
-        return _not_found("no letter with that id")
+    if letters is None or not letters.delete(letter_id):
+        raise LetterNotFound("no letter with that id")
     return Response(status_code=204)
-
-
-def _not_found(detail: str) -> JSONResponse:
-    return JSONResponse(error_body("not_found", detail), status_code=404)
 
 
 async def _startup(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 from rma.notes.facts import (
@@ -35,9 +35,6 @@ class LetterWarning:
 
     code: str
     message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 # ------------------------------------------------------------------- readability

@@ -59,6 +59,7 @@ from rma.notes.schema import (
     ConvertRequest,
     ConvertResponse,
     NotesExtraction,
+    StepProvenance,
 )
 from rma.text import estimate_tokens
 
@@ -201,9 +202,10 @@ class Conversion:
             reading_age_target=self.target,
             reworded=self.reworded,
             checked=self.checked,
-            warnings=[w.as_dict() for w in self.warnings],
+            warnings=self.warnings,
             provenance=[
-                {"step": step, **result.provenance.as_dict()} for step, result in self.results
+                StepProvenance(step=step, **result.provenance.model_dump())
+                for step, result in self.results
             ],
         )
 

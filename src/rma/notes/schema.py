@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from rma.llm.types import Provenance
+from rma.notes.checks import LetterWarning
 
 # Bounds keep the constrained output short enough for a small model's context.
 MAX_ITEMS = 5
@@ -150,6 +153,12 @@ class Debt(BaseModel):
     )
 
 
+class StepProvenance(Provenance):
+    """The model call behind one step of a conversion (``extract``, ``reword``)."""
+
+    step: str
+
+
 class ConvertResponse(BaseModel):
     id: str | None = Field(None, description="Set when letters are kept for download.")
     appointment_date: date
@@ -165,5 +174,5 @@ class ConvertResponse(BaseModel):
         description="How many amounts, dates, creditors (in the letter) and actions (in the "
         "notes) the final checks compared."
     )
-    warnings: list[dict[str, str]]
-    provenance: list[dict[str, Any]]
+    warnings: list[LetterWarning]
+    provenance: list[StepProvenance]

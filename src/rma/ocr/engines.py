@@ -114,7 +114,7 @@ class OcrReader:
                         result.text.strip(),
                         "vision",
                         VISION_CONFIDENCE,
-                        provenance=result.provenance.as_dict(),
+                        provenance=result.provenance.model_dump(),
                     )
                 warnings.append(
                     f"page {number}: the vision model returned no text; read with Tesseract instead"

@@ -18,22 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from rma import constants as C
 from rma.errors import InputError, InputTooLarge
 from rma.llm.router import ProviderRouter
-from rma.llm.types import ChatResult, Message, StreamEnd, StreamFailed, TextDelta
+from rma.llm.types import ChatResult, Message, Provenance, StreamEnd, StreamFailed, TextDelta
 from rma.rag.library import ManualLibrary
 from rma.rag.manuals import ManualChunk
 from rma.rag.retrieval import HybridRetriever, Retrieval
 from rma.rag.store import ManualStore
 from rma.rag.thresholds import (
     LimitCheck,
+    LimitCheckRecord,
     Threshold,
     ThresholdBook,
+    ThresholdRecord,
     check_against_limits,
     find_figures,
     format_value,
@@ -59,27 +63,78 @@ SYSTEM_PROMPT = (
 SAFETY_TOKENS = 64
 
 
+class SourceRecord(BaseModel):
+    """A numbered source of an answer: the passage and where it is in its manual."""
+
+    number: int
+    document_id: str
+    document: str
+    title: str
+    page: int | None
+    heading: str
+    quote: str
+    chunk_id: str
+    char_start: int
+    char_end: int
+    cited: bool
+
+
+class StatedLimit(ThresholdRecord):
+    """A limit an answer states, with the sentence that states it."""
+
+    statement: str
+
+
+class AnswerResponse(BaseModel):
+    """A cited answer from the manuals (``POST /query``)."""
+
+    question: str
+    answer: str
+    covered: bool = Field(description="False when the manuals do not cover the question.")
+    sources: list[SourceRecord]
+    citations: list[int]
+    unsupported_figures: list[dict[str, str]]
+    limits: list[StatedLimit]
+    limit_checks: list[LimitCheckRecord]
+    warnings: list[str]
+    provenance: Provenance | None
+
+
+class AnalysisResponse(BaseModel):
+    """What code reads from a question (``POST /analyze-question``)."""
+
+    topic: str
+    question_type: str
+    figures: list[dict[str, Any]]
+    thresholds: list[str]
+    current_values: list[StatedLimit] = Field(default_factory=list)
+    limit_checks: list[LimitCheckRecord] = Field(default_factory=list)
+
+
+def stated(threshold: Threshold) -> StatedLimit:
+    return StatedLimit(**threshold.record().model_dump(), statement=threshold.as_at_statement())
+
+
 @dataclass
 class Source:
     number: int
     chunk: ManualChunk
     cited: bool = False
-    via_threshold: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "document_id": self.chunk.document_id,
-            "document": self.chunk.document,
-            "title": self.chunk.title,
-            "page": self.chunk.page,
-            "heading": self.chunk.heading,
-            "quote": self.chunk.text,
-            "chunk_id": self.chunk.chunk_id,
-            "char_start": self.chunk.char_start,
-            "char_end": self.chunk.char_end,
-            "cited": self.cited,
-        }
+    def record(self) -> SourceRecord:
+        return SourceRecord(
+            number=self.number,
+            document_id=self.chunk.document_id,
+            document=self.chunk.document,
+            title=self.chunk.title,
+            page=self.chunk.page,
+            heading=self.chunk.heading,
+            quote=self.chunk.text,
+            chunk_id=self.chunk.chunk_id,
+            char_start=self.chunk.char_start,
+            char_end=self.chunk.char_end,
+            cited=self.cited,
+        )
 
 
 @dataclass
@@ -105,23 +160,23 @@ class CitedAnswer:
     unsupported_figures: list[dict[str, str]]
     limits: list[Threshold]
     warnings: list[str]
-    provenance: dict[str, Any] | None
+    provenance: Provenance | None
     covered: bool
     limit_checks: list[LimitCheck] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "covered": self.covered,
-            "sources": [s.as_dict() for s in self.sources],
-            "citations": self.citations,
-            "unsupported_figures": self.unsupported_figures,
-            "limits": [{**t.as_dict(), "statement": t.as_at_statement()} for t in self.limits],
-            "limit_checks": [c.as_dict() for c in self.limit_checks],
-            "warnings": self.warnings,
-            "provenance": self.provenance,
-        }
+    def response(self) -> AnswerResponse:
+        return AnswerResponse(
+            question=self.question,
+            answer=self.answer,
+            covered=self.covered,
+            sources=[s.record() for s in self.sources],
+            citations=self.citations,
+            unsupported_figures=self.unsupported_figures,
+            limits=[stated(t) for t in self.limits],
+            limit_checks=[c.record() for c in self.limit_checks],
+            warnings=self.warnings,
+            provenance=self.provenance,
+        )
 
 
 def check_question(question: str) -> str:
@@ -136,11 +191,17 @@ def check_question(question: str) -> str:
 
 
 class ManualsAnswerer:
+    """Answers questions from the manuals with numbered, checked citations.
+
+    ``thresholds`` gives the threshold book in force at the moment of asking (the
+    library's, which it rebuilds whenever the manuals change), so an answer never uses
+    a copy that an ingest has made stale."""
+
     def __init__(
         self,
         retriever: HybridRetriever,
         store: ManualStore,
-        thresholds: ThresholdBook | None,
+        thresholds: Callable[[], ThresholdBook],
         router: ProviderRouter,
         *,
         context_window: int = C.LOCAL_CONTEXT_TOKENS,
@@ -158,17 +219,14 @@ class ManualsAnswerer:
         return cls(
             retriever,
             library.store,
-            library.thresholds,
+            lambda: library.thresholds,
             library.router,
             context_window=library.router.context_window(),
         )
 
     @property
     def thresholds(self) -> ThresholdBook:
-        return self._book or ThresholdBook()
-
-    def use_thresholds(self, book: ThresholdBook) -> None:
-        self._book = book
+        return self._book()
 
     async def prepare(
         self, question: str, top_k: int = DEFAULT_TOP_K, max_tokens: int = DEFAULT_ANSWER_TOKENS
@@ -256,7 +314,7 @@ class ManualsAnswerer:
         """("sources", [...]), then ("delta", text)..., then ("answer", CitedAnswer) or
         ("error", message)."""
         prepared = await self.prepare(question, top_k, max_tokens)
-        yield "sources", [s.as_dict() for s in prepared.sources]
+        yield "sources", [s.record() for s in prepared.sources]
         if not prepared.covered:
             yield "delta", NOT_COVERED
             yield "answer", self.finish(prepared, None)
@@ -350,7 +408,7 @@ class ManualsAnswerer:
             unsupported,
             [t for t, _ in prepared.limits],
             warnings,
-            result.provenance.as_dict(),
+            result.provenance,
             True,
             [c for c, _ in prepared.checks],
         )
@@ -388,26 +446,6 @@ def format_with_citations(answer: CitedAnswer) -> str:
     return "\n".join(lines)
 
 
-@dataclass
-class QuestionAnalysis:
-    topic: str
-    question_type: str
-    figures: list[dict[str, Any]]
-    thresholds: list[str]
-    current_values: list[dict[str, Any]] = field(default_factory=list)
-    limit_checks: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "question_type": self.question_type,
-            "figures": self.figures,
-            "thresholds": self.thresholds,
-            "current_values": self.current_values,
-            "limit_checks": self.limit_checks,
-        }
-
-
 TOPICS = (
     ("dro", r"\bDROs?\b|debt relief order"),
     ("bankruptcy", r"bankrupt|petition|adjudicator"),
@@ -423,7 +461,7 @@ QUESTION_TYPES = (
 )
 
 
-def analyze_question(question: str, book: ThresholdBook) -> QuestionAnalysis:
+def analyze_question(question: str, book: ThresholdBook) -> AnalysisResponse:
     """Topic, question type, figures and limits a question mentions: all by code."""
     question = check_question(question)
     topic = next((name for name, rx in TOPICS if re.search(rx, question, re.I)), "other")
@@ -433,6 +471,11 @@ def analyze_question(question: str, book: ThresholdBook) -> QuestionAnalysis:
     ]
     names = thresholds_in_question(question)
     limits = [t for t in (book.current(n) for n in names) if t]
-    current = [{**t.as_dict(), "statement": t.as_at_statement()} for t in limits]
-    checks = [c.as_dict() for c in check_against_limits(question, limits)]
-    return QuestionAnalysis(topic, kind, figures, names, current, checks)
+    return AnalysisResponse(
+        topic=topic,
+        question_type=kind,
+        figures=figures,
+        thresholds=names,
+        current_values=[stated(t) for t in limits],
+        limit_checks=[c.record() for c in check_against_limits(question, limits)],
+    )

@@ -8,56 +8,86 @@ an ``rma`` field beside the usual ones.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from rma.errors import InputError, InputTooLarge, RMAError
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
     DEFAULT_TOP_K,
     MAX_TOP_K,
+    AnalysisResponse,
+    AnswerResponse,
+    CitedAnswer,
     ManualsAnswerer,
     analyze_question,
     format_with_citations,
 )
-from rma.rag.library import ManualLibrary
-from rma.service.app import RouterDep, SettingsDep, create_app, error_body
+from rma.rag.library import IngestResult, LibraryStats, ManualLibrary
+from rma.rag.store import DocumentRecord
+from rma.rag.thresholds import Status, ThresholdBookRecord
+from rma.service.app import RouterDep, SettingsDep, create_app, error_body, status_for
+from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, uploaded_file
+from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
 
 MODEL_ID = "rma-manuals"
 MAX_BATCH_QUESTIONS = 100
-UPLOAD_READ_CHUNK = 1024 * 1024
-# Room for multipart boundaries and headers around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 class RagService:
-    """What the routes share: the library (store and indexes) and the answerer."""
+    """What the routes share: the library (store and indexes) and the answerer, which
+    reads the library's current threshold book whenever it answers."""
 
     def __init__(self, library: ManualLibrary, answerer: ManualsAnswerer) -> None:
         self.library = library
         self.answerer = answerer
 
-    def refresh(self) -> None:
-        self.answerer.use_thresholds(self.library.thresholds)
-
 
 async def get_service(request: Request) -> RagService:
     """The service, its indexes brought up to date if another instance changed the store."""
     rag: RagService = request.app.state.rag
-    if await rag.library.refresh_if_changed():
-        rag.refresh()
+    await rag.library.refresh_if_changed()
     return rag
 
 
 ServiceDep = Annotated[RagService, Depends(get_service)]
+# An upload is read within the library's limit (plus the multipart envelope) before parsing.
+UploadBody = Annotated[
+    bytes,
+    Depends(
+        BodyLimit(
+            lambda request: request.app.state.rag.library.max_upload_bytes + MULTIPART_OVERHEAD,
+            what="upload",
+        )
+    ),
+]
+UPLOAD_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "a manual: PDF, Markdown, text, DOCX or HTML",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 class DocumentNotFound(InputError):
@@ -80,6 +110,32 @@ class AnalyzeRequest(BaseModel):
     question: str
 
 
+class FailedQuestion(BaseModel):
+    """A question of a batch that could not be answered, and why."""
+
+    question: str
+    error: dict[str, Any]
+
+
+class BatchResponse(BaseModel):
+    results: list[AnswerResponse | FailedQuestion]
+    concurrency: int = Field(description="Questions answered at once.")
+    failed: int
+    seconds: float
+
+
+class IngestAllResponse(BaseModel):
+    results: list[IngestResult]
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentRecord]
+
+
+class DeletedResponse(BaseModel):
+    deleted: str
+
+
 class ChatMessageIn(BaseModel):
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
@@ -92,40 +148,73 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=16, le=1024)
 
 
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "rma"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ChatMessageOut(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatMessageOut
+    finish_reason: str = "stop"
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """An OpenAI chat completion, with the full cited answer in ``rma``."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str = MODEL_ID
+    choices: list[ChatChoice]
+    usage: Usage
+    rma: AnswerResponse
+
+
 routes = APIRouter()
 
 
-@routes.post("/query", tags=["answers"])
-async def query(body: QueryRequest, rag: ServiceDep) -> dict[str, Any]:
+@routes.post("/query", tags=["answers"], response_model=AnswerResponse)
+async def query(body: QueryRequest, rag: ServiceDep) -> AnswerResponse:
     """A cited answer from the manuals."""
     answer = await rag.answerer.answer(body.question, body.top_k, body.max_tokens)
-    return answer.as_dict()
+    return answer.response()
 
 
-@routes.post("/query/stream", tags=["answers"])
-async def query_stream(body: QueryRequest, rag: ServiceDep) -> StreamingResponse:
+@routes.post("/query/stream", tags=["answers"], response_class=Response, responses=SSE_RESPONSE)
+async def query_stream(body: QueryRequest, rag: ServiceDep) -> Response:
     """Server-sent events: ``sources``, ``delta``... then ``answer`` (or ``error``)."""
     events = rag.answerer.stream(body.question, body.top_k, body.max_tokens)
     first = await anext(events)  # bad input fails here, as a normal 4xx response
 
-    async def sse() -> AsyncIterator[str]:
-        yield _sse(first[0], first[1])
-        try:
-            async for kind, payload in events:
-                data = payload.as_dict() if kind == "answer" else payload
-                yield _sse(kind, data)
-        except RMAError as exc:
-            yield _sse("error", error_body(type(exc).__name__, str(exc)))
+    async def frames() -> AsyncIterator[Frame]:
+        yield first
+        async for kind, payload in events:
+            yield kind, payload.response() if isinstance(payload, CitedAnswer) else payload
 
-    return StreamingResponse(sse(), media_type="text/event-stream")
+    return event_stream(frames())
 
 
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
-
-
-@routes.post("/batch-query", tags=["answers"])
-async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) -> dict[str, Any]:
+@routes.post("/batch-query", tags=["answers"], response_model=BatchResponse)
+async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) -> BatchResponse:
     """Many questions, answered concurrently up to the chat backend's capacity."""
     if len(body.questions) > MAX_BATCH_QUESTIONS:
         raise InputTooLarge(
@@ -135,98 +224,89 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
     slots = asyncio.Semaphore(capacity)
     started = time.monotonic()
 
-    async def one(question: str) -> dict[str, Any]:
+    async def one(question: str) -> AnswerResponse | FailedQuestion:
         async with slots:
             try:
                 answer = await rag.answerer.answer(question, body.top_k, body.max_tokens)
-                return answer.as_dict()
+                return answer.response()
             except RMAError as exc:
                 # One failed question is reported in its place; the others still count.
-                return {"question": question, "error": error_body(type(exc).__name__, str(exc))}
+                error = error_body(type(exc).__name__, str(exc), status=status_for(exc))
+                return FailedQuestion(question=question, error=error)
 
     results = await asyncio.gather(*(one(q) for q in body.questions))
-    return {
-        "results": results,
-        "concurrency": capacity,
-        "failed": sum(1 for r in results if "error" in r),
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return BatchResponse(
+        results=list(results),
+        concurrency=capacity,
+        failed=sum(1 for r in results if isinstance(r, FailedQuestion)),
+        seconds=round(time.monotonic() - started, 3),
+    )
 
 
-@routes.post("/analyze-question", tags=["answers"])
-async def analyze(body: AnalyzeRequest, rag: ServiceDep) -> dict[str, Any]:
+@routes.post("/analyze-question", tags=["answers"], response_model=AnalysisResponse)
+async def analyze(body: AnalyzeRequest, rag: ServiceDep) -> AnalysisResponse:
     """Topic, question type, figures mentioned and the limits a question is about."""
-    return analyze_question(body.question, rag.library.thresholds).as_dict()
+    return analyze_question(body.question, rag.library.thresholds)
 
 
-@routes.get("/thresholds", tags=["thresholds"])
-async def thresholds(rag: ServiceDep, status: str | None = None) -> dict[str, Any]:
+@routes.get("/thresholds", tags=["thresholds"], response_model=ThresholdBookRecord)
+async def thresholds(rag: ServiceDep, status: Status | None = None) -> ThresholdBookRecord:
     """Named limits with value, unit, effective date, status and source quote."""
-    book = rag.library.thresholds.as_dict()
-    if status:
-        book["thresholds"] = [t for t in book["thresholds"] if t["status"] == status]
-    return book
+    return rag.library.thresholds.record(status)
 
 
-@routes.post("/ingest", tags=["manuals"])
-async def ingest(file: UploadFile, rag: ServiceDep, request: Request) -> dict[str, Any]:
+@routes.post("/ingest", tags=["manuals"], response_model=IngestResult, openapi_extra=UPLOAD_SCHEMA)
+async def ingest(request: Request, body: UploadBody, rag: ServiceDep) -> IngestResult:
     """Upload one manual (PDF, Markdown, text, DOCX or HTML); replaces an older version."""
-    limit = rag.library.max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-        raise InputTooLarge(f"the upload is larger than the {limit / 1e6:.0f} MB limit")
-    data = bytearray()
-    while piece := await file.read(UPLOAD_READ_CHUNK):
-        data.extend(piece)
-        if len(data) > limit:
-            raise InputTooLarge(f"the file is larger than the {limit / 1e6:.0f} MB limit")
-    result = await rag.library.ingest(file.filename or "", bytes(data))
-    rag.refresh()
-    return result.as_dict()
+    upload = await uploaded_file(body, request.headers)
+    return await rag.library.ingest(upload.filename, upload.data)
 
 
-@routes.post("/ingest-all-manuals", tags=["manuals"])
-async def ingest_all(rag: ServiceDep, settings: SettingsDep) -> dict[str, Any]:
+@routes.post("/ingest-all-manuals", tags=["manuals"], response_model=IngestAllResponse)
+async def ingest_all(rag: ServiceDep, settings: SettingsDep) -> IngestAllResponse:
     """(Re)ingest every manual in ``MANUALS_PATH``; manuals removed from it are removed."""
-    results = await rag.library.ingest_folder(Path(settings.manuals_path))
-    rag.refresh()
-    return {"results": [r.as_dict() for r in results]}
+    return IngestAllResponse(results=await rag.library.ingest_folder(Path(settings.manuals_path)))
 
 
-@routes.get("/documents", tags=["manuals"])
-async def documents(rag: ServiceDep) -> dict[str, Any]:
-    return {"documents": [d.as_dict() for d in await rag.library.documents()]}
+@routes.get("/documents", tags=["manuals"], response_model=DocumentsResponse)
+async def documents(rag: ServiceDep) -> DocumentsResponse:
+    """The ingested manuals."""
+    return DocumentsResponse(documents=await rag.library.documents())
 
 
-@routes.delete("/documents/{document_id}", tags=["manuals"])
-async def delete_document(document_id: str, rag: ServiceDep) -> dict[str, Any]:
+@routes.delete("/documents/{document_id}", tags=["manuals"], response_model=DeletedResponse)
+async def delete_document(document_id: str, rag: ServiceDep) -> DeletedResponse:
+    """Remove a manual and everything indexed from it."""
     if not await rag.library.delete(document_id):
         raise DocumentNotFound(f"no document with id {document_id!r}")
-    rag.refresh()
-    return {"deleted": document_id}
+    return DeletedResponse(deleted=document_id)
 
 
-@routes.get("/stats", tags=["manuals"])
-async def stats(rag: ServiceDep) -> dict[str, Any]:
+@routes.get("/stats", tags=["manuals"], response_model=LibraryStats)
+async def stats(rag: ServiceDep) -> LibraryStats:
+    """How many manuals, chunks and thresholds, and what they are indexed with."""
     return await rag.library.stats()
 
 
 # ------------------------------------------------------------ OpenAI-compatible surface
 
 
-@routes.get("/v1/models", tags=["openai"])
-async def models() -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "rma"}],
-    }
+@routes.get("/v1/models", tags=["openai"], response_model=ModelList)
+async def models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL_ID)])
 
 
-@routes.post("/v1/chat/completions", tags=["openai"], response_model=None)
+@routes.post(
+    "/v1/chat/completions",
+    tags=["openai"],
+    response_model=ChatCompletion,
+    responses={200: {"content": SSE_RESPONSE[200]["content"]}},
+)
 async def chat_completions(
     body: ChatCompletionRequest, rag: ServiceDep
-) -> dict[str, Any] | StreamingResponse:
-    """The last user message is the question; the answer lists its sources."""
+) -> ChatCompletion | Response:
+    """The last user message is the question; the answer lists its sources. With
+    ``stream``, OpenAI-style ``chat.completion.chunk`` events and ``[DONE]``."""
     if body.model != MODEL_ID:
         raise InputError(f"unknown model {body.model!r}; this service offers {MODEL_ID!r}")
     question = next((_text(m.content) for m in reversed(body.messages) if m.role == "user"), "")
@@ -235,25 +315,17 @@ async def chat_completions(
     created = int(time.time())
     if not body.stream:
         answer = await rag.answerer.answer(question, DEFAULT_TOP_K, max_tokens)
-        return {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": MODEL_ID,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": format_with_citations(answer)},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": _usage(answer.provenance),
-            "rma": answer.as_dict(),
-        }
+        return ChatCompletion(
+            id=completion_id,
+            created=created,
+            choices=[ChatChoice(message=ChatMessageOut(content=format_with_citations(answer)))],
+            usage=_usage(answer),
+            rma=answer.response(),
+        )
     events = rag.answerer.stream(question, DEFAULT_TOP_K, max_tokens)
     await anext(events)  # sources; bad input fails here as a normal 4xx response
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> Frame:
         payload = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -262,26 +334,26 @@ async def chat_completions(
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(payload)}\n\n"
+        return None, payload
 
-    async def sse() -> AsyncIterator[str]:
+    async def frames() -> AsyncIterator[Frame]:
         yield chunk({"role": "assistant", "content": ""})
-        try:
-            async for kind, payload in events:
-                if kind == "delta":
-                    yield chunk({"content": payload})
-                elif kind == "answer":
-                    tail = format_with_citations(payload)[len(payload.answer) :]
-                    if tail:
-                        yield chunk({"content": tail})
-                    yield chunk({}, "stop", rma=payload.as_dict())
-                elif kind == "error":
-                    yield chunk({}, "error", error=error_body("stream_interrupted", payload))
-        except RMAError as exc:
-            yield chunk({}, "error", error=error_body(type(exc).__name__, str(exc)))
-        yield "data: [DONE]\n\n"
+        async for kind, payload in events:
+            if kind == "delta":
+                yield chunk({"content": payload})
+            elif kind == "answer":
+                tail = format_with_citations(payload)[len(payload.answer) :]
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk({}, "stop", rma=payload.response())
+            elif kind == "error":
+                yield chunk({}, "error", error=error_body("stream_interrupted", payload))
+        yield None, DONE
 
-    return StreamingResponse(sse(), media_type="text/event-stream")
+    def failed(kind: str, detail: str, status: int) -> list[Frame]:
+        return [chunk({}, "error", error=error_body(kind, detail, status=status)), (None, DONE)]
+
+    return event_stream(frames(), error_events=failed)
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -290,23 +362,19 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
     return content or ""
 
 
-def _usage(provenance: dict[str, Any] | None) -> dict[str, int]:
-    tokens_in = int((provenance or {}).get("tokens_in", 0))
-    tokens_out = int((provenance or {}).get("tokens_out", 0))
-    return {
-        "prompt_tokens": tokens_in,
-        "completion_tokens": tokens_out,
-        "total_tokens": tokens_in + tokens_out,
-    }
+def _usage(answer: CitedAnswer) -> Usage:
+    tokens_in = answer.provenance.tokens_in if answer.provenance else 0
+    tokens_out = answer.provenance.tokens_out if answer.provenance else 0
+    return Usage(
+        prompt_tokens=tokens_in, completion_tokens=tokens_out, total_tokens=tokens_in + tokens_out
+    )
 
 
 # --------------------------------------------------------------------------- the app
 
 
 async def _start(app: FastAPI) -> None:
-    settings = app.state.settings
-    router = app.state.router
-    library = await ManualLibrary.open(settings, router)
+    library = await ManualLibrary.open(app.state.settings, app.state.router)
     app.state.rag = RagService(library, ManualsAnswerer.for_library(library))
 
 

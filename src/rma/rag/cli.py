@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -75,7 +74,7 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
 
     answer = _run(work)
     if as_json:
-        click.echo(json.dumps(answer.as_dict(), indent=2))
+        click.echo(answer.response().model_dump_json(indent=2))
         return
     click.echo(format_with_citations(answer))
     for warning in answer.warnings:
@@ -93,7 +92,7 @@ def thresholds_cmd(as_json: bool, show_all: bool) -> None:
 
     book = _run(work)
     if as_json:
-        click.echo(json.dumps(book.as_dict(), indent=2))
+        click.echo(book.record().model_dump_json(indent=2))
         return
     for t in book.thresholds:
         if t.status != "current" and not show_all:

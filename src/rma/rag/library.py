@@ -9,12 +9,12 @@ idempotent by content hash: an unchanged file adds nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from rma.config import Settings
 from rma.errors import InputError, InputTooLarge
@@ -31,7 +31,7 @@ from rma.rag.manuals import (
     safe_filename,
 )
 from rma.rag.store import DocumentRecord, ManualStore
-from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
+from rma.rag.thresholds import ThresholdBook, ThresholdBookRecord, ThresholdExtractor
 
 log = logging.getLogger("rma.rag")
 
@@ -41,26 +41,31 @@ CHANGE_CHECK_SECONDS = 30.0
 Outcome = Literal["added", "replaced", "unchanged", "removed", "failed"]
 
 
-@dataclass
-class IngestResult:
+class IngestResult(BaseModel):
+    """What ingesting one manual did: added, replaced, unchanged, removed or failed."""
+
     document_id: str
     filename: str
     outcome: Outcome
     chunks: int
     pages: int = 0
-    ocr_pages: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "filename": self.filename,
-            "outcome": self.outcome,
-            "chunks": self.chunks,
-            "pages": self.pages,
-            "ocr_pages": self.ocr_pages,
-            "warnings": self.warnings,
-        }
+
+class LibraryStats(BaseModel):
+    """How big the library is and what it is indexed with (``GET /stats``)."""
+
+    documents: int
+    chunks: int
+    pages: int
+    ocr_pages: int
+    keyword_index_chunks: int
+    thresholds: int
+    embedding_model: str | None
+    embedding_dimension: int | None
+    store: str
+    fingerprint: str
 
 
 def _manual_files(folder: Path) -> list[Path]:
@@ -152,15 +157,15 @@ class ManualLibrary:
 
     def _load_book(self) -> ThresholdBook | None:
         try:
-            data = json.loads(self._book_path().read_text(encoding="utf-8"))
-            return ThresholdBook.from_dict(data)
-        except (OSError, ValueError, KeyError):
+            saved = self._book_path().read_text(encoding="utf-8")
+            return ThresholdBook.from_record(ThresholdBookRecord.model_validate_json(saved))
+        except (OSError, ValueError):
             return None
 
     def _save_book(self, book: ThresholdBook) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = self._book_path().with_suffix(".json.new")
-        staging.write_text(json.dumps(book.as_dict(), indent=1), encoding="utf-8")
+        staging.write_text(book.record().model_dump_json(indent=1), encoding="utf-8")
         staging.replace(self._book_path())
 
     # ---------------------------------------------------------------------- ingesting
@@ -188,16 +193,26 @@ class ManualLibrary:
                 except InputError as exc:
                     # One unreadable manual must not stop the rest; it is reported, not hidden.
                     results.append(
-                        IngestResult(document_id_for(safe_filename(path.name)), path.name,
-                                     "failed", 0, warnings=[f"not ingested: {exc}"])
-                    )  # fmt: skip
+                        IngestResult(
+                            document_id=document_id_for(safe_filename(path.name)),
+                            filename=path.name,
+                            outcome="failed",
+                            chunks=0,
+                            warnings=[f"not ingested: {exc}"],
+                        )
+                    )
             if remove_missing:
                 present = {safe_filename(p.name) for p in files}
                 for record in await asyncio.to_thread(self.store.documents):
                     if record.origin == "manuals" and record.filename not in present:
                         await asyncio.to_thread(self.store.delete_document, record.document_id)
                         results.append(
-                            IngestResult(record.document_id, record.filename, "removed", 0)
+                            IngestResult(
+                                document_id=record.document_id,
+                                filename=record.filename,
+                                outcome="removed",
+                                chunks=0,
+                            )
                         )
             if any(r.outcome not in ("unchanged", "failed") for r in results) or (
                 not self.keywords.ids
@@ -218,8 +233,14 @@ class ManualLibrary:
         sha = content_hash(data)
         existing = await asyncio.to_thread(self.store.document, document_id)
         if existing is not None and existing.sha256 == sha:
-            return IngestResult(document_id, name, "unchanged", existing.chunks, existing.pages,
-                                existing.ocr_pages)  # fmt: skip
+            return IngestResult(
+                document_id=document_id,
+                filename=name,
+                outcome="unchanged",
+                chunks=existing.chunks,
+                pages=existing.pages,
+                ocr_pages=existing.ocr_pages,
+            )
         manual = await load_manual(name, data, self.ocr)
         chunks = await asyncio.to_thread(chunk_manual, manual, document_id, self.count_tokens)
         embedded = await self.router.embed([c.embedding_text() for c in chunks])
@@ -232,13 +253,13 @@ class ManualLibrary:
             extra={"document_id": document_id, "chunks": len(chunks), "pages": manual.pages},
         )
         return IngestResult(
-            document_id,
-            name,
-            "replaced" if existing else "added",
-            len(chunks),
-            manual.pages,
-            manual.ocr_pages,
-            manual.warnings,
+            document_id=document_id,
+            filename=name,
+            outcome="replaced" if existing else "added",
+            chunks=len(chunks),
+            pages=manual.pages,
+            ocr_pages=manual.ocr_pages,
+            warnings=manual.warnings,
         )
 
     async def delete(self, document_id: str) -> bool:
@@ -253,19 +274,19 @@ class ManualLibrary:
     async def documents(self) -> list[DocumentRecord]:
         return await asyncio.to_thread(self.store.documents)
 
-    async def stats(self) -> dict[str, Any]:
+    async def stats(self) -> LibraryStats:
         documents = await self.documents()
         chunks = await asyncio.to_thread(self.store.count)
         model = await asyncio.to_thread(self.store.embedding_model)
-        return {
-            "documents": len(documents),
-            "chunks": chunks,
-            "pages": sum(d.pages for d in documents),
-            "ocr_pages": sum(len(d.ocr_pages) for d in documents),
-            "keyword_index_chunks": len(self.keywords.ids),
-            "thresholds": len(self.thresholds.thresholds),
-            "embedding_model": model[0] if model else None,
-            "embedding_dimension": model[1] if model else None,
-            "store": self.store.location,
-            "fingerprint": self.keywords.fingerprint,
-        }
+        return LibraryStats(
+            documents=len(documents),
+            chunks=chunks,
+            pages=sum(d.pages for d in documents),
+            ocr_pages=sum(len(d.ocr_pages) for d in documents),
+            keyword_index_chunks=len(self.keywords.ids),
+            thresholds=len(self.thresholds.thresholds),
+            embedding_model=model[0] if model else None,
+            embedding_dimension=model[1] if model else None,
+            store=self.store.location,
+            fingerprint=self.keywords.fingerprint,
+        )

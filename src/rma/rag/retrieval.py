@@ -89,5 +89,5 @@ class HybridRetriever:
             hits = await self.reranker.rerank(question, hits)
         best = max((s for _, s in vector_hits), default=0.0)
         return Retrieval(
-            hits[:top_k], best, best >= self.min_relevance, embedded.provenance.as_dict()
+            hits[:top_k], best, best >= self.min_relevance, embedded.provenance.model_dump()
         )

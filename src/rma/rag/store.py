@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from rma.config import Settings
 from rma.errors import ConfigError, InputError
@@ -27,34 +28,19 @@ ADD_BATCH = 1000
 GET_PAGE = 5000
 
 
-@dataclass
-class DocumentRecord:
+class DocumentRecord(BaseModel):
     """One ingested manual, as listed by ``GET /documents``."""
 
-    document_id: str
+    document_id: str = Field(serialization_alias="id")
     filename: str
     title: str
     kind: str
     sha256: str
     pages: int
     chunks: int
-    ocr_pages: list[int] = field(default_factory=list)
+    ocr_pages: list[int] = Field(default_factory=list)
     origin: str = "upload"
     ingested_at: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.document_id,
-            "filename": self.filename,
-            "title": self.title,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "pages": self.pages,
-            "chunks": self.chunks,
-            "ocr_pages": self.ocr_pages,
-            "origin": self.origin,
-            "ingested_at": self.ingested_at,
-        }
 
 
 class ManualStore:

@@ -181,6 +181,53 @@ class Candidate:
     dates_in_quote: list[date]
 
 
+class ThresholdSource(BaseModel):
+    """Where a threshold was read: the manual, page, heading and the quote itself."""
+
+    document_id: str
+    document: str
+    page: int | None
+    heading: str
+    quote: str
+    chunk_id: str
+
+
+class ThresholdRecord(BaseModel):
+    """A named limit as published: value, unit, dates, status and its source."""
+
+    name: str
+    label: str
+    value: int | float
+    display: str = Field(description="The value as answers state it, e.g. '£50,000'.")
+    unit: Unit
+    effective_from: date | None
+    effective_until: date | None
+    status: Status
+    jurisdiction: str
+    source: ThresholdSource
+    classified_by: str = "rules"
+    also_stated_in: list[str] = Field(default_factory=list)
+
+
+class ThresholdBookRecord(BaseModel):
+    """Every threshold read from the manuals (``GET /thresholds``, and the saved book)."""
+
+    thresholds: list[ThresholdRecord] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    fingerprint: str = ""
+
+
+class LimitCheckRecord(BaseModel):
+    """A figure from a question compared, by code, with the current value of a limit."""
+
+    threshold: str
+    figure: str
+    limit: str
+    rule: str
+    passes: bool
+    statement: str
+
+
 @dataclass
 class Threshold:
     name: str
@@ -206,28 +253,51 @@ class Threshold:
     def display_value(self) -> str:
         return format_value(self.value, self.unit)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "value": float(self.value) if self.value % 1 else int(self.value),
-            "display": self.display_value,
-            "unit": self.unit,
-            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
-            "effective_until": self.effective_until.isoformat() if self.effective_until else None,
-            "status": self.status,
-            "jurisdiction": self.jurisdiction,
-            "source": {
-                "document_id": self.document_id,
-                "document": self.document,
-                "page": self.page,
-                "heading": self.heading,
-                "quote": self.quote,
-                "chunk_id": self.chunk_id,
-            },
-            "classified_by": self.classified_by,
-            "also_stated_in": self.also_stated_in,
-        }
+    def record(self) -> ThresholdRecord:
+        """This threshold as the API and the saved book give it."""
+        return ThresholdRecord(
+            name=self.name,
+            label=self.label,
+            value=float(self.value) if self.value % 1 else int(self.value),
+            display=self.display_value,
+            unit=self.unit,
+            effective_from=self.effective_from,
+            effective_until=self.effective_until,
+            status=self.status,
+            jurisdiction=self.jurisdiction,
+            source=ThresholdSource(
+                document_id=self.document_id,
+                document=self.document,
+                page=self.page,
+                heading=self.heading,
+                quote=self.quote,
+                chunk_id=self.chunk_id,
+            ),
+            classified_by=self.classified_by,
+            also_stated_in=self.also_stated_in,
+        )
+
+    @classmethod
+    def from_record(cls, t: ThresholdRecord) -> Threshold:
+        src = t.source
+        return cls(
+            name=t.name,
+            label=t.label,
+            value=Decimal(str(t.value)),
+            unit=t.unit,
+            effective_from=t.effective_from,
+            effective_until=t.effective_until,
+            status=t.status,
+            jurisdiction=t.jurisdiction,
+            document_id=src.document_id,
+            document=src.document,
+            page=src.page,
+            heading=src.heading,
+            quote=src.quote,
+            chunk_id=src.chunk_id,
+            classified_by=t.classified_by,
+            also_stated_in=list(t.also_stated_in),
+        )
 
     def as_at_statement(self) -> str:
         """The sentence an answer uses to state this limit: current value, with its date."""
@@ -249,39 +319,18 @@ class ThresholdBook:
     def values(self, name: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.name == name]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "thresholds": [t.as_dict() for t in self.thresholds],
-            "warnings": self.warnings,
-            "fingerprint": self.fingerprint,
-        }
+    def record(self, status: Status | None = None) -> ThresholdBookRecord:
+        """The book as the API and the saved file give it (only ``status`` values, if given)."""
+        return ThresholdBookRecord(
+            thresholds=[t.record() for t in self.thresholds if status in (None, t.status)],
+            warnings=self.warnings,
+            fingerprint=self.fingerprint,
+        )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ThresholdBook:
-        out = []
-        for t in data.get("thresholds", []):
-            src = t["source"]
-            out.append(
-                Threshold(
-                    name=t["name"],
-                    label=t["label"],
-                    value=Decimal(str(t["value"])),
-                    unit=t["unit"],
-                    effective_from=_iso(t["effective_from"]),
-                    effective_until=_iso(t["effective_until"]),
-                    status=t["status"],
-                    jurisdiction=t["jurisdiction"],
-                    document_id=src["document_id"],
-                    document=src["document"],
-                    page=src["page"],
-                    heading=src["heading"],
-                    quote=src["quote"],
-                    chunk_id=src["chunk_id"],
-                    classified_by=t.get("classified_by", "rules"),
-                    also_stated_in=list(t.get("also_stated_in", [])),
-                )
-            )
-        return cls(out, list(data.get("warnings", [])), str(data.get("fingerprint", "")))
+    def from_record(cls, record: ThresholdBookRecord) -> ThresholdBook:
+        thresholds = [Threshold.from_record(t) for t in record.thresholds]
+        return cls(thresholds, list(record.warnings), record.fingerprint)
 
 
 # ------------------------------------------------------------------------ formatting
@@ -295,10 +344,6 @@ def format_value(value: Decimal, unit: str) -> str:
     if unit == "days":
         return f"{int(value)} days"
     return f"{value.normalize()}%"
-
-
-def _iso(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 # ---------------------------------------------------------------------------- figures
@@ -692,15 +737,15 @@ class LimitCheck:
         when = f" as at {format_date(t.effective_from)}" if t.effective_from else ""
         return f"{self.figure.text} {words} {t.label}, which is {t.display_value}{when}"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold.name,
-            "figure": self.figure.text,
-            "limit": self.threshold.display_value,
-            "rule": SPEC_BY_NAME[self.threshold.name].rule,
-            "passes": self.passes,
-            "statement": self.statement(),
-        }
+    def record(self) -> LimitCheckRecord:
+        return LimitCheckRecord(
+            threshold=self.threshold.name,
+            figure=self.figure.text,
+            limit=self.threshold.display_value,
+            rule=SPEC_BY_NAME[self.threshold.name].rule,
+            passes=self.passes,
+            statement=self.statement(),
+        )
 
 
 def check_against_limits(question: str, current: list[Threshold]) -> list[LimitCheck]:
