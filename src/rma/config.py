@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,7 +28,6 @@ from rma.errors import ConfigError
 
 ChatProvider = Literal["vllm", "ollama", "local"]
 OcrProvider = Literal["vllm", "ollama", "tesseract"]
-PROVIDERS: tuple[str, ...] = ("vllm", "ollama", "local")
 # Lists come from comma-separated variables, not JSON.
 CommaList = Annotated[list[str], NoDecode]
 # "scheme://user:password@" in a database URL: the password is masked when printed.
@@ -229,8 +227,3 @@ def load_settings(**overrides: Any) -> Settings:
             name = (field.alias if field and field.alias else where).upper()
             lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

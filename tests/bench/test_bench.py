@@ -158,3 +158,17 @@ def test_migrate_report_summarises_pairs(clean_env: Path) -> None:
 
     missing = CliRunner().invoke(main, ["migrate", "report", "--pairs", str(clean_env / "x")])
     assert missing.exit_code == 1 and "SHADOW_PROVIDER" in missing.output
+
+
+def test_bench_retrieval_measures_ingestion_and_latency(clean_env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    manuals = str(ROOT / "manuals")
+    args = ["--manuals", manuals, "--sizes", "60", "--queries", "3", "--out-dir", str(out)]
+    run = CliRunner().invoke(main, ["bench", "retrieval", *args])
+    assert run.exit_code == 0, run.output
+    result = json.loads((out / "retrieval.json").read_text())
+    assert result["ingestion"]["pages"] > 0 and result["ingestion"]["pages_per_second"] > 0
+    (row,) = result["retrieval"]
+    assert row["chunks"] == 60 and row["queries"] == 3
+    assert 0 < row["p50_ms"] <= row["p99_ms"]
+    assert "| 60 | 3 |" in (out / "retrieval.md").read_text()

@@ -127,3 +127,20 @@ def test_real_model_behind_type_and_fields(
     for name, f in body["fields"].items():
         if f["source"] == "model" and not f["verified"]:
             assert any(w.startswith(f"{name}:") for w in body["warnings"])
+
+
+def test_cli_writes_the_sample_letters(clean_env: Path, tmp_path: Path) -> None:
+    from rma.documents.sample_letters import CONDITIONS, sample_letters
+
+    out = tmp_path / "samples"
+    result = CliRunner().invoke(main, ["documents", "samples", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    letters = sample_letters(7)
+    assert len(list(out.glob("*.png"))) == len(letters) * len(CONDITIONS)
+    assert len(list(out.glob("*.pdf"))) == len(letters)
+    assert (out / f"{letters[0].name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_cli_evaluate_refuses_bad_seeds(clean_env: Path) -> None:
+    result = CliRunner().invoke(main, ["documents", "evaluate", "--seeds", "seven"])
+    assert result.exit_code == 2 and "comma-separated whole numbers" in result.output

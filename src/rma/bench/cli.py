@@ -305,6 +305,55 @@ def bench_rag(
     click.echo(f"\nwrote {out_dir / stem}.json and {stem}.md", err=True)
 
 
+@bench.command("retrieval")
+@click.option(
+    "--manuals",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("manuals"),
+    show_default=True,
+)
+@click.option("--sizes", default="1000,10000", show_default=True, help="Corpus sizes (chunks).")
+@click.option("--queries", default=100, show_default=True, help="Questions per size.")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Where retrieval.json and retrieval.md are written.",
+)
+def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> None:
+    """Ingestion pages/s into a fresh store, and retrieval p50/p99 at each corpus size
+    (the manuals' chunks repeated, with their real embeddings and a little noise)."""
+    import tempfile
+
+    from rma.bench import retrieval as rb
+    from rma.llm.factory import build_router
+
+    async def run() -> dict[str, Any]:
+        router = build_router(load_settings())
+        try:
+            with tempfile.TemporaryDirectory() as data:
+                ingestion = await rb.measure_ingestion(router, manuals, Path(data) / "ingest")
+                latency = await rb.measure_retrieval(
+                    router, Path(data) / "sizes", manuals, _levels(sizes), queries
+                )
+        finally:
+            await router.aclose()
+        return {"ingestion": ingestion, "retrieval": latency}
+
+    try:
+        result = asyncio.run(run())
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = rb.markdown(result)
+    (out_dir / "retrieval.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "retrieval.md").write_text(table + "\n")
+    click.echo(table)
+    click.echo(f"\nwrote {out_dir / 'retrieval.json'} and retrieval.md", err=True)
+
+
 @click.group("migrate")
 def migrate() -> None:
     """Moving chat traffic between backends: shadow pairs, canary (see rma.llm.migration)."""

@@ -25,6 +25,7 @@ from rma.bench.llamacpp import free_port
 from rma.bench.stats import percentile
 from rma.config import Settings
 from rma.errors import ConfigError
+from rma.llm.factory import chat_model
 
 SUBJECTS = (
     "the DRO debt limit",
@@ -225,7 +226,7 @@ async def measure(
     result: dict[str, Any] = {
         "benchmark": "rag",
         "chat_provider": settings.llm_provider,
-        "chat_model": _chat_model(settings),
+        "chat_model": chat_model(settings),
         "chat_backend": backend_label or settings.llm_provider,
         "embed_provider": settings.embed_provider,
     }
@@ -251,14 +252,6 @@ async def measure(
     if overhead_calls and settings.llm_provider == "vllm":
         result["router_overhead"] = await measure_overhead(settings, overhead_calls)
     return result
-
-
-def _chat_model(settings: Settings) -> str:
-    from rma import constants as C
-
-    return {"vllm": settings.vllm_model, "ollama": settings.ollama_model}.get(
-        settings.llm_provider, C.LOCAL_CHAT_MODEL
-    )
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -66,4 +66,50 @@ def _summary(result: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-commands: list[click.Command] = [process]
+@click.group("documents")
+def documents() -> None:
+    """Client documents: measure OCR and fields, write the sample letters."""
+
+
+@documents.command("evaluate")
+@click.option("--seeds", default="7", show_default=True, help="Comma-separated seeds.")
+@click.option(
+    "--with-model", is_flag=True, help="Use the configured chat model for type and fields."
+)
+def evaluate_cmd(seeds: str, with_model: bool) -> None:
+    """OCR and field accuracy on the sample letters in each page condition (clean, skewed,
+    turned, noisy, faded, small), as a Markdown table: character error rate, fields right,
+    and fields verified but wrong."""
+    from rma.documents.evaluate import evaluate, table
+
+    try:
+        numbers = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter("use comma-separated whole numbers, e.g. 7,11") from None
+    try:
+        scores = asyncio.run(
+            evaluate(numbers, with_model, lambda done: click.echo(f"  {done}", err=True))
+        )
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(table(scores))
+
+
+@documents.command("samples")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("samples/documents"),
+    show_default=True,
+)
+@click.option("--seed", default=7, show_default=True)
+def samples_cmd(out: Path, seed: int) -> None:
+    """Write the sample creditor letters as PNG (each page condition) and PDF files."""
+    from rma.documents.sample_letters import write_samples
+
+    written = write_samples(out, seed)
+    click.echo(f"wrote {written} sample files to {out}")
+
+
+commands: list[click.Command] = [process, documents]

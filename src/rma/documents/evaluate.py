@@ -6,18 +6,16 @@ letter says: character error rate of the page text, and each known field. "Verif
 but wrong" counts values the code checks passed that are still wrong: the number that
 matters most, since an adviser is told to trust those.
 
-    python -m rma.documents.evaluate               # Tesseract, fields by code only
-    python -m rma.documents.evaluate --with-model  # plus the configured chat model
+    rma documents evaluate               # Tesseract, fields by code only
+    rma documents evaluate --with-model  # plus the configured chat model
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import re
 import statistics
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rma.documents.pipeline import DocumentProcessor
@@ -57,7 +55,10 @@ class ConditionScore:
     seconds: list[float] = field(default_factory=list)
 
 
-async def evaluate(seeds: list[int], with_model: bool) -> dict[str, ConditionScore]:
+async def evaluate(
+    seeds: list[int], with_model: bool, progress: Callable[[str], None] | None = None
+) -> dict[str, ConditionScore]:
+    """Score every sample letter in every page condition; ``progress`` hears each one."""
     router = None
     ocr_provider = "tesseract"
     if with_model:
@@ -91,7 +92,8 @@ async def evaluate(seeds: list[int], with_model: bool) -> dict[str, ConditionSco
                             score.correct_verified += got.verified
                         elif got.verified:
                             score.verified_wrong += 1
-                    print(f"  {letter.name:<24} {condition:<8} done", file=sys.stderr)
+                    if progress:
+                        progress(f"{letter.name} {condition}")
     finally:
         if router is not None:
             await router.aclose()
@@ -128,21 +130,3 @@ def _row(name: str, s: ConditionScore) -> str:
         f"| {s.verified_wrong} "
         f"| {s.missing} | {s.types_correct}/{s.documents} | {statistics.mean(s.seconds):.1f} |"
     )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", default="7", help="comma-separated seeds (7 = the default set)")
-    parser.add_argument(
-        "--with-model",
-        action="store_true",
-        help="use the configured chat model for type and fields",
-    )
-    args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    scores = asyncio.run(evaluate(seeds, args.with_model))
-    print(table(scores))
-
-
-if __name__ == "__main__":
-    main()

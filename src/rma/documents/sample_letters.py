@@ -10,7 +10,6 @@ scanned page (an image only). Names, references and amounts are invented.
 
 from __future__ import annotations
 
-import argparse
 import io
 import random
 from dataclasses import dataclass, field
@@ -359,20 +358,17 @@ def render_pdf(pages: list[tuple[SampleLetter, bool]]) -> bytes:
     return buf.getvalue()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Write the sample letters as PNG and PDF files.")
-    parser.add_argument("--out", type=Path, default=Path("samples/documents"))
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    for letter in sample_letters(args.seed):
+def write_samples(out: Path, seed: int = 7) -> int:
+    """Every sample letter into ``out``: a PNG per page condition and a PDF. Returns the
+    number of files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for letter in sample_letters(seed):
         for condition in CONDITIONS:
-            (args.out / f"{letter.name}-{condition}.png").write_bytes(
-                render_png(letter, condition, args.seed)
+            (out / f"{letter.name}-{condition}.png").write_bytes(
+                render_png(letter, condition, seed)
             )
-        (args.out / f"{letter.name}.pdf").write_bytes(render_pdf([(letter, True)]))
-    print(f"wrote sample letters to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+            written += 1
+        (out / f"{letter.name}.pdf").write_bytes(render_pdf([(letter, True)]))
+        written += 1
+    return written

@@ -19,6 +19,16 @@ from rma.llm.types import Role
 _retiring: set[asyncio.Task[None]] = set()
 
 
+def chat_model(settings: Settings, provider: str | None = None) -> str:
+    """The chat model ``provider`` (default: the primary) serves, as settings name it."""
+    models = {
+        "vllm": settings.vllm_model,
+        "ollama": settings.ollama_model,
+        "local": C.LOCAL_CHAT_MODEL,
+    }
+    return models[provider or settings.llm_provider]
+
+
 def build_router(settings: Settings) -> ProviderRouter:
     made: dict[str, Backend] = {}
 
@@ -55,12 +65,7 @@ def build_router(settings: Settings) -> ProviderRouter:
             raise ConfigError(f"unknown provider {name!r}")
         return made[key]
 
-    # The model each provider serves per role: from settings, or the bundled local ones.
-    chat_models = {
-        "vllm": settings.vllm_model,
-        "ollama": settings.ollama_model,
-        "local": C.LOCAL_CHAT_MODEL,
-    }
+    chat_models = {name: chat_model(settings, name) for name in ("vllm", "ollama", "local")}
     embed_models = {
         "vllm": settings.vllm_embed_model,
         "ollama": settings.ollama_embed_model,

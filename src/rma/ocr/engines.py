@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from PIL import Image as PILImage
 
+from rma.config import OcrProvider
 from rma.errors import AllBackendsFailed, BackendError, ConfigError, InputError, RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Image
@@ -87,8 +88,9 @@ class OcrReader:
     """Reads page images with the configured engine (``tesseract``, ``vllm`` or ``ollama``)."""
 
     def __init__(self, provider: str = "tesseract", router: ProviderRouter | None = None):
-        if provider not in ("tesseract", "vllm", "ollama"):
-            raise ConfigError(f"OCR_PROVIDER={provider!r}: use tesseract, vllm or ollama")
+        if provider not in get_args(OcrProvider):
+            choices = ", ".join(get_args(OcrProvider))
+            raise ConfigError(f"OCR_PROVIDER={provider!r}: use one of {choices}")
         if provider != "tesseract" and router is None:
             raise ConfigError(f"OCR_PROVIDER={provider} needs the provider router")
         self.provider = provider

@@ -1,9 +1,4 @@
-"""Measurements for the benchmarks: ingestion pages per second, retrieval latency by size.
-
-    from rma.rag.bench import measure_ingestion, measure_retrieval
-    await measure_ingestion(router, Path("manuals"), data_dir)
-    await measure_retrieval(router, data_dir, manuals, sizes=(1_000, 10_000))
-    await measure_batch(answerer, questions, concurrency=1)   # then concurrency=64
+"""Ingestion pages per second and retrieval latency by corpus size (``rma bench retrieval``).
 
 Retrieval stores are filled with the sample manuals' chunks repeated (each copy a new
 document) and, by default, their real embeddings with a little noise so copies differ;
@@ -22,44 +17,11 @@ from typing import Any
 import numpy as np
 
 from rma.config import load_settings
-from rma.errors import RMAError
 from rma.llm.router import ProviderRouter
-from rma.rag.answer import ManualsAnswerer
 from rma.rag.library import ManualLibrary
 from rma.rag.manuals import LoadedManual
 from rma.rag.retrieval import HybridRetriever
 from rma.rag.store import ManualStore
-
-
-async def measure_batch(
-    answerer: ManualsAnswerer,
-    questions: list[str],
-    concurrency: int,
-    max_tokens: int = 64,
-) -> dict[str, Any]:
-    """Answer ``questions`` with at most ``concurrency`` in flight; wall time and rate."""
-    slots = asyncio.Semaphore(concurrency)
-    failures = 0
-
-    async def one(question: str) -> None:
-        nonlocal failures
-        async with slots:
-            try:
-                await answerer.answer(question, 5, max_tokens)
-            except RMAError:
-                failures += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(q) for q in questions))
-    seconds = time.perf_counter() - started
-    return {
-        "questions": len(questions),
-        "concurrency": concurrency,
-        "failed": failures,
-        "seconds": round(seconds, 2),
-        "questions_per_second": round(len(questions) / seconds, 2),
-    }
-
 
 QUESTIONS = (
     "What is the DRO debt limit?",
@@ -143,3 +105,21 @@ async def measure_retrieval(
             }
         )
     return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The measurements as a Markdown table."""
+    ingest = result["ingestion"]
+    lines = [
+        f"Ingestion: {ingest['documents']} documents, {ingest['pages']} pages, "
+        f"{ingest['chunks']} chunks in {ingest['seconds']} s "
+        f"({ingest['pages_per_second']} pages/s, {ingest['chunks_per_second']} chunks/s)",
+        "",
+        "| chunks | queries | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['chunks']:,} | {r['queries']} | {r['p50_ms']} | {r['p99_ms']} |"
+        for r in result["retrieval"]
+    ]
+    return "\n".join(lines)
