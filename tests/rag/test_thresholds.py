@@ -27,8 +27,9 @@ async def test_dro_debt_limit_is_50000_from_28_june_2024_and_30000_is_historical
     assert current.value == Decimal(50000)
     assert current.effective_from == date(2024, 6, 28)
     assert current.unit == "GBP"
-    assert current.document == "debt-relief-orders.md"
-    assert "£50,000" in current.quote and current.quote in _chunk(manual_chunks, current.chunk_id)
+    assert current.source.document == "debt-relief-orders.md"
+    quote = current.source.quote
+    assert "£50,000" in quote and quote in _chunk(manual_chunks, current.source.chunk_id)
     old = {t.value: t for t in book.values("dro.max_debt") if t.status == "historical"}
     assert Decimal(30000) in old
     assert old[Decimal(30000)].effective_until == date(2024, 6, 27)
@@ -53,9 +54,9 @@ async def test_other_named_limits(manual_chunks: list[ManualChunk]) -> None:
         current = book.current(name)
         assert current is not None, name
         assert current.value == value, name
-        assert figure_in_text(current.value, current.unit, current.quote), name
+        assert figure_in_text(current.value, current.unit, current.source.quote), name
     assert book.current("breathing_space.standard_days").unit == "days"  # type: ignore[union-attr]
-    assert book.current("bankruptcy.application_fee").page == 2  # type: ignore[union-attr]
+    assert book.current("bankruptcy.application_fee").source.page == 2  # type: ignore[union-attr]
 
 
 async def test_conflicts_are_settled_by_date_not_by_reading_order(

@@ -5,13 +5,34 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from rma.config import load_settings
 from rma.errors import RMAError
+
+T = TypeVar("T")
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a measurement; an RMA error ends the command with its message (exit 1)."""
+    try:
+        return asyncio.run(work)
+    except RMAError as exc:
+        click.echo(f"\nerror: {exc}", err=True)
+        sys.exit(1)
+
+
+def _publish(out_dir: Path, stem: str, result: dict[str, Any], table: str, *also: str) -> None:
+    """Write ``stem``.json and ``stem``.md (and say so, with the files in ``also``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    (out_dir / f"{stem}.md").write_text(table + "\n")
+    click.echo(("\n" if sys.stderr.isatty() else "") + table)
+    click.echo(f"\nwrote {out_dir / stem}.json, {', '.join([f'{stem}.md', *also])}", err=True)
 
 
 @click.group("bench")
@@ -37,11 +58,7 @@ def bench_router(calls: int, requests: int, max_tokens: int, out: Path | None) -
         concurrency = await rb.measure_concurrency(settings, requests, max_tokens)
         return {"overhead": overhead, "concurrency": concurrency}
 
-    try:
-        result = asyncio.run(run())
-    except RMAError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    result = _run(run())
     click.echo(rb.markdown(result["overhead"], result["concurrency"]))
     if out:
         out.write_text(json.dumps(result, indent=2))
@@ -185,18 +202,10 @@ def bench_llm(
             )
             return await lb.sweep([*backends, server], settings, config, _progress, _level_done)
 
-    try:
-        result = asyncio.run(run())
-    except RMAError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    result = _run(run())
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = lb.markdown(result)
-    (out_dir / "llm.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "llm.md").write_text(table + "\n")
     lb.chart(result, out_dir / "llm.png")
-    click.echo(table)
-    click.echo(f"\nwrote {out_dir / 'llm.json'}, llm.md and llm.png", err=True)
+    _publish(out_dir, "llm", result, lb.markdown(result), "llm.png")
 
 
 @bench.command("rag")
@@ -291,18 +300,8 @@ def bench_rag(
                 backend_label=llamacpp.LABEL,
             )
 
-    try:
-        result = asyncio.run(run(load_settings()))
-    except RMAError as exc:
-        click.echo(f"\nerror: {exc}", err=True)
-        sys.exit(1)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = rg.markdown(result)
-    stem = "rag-llamacpp" if start_llamacpp else "rag"
-    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2))
-    (out_dir / f"{stem}.md").write_text(table + "\n")
-    click.echo(("\n" if sys.stderr.isatty() else "") + table)
-    click.echo(f"\nwrote {out_dir / stem}.json and {stem}.md", err=True)
+    result = _run(run(load_settings()))
+    _publish(out_dir, "rag-llamacpp" if start_llamacpp else "rag", result, rg.markdown(result))
 
 
 @bench.command("retrieval")
@@ -341,17 +340,8 @@ def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> N
             await router.aclose()
         return {"ingestion": ingestion, "retrieval": latency}
 
-    try:
-        result = asyncio.run(run())
-    except RMAError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = rb.markdown(result)
-    (out_dir / "retrieval.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "retrieval.md").write_text(table + "\n")
-    click.echo(table)
-    click.echo(f"\nwrote {out_dir / 'retrieval.json'} and retrieval.md", err=True)
+    result = _run(run())
+    _publish(out_dir, "retrieval", result, rb.markdown(result))
 
 
 @click.group("migrate")
@@ -386,12 +376,8 @@ def migrate_report(pairs: Path | None, out_dir: Path | None) -> None:
         sys.exit(1)
     target = out_dir or path.parent
     target.mkdir(parents=True, exist_ok=True)
-    table = mr.markdown(summary)
-    (target / "report.md").write_text(table + "\n")
-    (target / "report.json").write_text(json.dumps(summary, indent=2))
     mr.chart(records, target / "report.png")
-    click.echo(table)
-    click.echo(f"\nwrote {target / 'report.md'}, report.json and report.png", err=True)
+    _publish(target, "report", summary, mr.markdown(summary), "report.png")
 
 
 commands = [bench, migrate]

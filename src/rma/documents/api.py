@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
@@ -17,33 +17,14 @@ from rma.config import Settings
 from rma.documents.pipeline import DocumentProcessor, ProcessResponse
 from rma.llm.router import ProviderRouter
 from rma.service.app import create_app
-from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, uploaded_file
+from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
 # Documents processed at once per service process; more wait their turn (OCR is CPU-bound).
 DOCUMENTS_IN_FLIGHT = 4
 
 routes = APIRouter(tags=["documents"])
 
-UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "a PDF, PNG, JPEG, TIFF or WebP document",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+UPLOAD_SCHEMA = file_upload_body("a PDF, PNG, JPEG, TIFF or WebP document")
 
 
 @dataclass

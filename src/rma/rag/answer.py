@@ -37,7 +37,6 @@ from rma.rag.thresholds import (
     LimitCheckRecord,
     Threshold,
     ThresholdBook,
-    ThresholdRecord,
     check_against_limits,
     find_figures,
     format_value,
@@ -79,7 +78,7 @@ class SourceRecord(BaseModel):
     cited: bool
 
 
-class StatedLimit(ThresholdRecord):
+class StatedLimit(Threshold):
     """A limit an answer states, with the sentence that states it."""
 
     statement: str
@@ -112,7 +111,7 @@ class AnalysisResponse(BaseModel):
 
 
 def stated(threshold: Threshold) -> StatedLimit:
-    return StatedLimit(**threshold.record().model_dump(), statement=threshold.as_at_statement())
+    return StatedLimit(**dict(threshold), statement=threshold.as_at_statement())
 
 
 @dataclass
@@ -245,8 +244,8 @@ class ManualsAnswerer:
         chunks: list[ManualChunk] = []
         if limits:
             # The passage a verified limit was read from goes first, so it is always cited.
-            found = await asyncio.to_thread(self.store.chunks, [t.chunk_id for t in limits])
-            chunks.extend(found[t.chunk_id] for t in limits if t.chunk_id in found)
+            found = await asyncio.to_thread(self.store.chunks, [t.source.chunk_id for t in limits])
+            chunks.extend(found[t.source.chunk_id] for t in limits if t.source.chunk_id in found)
         if retrieval.relevant:
             chunks.extend(h.chunk for h in retrieval.hits)
         sources: list[Source] = []
@@ -272,9 +271,9 @@ class ManualsAnswerer:
             seen.add(chunk.chunk_id)
             sources.append(Source(len(sources) + 1, chunk))
         by_chunk = {s.chunk.chunk_id: s.number for s in sources}
-        stated = [(t, by_chunk[t.chunk_id]) for t in limits if t.chunk_id in by_chunk]
+        stated = [(t, by_chunk[t.source.chunk_id]) for t in limits if t.source.chunk_id in by_chunk]
         checks = [
-            (c, by_chunk[c.threshold.chunk_id])
+            (c, by_chunk[c.threshold.source.chunk_id])
             for c in check_against_limits(question, [t for t, _ in stated])
         ]
         messages = self._messages(question, sources, stated, checks)

@@ -32,9 +32,9 @@ from rma.rag.answer import (
 )
 from rma.rag.library import IngestResult, LibraryStats, ManualLibrary
 from rma.rag.store import DocumentRecord
-from rma.rag.thresholds import Status, ThresholdBookRecord
+from rma.rag.thresholds import Status, ThresholdBook
 from rma.service.app import RouterDep, SettingsDep, create_app, error_body, status_for
-from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, uploaded_file
+from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
 
 MODEL_ID = "rma-manuals"
@@ -68,26 +68,7 @@ UploadBody = Annotated[
         )
     ),
 ]
-UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "a manual: PDF, Markdown, text, DOCX or HTML",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+UPLOAD_SCHEMA = file_upload_body("a manual: PDF, Markdown, text, DOCX or HTML")
 
 
 class DocumentNotFound(InputError):
@@ -249,10 +230,10 @@ async def analyze(body: AnalyzeRequest, rag: ServiceDep) -> AnalysisResponse:
     return analyze_question(body.question, rag.library.thresholds)
 
 
-@routes.get("/thresholds", tags=["thresholds"], response_model=ThresholdBookRecord)
-async def thresholds(rag: ServiceDep, status: Status | None = None) -> ThresholdBookRecord:
+@routes.get("/thresholds", tags=["thresholds"], response_model=ThresholdBook)
+async def thresholds(rag: ServiceDep, status: Status | None = None) -> ThresholdBook:
     """Named limits with value, unit, effective date, status and source quote."""
-    return rag.library.thresholds.record(status)
+    return rag.library.thresholds.only(status)
 
 
 @routes.post("/ingest", tags=["manuals"], response_model=IngestResult, openapi_extra=UPLOAD_SCHEMA)

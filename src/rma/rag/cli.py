@@ -92,16 +92,14 @@ def thresholds_cmd(as_json: bool, show_all: bool) -> None:
 
     book = _run(work)
     if as_json:
-        click.echo(book.record().model_dump_json(indent=2))
+        click.echo(book.model_dump_json(indent=2))
         return
     for t in book.thresholds:
         if t.status != "current" and not show_all:
             continue
         since = f"from {t.effective_from}" if t.effective_from else "undated"
-        page = f" p.{t.page}" if t.page else ""
-        click.echo(
-            f"{t.name:<38} {t.display_value:<14} {t.status:<10} {since:<16} {t.document}{page}"
-        )
+        where = t.source.document + (f" p.{t.source.page}" if t.source.page else "")
+        click.echo(f"{t.name:<38} {t.display_value:<14} {t.status:<10} {since:<16} {where}")
     for warning in book.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -31,7 +31,7 @@ from rma.rag.manuals import (
     safe_filename,
 )
 from rma.rag.store import DocumentRecord, ManualStore
-from rma.rag.thresholds import ThresholdBook, ThresholdBookRecord, ThresholdExtractor
+from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
 
 log = logging.getLogger("rma.rag")
 
@@ -158,14 +158,14 @@ class ManualLibrary:
     def _load_book(self) -> ThresholdBook | None:
         try:
             saved = self._book_path().read_text(encoding="utf-8")
-            return ThresholdBook.from_record(ThresholdBookRecord.model_validate_json(saved))
+            return ThresholdBook.model_validate_json(saved)
         except (OSError, ValueError):
             return None
 
     def _save_book(self, book: ThresholdBook) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = self._book_path().with_suffix(".json.new")
-        staging.write_text(book.record().model_dump_json(indent=1), encoding="utf-8")
+        staging.write_text(book.model_dump_json(indent=1), encoding="utf-8")
         staging.replace(self._book_path())
 
     # ---------------------------------------------------------------------- ingesting

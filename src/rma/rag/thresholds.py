@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, computed_field, create_model, field_serializer
 
 from rma.errors import RMAError
 from rma.llm.router import ProviderRouter
@@ -192,31 +192,6 @@ class ThresholdSource(BaseModel):
     chunk_id: str
 
 
-class ThresholdRecord(BaseModel):
-    """A named limit as published: value, unit, dates, status and its source."""
-
-    name: str
-    label: str
-    value: int | float
-    display: str = Field(description="The value as answers state it, e.g. '£50,000'.")
-    unit: Unit
-    effective_from: date | None
-    effective_until: date | None
-    status: Status
-    jurisdiction: str
-    source: ThresholdSource
-    classified_by: str = "rules"
-    also_stated_in: list[str] = Field(default_factory=list)
-
-
-class ThresholdBookRecord(BaseModel):
-    """Every threshold read from the manuals (``GET /thresholds``, and the saved book)."""
-
-    thresholds: list[ThresholdRecord] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    fingerprint: str = ""
-
-
 class LimitCheckRecord(BaseModel):
     """A figure from a question compared, by code, with the current value of a limit."""
 
@@ -228,8 +203,11 @@ class LimitCheckRecord(BaseModel):
     statement: str
 
 
-@dataclass
-class Threshold:
+class Threshold(BaseModel):
+    """A named limit as read from the manuals: value, unit, dates, status and source.
+
+    The value is exact (``Decimal``); it is published as a number, beside ``display``."""
+
     name: str
     label: str
     value: Decimal
@@ -238,66 +216,24 @@ class Threshold:
     effective_until: date | None
     status: Status
     jurisdiction: str
-    document_id: str
-    document: str
-    page: int | None
-    heading: str
-    quote: str
-    chunk_id: str
+    source: ThresholdSource
     classified_by: str = "rules"
-    also_stated_in: list[str] = field(default_factory=list)
+    also_stated_in: list[str] = Field(default_factory=list)
     # said to be an old value ("the old limit of ...") without dates: never current
-    superseded: bool = False
+    superseded: bool = Field(default=False, exclude=True)
+
+    @field_serializer("value")
+    def _number(self, value: Decimal) -> int | float:
+        return float(value) if value % 1 else int(value)
+
+    @computed_field(description="The value as answers state it, e.g. '£50,000'.")  # type: ignore[prop-decorator]
+    @property
+    def display(self) -> str:
+        return format_value(self.value, self.unit)
 
     @property
     def display_value(self) -> str:
-        return format_value(self.value, self.unit)
-
-    def record(self) -> ThresholdRecord:
-        """This threshold as the API and the saved book give it."""
-        return ThresholdRecord(
-            name=self.name,
-            label=self.label,
-            value=float(self.value) if self.value % 1 else int(self.value),
-            display=self.display_value,
-            unit=self.unit,
-            effective_from=self.effective_from,
-            effective_until=self.effective_until,
-            status=self.status,
-            jurisdiction=self.jurisdiction,
-            source=ThresholdSource(
-                document_id=self.document_id,
-                document=self.document,
-                page=self.page,
-                heading=self.heading,
-                quote=self.quote,
-                chunk_id=self.chunk_id,
-            ),
-            classified_by=self.classified_by,
-            also_stated_in=self.also_stated_in,
-        )
-
-    @classmethod
-    def from_record(cls, t: ThresholdRecord) -> Threshold:
-        src = t.source
-        return cls(
-            name=t.name,
-            label=t.label,
-            value=Decimal(str(t.value)),
-            unit=t.unit,
-            effective_from=t.effective_from,
-            effective_until=t.effective_until,
-            status=t.status,
-            jurisdiction=t.jurisdiction,
-            document_id=src.document_id,
-            document=src.document,
-            page=src.page,
-            heading=src.heading,
-            quote=src.quote,
-            chunk_id=src.chunk_id,
-            classified_by=t.classified_by,
-            also_stated_in=list(t.also_stated_in),
-        )
+        return self.display
 
     def as_at_statement(self) -> str:
         """The sentence an answer uses to state this limit: current value, with its date."""
@@ -305,12 +241,12 @@ class Threshold:
         return f"{when}, {self.label} is {self.display_value}"
 
 
-@dataclass
-class ThresholdBook:
-    """Every verified threshold, with current, historical and example values."""
+class ThresholdBook(BaseModel):
+    """Every verified threshold, with current, historical and example values (also what
+    ``GET /thresholds`` gives, and what is saved beside the indexes)."""
 
-    thresholds: list[Threshold] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    thresholds: list[Threshold] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
     fingerprint: str = ""
 
     def current(self, name: str) -> Threshold | None:
@@ -319,18 +255,10 @@ class ThresholdBook:
     def values(self, name: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.name == name]
 
-    def record(self, status: Status | None = None) -> ThresholdBookRecord:
-        """The book as the API and the saved file give it (only ``status`` values, if given)."""
-        return ThresholdBookRecord(
-            thresholds=[t.record() for t in self.thresholds if status in (None, t.status)],
-            warnings=self.warnings,
-            fingerprint=self.fingerprint,
-        )
-
-    @classmethod
-    def from_record(cls, record: ThresholdBookRecord) -> ThresholdBook:
-        thresholds = [Threshold.from_record(t) for t in record.thresholds]
-        return cls(thresholds, list(record.warnings), record.fingerprint)
+    def only(self, status: Status | None) -> ThresholdBook:
+        """The book with only the values of ``status`` (all of them for None)."""
+        kept = [t for t in self.thresholds if status in (None, t.status)]
+        return self.model_copy(update={"thresholds": kept})
 
 
 # ------------------------------------------------------------------------ formatting
@@ -468,7 +396,8 @@ class ThresholdExtractor:
                 )
                 continue
             verified.append((cand, name, example, by))
-        book = ThresholdBook(_resolve(verified, self.today or date.today(), warnings), warnings)
+        thresholds = _resolve(verified, self.today or date.today(), warnings)
+        book = ThresholdBook(thresholds=thresholds, warnings=warnings)
         book.fingerprint = fingerprint
         return book
 
@@ -658,8 +587,8 @@ def _settle(
                 continue
             if r.effective_from is None and r.effective_until is None and not r.superseded:
                 warnings.append(
-                    f"{spec.name}: {r.display_value} in {r.document} has no date and differs "
-                    f"from the current {current.display_value}; treated as historical"
+                    f"{spec.name}: {r.display_value} in {r.source.document} has no date and "
+                    f"differs from the current {current.display_value}; treated as historical"
                 )
             start = current.effective_from
             if (
@@ -681,12 +610,14 @@ def _threshold(spec: ThresholdSpec, cand: Candidate, status: Status, by: str) ->
         effective_until=cand.effective_until,
         status=status,
         jurisdiction=JURISDICTION,
-        document_id=cand.chunk.document_id,
-        document=cand.chunk.document,
-        page=cand.chunk.page,
-        heading=cand.chunk.heading,
-        quote=cand.quote,
-        chunk_id=cand.chunk.chunk_id,
+        source=ThresholdSource(
+            document_id=cand.chunk.document_id,
+            document=cand.chunk.document,
+            page=cand.chunk.page,
+            heading=cand.chunk.heading,
+            quote=cand.quote,
+            chunk_id=cand.chunk.chunk_id,
+        ),
         classified_by=by,
     )
 

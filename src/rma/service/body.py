@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import Headers, UploadFile
@@ -90,3 +91,28 @@ async def uploaded_file(body: bytes, headers: Headers, field: str = "file") -> U
         return UploadedFile(upload.filename or "", await upload.read())
     finally:
         await form.close()
+
+
+def file_upload_body(description: str, field: str = "file") -> dict[str, Any]:
+    """The OpenAPI request body of a route that takes one file in form field ``field``
+    (for ``openapi_extra``: the route reads the body itself, within its limit)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [field],
+                        "properties": {
+                            field: {
+                                "type": "string",
+                                "format": "binary",
+                                "description": description,
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    }
