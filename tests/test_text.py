@@ -146,6 +146,11 @@ def test_format_money(value: str, written: str) -> None:
     assert format_money(Decimal(value)) == written
 
 
+def test_format_money_with_pence_always() -> None:
+    assert format_money(Decimal("4230"), pence=True) == "£4,230.00"
+    assert format_money(Decimal("1250.5"), pence=True) == "£1,250.50"
+
+
 def test_pence() -> None:
     assert to_pence(Decimal("4.2")) == 420
     assert to_pence(parse_money("£1,234.56") or Decimal(0)) == 123456

@@ -14,10 +14,13 @@ import io
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from rma.text import format_date, format_money
 
 Condition = Literal["clean", "skewed", "turned", "noisy", "faded", "small"]
 CONDITIONS: tuple[Condition, ...] = ("clean", "skewed", "turned", "noisy", "faded", "small")
@@ -40,11 +43,7 @@ class SampleLetter:
 
 
 def _money(value: float) -> str:
-    return f"£{value:,.2f}"
-
-
-def _long_date(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
+    return format_money(Decimal(str(value)), pence=True)
 
 
 def _ref(rng: random.Random, prefix: str, digits: int) -> str:
@@ -80,7 +79,7 @@ def creditor_letter(rng: random.Random) -> SampleLetter:
         "arrears and we need you to contact us.",
         f"Outstanding balance: {_money(balance)}",
         f"Arrears: {_money(arrears)}",
-        f"Please pay the arrears or call us by {_long_date(deadline)} to discuss a plan.",
+        f"Please pay the arrears or call us by {format_date(deadline)} to discuss a plan.",
         "If you are struggling, free debt advice is available.",
         "",
         "Yours sincerely,",
@@ -108,7 +107,7 @@ def debt_collection_letter(rng: random.Random) -> SampleLetter:
         agency,
         "Recoveries Department, 3 Mill Lane, Bolton BL1 1AA",
         "",
-        f"Date: {_long_date(sent)}",
+        f"Date: {format_date(sent)}",
         f"Our reference: {account}",
         f"Original creditor: {original}",
         "",
@@ -116,7 +115,7 @@ def debt_collection_letter(rng: random.Random) -> SampleLetter:
         "",
         f"We have been instructed by {original} to collect this debt on their behalf.",
         f"The balance outstanding is {_money(balance)}.",
-        f"Please pay in full or agree a repayment plan by {_long_date(deadline)}.",
+        f"Please pay in full or agree a repayment plan by {format_date(deadline)}.",
         "This is a debt collection letter from a collection agency.",
         "",
         "Yours faithfully,",
@@ -151,7 +150,7 @@ def default_notice(rng: random.Random) -> SampleLetter:
         "You have failed to make the payments required by your agreement.",
         f"Amount required to remedy the breach (arrears): {_money(arrears)}",
         f"Total balance outstanding: {_money(balance)}",
-        f"You must pay the arrears on or before {_long_date(deadline)}.",
+        f"You must pay the arrears on or before {format_date(deadline)}.",
         "If you do not take the action required by that date, further action may be",
         "taken against you and your credit file will show a default.",
     ]
@@ -185,7 +184,7 @@ def council_tax_reminder(rng: random.Random) -> SampleLetter:
         "",
         f"Your instalments are overdue. Amount now due (arrears): {_money(arrears)}",
         f"Annual council tax balance: {_money(balance)}",
-        f"Pay the amount due within 7 days, by {_long_date(deadline)}.",
+        f"Pay the amount due within 7 days, by {format_date(deadline)}.",
         "If you do not pay you will lose the right to pay by instalments.",
     ]
     fields = {
@@ -209,7 +208,7 @@ def county_court_claim(rng: random.Random) -> SampleLetter:
         "In the County Court Business Centre",
         "",
         f"Claim number: {claim}",
-        f"Issue date: {_long_date(issued)}",
+        f"Issue date: {format_date(issued)}",
         "",
         f"Claimant: {claimant}",
         "Defendant: Ms J Sample",
@@ -240,13 +239,13 @@ def enforcement_notice(rng: random.Random) -> SampleLetter:
         "NOTICE OF ENFORCEMENT",
         "Taking Control of Goods Regulations 2013",
         "",
-        f"Date: {_long_date(sent)}",
+        f"Date: {format_date(sent)}",
         f"Our reference: {ref}",
         f"Creditor: {council}",
         "",
         "An enforcement agent has been instructed to recover the debt below.",
         f"Total amount outstanding: {_money(balance)}",
-        f"Pay by {_long_date(deadline)} to avoid a visit to take control of goods.",
+        f"Pay by {format_date(deadline)} to avoid a visit to take control of goods.",
     ]
     fields = {
         "creditor": council,

@@ -33,10 +33,10 @@ from rma.limits.table import (
     LimitTable,
     LimitTableError,
     display_value,
-    long_date,
     shipped_table,
     with_rows,
 )
+from rma.text import format_date
 
 Kind = Literal["new_value", "correction"]
 ChangeStatus = Literal["proposed", "approved", "rejected"]
@@ -119,12 +119,12 @@ class LimitChange:
             what = f"correct the row from {self.corrects} to {self.display}"
         else:
             what = (
-                f"{self.display} from {long_date(self.effective_from)}"
+                f"{self.display} from {format_date(self.effective_from)}"
                 if self.effective_from
                 else self.display
             )
         if self.effective_to:
-            what += f" to {long_date(self.effective_to)}"
+            what += f" to {format_date(self.effective_to)}"
         was = (
             f" (was {display_value(self.previous_value, self.unit)})"
             if self.previous_value is not None
@@ -210,11 +210,11 @@ def _new_value(
     shown = display_value(change.value, rows[0].unit)
     if covering is not None and covering.value == change.value:
         raise InputError(
-            f"{change.name} is already {shown} on {long_date(start)}: nothing to change"
+            f"{change.name} is already {shown} on {format_date(start)}: nothing to change"
         )
     if covering is not None and covering.effective_from == start:
         raise InputError(
-            f"{change.name} already has a value from {long_date(start)} ({covering.display}); "
+            f"{change.name} already has a value from {format_date(start)} ({covering.display}); "
             f"to change it, propose a correction of that row (--corrects {covering.key})"
         )
     hidden = [r for r in rows if start < r.first_day and (end is None or r.first_day <= end)]

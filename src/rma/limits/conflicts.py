@@ -25,7 +25,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from rma import constants as C
-from rma.limits.table import LimitRow, LimitTable, display_value, long_date
+from rma.limits.table import LimitRow, LimitTable, display_value
+from rma.text import MONTH_NAMES, format_date
 
 Verdict = Literal["supports", "stale", "unknown_value", "upcoming"]
 # How exactly the text gives a date: "28 June 2024", "June 2021", "2015".
@@ -141,7 +142,7 @@ def classify_one(candidate: Candidate, table: LimitTable, *, today: date | None 
             f"{row.period()}"
         )
         return Finding(c, "supports", False, row, in_force, message)
-    now = f"; on {long_date(day)} it is {in_force.display}" if in_force else ""
+    now = f"; on {format_date(day)} it is {in_force.display}" if in_force else ""
     if same:
         row = max(same, key=lambda r: r.first_day)
         if row.first_day > day:
@@ -166,7 +167,7 @@ def _undated(
         if row.status(today) == "upcoming":
             message = f"{c.where} quotes {shown}, the limit {row.period()} (not yet in force)"
             return Finding(c, "upcoming", True, row, current, message + now)
-        until = f"until {long_date(row.last_day)}" if row.last_day else row.period()
+        until = f"until {format_date(row.last_day)}" if row.last_day else row.period()
         message = f"{c.where} quotes {shown}, the limit {until}"
         return Finding(c, "stale", True, row, current, message + now)
     message = f"{c.where} quotes {shown}, which matches no known value of {label}"
@@ -200,8 +201,8 @@ def _spoken(day: date, precision: Precision) -> str:
     if precision == "year":
         return str(day.year)
     if precision == "month":
-        return f"{calendar.month_name[day.month]} {day.year}"
-    return long_date(day)
+        return f"{MONTH_NAMES[day.month]} {day.year}"
+    return format_date(day)
 
 
 def _tense(row: LimitRow, today: date) -> str:

@@ -11,7 +11,6 @@ row covers is an error that says what is recorded.
 from __future__ import annotations
 
 import bisect
-import calendar
 import difflib
 import itertools
 import tomllib
@@ -25,6 +24,7 @@ from typing import Any, Literal, get_args
 
 from rma import constants as C
 from rma.errors import ConfigError, NotFound
+from rma.text import format_date, format_money
 
 Unit = Literal["GBP", "GBP/month", "days", "months", "years", "percent"]
 UNITS: tuple[str, ...] = get_args(Unit)
@@ -56,15 +56,10 @@ class NoValueInForce(NotFound):
 # ------------------------------------------------------------------------------ wording
 
 
-def long_date(value: date) -> str:
-    """28 June 2024."""
-    return f"{value.day} {calendar.month_name[value.month]} {value.year}"
-
-
 def display_value(value: Decimal, unit: str) -> str:
     """£50,000, £75 a month, 60 days, 12 months, 3 years, 75%."""
     if unit in ("GBP", "GBP/month"):
-        money = f"£{value:,.2f}" if value % 1 else f"£{int(value):,}"
+        money = format_money(value)
         return f"{money} a month" if unit == "GBP/month" else money
     if unit == "percent":
         return f"{value.normalize():f}%"
@@ -164,17 +159,16 @@ class LimitRow:
     def period(self) -> str:
         """The dates in words: "from 29 June 2021 to 27 June 2024"."""
         if self.to_unknown:
-            end = (
-                f"to a date not recorded (in force on {long_date(self.last_day or self.first_day)})"
-            )
+            in_force = format_date(self.last_day or self.first_day)
+            end = f"to a date not recorded (in force on {in_force})"
         else:
-            end = f"to {long_date(self.effective_to)}" if self.effective_to else ""
+            end = f"to {format_date(self.effective_to)}" if self.effective_to else ""
         if self.effective_from:
-            return f"from {long_date(self.effective_from)} {end}".strip()
-        known = f"start not recorded; in force by {long_date(self.first_day)}"
+            return f"from {format_date(self.effective_from)} {end}".strip()
+        known = f"start not recorded; in force by {format_date(self.first_day)}"
         if self.effective_to and not self.to_unknown:
-            return f"until {long_date(self.effective_to)} ({known})"
-        return f"from a date not recorded (in force by {long_date(self.first_day)}) {end}".strip()
+            return f"until {format_date(self.effective_to)} ({known})"
+        return f"from a date not recorded (in force by {format_date(self.first_day)}) {end}".strip()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -252,7 +246,7 @@ class LimitValue:
         27 June 2024 the DRO debt limit was £30,000", "From 1 April 2027 ... will be ..." """
         row = self.row
         if self.status == "current":
-            return f"As at {long_date(self.as_at)}, {row.label} is {row.display}"
+            return f"As at {format_date(self.as_at)}, {row.label} is {row.display}"
         verb = "was" if self.status == "historical" else "will be"
         period = row.period()
         return f"{period[0].upper()}{period[1:]} {row.label} {verb} {row.display}"
@@ -429,19 +423,19 @@ class LimitTable:
 
 def _no_value(rows: list[LimitRow], i: int, when: date) -> str:
     name = rows[0].name
-    head = f"no value of {name} in force on {long_date(when)}"
+    head = f"no value of {name} in force on {format_date(when)}"
     if i < 0:
         first = rows[0]
         if first.effective_from is None:
-            known = long_date(first.first_day)
+            known = format_date(first.first_day)
             return f"{head}: the first value's start is not recorded; it is in force from {known}"
-        return f"{head}: the earliest recorded value is from {long_date(first.first_day)}"
+        return f"{head}: the earliest recorded value is from {format_date(first.first_day)}"
     row = rows[i]
     if i + 1 < len(rows) and rows[i + 1].gap_before:
         return f"{head}: {rows[i + 1].gap_before}"
     if row.to_unknown:
-        return f"{head}: the value from {long_date(row.first_day)} ended on a date not recorded"
-    return f"{head}: no value is recorded after {long_date(row.last_day or when)}"
+        return f"{head}: the value from {format_date(row.first_day)} ended on a date not recorded"
+    return f"{head}: no value is recorded after {format_date(row.last_day or when)}"
 
 
 # -------------------------------------------------------------------------- validation
@@ -500,8 +494,8 @@ def _validate_limit(rows: list[LimitRow], jurisdictions: Mapping[str, str]) -> l
             )
         elif earlier.last_day + timedelta(days=1) != later.first_day and not later.gap_before:
             problems.append(
-                f"no value from {long_date(earlier.last_day + timedelta(days=1))} to "
-                f"{long_date(later.first_day - timedelta(days=1))}, and no gap_before explains it"
+                f"no value from {format_date(earlier.last_day + timedelta(days=1))} to "
+                f"{format_date(later.first_day - timedelta(days=1))}, and no gap_before explains it"
             )
         if later.effective_from is None:
             problems.append(f"{later.display}: only the first value may have an unrecorded start")
@@ -530,13 +524,13 @@ def _validate_sums(groups: dict[tuple[str, str], list[LimitRow]]) -> list[str]:
                 continue
             if total is None or not all(found):
                 problems.append(
-                    f"{name} ({where}): on {long_date(day)} the total and its parts are not "
+                    f"{name} ({where}): on {format_date(day)} the total and its parts are not "
                     "all in force"
                 )
             elif total.value != sum((f.value for f in found if f), Decimal(0)):
                 shown = " + ".join(f.display for f in found if f)
                 problems.append(
-                    f"{name} ({where}): on {long_date(day)} {total.display} is not {shown}"
+                    f"{name} ({where}): on {format_date(day)} {total.display} is not {shown}"
                 )
     return problems
 
@@ -692,7 +686,6 @@ __all__ = [
     "ValueChange",
     "display_value",
     "load_table",
-    "long_date",
     "parse_table",
     "shipped_table",
 ]

@@ -138,11 +138,12 @@ def read_misread_amount(digits: str) -> Decimal | None:
     return Decimal("".join(parts[:-1]) + "." + parts[-1])
 
 
-def format_money(value: Decimal) -> str:
-    """``£4,230`` or ``£1,250.50``: how RMA writes a sum (pence only when there are some)."""
-    if value == value.to_integral_value():
+def format_money(value: Decimal, *, pence: bool = False) -> str:
+    """``£4,230`` or ``£1,250.50``: how RMA writes a sum, pence only when there are some
+    (``pence=True``: always, ``£4,230.00``, as creditors print statements)."""
+    if value == value.to_integral_value() and not pence:
         return f"£{int(value):,}"
-    return f"£{value:,.2f}"
+    return f"£{to_pounds(value):,.2f}"
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
