@@ -1,7 +1,10 @@
 """The package's shape: no import cycle, and no import runs up the layers.
 
-Lowest first: ``constants``, ``errors``, ``text``, ``config`` < ``llm`` < ``stack``,
-``service``, ``ocr`` < ``rag``, ``notes``, ``documents`` < ``bench``, ``cli``. Every import
+Lowest first: ``constants``, ``errors``, ``text``, ``config`` < ``llm``, ``db`` < ``stack``,
+``service``, ``ocr``, ``limits``, ``cases`` < ``rag``, ``notes``, ``documents``,
+``accounts``, ``eligibility`` < ``bench``, ``cli``, ``app`` and the database migrations
+(Alembic's environment loads every module that has tables). A new part of the package
+must be given its place here. Every import
 counts, including those inside functions and under ``TYPE_CHECKING``: a cycle or an
 upward import there is the same design fault, only hidden.
 """
@@ -21,14 +24,21 @@ LAYERS: dict[str, int] = {
     "rma.text": 0,
     "rma.config": 0,
     "rma.llm": 1,
+    "rma.db": 1,
     "rma.stack": 2,
     "rma.service": 2,
     "rma.ocr": 2,
+    "rma.limits": 2,
+    "rma.cases": 2,
     "rma.rag": 3,
     "rma.notes": 3,
     "rma.documents": 3,
+    "rma.accounts": 3,
+    "rma.eligibility": 3,
     "rma.bench": 4,
     "rma.cli": 4,
+    "rma.app": 4,
+    "rma.db.migrations": 4,
 }
 # Parts that stand alone within their layer: each product is deployable without the
 # others, and rma.text is below everything of ours.
@@ -99,11 +109,11 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def part(module: str) -> str:
-    """The layered part a module belongs to (its longest prefix in :data:`LAYERS`)."""
+    """The part a module belongs to: ``rma`` itself, ``rma.<part>``, or a deeper part
+    that :data:`LAYERS` names (the longest that fits)."""
     pieces = module.split(".")
-    return next(
-        ".".join(pieces[:n]) for n in range(len(pieces), 0, -1) if ".".join(pieces[:n]) in LAYERS
-    )
+    deeper = (".".join(pieces[:n]) for n in range(len(pieces), 2, -1))
+    return next((p for p in deeper if p in LAYERS), ".".join(pieces[:2]))
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
@@ -113,6 +123,8 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
         mine = part(module)
         for other in sorted(imported):
             theirs = part(other)
+            if mine not in LAYERS or theirs not in LAYERS:
+                continue  # test_every_module_is_in_a_layer names it
             if LAYERS[theirs] > LAYERS[mine]:
                 wrong.append(
                     f"{module} (layer {LAYERS[mine]}) imports {other} (layer {LAYERS[theirs]})"
@@ -125,8 +137,7 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_every_module_is_in_a_layer() -> None:
-    for module in import_graph():
-        assert part(module) in LAYERS, module
+    assert sorted({part(m) for m in import_graph()} - set(LAYERS)) == []
 
 
 def test_no_import_cycle() -> None:
@@ -158,6 +169,8 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     assert any("rma.notes imports rma.rag" in w for w in wrong)
 
 
-@pytest.mark.parametrize(("module", "layer"), [("rma.llm.backends.vllm", 1), ("rma.cli", 4)])
+@pytest.mark.parametrize(
+    ("module", "layer"), [("rma", 0), ("rma.llm.backends.vllm", 1), ("rma.cli", 4)]
+)
 def test_parts(module: str, layer: int) -> None:
     assert LAYERS[part(module)] == layer
