@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ from rma.config import load_settings
 from rma.errors import RMAError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
@@ -33,6 +34,17 @@ def _publish(out_dir: Path, stem: str, result: dict[str, Any], table: str, *also
     (out_dir / f"{stem}.md").write_text(table + "\n")
     click.echo(("\n" if sys.stderr.isatty() else "") + table)
     click.echo(f"\nwrote {out_dir / stem}.json, {', '.join([f'{stem}.md', *also])}", err=True)
+
+
+def _out_dir(files: str) -> Callable[[F], F]:
+    """The ``--out-dir`` option of a benchmark that writes ``files``."""
+    return click.option(
+        "--out-dir",
+        type=click.Path(path_type=Path),
+        default=Path("bench-results"),
+        show_default=True,
+        help=f"Where {files} are written.",
+    )
 
 
 @click.group("bench")
@@ -148,13 +160,7 @@ def _levels(value: str) -> tuple[int, ...]:
     "--baseline", default="", help="Backend the others are compared with (default: last)."
 )
 @click.option("--label", "labels", multiple=True, metavar="NAME=TEXT", help="Describe a backend.")
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path),
-    default=Path("bench-results"),
-    show_default=True,
-    help="Where llm.json, llm.md and llm.png are written.",
-)
+@_out_dir("llm.json, llm.md and llm.png")
 def bench_llm(
     specs: tuple[str, ...],
     start_llamacpp: bool,
@@ -233,13 +239,7 @@ def bench_llm(
     help="Answer with llama.cpp's server, one slot, started here (the stand-in for Ollama's "
     "default; RMA sends it one request at a time) instead of the configured chat backend.",
 )
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path),
-    default=Path("bench-results"),
-    show_default=True,
-    help="Where rag.json and rag.md (rag-llamacpp.* with --start-llamacpp) are written.",
-)
+@_out_dir("rag.json and rag.md (rag-llamacpp.* with --start-llamacpp)")
 def bench_rag(
     questions: int,
     max_tokens: int,
@@ -313,13 +313,7 @@ def bench_rag(
 )
 @click.option("--sizes", default="1000,10000", show_default=True, help="Corpus sizes (chunks).")
 @click.option("--queries", default=100, show_default=True, help="Questions per size.")
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path),
-    default=Path("bench-results"),
-    show_default=True,
-    help="Where retrieval.json and retrieval.md are written.",
-)
+@_out_dir("retrieval.json and retrieval.md")
 def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> None:
     """Ingestion pages/s into a fresh store, and retrieval p50/p99 at each corpus size
     (the manuals' chunks repeated, with their real embeddings and a little noise)."""
