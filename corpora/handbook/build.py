@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -416,7 +417,10 @@ def build(out_dir: Path | str, *, force: bool = False, workers: int | None = Non
     # Largest first so two workers finish together.
     jobs.sort(key=lambda j: -sum((Path(j[1]) / s).stat().st_size for s in j[0].sources))
     workers = workers or min(2, os.cpu_count() or 1)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: a fork of a process that runs threads (a test session that
+    # has loaded ONNX or Chroma) can deadlock in the child on a lock held by another thread.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         counts = dict(pool.map(_render_job, jobs))
     pages = {f"{d.stem}.pdf": counts[f"{d.stem}.pdf"] for d in DOCUMENTS}
     pages.update({f"poison/{d.stem}.pdf": counts[f"{d.stem}.pdf"] for d in POISON_DOCUMENTS})
