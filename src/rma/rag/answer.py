@@ -39,7 +39,6 @@ from rma.rag.thresholds import (
     ThresholdBook,
     check_against_limits,
     find_figures,
-    format_value,
     thresholds_in_question,
 )
 from rma.text import cited_numbers, estimate_prompt_tokens, estimate_tokens, format_date
@@ -394,7 +393,7 @@ class ManualsAnswerer:
                         f" until {format_date(old.effective_until)}" if old.effective_until else ""
                     )
                     warnings.append(
-                        f"the answer mentions {format_value(old.value, old.unit)}, a historical "
+                        f"the answer mentions {old.display}, a historical "
                         f"value of {t.name}{until}; the current value is {t.display_value}"
                     )
         if prepared.retrieval and not prepared.retrieval.relevant and prepared.limits:

@@ -27,10 +27,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field, create_model, field_serializer
 
 from rma.errors import RMAError
+from rma.limits.table import display_value
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Message
 from rma.rag.manuals import ManualChunk, split_sentences
-from rma.text import find_dates, find_money, format_date, format_money, read_period
+from rma.text import find_dates, find_money, format_date, read_period
 
 # "upcoming": stated with a start date after today (a change announced in advance).
 Status = Literal["current", "upcoming", "historical", "example"]
@@ -229,7 +230,7 @@ class Threshold(BaseModel):
     @computed_field(description="The value as answers state it, e.g. '£50,000'.")  # type: ignore[prop-decorator]
     @property
     def display(self) -> str:
-        return format_value(self.value, self.unit)
+        return display_value(self.value, self.unit)
 
     @property
     def display_value(self) -> str:
@@ -259,19 +260,6 @@ class ThresholdBook(BaseModel):
         """The book with only the values of ``status`` (all of them for None)."""
         kept = [t for t in self.thresholds if status in (None, t.status)]
         return self.model_copy(update={"thresholds": kept})
-
-
-# ------------------------------------------------------------------------ formatting
-
-
-def format_value(value: Decimal, unit: str) -> str:
-    """A limit's value as answers state it: ``£50,000``, ``£75 a month``, ``60 days``, ``75%``."""
-    if unit in ("GBP", "GBP/month"):
-        text = format_money(value)
-        return f"{text} a month" if unit == "GBP/month" else text
-    if unit == "days":
-        return f"{int(value)} days"
-    return f"{value.normalize()}%"
 
 
 # ---------------------------------------------------------------------------- figures
