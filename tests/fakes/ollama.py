@@ -25,6 +25,8 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,6 +90,8 @@ class FakeOllama:
         self.max_in_flight = 0
         self.control: dict[str, Any] = {}
         self.token_delay = 0.0
+        # Like OLLAMA_NUM_PARALLEL: requests beyond it wait in Ollama's queue, unanswered.
+        self.parallel: asyncio.Semaphore | None = None
 
     # -------------------------------------------------------------- helpers
 
@@ -210,19 +214,13 @@ class FakeOllama:
         delay = float(self.control.get("delay", 0.0))
         mid_stream = failure is not None and self.control.get("mid_stream")
         if body.get("stream", True) is False:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
+            async with self._turn():
                 await asyncio.sleep(delay + self.token_delay * len(pieces))
-            finally:
-                self.in_flight -= 1
             final["message"] = {"role": "assistant", "content": "".join(pieces)}
             return JSONResponse(final)
 
         async def lines() -> Any:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
+            async with self._turn():
                 await asyncio.sleep(delay)
                 for i, piece in enumerate(pieces):
                     if mid_stream and i == max(1, len(pieces) // 2):
@@ -249,10 +247,19 @@ class FakeOllama:
                     )
                     await asyncio.sleep(self.token_delay)
                 yield json.dumps(final) + "\n"
-            finally:
-                self.in_flight -= 1
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """One request being generated: after its wait in the queue, if ``parallel`` is set."""
+        async with self.parallel or nullcontext():
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
 
     def _reply(self, body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
         if "reply" in self.control:
@@ -310,6 +317,8 @@ class FakeOllama:
     async def set_control(self, request: Request) -> Response:
         self.control = await request.json()
         self.token_delay = float(self.control.get("token_delay", 0.0))
+        parallel = self.control.get("parallel")
+        self.parallel = asyncio.Semaphore(int(parallel)) if parallel else None
         return JSONResponse({"ok": True})
 
     async def recorded(self, _: Request) -> Response:
@@ -322,6 +331,7 @@ class FakeOllama:
         self.requests.clear()
         self.control = {}
         self.token_delay = 0.0
+        self.parallel = None
         self.max_in_flight = 0
         return JSONResponse({"ok": True})
 

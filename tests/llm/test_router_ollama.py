@@ -231,6 +231,44 @@ async def test_first_token_timeout(clean_env: Path, ollama: OllamaDouble) -> Non
     assert info.value.hops[0].error == "BackendTimeout"
 
 
+async def test_a_busy_backend_is_waited_for_not_timed_out(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    # The server answers one request at a time and queues the rest, as a batching server
+    # does beyond its batch: queued requests hear nothing for longer than the first-token
+    # window while the server streams to others. Busy is not dead: all four are answered.
+    ollama.control(parallel=1, token_delay=0.12)
+    router = make_router(
+        ollama, LLM_FIRST_TOKEN_TIMEOUT=0.5, LLM_RETRY_ATTEMPTS=1, OLLAMA_MAX_IN_FLIGHT=4
+    )
+    started = time.monotonic()
+    results = await asyncio.gather(*(router.chat(user()) for _ in range(4)))
+    assert time.monotonic() - started > 1.5, "the server must have kept requests waiting"
+    assert all(r.text == "This is the fake Ollama answer." for r in results)
+    assert router.breakers()["ollama"]["consecutive_failures"] == 0
+
+
+async def test_a_busy_backend_still_meets_the_total_deadline(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    # One at a time, 1.2 s each: the third request is still queued when 2 s are up.
+    ollama.control(parallel=1, token_delay=0.2)
+    router = make_router(
+        ollama,
+        LLM_FIRST_TOKEN_TIMEOUT=0.5,
+        LLM_TOTAL_TIMEOUT=2,
+        LLM_RETRY_ATTEMPTS=1,
+        OLLAMA_MAX_IN_FLIGHT=3,
+    )
+    first, *others = await asyncio.gather(
+        *(router.chat(user()) for _ in range(3)), return_exceptions=True
+    )
+    assert not isinstance(first, BaseException)
+    late = [o for o in others if isinstance(o, AllBackendsFailed)]
+    assert late and late[0].hops[0].error == "BackendTimeout"
+    assert "busy answering other requests" in late[0].hops[0].message
+
+
 async def test_full_queue_answers_busy_with_retry_after(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:

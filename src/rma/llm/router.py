@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, aclosing
+from contextlib import AsyncExitStack, aclosing, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,10 +67,18 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass
 class Guard:
-    """What protects one backend: its breaker and its concurrency limit."""
+    """What protects one backend: its breaker, its concurrency limit, and when it last sent
+    output to anyone (a backend that is answering other requests is busy, not dead)."""
 
     breaker: CircuitBreaker
     limit: ConcurrencyLimit
+    last_output: float = 0.0
+
+    def heard(self) -> None:
+        self.last_output = time.monotonic()
+
+    def heard_within(self, seconds: float) -> bool:
+        return time.monotonic() - self.last_output < seconds
 
 
 @dataclass
@@ -170,22 +178,41 @@ class ProviderRouter:
         async def open_stream(target: Target) -> _OpenStream:
             request = ChatRequest(target.model, tuple(messages), params)
             chunks = target.backend.stream_chat(request)
+            guard = self.guards[target.provider]
             first: list[Chunk] = []
-            limit = min(deadline, time.monotonic() + self.timeouts.first_token)
+            window = self.timeouts.first_token
+            limit = min(deadline, time.monotonic() + window)
+            busy = False
+            waiting: asyncio.Future[Chunk] | None = None
             try:
                 while True:
                     remaining = limit - time.monotonic()
                     if remaining <= 0:
-                        raise TimeoutError
-                    async with asyncio.timeout(remaining):
-                        chunk = await anext(chunks)
+                        # Silent for a whole window: dead, unless it is answering others
+                        # meanwhile (a batching server queues requests beyond its batch);
+                        # then wait on, up to the total deadline.
+                        busy = guard.heard_within(window)
+                        if not busy or limit >= deadline:
+                            raise TimeoutError
+                        limit = min(deadline, time.monotonic() + window)
+                        continue
+                    if waiting is None:
+                        waiting = asyncio.ensure_future(anext(chunks))
+                    # wait() leaves the read running, so a longer wait can resume it
+                    done, _ = await asyncio.wait((waiting,), timeout=remaining)
+                    if not done:
+                        continue
+                    chunk, waiting = waiting.result(), None
                     first.append(chunk)
                     if chunk.text or chunk.finish_reason is not None:
+                        guard.heard()
                         break
             except TimeoutError:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await _abandon(waiting, chunks)
+                why = " (busy answering other requests)" if busy else ""
                 raise BackendTimeout(
-                    f"{target.provider} sent no first token within {limit - started:.0f} s",
+                    f"{target.provider} sent no first token within "
+                    f"{time.monotonic() - started:.0f} s{why}",
                     provider=target.provider,
                 ) from None
             except StopAsyncIteration:
@@ -194,7 +221,7 @@ class ProviderRouter:
                     provider=target.provider,
                 ) from None
             except BaseException:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await _abandon(waiting, chunks)
                 raise
             return _OpenStream(chunks, first, time.monotonic() - started)
 
@@ -211,6 +238,7 @@ class ProviderRouter:
 
         def absorb(chunk: Chunk) -> str:
             nonlocal finish
+            guard.heard()
             if chunk.replica:
                 prov.replica = chunk.replica
             if chunk.tokens_in is not None:
@@ -379,6 +407,7 @@ class ProviderRouter:
             (vecs, used, replica), target, stack = await self._call(Role.EMBED, run, hops)
             await stack.aclose()
             self.guards[target.provider].breaker.record_success()
+            self.guards[target.provider].heard()
             vectors.extend(vecs)
             tokens += used
         assert target is not None
@@ -624,6 +653,16 @@ class ProviderRouter:
             if report["reachable"]:
                 report["probe"] = "failed"
         return report
+
+
+async def _abandon(waiting: asyncio.Future[Chunk] | None, chunks: AsyncIterator[Chunk]) -> None:
+    """Stop reading a stream: cancel a read in progress, then close the stream (which
+    closes its connection, so the server stops generating)."""
+    if waiting is not None and not waiting.done():
+        waiting.cancel()
+        with suppress(BaseException):
+            await waiting
+    await chunks.aclose()  # type: ignore[attr-defined]
 
 
 def _min(current: float | None, new: float) -> float:
