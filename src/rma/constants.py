@@ -66,6 +66,11 @@ NOTES_READING_AGE_TARGET = 11.0
 NOTES_RETAIN_SECONDS = 0
 NOTES_MAX_RETAINED = 200
 
+# Notes letters scored against hand-written answer keys (rma.notes.evaluate): the corpus
+# folder, and how long one letter may take on a slow CPU-only service.
+NOTES_CORPUS = "corpora/notes"
+NOTES_EVALUATE_TIMEOUT = 900.0
+
 REQUEST_ID_HEADER = "X-Request-ID"
 API_KEY_HEADER = "X-API-Key"
 
