@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,19 +63,9 @@ def _params() -> list[Any]:
 
 
 @pytest.fixture
-def service(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: OllamaDouble
-) -> Iterator[tuple[TestClient, OllamaDouble]]:
-    for key, value in {
-        "LLM_PROVIDER": "ollama",
-        "OLLAMA_URL": ollama.url,
-        "LLM_RETRY_ATTEMPTS": "1",
-        # The most lenient target, so no rewording call follows the scripted reply.
-        "NOTES_READING_AGE_TARGET": "25",
-    }.items():
-        monkeypatch.setenv(key, value)
+def service(scripted_model: OllamaDouble) -> Iterator[tuple[TestClient, OllamaDouble]]:
     with TestClient(create()) as client:
-        yield client, ollama
+        yield client, scripted_model
 
 
 def letter_for(service: tuple[TestClient, OllamaDouble], case: str, reply: dict[str, Any]) -> Any:

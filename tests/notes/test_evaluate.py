@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -326,18 +325,9 @@ REPLY_01 = {
 
 
 @pytest.fixture
-def scripted_env(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: OllamaDouble
-) -> Iterator[OllamaDouble]:
-    ollama.control(reply=json.dumps(REPLY_01))
-    for key, value in {
-        "LLM_PROVIDER": "ollama",
-        "OLLAMA_URL": ollama.url,
-        "LLM_RETRY_ATTEMPTS": "1",
-        "NOTES_READING_AGE_TARGET": "25",
-    }.items():
-        monkeypatch.setenv(key, value)
-    yield ollama
+def scripted_env(scripted_model: OllamaDouble) -> OllamaDouble:
+    scripted_model.control(reply=json.dumps(REPLY_01))
+    return scripted_model
 
 
 def _run(args: list[str], out: Path) -> dict[str, Any]:
