@@ -691,7 +691,7 @@ async def evaluate(
             score = score_letter(response or {}, case.key, case=case.name, written_on=written_on)
         seconds = time.monotonic() - started
         results.append(CaseResult(score, seconds, response))
-        progress(f"{case.name:<42} {seconds:6.1f} s" + (" (error)" if score.error else ""))
+        progress(f"{case.name:<42} {seconds:6.1f} s" + (f"  {score.error}" if score.error else ""))
     return results
 
 
