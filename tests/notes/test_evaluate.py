@@ -193,6 +193,23 @@ def test_shorthand_in_the_letter_is_caught(dee: dict[str, Any]) -> None:
     assert {leak.split(" (")[0] for leak in leaks} == {"'+'", "'w/'", "'stmts'", "'you sends'"}
 
 
+def test_an_action_in_shorthand_is_carried_and_its_shorthand_counted(
+    dee: dict[str, Any],
+) -> None:
+    """Recall measures what the letter says; leaks measure whether a client can read it."""
+    right = (
+        "Open a basic bank account with a different bank and move your wages and "
+        "Universal Credit to it"
+    )
+    terse = "Open basic bank acct w/ diff bank + move wages/UC over"
+    dee["your_actions"][1]["action"] = terse + "."
+    dee["letter"] = dee["letter"].replace(right, terse)
+    score = scored(DEE, dee)
+    assert (score.actions_found, score.deadlines_found) == (5, 4)
+    leaked = {leak.split(" (")[0] for leak in score.leaks}
+    assert leaked == {"'acct'", "'w/'", "'+'", "'diff'", "'UC'"}
+
+
 def test_an_acronym_counts_only_when_it_is_not_spelt_out() -> None:
     key = BY_NAME[DEE].key
     assert shorthand_leaks("A Debt Relief Order (DRO) is not possible.", key) == []
@@ -358,7 +375,15 @@ def test_the_command_scores_the_pipeline_in_this_process(
     report = _run(["--with-date"], tmp_path / "scores.json")
     _check_report(report)
     assert report["with_date"] is True
+    assert report["command"] == (
+        f"python -m rma.notes.evaluate --only 01 --with-date --json {tmp_path / 'scores.json'}"
+    )
     assert report["cases"][0]["response"]["appointment_date"] == "2025-11-20"
+    # Scored again from the kept responses, without the model: the same figures.
+    scripted_env.control(fail_next=100)
+    again = _run(["--responses", str(tmp_path / "scores.json")], tmp_path / "again.json")
+    assert again["cases"] == report["cases"] and again["summary"] == report["summary"]
+    assert again["command"] == report["command"] and "--responses" in again["scored_again"]
 
 
 def test_the_command_scores_a_running_service_over_http(

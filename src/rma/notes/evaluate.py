@@ -23,7 +23,6 @@ import asyncio
 import calendar
 import json
 import re
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -307,6 +306,28 @@ _LEAK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def _standing_alone(variants: Iterable[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+    return re.compile(r"(?<![\w-])(?:" + alternatives + r")(?![\w-])")
+
+
+def _as_written(short: str) -> set[str]:
+    """How a piece of shorthand appears: as written, and capitalised at a sentence start."""
+    return {short, short[:1].upper() + short[1:]} if short.islower() else {short}
+
+
+def spelt_out(text: str, key: AnswerKey) -> str:
+    """``text`` with the key's shorthand replaced by its meaning(s), so a line written in
+    shorthand still carries its action; the shorthand itself counts as a leak."""
+    meanings: dict[str, list[str]] = {}
+    for entry in key.shorthand:
+        for variant in _as_written(entry.short):
+            meanings.setdefault(variant, []).append(entry.meaning)
+    if not meanings:
+        return text
+    return _standing_alone(meanings).sub(lambda m: " or ".join(meanings[m.group(0)]), text)
+
+
 def shorthand_leaks(letter: str, key: AnswerKey) -> list[str]:
     """Shorthand and typos from the notes that appear in the letter, each once. An
     acronym or form name ("DRO", "N9A") counts only when its meaning is not spelt out
@@ -318,11 +339,7 @@ def shorthand_leaks(letter: str, key: AnswerKey) -> list[str]:
     lowered = letter.lower()
     for entry in key.shorthand:
         short = entry.short
-        variants = {short, short[:1].upper() + short[1:]} if short.islower() else {short}
-        pattern = re.compile(
-            r"(?<![\w-])(?:" + "|".join(re.escape(v) for v in variants) + r")(?![\w-])"
-        )
-        used = pattern.search(letter)
+        used = _standing_alone(_as_written(short)).search(letter)
         if used is None:
             continue
         meanings = [e.meaning.lower() for e in key.shorthand if e.short == short]
@@ -496,20 +513,21 @@ def _client_actions(listed: list[Mapping[str, Any]], key: AnswerKey, score: Lett
     """Many-to-many: one letter line may carry two key actions ("payslips and bank
     statements"), and two lines may carry one."""
     texts = [str(entry.get("action") or "") for entry in listed]
-    carried = [[a for a in key.client_actions if carries(a.match, t)] for t in texts]
+    plain = [spelt_out(t, key) for t in texts]
+    carried = [[a for a in key.client_actions if carries(a.match, t)] for t in plain]
     needed = [a for a in key.client_actions if not a.optional]
     score.actions_expected = len(needed)
     score.actions_listed = len(listed)
     score.actions_right = sum(bool(c) for c in carried)
     for action in needed:
         lines = [i for i, c in enumerate(carried) if action in c]
+        score.deadlines_expected += action.deadline is not None
         if not lines:
             score.problems.append(f"client action missing: {action.action}")
             continue
         score.actions_found += 1
         if action.deadline is None:
             continue
-        score.deadlines_expected += 1
         wanted = _deadlines(action)
         if any(
             _due(listed[i]) in wanted or wanted & {d for _, d in full_dates(texts[i])}
@@ -520,7 +538,7 @@ def _client_actions(listed: list[Mapping[str, Any]], key: AnswerKey, score: Lett
             score.problems.append(
                 f"deadline missing or wrong: {action.action} by {action.deadline.isoformat()}"
             )
-    for entry, text, actions in zip(listed, texts, carried, strict=True):
+    for entry, text, line, actions in zip(listed, texts, plain, carried, strict=True):
         due = _due(entry)
         if due is not None:
             score.deadlines_listed += 1
@@ -530,8 +548,8 @@ def _client_actions(listed: list[Mapping[str, Any]], key: AnswerKey, score: Lett
                 score.problems.append(f"deadline not in the notes: {text!r} by {due.isoformat()}")
         if actions:
             continue
-        wrong = [n.why for n in key.not_client_actions if carries(n.match, text)]
-        wrong += ["the adviser's action" for a in key.adviser_actions if carries(a.match, text)]
+        wrong = [n.why for n in key.not_client_actions if carries(n.match, line)]
+        wrong += ["the adviser's action" for a in key.adviser_actions if carries(a.match, line)]
         if wrong:
             score.misplaced.append(f"{text!r} ({wrong[0]})")
         else:
@@ -570,14 +588,14 @@ def score_letter(
     letter = str(response.get("letter") or "")
     _debts(list(response.get("debts") or []), key, score)
     _client_actions(list(response.get("your_actions") or []), key, score)
-    ours = [str(a.get("action") or "") for a in response.get("our_actions") or []]
+    ours = [spelt_out(str(a.get("action") or ""), key) for a in response.get("our_actions") or []]
     for action in key.adviser_actions:
         score.adviser_expected += 1
         if any(carries(action.match, line) for line in ours):
             score.adviser_found += 1
         else:
             score.problems.append(f"adviser action missing: {action.action}")
-    _advice(letter, key, score)
+    _advice(spelt_out(letter, key), key, score)
     score.appointment_right = int(
         response.get("appointment_date") == key.appointment_date.isoformat()
     )
@@ -745,12 +763,41 @@ async def over_http(url: str, with_date: bool) -> AsyncIterator[Convert]:
         yield one
 
 
+def kept_responses(report: Mapping[str, Any], cases: Sequence[CorpusCase]) -> Convert:
+    """The responses kept in an earlier ``--json`` report, to score them again (after a
+    change to a key or to the scorer) without running the model."""
+    kept = {entry["case"]: entry for entry in report.get("cases", [])}
+    missing = [case.name for case in cases if case.name not in kept]
+    if missing:
+        raise click.ClickException(f"the report has no response for {', '.join(missing)}")
+
+    async def one(case: CorpusCase) -> dict[str, Any]:
+        entry = kept[case.name]
+        if entry.get("response") is None:
+            raise RMAError(f"no letter in the earlier run: {entry.get('error')}")
+        response: dict[str, Any] = entry["response"]
+        return response
+
+    return one
+
+
 def _models(results: Sequence[CaseResult]) -> list[str]:
     seen: dict[str, None] = {}
     for result in results:
         for step in (result.response or {}).get("provenance", []):
             seen[f"{step.get('provider')}/{step.get('model')}"] = None
     return list(seen)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as run (its options that differ from their defaults), for the record."""
+    parts = ["python -m rma.notes.evaluate"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value in (None, False, "") or str(value) == str(param.default):
+            continue
+        parts.append(param.opts[0] if value is True else f"{param.opts[0]} {value}")
+    return " ".join(parts)
 
 
 @click.command("evaluate")
@@ -764,6 +811,12 @@ def _models(results: Sequence[CaseResult]) -> list[str]:
 @click.option("--only", default="", help="Comma-separated case name prefixes (e.g. 01,02).")
 @click.option("--url", default=None, help="Score a running notes service instead of this process.")
 @click.option(
+    "--responses",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Score again the responses kept in an earlier --json report (no model is run).",
+)
+@click.option(
     "--with-date",
     is_flag=True,
     help="Send each case's appointment date (default: the service reads it from the notes).",
@@ -776,7 +829,12 @@ def _models(results: Sequence[CaseResult]) -> list[str]:
     help="Write the scores, the letters and the summary here.",
 )
 def evaluate_cmd(
-    corpus: Path, only: str, url: str | None, with_date: bool, json_path: Path | None
+    corpus: Path,
+    only: str,
+    url: str | None,
+    responses: Path | None,
+    with_date: bool,
+    json_path: Path | None,
 ) -> None:
     """Score letters for the answer-key corpus: recall and precision for debts, amounts,
     client actions and deadlines; advice; shorthand leaked; things invented."""
@@ -784,18 +842,30 @@ def evaluate_cmd(
     if not cases:
         raise click.ClickException(f"no cases in {corpus} match {only!r}")
     today = date.today()
+    earlier: dict[str, Any] = {}
+    if responses is not None:
+        earlier = json.loads(responses.read_text(encoding="utf-8"))
+        today = date.fromisoformat(earlier["written_on"])  # the day those letters were dated
+        with_date = bool(earlier.get("with_date"))
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
 
     async def run() -> list[CaseResult]:
+        if earlier:
+            return await evaluate(cases, kept_responses(earlier, cases), today, progress)
         source = over_http(url, with_date) if url else in_process(with_date, today)
         async with source as convert_one:
-            return await evaluate(
-                cases, convert_one, today, lambda line: click.echo(line, err=True)
-            )
+            return await evaluate(cases, convert_one, today, progress)
 
     try:
         results = asyncio.run(run())
     except RMAError as exc:
         raise click.ClickException(str(exc)) from None
+    if earlier:  # the time each letter took when it was made
+        took = {entry["case"]: entry.get("seconds", 0.0) for entry in earlier["cases"]}
+        for result in results:
+            result.seconds = took[result.score.case]
     scores = [r.score for r in results]
     overall = summary(totals(scores))
     click.echo(table(scores))
@@ -804,8 +874,10 @@ def evaluate_cmd(
         shown = f"{value:.0%}" if isinstance(value, float) else "-" if value is None else value
         click.echo(f"{name:<24} {shown}")
     if json_path is not None:
+        command = _command_line(click.get_current_context())
         report = {
-            "command": " ".join(["python -m rma.notes.evaluate", *sys.argv[1:]]),
+            "command": earlier.get("command") or command,
+            "scored_again": command if earlier else None,
             "written_on": today.isoformat(),
             "with_date": with_date,
             "models": _models(results),
