@@ -227,13 +227,15 @@ def test_a_typo_copied_from_the_notes_is_caught() -> None:
     ]
 
 
-def test_a_negated_recommendation_is_not_advice(dee: dict[str, Any]) -> None:
+def test_a_negated_recommendation_is_not_advice_nor_its_reason_a_reason(
+    dee: dict[str, Any],
+) -> None:
     dee["letter"] = dee["letter"].replace(
         "We recommend a debt management plan with a free provider.",
         "A debt management plan is not right for you.",
     )
     score = scored(DEE, dee)
-    assert (score.recommendation_named, score.reason_given) == (0, 1)
+    assert (score.recommendation_named, score.reason_given) == (0, 0)
 
 
 def test_advice_left_out_is_caught(dee: dict[str, Any]) -> None:

@@ -573,7 +573,10 @@ def _advice(letter: str, key: AnswerKey, score: LetterScore) -> None:
             score.problems.append(f"recommendation missing: {advice.recommended.option}")
     if advice.reason_match:
         score.reason_expected = 1
-        if all(has_any(group, words) for group in advice.reason_match):
+        # A reason counts only beside the advice it explains: "priority" in a letter
+        # that recommends nothing is no reason for anything.
+        advised = advice.recommended is None or score.recommendation_named
+        if advised and all(has_any(group, words) for group in advice.reason_match):
             score.reason_given = 1
         else:
             score.problems.append(f"reason missing: {advice.reason}")
