@@ -11,6 +11,12 @@ import click
 from rma.config import load_settings
 from rma.errors import ConfigError, RMAError
 
+UNSET = "(not set)"
+RAW_MODEL_NOTICE = (
+    "-- the model alone: no manuals, no checks, no figures from RMA's limits table; "
+    "for answers from the manuals use: rma ask QUESTION"
+)
+
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
@@ -32,21 +38,28 @@ def config_cmd() -> None:
         _fail(str(exc), 2)
     width = max(len(k) for k in settings.masked())
     for key, value in settings.masked().items():
-        click.echo(f"{key:<{width}}  {value}")
+        click.echo(f"{key:<{width}}  {UNSET if value is None or value == '' else value}")
 
 
 @main.command("chat")
 @click.argument("prompt")
-@click.option("--max-tokens", default=256, show_default=True)
+@click.option(
+    "--max-tokens",
+    default=256,
+    show_default=True,
+    help="Longest reply, in tokens; a reply cut there says so.",
+)
 @click.option("--system", default="", help="An optional system message.")
 def chat_cmd(prompt: str, max_tokens: int, system: str) -> None:
-    """Stream a model's answer to PROMPT, then where it came from."""
+    """Stream the model's own reply to PROMPT (no manuals, no checks), then where it came
+    from. To ask the manuals, use ``rma ask``."""
     from rma.llm.factory import build_router
     from rma.llm.types import Message, StreamEnd, StreamFailed, TextDelta
 
     async def run() -> int:
         router = build_router(load_settings())
         messages = ([Message.system(system)] if system else []) + [Message.user(prompt)]
+        click.echo(RAW_MODEL_NOTICE, err=True)
         try:
             async for event in router.stream_chat(messages, max_tokens=max_tokens):
                 if isinstance(event, TextDelta):
@@ -61,6 +74,12 @@ def chat_cmd(prompt: str, max_tokens: int, system: str) -> None:
                         f"{note}",
                         err=True,
                     )
+                    if event.result.finish_reason == "length":
+                        click.echo(
+                            f"-- cut off at the token limit ({max_tokens}); "
+                            "--max-tokens allows a longer reply",
+                            err=True,
+                        )
                 elif isinstance(event, StreamFailed):
                     click.echo()
                     _fail(f"the stream broke: {event.message}")
@@ -134,7 +153,7 @@ def _database_ready() -> None:
 
 @main.command("serve")
 @click.argument("service", type=click.Choice(["notes", "docs", "rag"]))
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=int, default=None, help="Defaults to the service's own port.")
 def serve_cmd(service: str, host: str, port: int | None) -> None:
     """Run one of the HTTP services (notes 8100, docs 8101, rag 8102)."""

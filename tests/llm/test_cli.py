@@ -24,6 +24,14 @@ def test_config_masks_secrets(clean_env: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "VLLM_API_KEY" in out and "****" in out and "sk-secret-value" not in out
 
 
+def test_config_prints_unset_values_one_way(clean_env: Path) -> None:
+    code, out = run("config")
+    assert code == 0
+    values = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines()}
+    assert values["VLLM_API_KEY"] == values["CHROMADB_HOST"] == "(not set)"
+    assert not [k for k, v in values.items() if v.strip() in {"None", ""}]
+
+
 def test_config_with_a_bad_provider_exits_2(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

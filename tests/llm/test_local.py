@@ -110,6 +110,9 @@ def test_cli_chat_streams_on_the_embedded_default(clean_env: Path) -> None:
 
     from rma.cli import main
 
-    result = CliRunner().invoke(main, ["chat", "Say hello.", "--max-tokens", "8"])
+    result = CliRunner().invoke(main, ["chat", "Explain what a budget is.", "--max-tokens", "4"])
     assert result.exit_code == 0, result.output
     assert "local/smollm2" in result.output
+    # It says it is the bare model, and that four tokens cut the reply short.
+    assert "the model alone: no manuals" in result.stderr and "rma ask" in result.stderr
+    assert "cut off at the token limit (4)" in result.stderr

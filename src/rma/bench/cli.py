@@ -55,7 +55,7 @@ def bench() -> None:
 @bench.command("router")
 @click.option("--calls", default=100, show_default=True, help="Calls per path for overhead.")
 @click.option("--requests", default=16, show_default=True, help="Chats for the concurrency run.")
-@click.option("--max-tokens", default=64, show_default=True)
+@click.option("--max-tokens", default=64, show_default=True, help="Reply length per call.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the JSON result here.")
 def bench_router(calls: int, requests: int, max_tokens: int, out: Path | None) -> None:
     """Router overhead vs a direct SDK call, and N sequential vs N concurrent chats."""
@@ -142,12 +142,14 @@ def _levels(value: str) -> tuple[int, ...]:
     help="Also start llama.cpp's server with one slot on the bundled model and measure it "
     "as 'llamacpp' (the stand-in for Ollama's default).",
 )
-@click.option("--llamacpp-threads", default=2, show_default=True)
+@click.option(
+    "--llamacpp-threads", default=2, show_default=True, help="Threads for the in-process model."
+)
 @click.option("--levels", default="1,2,4,8,16,32", show_default=True, help="Concurrency levels.")
 @click.option(
     "--requests", default=16, show_default=True, help="Requests per level (at least 2 per worker)."
 )
-@click.option("--max-tokens", default=64, show_default=True)
+@click.option("--max-tokens", default=64, show_default=True, help="Reply length per request.")
 @click.option("--warmup", default=2, show_default=True, help="Uncounted requests per backend.")
 @click.option(
     "--client",
@@ -232,6 +234,7 @@ def bench_llm(
     type=click.Choice(["both", "sequential", "batch"]),
     default="both",
     show_default=True,
+    help="Questions one after another, as one batch, or both side by side.",
 )
 @click.option(
     "--start-llamacpp",
@@ -310,6 +313,7 @@ def bench_rag(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=Path("manuals"),
     show_default=True,
+    help="The manuals whose chunks the corpus is built from.",
 )
 @click.option("--sizes", default="1000,10000", show_default=True, help="Corpus sizes (chunks).")
 @click.option("--queries", default=100, show_default=True, help="Questions per size.")

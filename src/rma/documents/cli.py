@@ -102,8 +102,11 @@ def evaluate_cmd(seeds: str, with_model: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("samples/documents"),
     show_default=True,
+    help="The folder to write into.",
 )
-@click.option("--seed", default=7, show_default=True)
+@click.option(
+    "--seed", default=7, show_default=True, help="Seed of the page damage (same seed, same files)."
+)
 def samples_cmd(out: Path, seed: int) -> None:
     """Write the sample creditor letters as PNG (each page condition) and PDF files."""
     from rma.documents.sample_letters import write_samples

@@ -78,6 +78,9 @@ def _line(value: LimitValue) -> str:
     )
 
 
+JURISDICTION_HELP = "Which law's limits (e.g. england-wales)."
+
+
 @click.group("limits")
 def limits_group() -> None:
     """Legal limits: the dated table RMA states, and approved changes to it."""
@@ -89,7 +92,7 @@ def limits_group() -> None:
     "--all", "every", is_flag=True, help="Every value, past and announced, not only those in force."
 )
 @click.option("--jurisdiction", default=None, help="Only this jurisdiction (e.g. england-wales).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_cmd(as_at: datetime | None, every: bool, jurisdiction: str | None, as_json: bool) -> None:
     """List the limits in force today (or on --as-at), or every value with --all."""
     if every and as_at:
@@ -121,8 +124,10 @@ def list_cmd(as_at: datetime | None, every: bool, jurisdiction: str | None, as_j
 @limits_group.command("show")
 @click.argument("name")
 @click.option("--as-at", "as_at", type=ISO, help="The value in force on this date (YYYY-MM-DD).")
-@click.option("--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True, help=JURISDICTION_HELP
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def show_cmd(name: str, as_at: datetime | None, jurisdiction: str, as_json: bool) -> None:
     """Show one limit: its value (today or --as-at), every past value and open proposals."""
 
@@ -158,7 +163,9 @@ def show_cmd(name: str, as_at: datetime | None, jurisdiction: str, as_json: bool
 
 @limits_group.command("history")
 @click.argument("name")
-@click.option("--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True)
+@click.option(
+    "--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True, help=JURISDICTION_HELP
+)
 def history_cmd(name: str, jurisdiction: str) -> None:
     """Every value NAME has had, and every change proposed for it."""
 
@@ -184,7 +191,7 @@ def history_cmd(name: str, jurisdiction: str) -> None:
 @limits_group.command("diff")
 @click.option("--from", "first", type=ISO, help="The earlier date (YYYY-MM-DD).")
 @click.option("--to", "second", type=ISO, help="The later date (YYYY-MM-DD).")
-@click.option("--jurisdiction", default=None)
+@click.option("--jurisdiction", default=None, help="Only this jurisdiction (e.g. england-wales).")
 def diff_cmd(first: datetime | None, second: datetime | None, jurisdiction: str | None) -> None:
     """Limits whose value differs between two dates; without dates, what the approved
     changes altered in the shipped table."""
@@ -211,7 +218,11 @@ def _describe(change: ValueChange) -> str:
 
 
 @limits_group.command("changes")
-@click.option("--status", type=click.Choice(["proposed", "approved", "rejected"]))
+@click.option(
+    "--status",
+    type=click.Choice(["proposed", "approved", "rejected"]),
+    help="Only changes in this state.",
+)
 @click.option("--name", default=None, help="Only changes to this limit.")
 def changes_cmd(status: str | None, name: str | None) -> None:
     """List proposed, approved and rejected changes."""
@@ -239,7 +250,9 @@ def changes_cmd(status: str | None, name: str | None) -> None:
 @click.option("--quote", default=None, help="The words that state it.")
 @click.option("--reason", required=True, help="Why the table should change.")
 @click.option("--by", "by", required=True, help="Your name.")
-@click.option("--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True)
+@click.option(
+    "--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True, help=JURISDICTION_HELP
+)
 def propose_cmd(
     name: str,
     value_text: str,

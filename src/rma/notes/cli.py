@@ -47,7 +47,13 @@ def read_notes_file(path: Path) -> str:
     default=None,
     help="Appointment date (default: a 'Date:' line in the notes, else today).",
 )
-@click.option("--tone", type=click.Choice(["warm", "formal"]), default="warm", show_default=True)
+@click.option(
+    "--tone",
+    type=click.Choice(["warm", "formal"]),
+    default="warm",
+    show_default=True,
+    help="How the letter speaks to the client.",
+)
 @click.option(
     "--docx",
     "docx_path",

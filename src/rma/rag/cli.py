@@ -62,7 +62,12 @@ def ingest_cmd(paths: tuple[Path, ...]) -> None:
 @click.command("ask")
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the full response as JSON.")
-@click.option("--top-k", default=5, show_default=True)
+@click.option(
+    "--top-k",
+    default=5,
+    show_default=True,
+    help="How many manual passages the answer is written from.",
+)
 @click.option("--max-tokens", default=300, show_default=True, help="Longest answer, in tokens.")
 def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
     """Ask the manuals; prints the answer and the sources it cites."""

@@ -89,12 +89,38 @@ def stack() -> None:
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="The address the services listen on."
 )
-@click.option("--vllm-port", type=int, default=VLLM_PORT, show_default=True)
-@click.option("--chroma-port", type=int, default=CHROMA_PORT, show_default=True)
-@click.option("--notes-port", type=int, default=SERVICES[0].port, show_default=True)
-@click.option("--docs-port", type=int, default=SERVICES[1].port, show_default=True)
-@click.option("--rag-port", type=int, default=SERVICES[2].port, show_default=True)
-@click.option("--vllm-start-timeout", type=float, default=VLLM_START_TIMEOUT, show_default=True)
+@click.option("--vllm-port", type=int, default=VLLM_PORT, show_default=True, help="vLLM's port.")
+@click.option(
+    "--chroma-port", type=int, default=CHROMA_PORT, show_default=True, help="Chroma's port."
+)
+@click.option(
+    "--notes-port",
+    type=int,
+    default=SERVICES[0].port,
+    show_default=True,
+    help="The notes service's port.",
+)
+@click.option(
+    "--docs-port",
+    type=int,
+    default=SERVICES[1].port,
+    show_default=True,
+    help="The doc-processor's port.",
+)
+@click.option(
+    "--rag-port",
+    type=int,
+    default=SERVICES[2].port,
+    show_default=True,
+    help="The RAG service's port.",
+)
+@click.option(
+    "--vllm-start-timeout",
+    type=float,
+    default=VLLM_START_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for vLLM to load its model.",
+)
 def up_cmd(
     state_dir: Path,
     env_file: Path | None,
