@@ -15,14 +15,21 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
-import rma.limits.records  # noqa: F401  (the models compared with the migrations)
+import rma.cases.models
+import rma.limits.records  # noqa: F401
 from rma.cli import main
 from rma.config import load_settings
 from rma.db import Base, Database, database_urls, ensure_current, migrate
 from rma.db.engine import DatabaseURLs, sync_engine
 from rma.errors import ConfigError
 
-TABLES = {"limit_changes", "limit_decisions"}
+TABLES = {
+    "limit_changes", "limit_decisions",
+    # the case (0002)
+    "teams", "users", "clients", "cases", "case_circumstances", "case_documents",
+    "document_fields", "debts", "debt_figures", "budget_lines", "assets", "case_notes",
+    "letters",
+}  # fmt: skip
 
 
 def urls_for(url: str) -> DatabaseURLs:
@@ -47,6 +54,14 @@ def test_up_to_head_and_down_to_base(database_url: str) -> None:
     assert down.current is None and tables(urls) == set()
     again = migrate.upgrade(urls)  # and up again: the downgrade left nothing behind
     assert again.up_to_date and tables(urls) == TABLES
+
+
+def test_the_cases_migration_goes_down_to_the_limits_alone(database_url: str) -> None:
+    urls = urls_for(database_url)
+    migrate.upgrade(urls)
+    assert migrate.downgrade(urls, "0001").current == "0001"
+    assert tables(urls) == {"limit_changes", "limit_decisions"}
+    assert migrate.upgrade(urls).current == migrate.head() and tables(urls) == TABLES
 
 
 def test_the_newest_schema_is_the_models(database_url: str) -> None:
