@@ -83,3 +83,8 @@ MIGRATION_LOCK_ID = 0x524D41
 
 # Legal limits (rma.limits): the jurisdiction a lookup means when none is named.
 DEFAULT_JURISDICTION = "england-wales"
+
+# Eligibility (rma.eligibility): a client's figure within this share of a limit, either
+# side, is a near miss worth a second look; so is a waiting period this many days short.
+NEAR_MISS_SHARE = "0.1"
+NEAR_MISS_DAYS = 31
