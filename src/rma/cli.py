@@ -188,6 +188,7 @@ def _add_service_commands() -> None:
     for module_name in (
         "rma.db.cli",
         "rma.limits.cli",
+        "rma.cases.cli",
         "rma.rag.cli",
         "rma.notes.cli",
         "rma.documents.cli",

@@ -19,6 +19,7 @@ from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -32,6 +33,12 @@ OcrProvider = Literal["vllm", "ollama", "tesseract"]
 CommaList = Annotated[list[str], NoDecode]
 # "scheme://user:password@" in a database URL: the password is masked when printed.
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
 
 
 def _split(value: Any) -> Any:
@@ -116,6 +123,18 @@ class Settings(BaseSettings):
     )
     notes_retain_seconds: int = Field(C.NOTES_RETAIN_SECONDS, alias="NOTES_RETAIN_SECONDS", ge=0)
 
+    # The adviser app (rma serve app): the services it calls over HTTP, the key it sends
+    # them (one of their RMA_API_KEYS), and the keys client files are encrypted with
+    # ("ID:KEY" pairs, the first encrypts; see docs/cases.md).
+    rma_notes_url: str = Field(f"http://127.0.0.1:{C.NOTES_PORT}", alias="RMA_NOTES_URL")
+    rma_docs_url: str = Field(f"http://127.0.0.1:{C.DOCS_PORT}", alias="RMA_DOCS_URL")
+    rma_rag_url: str = Field(f"http://127.0.0.1:{C.RAG_PORT}", alias="RMA_RAG_URL")
+    rma_service_key: SecretStr = Field(SecretStr(""), alias="RMA_SERVICE_KEY")
+    rma_encryption_key: SecretStr = Field(SecretStr(""), alias="RMA_ENCRYPTION_KEY")
+    case_upload_max_bytes: int = Field(
+        C.CASE_UPLOAD_MAX_BYTES, alias="CASE_UPLOAD_MAX_BYTES", ge=1024
+    )
+
     # Ask the Manuals (RAG) service.
     manuals_path: Path = Field(Path("manuals"), alias="MANUALS_PATH")
     rag_thresholds_classifier: Literal["rules", "model"] = Field(
@@ -142,10 +161,12 @@ class Settings(BaseSettings):
     @field_validator("vllm_url", "vllm_embed_url")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return [url.rstrip("/") for url in urls]
+        return [_http_url(url) for url in urls]
+
+    @field_validator("rma_notes_url", "rma_docs_url", "rma_rag_url")
+    @classmethod
+    def _service_url(cls, url: str) -> str:
+        return _http_url(url)
 
     @field_validator("rma_cors_origins")
     @classmethod
@@ -206,6 +227,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        # A folder of files named after the variables (a Kubernetes or Docker secret
+        # mounted as files; the local stack's generated keys): below the environment.
+        secrets_dir = os.environ.get("RMA_SECRETS_DIR")
+        if secrets_dir:
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
         config_file = os.environ.get("RMA_CONFIG")
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
@@ -217,6 +243,9 @@ def load_settings(**overrides: Any) -> Settings:
     config_file = os.environ.get("RMA_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"RMA_CONFIG names {config_file!r}, which is not a file")
+    secrets_dir = os.environ.get("RMA_SECRETS_DIR")
+    if secrets_dir and not Path(secrets_dir).is_dir():
+        raise ConfigError(f"RMA_SECRETS_DIR names {secrets_dir!r}, which is not a folder")
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 NOTES_PORT = 8100
 DOCS_PORT = 8101
 RAG_PORT = 8102
+APP_PORT = 8103  # the adviser app (rma serve app)
 
 # Backends
 DEFAULT_VLLM_URL = "http://localhost:8000/v1"
@@ -88,3 +89,11 @@ DEFAULT_JURISDICTION = "england-wales"
 # side, is a near miss worth a second look; so is a waiting period this many days short.
 NEAR_MISS_SHARE = "0.1"
 NEAR_MISS_DAYS = 31
+
+# The client's case (rma.cases, the adviser app): the largest document an adviser may
+# upload (the doc-processor's own limit), documents read at once per app process, and how
+# long the app waits for another service (reading a long scanned PDF takes minutes).
+CASE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+DOCUMENTS_PROCESSED_AT_ONCE = 2
+SERVICE_TIMEOUT = 600.0
+SERVICE_CONNECT_TIMEOUT = 5.0

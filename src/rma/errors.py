@@ -19,6 +19,8 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     │   ├── BackendRejected         4xx: bad request, unknown model (never retried)
     │   └── MalformedResponse       the backend answered something we cannot read
     ├── CircuitOpen *               the breaker is open for that backend
+    ├── StoredDataError             stored data does not read back (altered, damaged)
+    ├── ServiceUnavailable          another RMA service did not answer (HTTP 503)
     ├── AllBackendsFailed           every backend in the chain failed (has hops)
     ├── StreamInterrupted           a stream failed after its first token
     └── StructuredOutputError       the model's JSON did not validate, twice
@@ -122,6 +124,21 @@ class MalformedResponse(BackendError):
 
 class CircuitOpen(BackendError):
     transient = True
+
+
+class StoredDataError(RMAError):
+    """Data RMA stored does not read back: a file altered, damaged, moved or missing."""
+
+
+class ServiceUnavailable(RMAError):
+    """Another RMA service (called over HTTP) did not answer, or answered an error."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, service: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.service = service
+        self.status = status
 
 
 class AllBackendsFailed(RMAError):

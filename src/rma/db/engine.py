@@ -79,10 +79,12 @@ def database_urls(settings: Settings) -> DatabaseURLs:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers carry on while one writer writes; SQLite leaves foreign keys off.
+    # WAL lets readers carry on while one writer writes; SQLite leaves foreign keys off;
+    # secure_delete overwrites deleted rows (erased client data must not linger in the file).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={C.SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 

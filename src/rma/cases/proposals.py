@@ -1,0 +1,124 @@
+"""From what a document says to what an adviser is asked to confirm.
+
+The doc-processor reads a document into pages, a type and fields (each with its page,
+the words it came from, a confidence and whether code verified it against the text).
+Here those fields become at most one *proposed* debt per document: new, or an update to
+a debt already confirmed on the case with the same reference (or, without one, the same
+creditor). Figures the fields cannot give exactly (an amount that is not a number of
+pounds and pence) are left out and said so. Nothing here changes a confirmed figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# The doc-processor's field names for each figure of a debt, in order of preference.
+FIGURE_FIELDS: dict[str, tuple[str, ...]] = {
+    "creditor": ("creditor",),
+    "balance": ("balance",),
+    "arrears": ("arrears",),
+    "reference": ("account_reference", "claim_number"),
+}
+# A document's type that says what kind of debt it is about.
+KIND_OF_DOCUMENT: dict[str, str] = {"council_tax_bill": "council_tax"}
+
+
+@dataclass(frozen=True)
+class FieldRead:
+    name: str
+    value: str
+    page: int | None
+    quote: str
+    confidence: float
+    verified: bool
+    method: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PageRead:
+    number: int
+    text: str
+    method: str
+    confidence: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "text": self.text,
+            "method": self.method,
+            "confidence": self.confidence,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentReading:
+    """What the doc-processor returned for one document."""
+
+    doc_type: str
+    pages: tuple[PageRead, ...]
+    fields: tuple[FieldRead, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ProposedFigures:
+    """The figures one document proposes, each with the field it came from."""
+
+    creditor: str | None = None
+    kind: str | None = None
+    balance_pence: int | None = None
+    arrears_pence: int | None = None
+    reference: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # figure -> field name
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.creditor is None and self.balance_pence is None and self.arrears_pence is None
+
+
+def pence_of(value: str) -> int | None:
+    """'1234.56' -> 123456; None if it is not an exact amount of pounds and pence."""
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    pence = amount * 100
+    if not amount.is_finite() or pence != pence.to_integral_value() or amount < 0:
+        return None
+    return int(pence)
+
+
+def propose(reading: DocumentReading) -> ProposedFigures:
+    """The debt figures a document's fields give (empty when it names no debt)."""
+    by_name = {f.name: f for f in reading.fields}
+    figures = ProposedFigures(kind=KIND_OF_DOCUMENT.get(reading.doc_type))
+    for figure, names in FIGURE_FIELDS.items():
+        found = next((by_name[n] for n in names if n in by_name and by_name[n].value), None)
+        if found is None:
+            continue
+        if figure in ("balance", "arrears"):
+            pence = pence_of(found.value)
+            if pence is None:
+                figures.warnings.append(f"the {figure} read ({found.name}) is not an amount")
+                continue
+            setattr(figures, f"{figure}_pence", pence)
+        else:
+            setattr(figures, figure, found.value.strip()[: 200 if figure == "creditor" else 80])
+        figures.sources[figure] = found.name
+    return figures
+
+
+def same_debt(reference: str | None, creditor: str | None, other_reference: str | None,
+              other_creditor: str | None) -> bool:  # fmt: skip
+    """Two debts are the same by reference when both have one, else by creditor's name."""
+
+    def squash(text: str | None) -> str:
+        return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+    if squash(reference) and squash(other_reference):
+        return squash(reference) == squash(other_reference)
+    return bool(squash(creditor)) and squash(creditor) == squash(other_creditor)

@@ -1,0 +1,764 @@
+"""Reading and changing a case: the one place that writes a case's rows and files.
+
+Every write names who made it (the acting person's name) and when. A document is checked
+(size, type by its first bytes, pages) before it is stored, and stored encrypted
+(:mod:`rma.cases.vault`); what the doc-processor reads from it is kept as read, and the
+debt it proposes waits for an adviser. Only confirmed debts count: in totals, in the
+priority list and in eligibility (:meth:`CaseStore.client_facts`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rma.cases.budget import Budget, Line
+from rma.cases.models import (
+    Asset,
+    BudgetLine,
+    Case,
+    CaseDocument,
+    CaseNote,
+    Circumstances,
+    Client,
+    Debt,
+    DebtFigure,
+    DocumentField,
+    Letter,
+)
+from rma.cases.priority import classify
+from rma.cases.proposals import DocumentReading, PageRead, ProposedFigures, propose, same_debt
+from rma.cases.schema import (
+    AssetIn,
+    BudgetLineIn,
+    CaseUpdate,
+    CircumstancesUpdate,
+    ClientUpdate,
+    DebtDetails,
+    NewCase,
+    NoteIn,
+)
+from rma.cases.vault import Vault
+from rma.db.base import Base
+from rma.db.engine import Database
+from rma.documents.validation import UploadLimits, check_upload
+from rma.eligibility.facts import ClientFacts
+from rma.errors import Conflict, InputError, NotFound
+from rma.limits.changes import Actor
+
+M = TypeVar("M", bound=Base)
+REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+REFERENCE_TRIES = 5
+# The figures of a debt and the columns that hold them.
+FIGURE_COLUMNS = {
+    "creditor": "creditor",
+    "kind": "kind",
+    "balance": "balance_pence",
+    "arrears": "arrears_pence",
+    "reference": "reference",
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_reference(opened: date) -> str:
+    return f"{opened:%Y}-" + "".join(secrets.choice(REFERENCE_LETTERS) for _ in range(6))
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    document: CaseDocument
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Work:
+    """A document to read: its row, its case's key and its bytes."""
+
+    document_id: int
+    case_key: str
+    file_name: str
+    data: bytes
+
+
+class CaseStore:
+    def __init__(self, database: Database, vault: Vault, *, upload_limit: int) -> None:
+        self.database = database
+        self.vault = vault
+        self.limits = UploadLimits(max_bytes=upload_limit)
+
+    # ------------------------------------------------------------------ cases
+
+    async def create_case(self, actor: Actor, new: NewCase) -> Case:
+        opened = new.opened_on or date.today()
+        stamp = now()
+        for _ in range(REFERENCE_TRIES):
+            async with self.database.session() as session:
+                client = Client(**new.client.model_dump(), created_at=stamp, updated_at=stamp)
+                case = Case(
+                    reference=new_reference(opened),
+                    key=uuid.uuid4().hex,
+                    client=client,
+                    adviser_id=new.adviser_id,
+                    team_id=new.team_id,
+                    status="open",
+                    opened_on=opened,
+                    created_by=actor.name,
+                    created_at=stamp,
+                    updated_at=stamp,
+                    circumstances=Circumstances(),
+                )
+                session.add(case)
+                try:
+                    await session.commit()
+                except IntegrityError as exc:
+                    if "reference" in str(exc.orig):
+                        continue  # a reference drawn twice: draw again
+                    raise _integrity(exc) from None
+                return await self.case(case.id)
+        raise Conflict("could not draw an unused case reference; try again")
+
+    async def cases(
+        self, *, status: str | None = None, closed_before: date | None = None
+    ) -> list[Case]:
+        query = select(Case).order_by(Case.id)
+        if status:
+            query = query.where(Case.status == status)
+        if closed_before:
+            query = query.where(Case.status == "closed", Case.closed_on < closed_before)
+        async with self.database.session() as session:
+            return list((await session.scalars(query)).unique())
+
+    async def case(self, case_id: int) -> Case:
+        async with self.database.session() as session:
+            return await _case(session, case_id)
+
+    async def update_case(self, case_id: int, actor: Actor, changes: CaseUpdate) -> Case:
+        values = changes.model_dump(exclude_unset=True)
+        async with self.database.session() as session:
+            case = await _case(session, case_id)
+            status = values.pop("status", None)
+            closed_on = values.pop("closed_on", None)
+            if status == "closed" and case.status != "closed":
+                case.status, case.closed_on = "closed", closed_on or date.today()
+            elif status == "open":
+                case.status, case.closed_on = "open", None
+            elif closed_on is not None:
+                if case.status != "closed":
+                    raise InputError("closed_on is set when the case is closed (status: closed)")
+                case.closed_on = closed_on
+            for name, value in values.items():
+                setattr(case, name, value)
+            case.updated_at = now()
+            await _commit(session)
+        return await self.case(case_id)
+
+    async def update_client(self, case_id: int, actor: Actor, changes: ClientUpdate) -> Client:
+        async with self.database.session() as session:
+            case = await _case(session, case_id)
+            client = await session.get_one(Client, case.client_id)
+            for name, value in changes.model_dump(exclude_unset=True).items():
+                if name == "name" and not value:
+                    raise InputError("the client's name cannot be empty")
+                setattr(client, name, value)
+            client.updated_at = now()
+            await _commit(session)
+            return client
+
+    async def set_circumstances(
+        self, case_id: int, actor: Actor, changes: CircumstancesUpdate
+    ) -> Circumstances:
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            found = await session.get(Circumstances, case_id)
+            if found is None:
+                found = Circumstances(case_id=case_id)
+                session.add(found)
+            for name, value in changes.model_dump(exclude_unset=True).items():
+                setattr(found, name, value)
+            found.updated_by, found.updated_at = actor.name, now()
+            await _commit(session)
+            return found
+
+    # ------------------------------------------------------------------ documents
+
+    async def add_document(
+        self, case_id: int, actor: Actor, data: bytes, file_name: str
+    ) -> CaseDocument:
+        """Check and store an upload (encrypted); it waits to be read (``status`` received)."""
+        checked = await asyncio.to_thread(check_upload, data, file_name, self.limits)
+        digest = hashlib.sha256(data).hexdigest()
+        async with self.database.session() as session:
+            case = await _case(session, case_id)
+            same = await session.scalar(
+                select(CaseDocument.id).where(
+                    CaseDocument.case_id == case_id, CaseDocument.sha256 == digest
+                )
+            )
+            if same is not None:
+                raise Conflict(f"this file is already on the case as document {same}")
+            key = uuid.uuid4().hex
+            location = Vault.location(case.key, key)
+            await asyncio.to_thread(self.vault.write, location, data)
+            document = CaseDocument(
+                case_id=case_id,
+                key=key,
+                file_name=checked.filename or f"document.{checked.kind}",
+                media_type=checked.mime,
+                size_bytes=checked.size,
+                sha256=digest,
+                blob=location,
+                status="received",
+                pages=checked.pages,
+                warnings=[],
+                uploaded_by=actor.name,
+                uploaded_at=now(),
+            )
+            session.add(document)
+            try:
+                await _commit(session)
+            except BaseException:
+                await asyncio.to_thread(self.vault.remove, location)
+                raise
+            return document
+
+    async def documents(self, case_id: int) -> list[CaseDocument]:
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            found = await session.scalars(
+                select(CaseDocument)
+                .where(CaseDocument.case_id == case_id)
+                .order_by(CaseDocument.id)
+            )
+            return list(found)
+
+    async def document(self, case_id: int, document_id: int) -> CaseDocument:
+        async with self.database.session() as session:
+            return await _document(session, case_id, document_id)
+
+    async def document_file(self, case_id: int, document_id: int) -> DocumentFile:
+        document = await self.document(case_id, document_id)
+        data = await asyncio.to_thread(self.vault.read, document.blob)
+        return DocumentFile(document, data)
+
+    async def document_pages(self, case_id: int, document_id: int) -> list[dict[str, Any]]:
+        """The text the doc-processor read, page by page (empty until it has)."""
+        document = await self.document(case_id, document_id)
+        if document.text_blob is None:
+            return []
+        raw = await asyncio.to_thread(self.vault.read, document.text_blob)
+        pages: list[dict[str, Any]] = json.loads(raw)
+        return pages
+
+    async def unfinished_documents(self) -> list[int]:
+        """Documents not yet read (received, or left half-read by a stopped process)."""
+        async with self.database.session() as session:
+            found = await session.scalars(
+                select(CaseDocument.id)
+                .where(CaseDocument.status.in_(("received", "processing")))
+                .order_by(CaseDocument.id)
+            )
+            return list(found)
+
+    async def start_reading(self, document_id: int) -> Work:
+        async with self.database.session() as session:
+            document = await session.get(CaseDocument, document_id)
+            if document is None:
+                raise NotFound(f"there is no document {document_id}")
+            case = await session.get_one(Case, document.case_id)
+            document.status, document.status_detail = "processing", None
+            await _commit(session)
+            case_key, location, name = case.key, document.blob, document.file_name
+        data = await asyncio.to_thread(self.vault.read, location)
+        return Work(document_id, case_key, name, data)
+
+    async def finish_reading(self, document_id: int, reading: DocumentReading) -> CaseDocument:
+        """Keep what was read (the pages' text encrypted, the fields as read) and propose
+        the debt it names, for an adviser to confirm."""
+        async with self.database.session() as session:
+            document = await session.get_one(CaseDocument, document_id)
+            case = await session.get_one(Case, document.case_id)
+            location = Vault.location(case.key, document.key, "text")
+            pages = json.dumps([p.as_dict() for p in reading.pages]).encode()
+            await asyncio.to_thread(self.vault.write, location, pages)
+            fields = {
+                f.name: DocumentField(
+                    document_id=document_id,
+                    name=f.name,
+                    value=f.value,
+                    page=f.page,
+                    quote=f.quote,
+                    confidence=f.confidence,
+                    verified=f.verified,
+                    method=f.method,
+                    note=f.note,
+                )
+                for f in reading.fields
+            }
+            document.fields = list(fields.values())  # replaces a previous reading's
+            await session.flush()
+            proposed = propose(reading)
+            warnings = [*reading.warnings, *proposed.warnings]
+            if not proposed.empty:
+                note = await self._propose(session, document, proposed, fields)
+                if note:
+                    warnings.append(note)
+            document.text_blob = location
+            document.doc_type = reading.doc_type
+            document.pages = len(reading.pages) or document.pages
+            document.status, document.status_detail = "processed", None
+            document.warnings = warnings
+            document.processed_at = now()
+            await _commit(session)
+        return await self.document(document.case_id, document_id)
+
+    async def _propose(
+        self,
+        session: AsyncSession,
+        document: CaseDocument,
+        figures: ProposedFigures,
+        fields: dict[str, DocumentField],
+    ) -> str | None:
+        await session.execute(
+            delete(Debt).where(Debt.document_id == document.id, Debt.status == "proposed")
+        )
+        confirmed = await session.scalars(
+            select(Debt).where(Debt.case_id == document.case_id, Debt.status == "confirmed")
+        )
+        target = next(
+            (d for d in confirmed
+             if same_debt(figures.reference, figures.creditor, d.reference, d.creditor)),
+            None,
+        )  # fmt: skip
+        changes = {
+            figure: getattr(figures, column)
+            for figure, column in FIGURE_COLUMNS.items()
+            if getattr(figures, column) is not None
+        }
+        if target is not None and all(
+            getattr(target, FIGURE_COLUMNS[f]) == v for f, v in changes.items()
+        ):
+            return f"the figures match debt {target.id}, already confirmed: nothing to confirm"
+        kind = figures.kind or (target.kind if target else None)
+        priority = classify(kind, target.goods_essential if target else None)
+        stamp = now()
+        debt = Debt(
+            case_id=document.case_id,
+            status="proposed",
+            source="document",
+            updates_debt_id=target.id if target else None,
+            document_id=document.id,
+            **{FIGURE_COLUMNS[f]: v for f, v in changes.items()},
+            priority=priority.value,
+            priority_rule=priority.rule,
+            created_by=document.uploaded_by,
+            created_at=stamp,
+        )
+        debt.figures = [
+            DebtFigure(
+                figure=figure,
+                source="document",
+                field_id=fields[figures.sources[figure]].id if figure in figures.sources else None,
+                recorded_by=document.uploaded_by,
+                recorded_at=stamp,
+            )
+            for figure in changes
+        ]
+        session.add(debt)
+        return None
+
+    async def fail_reading(self, document_id: int, detail: str) -> None:
+        async with self.database.session() as session:
+            document = await session.get(CaseDocument, document_id)
+            if document is not None:
+                document.status, document.status_detail = "failed", detail[:2000]
+                await _commit(session)
+
+    async def record_indexed(self, document_id: int, chunks: int | None, warning: str = "") -> None:
+        async with self.database.session() as session:
+            document = await session.get(CaseDocument, document_id)
+            if document is None:
+                return
+            document.indexed_chunks = chunks
+            if warning:
+                document.warnings = [*document.warnings, warning]
+            await _commit(session)
+
+    async def delete_document(self, case_id: int, document_id: int) -> CaseDocument:
+        """Remove a document, its files, its fields and the debts it only proposed; debts
+        already confirmed from it keep their figures (their source then says so)."""
+        async with self.database.session() as session:
+            document = await _document(session, case_id, document_id)
+            await session.execute(
+                delete(Debt).where(Debt.document_id == document_id, Debt.status != "confirmed")
+            )
+            await session.delete(document)
+            await _commit(session)
+        for location in (document.blob, document.text_blob):
+            if location:
+                await asyncio.to_thread(self.vault.remove, location)
+        return document
+
+    # ------------------------------------------------------------------ debts
+
+    async def debts(self, case_id: int) -> list[Debt]:
+        """Every debt: priority ones first, then by size; proposals and rejections too."""
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            found = await session.scalars(select(Debt).where(Debt.case_id == case_id))
+            order = {"priority": 0, "unknown": 1, "non_priority": 2}
+            return sorted(found, key=lambda d: (order[d.priority], -(d.balance_pence or 0), d.id))
+
+    async def debt(self, case_id: int, debt_id: int) -> Debt:
+        async with self.database.session() as session:
+            return await _debt(session, case_id, debt_id)
+
+    async def add_debt(
+        self, case_id: int, actor: Actor, details: DebtDetails, *, source: str = "adviser"
+    ) -> Debt:
+        """A debt the adviser records (confirmed), or one read from the notes (proposed)."""
+        if not details.creditor:
+            raise InputError("a debt needs its creditor")
+        status = "confirmed" if source == "adviser" else "proposed"
+        stamp = now()
+        values = details.model_dump(exclude_none=True)
+        values.setdefault("from_fraud", False)
+        priority = classify(details.kind, details.goods_essential)
+        debt = Debt(
+            case_id=case_id,
+            status=status,
+            source=source,
+            **values,
+            priority=priority.value,
+            priority_rule=priority.rule,
+            created_by=actor.name,
+            created_at=stamp,
+        )
+        if status == "confirmed":
+            debt.decided_by, debt.decided_at = actor.name, stamp
+        debt.figures = [
+            DebtFigure(figure=f, source=source, recorded_by=actor.name, recorded_at=stamp)
+            for f, column in FIGURE_COLUMNS.items()
+            if column in values
+        ]
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            session.add(debt)
+            await _commit(session)
+        return await self.debt(case_id, debt.id)
+
+    async def confirm_debt(
+        self, case_id: int, debt_id: int, actor: Actor, corrections: DebtDetails, note: str = ""
+    ) -> Debt:
+        """Confirm a proposed debt, with any corrections; a proposed update is applied to
+        the debt it updates. Two advisers deciding at once: one wins, the other is told."""
+        stamp = now()
+        async with self.database.session() as session:
+            proposal = await _debt(session, case_id, debt_id)
+            await _claim(session, proposal, "confirmed", actor, stamp, note)
+            fixed = corrections.model_dump(exclude_unset=True)
+            target = proposal
+            if proposal.updates_debt_id is not None:
+                target = await _debt(session, case_id, proposal.updates_debt_id)
+                for figure, column in FIGURE_COLUMNS.items():
+                    value = getattr(proposal, column)
+                    if value is not None and column not in fixed:
+                        setattr(target, column, value)
+                        source = next(
+                            (f for f in reversed(proposal.figures) if f.figure == figure), None
+                        )
+                        target.figures.append(
+                            DebtFigure(
+                                figure=figure,
+                                source=proposal.source,
+                                field_id=source.field_id if source else None,
+                                recorded_by=actor.name,
+                                recorded_at=stamp,
+                            )
+                        )
+                proposal.decision_note = (f"applied to debt {target.id}. {note}").strip()
+            _apply(target, fixed, actor, stamp)
+            if not target.creditor:
+                raise InputError("the debt has no creditor: give one in the corrections")
+            await _commit(session)
+            target_id = target.id
+        return await self.debt(case_id, target_id)
+
+    async def reject_debt(self, case_id: int, debt_id: int, actor: Actor, reason: str) -> Debt:
+        async with self.database.session() as session:
+            proposal = await _debt(session, case_id, debt_id)
+            await _claim(session, proposal, "rejected", actor, now(), reason)
+            await _commit(session)
+        return await self.debt(case_id, debt_id)
+
+    async def update_debt(
+        self, case_id: int, debt_id: int, actor: Actor, changes: DebtDetails
+    ) -> Debt:
+        """The adviser changes a confirmed debt's figures (recorded as the adviser's)."""
+        async with self.database.session() as session:
+            debt = await _debt(session, case_id, debt_id)
+            if debt.status != "confirmed":
+                raise Conflict(f"debt {debt_id} is {debt.status}: confirm or reject it instead")
+            _apply(debt, changes.model_dump(exclude_unset=True), actor, now())
+            await _commit(session)
+        return await self.debt(case_id, debt_id)
+
+    async def delete_debt(self, case_id: int, debt_id: int) -> None:
+        async with self.database.session() as session:
+            debt = await _debt(session, case_id, debt_id)
+            await session.delete(debt)
+            await _commit(session)
+
+    # ------------------------------------------------------------------ budget, assets
+
+    async def budget(self, case_id: int) -> Budget:
+        lines = await self._children(case_id, BudgetLine)
+        return Budget.of(
+            Line(row.id, row.direction, row.category, row.label, row.amount_pence, row.frequency)
+            for row in lines
+        )
+
+    async def add_budget_line(self, case_id: int, actor: Actor, line: BudgetLineIn) -> Budget:
+        await self._add(case_id, BudgetLine(**line.model_dump(), created_by=actor.name,
+                                            created_at=now()))  # fmt: skip
+        return await self.budget(case_id)
+
+    async def delete_budget_line(self, case_id: int, line_id: int) -> Budget:
+        await self._remove(case_id, BudgetLine, line_id, "budget line")
+        return await self.budget(case_id)
+
+    async def assets(self, case_id: int) -> list[Asset]:
+        return await self._children(case_id, Asset)
+
+    async def add_asset(self, case_id: int, actor: Actor, asset: AssetIn) -> Asset:
+        return await self._add(
+            case_id, Asset(**asset.model_dump(), created_by=actor.name, created_at=now())
+        )
+
+    async def delete_asset(self, case_id: int, asset_id: int) -> None:
+        await self._remove(case_id, Asset, asset_id, "asset")
+
+    # ------------------------------------------------------------------ notes, letters
+
+    async def notes(self, case_id: int) -> list[CaseNote]:
+        return await self._children(case_id, CaseNote)
+
+    async def add_note(self, case_id: int, actor: Actor, note: NoteIn) -> CaseNote:
+        return await self._add(
+            case_id, CaseNote(body=note.body, created_by=actor.name, created_at=now())
+        )
+
+    async def note(self, case_id: int, note_id: int) -> CaseNote:
+        return await self._child(case_id, CaseNote, note_id, "note")
+
+    async def letters(self, case_id: int) -> list[Letter]:
+        return await self._children(case_id, Letter)
+
+    async def letter(self, case_id: int, letter_id: int) -> Letter:
+        return await self._child(case_id, Letter, letter_id, "letter")
+
+    async def add_letter(
+        self,
+        case_id: int,
+        actor: Actor,
+        *,
+        body: str,
+        details: dict[str, Any],
+        note_id: int | None,
+        kind: str = "confirmation_of_advice",
+    ) -> Letter:
+        return await self._add(
+            case_id,
+            Letter(note_id=note_id, kind=kind, status="draft", body=body, details=details,
+                   created_by=actor.name, created_at=now()),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ eligibility
+
+    async def client_facts(self, case_id: int) -> ClientFacts:
+        """What eligibility reads: confirmed debts only (proposals are counted as waiting),
+        the budget's surplus, the assets and the recorded circumstances."""
+        case = await self.case(case_id)
+        debts = await self.debts(case_id)
+        by_id = {d.id: d for d in debts}
+        confirmed = [d for d in debts if d.status == "confirmed" and d.updates_debt_id is None]
+        waiting = [d for d in debts if d.status == "proposed"]
+        # What the waiting proposals could add: a new debt's amount, an update's increase.
+        could_add: int | None = 0
+        for proposal in waiting:
+            target = by_id.get(proposal.updates_debt_id or 0)
+            if proposal.balance_pence is None:
+                could_add = None if target is None else could_add
+            elif could_add is not None:
+                current = target.balance_pence or 0 if target else 0
+                could_add += max(0, proposal.balance_pence - current)
+        budget = await self.budget(case_id)
+        assets = await self.assets(case_id)
+        circumstances = case.circumstances or Circumstances()
+        known = {
+            name: getattr(circumstances, name)
+            for name in CircumstancesUpdate.model_fields
+            if getattr(circumstances, name) is not None
+        }
+        return ClientFacts.model_validate(
+            {
+                "debts": [
+                    {"creditor": d.creditor or "creditor not recorded", "kind": d.kind,
+                     "balance_pence": d.balance_pence, "from_fraud": bool(d.from_fraud)}
+                    for d in confirmed
+                ],
+                "unconfirmed_debts": len(waiting),
+                "unconfirmed_debts_pence": could_add,
+                "monthly_surplus_pence": budget.surplus_pence,
+                "assets": [
+                    {"kind": a.kind, "description": a.description, "value_pence": a.value_pence}
+                    for a in assets
+                ],
+                **known,
+            }
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _children(self, case_id: int, model: type[M]) -> list[M]:
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            found = await session.scalars(
+                select(model).where(model.case_id == case_id).order_by(model.id)  # type: ignore[attr-defined]
+            )
+            return list(found)
+
+    async def _child(self, case_id: int, model: type[M], row_id: int, what: str) -> M:
+        async with self.database.session() as session:
+            row = await session.get(model, row_id)
+            if row is None or row.case_id != case_id:  # type: ignore[attr-defined]
+                raise NotFound(f"case {case_id} has no {what} {row_id}")
+            return row
+
+    async def _add(self, case_id: int, row: M) -> M:
+        async with self.database.session() as session:
+            await _case(session, case_id)
+            row.case_id = case_id  # type: ignore[attr-defined]
+            session.add(row)
+            await _commit(session)
+            return row
+
+    async def _remove(self, case_id: int, model: type[Base], row_id: int, what: str) -> None:
+        async with self.database.session() as session:
+            row = await session.get(model, row_id)
+            if row is None or row.case_id != case_id:  # type: ignore[attr-defined]
+                raise NotFound(f"case {case_id} has no {what} {row_id}")
+            await session.delete(row)
+            await _commit(session)
+
+    async def counts(self, case_id: int, models: Sequence[type[Base]]) -> dict[str, int]:
+        """Rows per table for one case (the erasure receipt's counts)."""
+        async with self.database.session() as session:
+            return {m.__tablename__: await _count(session, m, case_id) for m in models}
+
+
+# ---------------------------------------------------------------------- queries
+
+
+async def _case(session: AsyncSession, case_id: int) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"there is no case {case_id}")
+    return case
+
+
+async def _document(session: AsyncSession, case_id: int, document_id: int) -> CaseDocument:
+    document = await session.get(CaseDocument, document_id)
+    if document is None or document.case_id != case_id:
+        raise NotFound(f"case {case_id} has no document {document_id}")
+    return document
+
+
+async def _debt(session: AsyncSession, case_id: int, debt_id: int) -> Debt:
+    debt = await session.get(Debt, debt_id)
+    if debt is None or debt.case_id != case_id:
+        raise NotFound(f"case {case_id} has no debt {debt_id}")
+    return debt
+
+
+async def _claim(
+    session: AsyncSession, debt: Debt, decision: str, actor: Actor, stamp: datetime, note: str
+) -> None:
+    """Decide a proposal once: the update only matches while it is still proposed."""
+    if debt.status != "proposed":
+        raise Conflict(f"debt {debt.id} is already {debt.status}")
+    claimed = await session.execute(
+        update(Debt)
+        .where(Debt.id == debt.id, Debt.status == "proposed")
+        .values(status=decision, decided_by=actor.name, decided_at=stamp, decision_note=note)
+        .execution_options(synchronize_session="fetch")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"debt {debt.id} was decided by someone else just now")
+
+
+def _apply(debt: Debt, fixed: dict[str, Any], actor: Actor, stamp: datetime) -> None:
+    """An adviser's figures, each recorded as the adviser's."""
+    for figure, column in FIGURE_COLUMNS.items():
+        if column in fixed and fixed[column] != getattr(debt, column):
+            setattr(debt, column, fixed[column])
+            debt.figures.append(
+                DebtFigure(figure=figure, source="adviser", recorded_by=actor.name,
+                           recorded_at=stamp)
+            )  # fmt: skip
+    for column in ("goods_essential", "from_fraud"):
+        if column in fixed:
+            setattr(debt, column, fixed[column])
+    priority = classify(debt.kind, debt.goods_essential)
+    debt.priority, debt.priority_rule = priority.value, priority.rule
+
+
+async def _count(session: AsyncSession, model: type[Base], case_id: int) -> int:
+    table = model.__table__
+    if "case_id" in table.c:
+        query = select(func.count()).select_from(table).where(table.c.case_id == case_id)
+    elif "document_id" in table.c:
+        query = (
+            select(func.count())
+            .select_from(table.join(CaseDocument.__table__))
+            .where(CaseDocument.case_id == case_id)
+        )
+    else:  # debt_figures
+        query = (
+            select(func.count())
+            .select_from(table.join(Debt.__table__))
+            .where(Debt.case_id == case_id)
+        )
+    return int(await session.scalar(query) or 0)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _integrity(exc) from None
+
+
+def _integrity(exc: IntegrityError) -> InputError:
+    """A constraint the database enforced, said without the row's values."""
+    reason = str(exc.orig).splitlines()[0] if exc.orig else "a constraint"
+    if "FOREIGN KEY" in reason.upper() or "foreign key" in reason:
+        return NotFound("it refers to something that does not exist (an adviser, team or note)")
+    return Conflict("it clashes with what is recorded")
+
+
+__all__ = ["CaseStore", "DocumentFile", "PageRead", "Work"]
