@@ -50,7 +50,7 @@ def client_view(client: Client, *, sensitive: bool = False) -> dict[str, Any]:
 
 
 def circumstances_view(found: Circumstances | None) -> dict[str, Any]:
-    values = {name: None for name in CircumstancesUpdate.model_fields}
+    values: dict[str, Any] = {name: None for name in CircumstancesUpdate.model_fields}
     if found is not None:
         for name in values:
             value = getattr(found, name)
