@@ -137,9 +137,9 @@ def doctor_cmd(as_json: bool) -> None:
     sys.exit(0 if chat_ok else 1)
 
 
-# The services that read the database (the governed limits): it is brought up to date, under
-# a lock, before they start.
-DATABASE_SERVICES = ("notes", "rag")
+# The services that read the database (the governed limits; the app: the cases): it is
+# brought up to date, under a lock, before they start.
+DATABASE_SERVICES = ("notes", "rag", "app")
 
 
 def _database_ready() -> None:
@@ -152,11 +152,12 @@ def _database_ready() -> None:
 
 
 @main.command("serve")
-@click.argument("service", type=click.Choice(["notes", "docs", "rag"]))
+@click.argument("service", type=click.Choice(["notes", "docs", "rag", "app"]))
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=int, default=None, help="Defaults to the service's own port.")
 def serve_cmd(service: str, host: str, port: int | None) -> None:
-    """Run one of the HTTP services (notes 8100, docs 8101, rag 8102)."""
+    """Run one of the HTTP services (notes 8100, docs 8101, rag 8102) or the adviser app
+    (8103)."""
     import importlib
 
     import uvicorn
@@ -167,6 +168,7 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
         "notes": ("rma.notes.api", C.NOTES_PORT),
         "docs": ("rma.documents.api", C.DOCS_PORT),
         "rag": ("rma.rag.api", C.RAG_PORT),
+        "app": ("rma.app.api", C.APP_PORT),
     }
     module_name, default_port = modules[service]
     try:
@@ -189,6 +191,7 @@ def _add_service_commands() -> None:
         "rma.db.cli",
         "rma.limits.cli",
         "rma.cases.cli",
+        "rma.app.cli",
         "rma.rag.cli",
         "rma.notes.cli",
         "rma.documents.cli",

@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, text
 from rma.cases.models import CASE_TABLES, Case, Client, Letter
 from rma.cases.store import CaseStore
 from rma.db.engine import Database
+from rma.errors import Conflict
 from rma.limits.changes import Actor
 
 
@@ -87,6 +88,14 @@ async def erase_case(
     """Erase one case completely; raises before deleting anything if the search index
     cannot be reached."""
     case = await store.case(case_id)
+    reading = [
+        d.id for d in await store.documents(case_id) if d.status in ("received", "processing")
+    ]
+    if reading:
+        raise Conflict(
+            f"document(s) {', '.join(map(str, reading))} of this case are being read: erase it "
+            "when they are done (their text would be indexed again after the erasure)"
+        )
     rows = await store.counts(case_id, CASE_TABLES)
     forgotten = await index.forget_case(case.key)
     async with store.database.session() as session:

@@ -23,9 +23,9 @@ class _Input(BaseModel):
 
 class ClientDetails(_Input):
     name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    address: str | None = Field(None, max_length=2000)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=2000)
     date_of_birth: date | None = None
     vulnerability_notes: str | None = Field(
         None, max_length=20_000, description="Sensitive: shown only when asked for."
@@ -33,12 +33,12 @@ class ClientDetails(_Input):
 
 
 class ClientUpdate(_Input):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    address: str | None = Field(None, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=2000)
     date_of_birth: date | None = None
-    vulnerability_notes: str | None = Field(None, max_length=20_000)
+    vulnerability_notes: str | None = Field(default=None, max_length=20_000)
 
 
 class NewCase(_Input):
@@ -76,11 +76,11 @@ class CircumstancesUpdate(_Input):
 class DebtDetails(_Input):
     """A debt's figures. In a correction, only the figures given change."""
 
-    creditor: str | None = Field(None, min_length=1, max_length=200)
+    creditor: str | None = Field(default=None, min_length=1, max_length=200)
     kind: DebtKind | None = None
-    balance_pence: Pence | None = Field(None, ge=0)
-    arrears_pence: Pence | None = Field(None, ge=0)
-    reference: str | None = Field(None, max_length=80)
+    balance_pence: Pence | None = Field(default=None, ge=0)
+    arrears_pence: Pence | None = Field(default=None, ge=0)
+    reference: str | None = Field(default=None, max_length=80)
     goods_essential: bool | None = None
     from_fraud: bool | None = None
 
@@ -99,7 +99,7 @@ class Rejection(_Input):
 class BudgetLineIn(_Input):
     direction: Direction
     category: str = Field(min_length=1, max_length=40)
-    label: str | None = Field(None, max_length=120)
+    label: str | None = Field(default=None, max_length=120)
     amount_pence: Pence = Field(ge=0)
     frequency: Frequency = "monthly"
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rma import constants as C
 from rma.cases.budget import Budget, Line
 from rma.cases.models import (
     Asset,
@@ -54,7 +55,7 @@ from rma.db.base import Base
 from rma.db.engine import Database
 from rma.documents.validation import UploadLimits, check_upload
 from rma.eligibility.facts import ClientFacts
-from rma.errors import Conflict, InputError, NotFound
+from rma.errors import ConfigError, Conflict, InputError, NotFound
 from rma.limits.changes import Actor
 
 M = TypeVar("M", bound=Base)
@@ -89,16 +90,27 @@ class Work:
     """A document to read: its row, its case's key and its bytes."""
 
     document_id: int
+    document_key: str
     case_key: str
     file_name: str
+    media_type: str
     data: bytes
 
 
 class CaseStore:
-    def __init__(self, database: Database, vault: Vault, *, upload_limit: int) -> None:
+    """A case's rows (``database``) and files (``vault``; None for commands that read no
+    file, such as an eligibility check, so they run without the encryption key)."""
+
+    def __init__(self, database: Database, vault: Vault | None, *, upload_limit: int = 0) -> None:
         self.database = database
-        self.vault = vault
-        self.limits = UploadLimits(max_bytes=upload_limit)
+        self._vault = vault
+        self.limits = UploadLimits(max_bytes=upload_limit or C.CASE_UPLOAD_MAX_BYTES)
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            raise ConfigError("client files need the encryption key: set RMA_ENCRYPTION_KEY")
+        return self._vault
 
     # ------------------------------------------------------------------ cases
 
@@ -282,12 +294,20 @@ class CaseStore:
             document.status, document.status_detail = "processing", None
             await _commit(session)
             case_key, location, name = case.key, document.blob, document.file_name
+            document_key, media_type = document.key, document.media_type
         data = await asyncio.to_thread(self.vault.read, location)
-        return Work(document_id, case_key, name, data)
+        return Work(document_id, document_key, case_key, name, media_type, data)
 
-    async def finish_reading(self, document_id: int, reading: DocumentReading) -> CaseDocument:
+    async def finish_reading(
+        self,
+        document_id: int,
+        reading: DocumentReading,
+        indexed: int | None = None,
+        index_warning: str = "",
+    ) -> CaseDocument:
         """Keep what was read (the pages' text encrypted, the fields as read) and propose
-        the debt it names, for an adviser to confirm."""
+        the debt it names, for an adviser to confirm; ``indexed``: the passages the case's
+        search index now holds for it (None: not indexed, ``index_warning`` says why)."""
         async with self.database.session() as session:
             document = await session.get_one(CaseDocument, document_id)
             case = await session.get_one(Case, document.case_id)
@@ -312,6 +332,8 @@ class CaseStore:
             await session.flush()
             proposed = propose(reading)
             warnings = [*reading.warnings, *proposed.warnings]
+            if index_warning:
+                warnings.append(index_warning)
             if not proposed.empty:
                 note = await self._propose(session, document, proposed, fields)
                 if note:
@@ -322,6 +344,7 @@ class CaseStore:
             document.status, document.status_detail = "processed", None
             document.warnings = warnings
             document.processed_at = now()
+            document.indexed_chunks = indexed
             await _commit(session)
         return await self.document(document.case_id, document_id)
 
@@ -387,21 +410,13 @@ class CaseStore:
                 document.status, document.status_detail = "failed", detail[:2000]
                 await _commit(session)
 
-    async def record_indexed(self, document_id: int, chunks: int | None, warning: str = "") -> None:
-        async with self.database.session() as session:
-            document = await session.get(CaseDocument, document_id)
-            if document is None:
-                return
-            document.indexed_chunks = chunks
-            if warning:
-                document.warnings = [*document.warnings, warning]
-            await _commit(session)
-
     async def delete_document(self, case_id: int, document_id: int) -> CaseDocument:
         """Remove a document, its files, its fields and the debts it only proposed; debts
         already confirmed from it keep their figures (their source then says so)."""
         async with self.database.session() as session:
             document = await _document(session, case_id, document_id)
+            if document.status == "processing":
+                raise Conflict(f"document {document_id} is being read; delete it when it is done")
             await session.execute(
                 delete(Debt).where(Debt.document_id == document_id, Debt.status != "confirmed")
             )

@@ -66,7 +66,7 @@ class _Facts(BaseModel):
 class DebtFact(_Facts):
     creditor: str = Field(min_length=1, max_length=200)
     kind: DebtKind | None = None
-    balance_pence: Pence | None = Field(None, ge=0)
+    balance_pence: Pence | None = Field(default=None, ge=0)
     from_fraud: bool = False
 
     @property

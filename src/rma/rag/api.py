@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from rma.errors import InputError, InputTooLarge, RMAError
+from rma.rag import cases
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
     DEFAULT_TOP_K,
@@ -361,4 +362,4 @@ async def _start(app: FastAPI) -> None:
 
 def create(**kwargs: Any) -> FastAPI:
     """The Ask the Manuals service (``rma serve rag``)."""
-    return create_app("rag", routes=[routes], on_startup=_start, **kwargs)
+    return create_app("rag", routes=[routes, cases.routes], on_startup=_start, **kwargs)

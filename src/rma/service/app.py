@@ -37,6 +37,7 @@ from rma.errors import (
     ConfigError,
     InputError,
     RMAError,
+    ServiceUnavailable,
     StreamInterrupted,
     StructuredOutputError,
 )
@@ -87,8 +88,12 @@ class Readiness(BaseModel):
     checks: list[dict[str, Any]]
 
 
+ReadinessCheck = Callable[[FastAPI], Awaitable[tuple[Readiness, bool]]]
+
+
 async def current_readiness(request: Request) -> tuple[Readiness, bool]:
-    return await readiness_report(request.app)
+    check: ReadinessCheck = getattr(request.app.state, "readiness", None) or readiness_report
+    return await check(request.app)
 
 
 ReadinessDep = Annotated[tuple[Readiness, bool], Depends(current_readiness)]
@@ -106,8 +111,11 @@ def create_app(
     router: ProviderRouter | None = None,
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
+    readiness: ReadinessCheck | None = None,
 ) -> FastAPI:
-    """A FastAPI app for ``service`` with RMA's shared middleware and endpoints."""
+    """A FastAPI app for ``service`` with RMA's shared middleware and endpoints.
+    ``readiness`` replaces the model backends' checks in ``/ready`` (a service that calls
+    no model, like the adviser app, checks what it does depend on)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -116,6 +124,7 @@ def create_app(
         app.state.settings = settings
         app.state.router = router or build_router(settings)
         app.state.ready_cache = (0.0, None)
+        app.state.readiness = readiness
         reloads = router is None and _reload_on_sighup(app, service)
         if on_startup:
             await on_startup(app)
@@ -149,7 +158,8 @@ def create_app(
         token = request_id.set(rid)
         started = time.monotonic()
         try:
-            if keys and request.url.path not in OPEN_PATHS and not _authorised(request, keys):
+            request.state.api_key = matching_key(request, keys)
+            if keys and request.url.path not in OPEN_PATHS and request.state.api_key is None:
                 response: Response = JSONResponse(
                     error_body("unauthorised", "a valid API key is required"),
                     status_code=401,
@@ -273,13 +283,18 @@ def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[Readiness, bool]:
     return Readiness(status=status, checks=checks), status != "not_ready"
 
 
-def _authorised(request: Request, keys: list[bytes]) -> bool:
+def matching_key(request: Request, keys: list[bytes]) -> int | None:
+    """Which of the API keys (by position, from 1) the request carries; None if none."""
     supplied = request.headers.get(C.API_KEY_HEADER, "")
     auth = request.headers.get("Authorization", "")
     if not supplied and auth.lower().startswith("bearer "):
         supplied = auth[7:].strip()
     given = supplied.encode()
-    return any(hmac.compare_digest(given, key) for key in keys)
+    found = None
+    for number, key in enumerate(keys, 1):  # every key compared: no timing hint of which
+        if hmac.compare_digest(given, key) and found is None:
+            found = number
+    return found
 
 
 def status_for(exc: RMAError) -> int:
@@ -287,7 +302,7 @@ def status_for(exc: RMAError) -> int:
     started, the status it would have had)."""
     if isinstance(exc, InputError):
         return exc.status_code
-    if isinstance(exc, AllBackendsFailed):
+    if isinstance(exc, (AllBackendsFailed, ServiceUnavailable)):
         return 503
     if isinstance(exc, BackendRejected) and exc.status_code == 400:
         return 422  # a 400 from the model server is almost always input it cannot take
@@ -302,6 +317,7 @@ def _error_kind(exc: RMAError) -> str:
         StructuredOutputError: "invalid_model_output",
         StreamInterrupted: "stream_interrupted",
         ConfigError: "configuration",
+        ServiceUnavailable: "service_unavailable",
     }
     return next((k for t, k in kinds.items() if isinstance(exc, t)), type(exc).__name__)
 
@@ -333,6 +349,8 @@ def _install_error_handlers(app: FastAPI) -> None:
                 headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         elif isinstance(exc, BackendError):
             extra["provider"] = exc.provider
+        elif isinstance(exc, ServiceUnavailable):
+            extra["service"] = exc.service
         detail = exc.message if isinstance(exc, BackendError) else str(exc)
         return JSONResponse(
             error_body(_error_kind(exc), detail, **extra),

@@ -20,6 +20,7 @@ LOG_FIELDS = frozenset(
     {
         "service", "method", "route", "status", "duration_ms", "provider", "model", "role",
         "error", "hops", "count", "chunks", "documents", "pages", "bytes", "attempt",
+        "actor", "action", "case_id", "document_id",
     }
 )  # fmt: skip
 

@@ -1,0 +1,75 @@
+"""The adviser app (``rma serve app``, port 8103): built with the shared app factory.
+
+It refuses to start without an encryption key (client files are never stored in the
+clear), and is ready when its database answers and the three services it calls do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from rma.app.deps import AppState
+from rma.app.reader import DocumentReader
+from rma.app.routes import cases, debts, documents, eligibility, letters, money, search
+from rma.app.services import Services
+from rma.cases.store import CaseStore
+from rma.cases.vault import Vault
+from rma.config import Settings
+from rma.db import Database
+from rma.limits.changes import LimitRegister
+from rma.llm.router import ProviderRouter
+from rma.service.app import create_app
+
+ROUTES = [cases.routes, documents.routes, debts.routes, money.routes, eligibility.routes,
+          letters.routes, search.routes]  # fmt: skip
+
+
+async def _start(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    vault = Vault.from_settings(settings)  # a missing or bad key stops start-up here
+    database = Database.from_settings(settings)
+    store = CaseStore(database, vault, upload_limit=settings.case_upload_max_bytes)
+    services = Services.from_settings(settings)
+    reader = DocumentReader(store, services.docs, services.search)
+    app.state.cases = AppState(store, LimitRegister(database), services, reader)
+    app.state.access_hooks = []
+    await reader.resume()
+
+
+async def _stop(app: FastAPI) -> None:
+    state: AppState = app.state.cases
+    await state.reader.aclose()
+    await state.services.aclose()
+    await state.store.database.aclose()
+
+
+async def readiness(app: FastAPI) -> tuple[dict[str, Any], bool]:
+    """The database answers, and so does each service the app calls."""
+    state: AppState = app.state.cases
+    checks: list[dict[str, Any]] = []
+    try:
+        async with state.store.database.session() as session:
+            await session.execute(text("SELECT 1"))
+        checks.append({"service": "database", "ok": True})
+    except Exception as exc:
+        checks.append({"service": "database", "ok": False, "error": type(exc).__name__})
+    for client in state.services.all():
+        checks.append(await client.healthy())
+    ok = all(c["ok"] for c in checks)
+    return {"status": "ready" if ok else "not_ready", "checks": checks}, ok
+
+
+def create(settings: Settings | None = None, router: ProviderRouter | None = None) -> FastAPI:
+    """The adviser app; settings default to the environment's."""
+    return create_app(
+        "app",
+        routes=ROUTES,
+        settings=settings,
+        router=router,
+        on_startup=_start,
+        on_shutdown=_stop,
+        readiness=readiness,
+    )

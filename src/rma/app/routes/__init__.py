@@ -1,0 +1,1 @@
+"""The adviser app's JSON API, one module per resource."""

@@ -1,0 +1,100 @@
+"""A case's documents: upload (read in the background), list, read, download, delete.
+
+Every read of what a document says (its fields and quotes, its text, the file itself)
+is recorded through :func:`rma.app.actor.record_access`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from rma.app.actor import ActorDep, record_access
+from rma.app.deps import StateDep, StoreDep
+from rma.cases.views import debt_view, document_view
+from rma.documents.api import UPLOAD_SCHEMA, read_upload
+from rma.errors import Conflict
+
+routes = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"])
+
+
+@routes.post("", status_code=202, openapi_extra=UPLOAD_SCHEMA)
+async def upload(
+    case_id: int, request: Request, state: StateDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Upload a document (multipart field ``file``): checked, stored encrypted and read
+    in the background; poll it until ``status`` is processed or failed."""
+    await state.store.case(case_id)  # a 404 before the body is read
+    data, name = await read_upload(request, state.store.limits)
+    document = await state.store.add_document(case_id, actor, data, name)
+    state.reader.schedule(document.id)
+    return document_view(document, with_fields=False)
+
+
+@routes.get("")
+async def list_documents(case_id: int, store: StoreDep) -> dict[str, Any]:
+    """The case's documents (no fields or text: see each document)."""
+    found = await store.documents(case_id)
+    return {"documents": [document_view(d, with_fields=False) for d in found]}
+
+
+@routes.get("/{document_id}")
+async def read_document(
+    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> dict[str, Any]:
+    """A document with the fields read from it (page, quote, confidence) and the debt it
+    proposes."""
+    document = await store.document(case_id, document_id)
+    await record_access(request, actor, "document.fields", case_id, document_id)
+    proposals = [d for d in await store.debts(case_id) if d.document_id == document_id]
+    return {**document_view(document), "debts": [debt_view(d) for d in proposals]}
+
+
+@routes.get("/{document_id}/text")
+async def document_text(
+    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> dict[str, Any]:
+    """The text read from each page."""
+    pages = await store.document_pages(case_id, document_id)
+    await record_access(request, actor, "document.text", case_id, document_id)
+    return {"document_id": document_id, "pages": pages}
+
+
+@routes.get("/{document_id}/file")
+async def document_file(
+    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> Response:
+    """The uploaded file itself, decrypted."""
+    found = await store.document_file(case_id, document_id)
+    await record_access(request, actor, "document.file", case_id, document_id)
+    extension = found.document.media_type.rsplit("/", 1)[-1]
+    return Response(
+        found.data,
+        media_type=found.document.media_type,
+        headers={
+            # The client's file name stays out of the header (and out of proxies' logs).
+            "Content-Disposition": f'attachment; filename="document-{document_id}.{extension}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@routes.post("/{document_id}/read", status_code=202)
+async def read_again(case_id: int, document_id: int, state: StateDep) -> dict[str, Any]:
+    """Read a document again (after a failure, or with a better doc-processor)."""
+    document = await state.store.document(case_id, document_id)
+    if document.status in ("received", "processing"):
+        raise Conflict(f"document {document_id} is already waiting to be read")
+    state.reader.schedule(document_id)
+    return {**document_view(document, with_fields=False), "status": "received"}
+
+
+@routes.delete("/{document_id}")
+async def delete_document(case_id: int, document_id: int, state: StateDep) -> dict[str, Any]:
+    """Delete a document, its text, fields, search passages and the debts it only proposed."""
+    document = await state.store.document(case_id, document_id)
+    case = await state.store.case(case_id)
+    removed = await state.services.search.remove(case.key, document.key)
+    await state.store.delete_document(case_id, document_id)
+    return {"deleted": document_id, "search_passages": removed}

@@ -1,0 +1,40 @@
+"""Eligibility for a DRO, bankruptcy, breathing space and an IVA, as at any date: for a
+case (its confirmed figures) or for facts sent as they are."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from rma.app.deps import StateDep
+from rma.eligibility import ClientFacts, assess
+
+routes = APIRouter(tags=["eligibility"])
+
+
+class FactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    facts: ClientFacts
+    as_at: date | None = None
+
+
+@routes.get("/cases/{case_id}/eligibility")
+async def case_eligibility(
+    case_id: int, state: StateDep, as_at: date | None = None
+) -> dict[str, Any]:
+    """Each scheme's criteria for this case, with the limits in force on ``as_at``
+    (default today): the client's value, the limit and its source, pass / fail / unknown,
+    the margin and what is missing."""
+    facts = await state.store.client_facts(case_id)
+    table = await state.register.table()
+    return {"case_id": case_id, **assess(facts, table, as_at).as_dict()}
+
+
+@routes.post("/eligibility")
+async def eligibility(body: FactsIn, state: StateDep) -> dict[str, Any]:
+    """The same assessment for facts given in the request (nothing is stored)."""
+    return assess(body.facts, await state.register.table(), body.as_at).as_dict()

@@ -1,0 +1,78 @@
+"""A case's notes, and the letters the notes service writes from them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from rma.app.actor import ActorDep
+from rma.app.deps import StateDep, StoreDep
+from rma.cases.proposals import same_debt
+from rma.cases.schema import DebtDetails, NoteIn
+from rma.cases.views import debt_view, letter_view, note_view
+from rma.errors import InputError
+
+routes = APIRouter(prefix="/cases/{case_id}", tags=["notes and letters"])
+
+
+class LetterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note_id: int | None = Field(default=None, description="a note already on the case")
+    notes: str | None = Field(default=None, max_length=200_000, description="or new notes to keep")
+    adviser_name: str | None = Field(default=None, max_length=100)
+    organisation: str | None = Field(default=None, max_length=150)
+    tone: Literal["warm", "formal"] = "warm"
+
+
+@routes.get("/notes")
+async def list_notes(case_id: int, store: StoreDep) -> dict[str, Any]:
+    return {"notes": [note_view(n) for n in await store.notes(case_id)]}
+
+
+@routes.post("/notes", status_code=201)
+async def add_note(case_id: int, body: NoteIn, store: StoreDep, actor: ActorDep) -> dict[str, Any]:
+    return note_view(await store.add_note(case_id, actor, body))
+
+
+@routes.post("/letters", status_code=201)
+async def write_letter(
+    case_id: int, body: LetterRequest, state: StateDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Write a Confirmation of Advice from a note (the notes service, over HTTP). Debts
+    the notes name that the case does not have yet are proposed, for the adviser to confirm."""
+    store = state.store
+    if (body.note_id is None) == (body.notes is None):
+        raise InputError("give either note_id (a note on the case) or notes (new notes)")
+    case = await store.case(case_id)
+    if body.notes is not None:
+        note = await store.add_note(case_id, actor, NoteIn(body=body.notes))
+    else:
+        note = await store.note(case_id, body.note_id or 0)
+    draft = await state.services.notes.letter(
+        note.body, case.client.name, adviser_name=body.adviser_name,
+        organisation=body.organisation, tone=body.tone,
+    )  # fmt: skip
+    letter = await store.add_letter(
+        case_id, actor, body=draft.text, details=draft.details, note_id=note.id
+    )
+    known = await store.debts(case_id)
+    proposed = []
+    for creditor, pence in draft.debts:
+        if any(same_debt(None, creditor, None, d.creditor) for d in known):
+            continue
+        details = DebtDetails(creditor=creditor[:200], balance_pence=pence)
+        proposed.append(await store.add_debt(case_id, actor, details, source="notes"))
+    return {**letter_view(letter), "proposed_debts": [debt_view(d) for d in proposed]}
+
+
+@routes.get("/letters")
+async def list_letters(case_id: int, store: StoreDep) -> dict[str, Any]:
+    return {"letters": [letter_view(x) for x in await store.letters(case_id)]}
+
+
+@routes.get("/letters/{letter_id}")
+async def read_letter(case_id: int, letter_id: int, store: StoreDep) -> dict[str, Any]:
+    return letter_view(await store.letter(case_id, letter_id))

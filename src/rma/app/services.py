@@ -1,0 +1,248 @@
+"""Small typed clients for the three services the app calls over HTTP.
+
+Each sends the app's service key (``RMA_SERVICE_KEY``) and the request's id, and turns
+transport failures and 5xx answers into :class:`~rma.errors.ServiceUnavailable` (HTTP 503
+from the app, naming the service), and a service's 4xx into the same error type the
+service raised, with its message. Responses are read into the app's own types here, so
+the rest of the app never handles a service's raw JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from rma import constants as C
+from rma.cases.erasure import Forgotten
+from rma.cases.proposals import DocumentReading, FieldRead, PageRead, pence_of
+from rma.config import Settings
+from rma.errors import (
+    Conflict,
+    InputError,
+    InputTooLarge,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from rma.service.logs import request_id
+
+CLIENT_ERRORS: dict[int, type[InputError]] = {
+    404: NotFound,
+    409: Conflict,
+    413: InputTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+class ServiceClient:
+    """One service: its base URL, the key the app presents, and the error mapping."""
+
+    name = "service"
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str = "",
+        *,
+        timeout: float = C.SERVICE_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {C.API_KEY_HEADER: key} if key else {}
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=C.SERVICE_CONNECT_TIMEOUT),
+            transport=transport,
+        )
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {C.REQUEST_ID_HEADER: rid} if (rid := request_id.get()) else {}
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException:
+            raise ServiceUnavailable(
+                f"the {self.name} did not answer in time", service=self.name
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"cannot reach the {self.name} at {self.base_url} ({type(exc).__name__})",
+                service=self.name,
+            ) from None
+        if response.status_code < 400:
+            return response
+        detail = _detail(response)
+        if response.status_code in (401, 403):
+            raise ServiceUnavailable(
+                f"the {self.name} refused the app's service key (RMA_SERVICE_KEY must be one of "
+                f"its RMA_API_KEYS)",
+                service=self.name,
+                status=response.status_code,
+            )
+        if response.status_code >= 500:
+            raise ServiceUnavailable(
+                f"the {self.name} failed ({response.status_code}): {detail}",
+                service=self.name,
+                status=response.status_code,
+            )
+        error = CLIENT_ERRORS.get(response.status_code, InputError)(f"the {self.name}: {detail}")
+        error.status_code = response.status_code
+        raise error
+
+    async def healthy(self) -> dict[str, Any]:
+        try:
+            response = await self._http.get("/health", timeout=C.SERVICE_CONNECT_TIMEOUT)
+            return {"service": self.name, "url": self.base_url, "ok": response.status_code == 200}
+        except httpx.HTTPError as exc:
+            return {"service": self.name, "url": self.base_url, "ok": False,
+                    "error": type(exc).__name__}  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "no detail"
+    return str(body.get("detail") or body.get("error") or body) if isinstance(body, dict) else ""
+
+
+# ------------------------------------------------------------------ the doc-processor
+
+
+class DocProcessor(ServiceClient):
+    name = "doc-processor"
+
+    async def read(self, data: bytes, file_name: str, media_type: str) -> DocumentReading:
+        """Send one document to ``POST /process``; its pages, type and fields."""
+        response = await self.request(
+            "POST", "/process", files={"file": (file_name, data, media_type)}
+        )
+        body = response.json()
+        return DocumentReading(
+            doc_type=str(body.get("doc_type") or "other"),
+            pages=tuple(
+                PageRead(int(p["number"]), str(p.get("text") or ""), str(p.get("method", "")),
+                         p.get("confidence"))
+                for p in body.get("pages", [])
+            ),
+            fields=tuple(
+                FieldRead(
+                    name=name, value=str(f.get("value", "")), page=f.get("page"),
+                    quote=str(f.get("quote", "")), confidence=float(f.get("confidence", 0.0)),
+                    verified=bool(f.get("verified")), method=str(f.get("source", "")),
+                    note=str(f.get("note", "")),
+                )
+                for name, f in (body.get("fields") or {}).items()
+                if f.get("value") not in (None, "")
+            ),
+            warnings=tuple(str(w) for w in body.get("warnings", [])),
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the notes service
+
+
+@dataclass(frozen=True)
+class LetterDraft:
+    """A letter the notes service wrote: its text, what else it returned, and the debts
+    it read from the notes (creditor, pence or None)."""
+
+    text: str
+    details: dict[str, Any]
+    debts: list[tuple[str, int | None]]
+
+
+class NotesService(ServiceClient):
+    name = "notes service"
+
+    async def letter(
+        self,
+        notes: str,
+        client_name: str,
+        *,
+        adviser_name: str | None = None,
+        organisation: str | None = None,
+        tone: str = "warm",
+    ) -> LetterDraft:
+        body = {"notes": notes, "client_name": client_name, "tone": tone}
+        body |= {k: v for k, v in (("adviser_name", adviser_name),
+                                    ("organisation", organisation)) if v}  # fmt: skip
+        found = (await self.request("POST", "/convert", json=body)).json()
+        debts = [
+            (str(d["creditor"]), pence_of(str(d["amount"])) if d.get("amount") else None)
+            for d in found.get("debts", [])
+            if d.get("creditor")
+        ]
+        text = str(found.pop("letter", ""))
+        return LetterDraft(text, found, debts)
+
+
+# ------------------------------------------------------------------ the RAG service
+
+
+class CaseSearch(ServiceClient):
+    """A case's documents in the RAG service's per-case index."""
+
+    name = "RAG service"
+
+    async def index(
+        self, case_key: str, document_key: str, file_name: str, pages: tuple[PageRead, ...]
+    ) -> int:
+        body = {
+            "file_name": file_name,
+            "pages": [{"number": p.number, "text": p.text} for p in pages if p.text.strip()],
+        }
+        if not body["pages"]:
+            return 0
+        found = await self.request("PUT", f"/cases/{case_key}/documents/{document_key}", json=body)
+        return int(found.json()["passages"])
+
+    async def remove(self, case_key: str, document_key: str) -> int:
+        found = await self.request("DELETE", f"/cases/{case_key}/documents/{document_key}")
+        return int(found.json()["removed"])
+
+    async def query(
+        self, case_key: str, question: str, top_k: int, max_tokens: int
+    ) -> dict[str, Any]:
+        body = {"question": question, "top_k": top_k, "max_tokens": max_tokens}
+        answer: dict[str, Any] = (
+            await self.request("POST", f"/cases/{case_key}/query", json=body)
+        ).json()
+        return answer
+
+    async def forget_case(self, case_key: str) -> Forgotten:
+        found = (await self.request("DELETE", f"/cases/{case_key}")).json()
+        return Forgotten(
+            chunks=int(found["passages"]),
+            documents=int(found["documents"]),
+            compacted=bool(found["store_compacted"]),
+            warnings=tuple(found.get("warnings", [])),
+        )
+
+
+@dataclass
+class Services:
+    docs: DocProcessor
+    notes: NotesService
+    search: CaseSearch
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        key = settings.rma_service_key.get_secret_value()
+        return cls(
+            DocProcessor(settings.rma_docs_url, key),
+            NotesService(settings.rma_notes_url, key),
+            CaseSearch(settings.rma_rag_url, key),
+        )
+
+    def all(self) -> list[ServiceClient]:
+        return [self.docs, self.notes, self.search]
+
+    async def aclose(self) -> None:
+        for client in self.all():
+            await client.aclose()

@@ -1,0 +1,294 @@
+"""Each client's documents, searchable on their own: one Chroma collection per case.
+
+The adviser app sends a document's pages (already read by the doc-processor) here to be
+indexed; a question about a case is answered from that case's passages alone, citing
+their pages. Nothing else reads a case's collection: the manuals' endpoints, batch and the
+OpenAI-compatible surface hold the manual store only, and a case's keyword index lives
+for one question in memory (never on disk).
+
+Forgetting a case deletes its collection and, on the embedded store, the collection's
+vector files and the deleted rows left in Chroma's SQLite file (VACUUM), so the text is
+gone from the disk. A Chroma server keeps deleted rows in its file until it is vacuumed
+(``chroma utils vacuum``); the receipt says so.
+
+    PUT    /cases/{case_key}/documents/{document_key}   index a document's pages
+    DELETE /cases/{case_key}/documents/{document_key}   remove one document
+    POST   /cases/{case_key}/query                      a cited answer from this case only
+    GET    /cases/{case_key}                            what is indexed (counts)
+    DELETE /cases/{case_key}                            forget the case entirely
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
+
+from rma.errors import InputError, NotFound
+from rma.llm.router import ProviderRouter
+from rma.llm.types import ChatResult, Message
+from rma.rag.answer import (
+    DEFAULT_ANSWER_TOKENS,
+    DEFAULT_TOP_K,
+    MAX_TOP_K,
+    CitedAnswer,
+    ManualsAnswerer,
+    PreparedQuestion,
+    Source,
+    context_tokens,
+)
+from rma.rag.bm25 import KeywordIndex
+from rma.rag.library import token_counter
+from rma.rag.manuals import Block, LoadedManual, chunk_manual
+from rma.rag.retrieval import HybridRetriever
+from rma.rag.store import ManualStore
+
+log = logging.getLogger("rma.rag")
+
+PREFIX = "rma_case_"
+KEY = r"^[0-9a-f]{32}$"
+CASE_PROMPT = (
+    "You help a UK debt adviser with one client's documents. Answer only from the numbered "
+    "passages below, which come from this client's own documents. After each statement, cite "
+    "the passage number in square brackets, like [1]. Copy names, references, amounts and "
+    "dates exactly as written and do not calculate. If the passages do not answer the "
+    "question, say that the client's documents do not say."
+)
+NOT_IN_DOCUMENTS = (
+    "The client's documents do not answer this question: no passage in them is close enough, "
+    "so no answer has been generated."
+)
+MAX_PAGES = 500
+MAX_PAGE_CHARS = 200_000
+
+CaseKey = Annotated[str, PathParam(pattern=KEY, description="the case's key (32 hex digits)")]
+
+
+class PageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1)
+    text: str = Field(max_length=MAX_PAGE_CHARS)
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file_name: str = Field(min_length=1, max_length=255)
+    pages: list[PageIn] = Field(min_length=1, max_length=MAX_PAGES)
+
+
+class CaseQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K)
+    max_tokens: int = Field(DEFAULT_ANSWER_TOKENS, ge=16, le=1024)
+
+
+class _OneQuestionKeywords(KeywordIndex):
+    """A case's keyword index, built for one question and never written to disk."""
+
+    def _save(self) -> None:
+        return None
+
+
+class CaseAnswerer(ManualsAnswerer):
+    """The manuals' cited answers, over one case's passages and worded for them."""
+
+    def _messages(self, question: str, sources: list[Source], *rest: Any) -> list[Message]:
+        messages = super()._messages(question, sources, *rest)
+        return [Message.system(CASE_PROMPT), *messages[1:]]
+
+    def finish(self, prepared: PreparedQuestion, result: ChatResult | None) -> CitedAnswer:
+        answer = super().finish(prepared, result)
+        if not answer.covered:
+            answer.answer = NOT_IN_DOCUMENTS
+        return answer
+
+
+class CaseIndex:
+    """Every case's collection in the store the manuals use (same client, same model)."""
+
+    def __init__(self, manuals: ManualStore, router: ProviderRouter, context_window: int) -> None:
+        self.client = manuals.client
+        self.location = manuals.location
+        self.router = router
+        self.context_window = context_window
+        self.count_tokens = token_counter(router)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, case_key: str) -> asyncio.Lock:
+        return self._locks.setdefault(case_key, asyncio.Lock())
+
+    def _store(self, case_key: str, create: bool) -> ManualStore | None:
+        name = PREFIX + check_key(case_key)
+        if not create:
+            try:
+                self.client.get_collection(name)
+            except Exception:  # Chroma's "does not exist" has no stable type across versions
+                return None
+        return ManualStore(self.client, name, self.location)
+
+    async def index(self, case_key: str, document_key: str, document: DocumentIn) -> int:
+        """(Re)index one document's pages; returns the passages stored."""
+        check_key(document_key)
+        blocks = [
+            Block("paragraph", paragraph.strip(), page=page.number)
+            for page in document.pages
+            for paragraph in re.split(r"\n\s*\n", page.text)
+            if paragraph.strip()
+        ]
+        if not blocks:
+            raise InputError("the document has no text to index")
+        manual = LoadedManual(
+            name=document.file_name, kind="pdf", title=document.file_name,
+            pages=max(p.number for p in document.pages), blocks=blocks,
+        )  # fmt: skip
+        chunks = await asyncio.to_thread(chunk_manual, manual, document_key, self.count_tokens)
+        embedded = await self.router.embed([c.embedding_text() for c in chunks])
+        digest = hashlib.sha256("\n".join(c.text for c in chunks).encode()).hexdigest()
+        async with self._lock(case_key):
+            store = await asyncio.to_thread(self._store, case_key, True)
+            assert store is not None
+            await asyncio.to_thread(store.claim_model, embedded.model, embedded.dimension)
+            await asyncio.to_thread(
+                store.replace_document, manual, digest, "case", chunks, embedded.vectors
+            )
+        log.info("case document indexed", extra={"chunks": len(chunks), "pages": manual.pages})
+        return len(chunks)
+
+    async def remove(self, case_key: str, document_key: str) -> int:
+        async with self._lock(case_key):
+            store = await asyncio.to_thread(self._store, case_key, False)
+            if store is None:
+                return 0
+            return await asyncio.to_thread(store.delete_document, check_key(document_key))
+
+    async def answer(self, case_key: str, query: CaseQuery) -> CitedAnswer:
+        store = await asyncio.to_thread(self._store, case_key, False)
+        if store is None or await asyncio.to_thread(store.count) == 0:
+            raise NotFound("nothing of this case is indexed: no document has been read yet")
+        rows = await asyncio.to_thread(store.all_chunks)
+        keywords = _OneQuestionKeywords(Path())
+        await asyncio.to_thread(keywords.build, [(i, c.embedding_text()) for i, c in rows], "")
+        retriever = HybridRetriever(store, keywords, self.router)
+        answerer = CaseAnswerer(
+            retriever, store, None, self.router, context_window=self.context_window
+        )
+        return await answerer.answer(query.question, query.top_k, query.max_tokens)
+
+    async def stats(self, case_key: str) -> dict[str, int]:
+        store = await asyncio.to_thread(self._store, case_key, False)
+        if store is None:
+            return {"documents": 0, "passages": 0}
+        documents = await asyncio.to_thread(store.documents)
+        return {"documents": len(documents), "passages": await asyncio.to_thread(store.count)}
+
+    async def forget(self, case_key: str) -> dict[str, Any]:
+        """Delete the case's collection and, on the embedded store, its files' leftovers."""
+        async with self._lock(case_key):
+            store = await asyncio.to_thread(self._store, case_key, False)
+            if store is None:
+                return {"passages": 0, "documents": 0, "store_compacted": True, "warnings": []}
+            counts = await self.stats(case_key)
+            compacted, warnings = await asyncio.to_thread(self._drop, store)
+        self._locks.pop(case_key, None)
+        log.info("case forgotten", extra={"chunks": counts["passages"]})
+        return {**counts, "store_compacted": compacted, "warnings": warnings}
+
+    def _drop(self, store: ManualStore) -> tuple[bool, list[str]]:
+        folder = Path(self.location)
+        database = folder / "chroma.sqlite3"
+        embedded = database.is_file()
+        segments = _segments(database, str(store.collection.id)) if embedded else []
+        self.client.delete_collection(store.collection.name)
+        if not embedded:
+            return False, [
+                "the Chroma server keeps deleted rows in its file until it is vacuumed "
+                "(chroma utils vacuum); schedule it after erasures"
+            ]
+        for segment in segments:
+            shutil.rmtree(folder / segment, ignore_errors=True)
+        try:
+            with sqlite3.connect(database, timeout=30) as connection:
+                connection.execute("VACUUM")
+        except sqlite3.Error as exc:
+            return False, [f"the vector store could not be compacted now ({exc}); run VACUUM"]
+        return True, []
+
+
+def _segments(database: Path, collection_id: str) -> list[str]:
+    """The collection's segment folders (Chroma keeps vectors in one per segment)."""
+    with sqlite3.connect(database, timeout=30) as connection:
+        rows = connection.execute("SELECT id FROM segments WHERE collection = ?", (collection_id,))
+        return [str(r[0]) for r in rows if re.fullmatch(r"[0-9a-f-]{36}", str(r[0]))]
+
+
+def check_key(key: str) -> str:
+    if not re.fullmatch(KEY, key):
+        raise InputError("a case or document key is 32 hexadecimal digits")
+    return key
+
+
+# ------------------------------------------------------------------------------ routes
+
+
+def get_cases(request: Request) -> CaseIndex:
+    index: CaseIndex | None = getattr(request.app.state, "case_index", None)
+    if index is None:
+        index = CaseIndex(
+            request.app.state.rag.library.store,
+            request.app.state.router,
+            context_tokens(request.app.state.settings),
+        )
+        request.app.state.case_index = index
+    return index
+
+
+CasesDep = Annotated[CaseIndex, Depends(get_cases)]
+routes = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@routes.put("/{case_key}/documents/{document_key}")
+async def index_document(
+    case_key: CaseKey, document_key: CaseKey, body: DocumentIn, cases: CasesDep
+) -> dict[str, Any]:
+    """Index (or re-index) one of the case's documents, page by page."""
+    return {
+        "document_key": document_key,
+        "passages": await cases.index(case_key, document_key, body),
+    }
+
+
+@routes.delete("/{case_key}/documents/{document_key}")
+async def remove_document(
+    case_key: CaseKey, document_key: CaseKey, cases: CasesDep
+) -> dict[str, Any]:
+    return {"document_key": document_key, "removed": await cases.remove(case_key, document_key)}
+
+
+@routes.post("/{case_key}/query")
+async def query_case(case_key: CaseKey, body: CaseQuery, cases: CasesDep) -> dict[str, Any]:
+    """A cited answer from this case's documents only."""
+    return (await cases.answer(case_key, body)).as_dict()
+
+
+@routes.get("/{case_key}")
+async def case_stats(case_key: CaseKey, cases: CasesDep) -> dict[str, int]:
+    return await cases.stats(case_key)
+
+
+@routes.delete("/{case_key}")
+async def forget_case(case_key: CaseKey, cases: CasesDep) -> dict[str, Any]:
+    """Forget everything indexed for the case (erasure)."""
+    return await cases.forget(case_key)
