@@ -128,7 +128,9 @@ class App:
         return dict(self.ok("POST", "/cases", json={"client": {"name": name}}))
 
 
-def app_settings(database_url: str, data: Path, services: Services | None) -> Settings:
+def app_settings(
+    database_url: str, data: Path, services: Services | None, **extra: Any
+) -> Settings:
     urls = {}
     if services is not None:
         urls = {"RMA_NOTES_URL": services.notes, "RMA_DOCS_URL": services.docs,
@@ -143,12 +145,15 @@ def app_settings(database_url: str, data: Path, services: Services | None) -> Se
         RMA_SERVICE_KEY=SERVICE_KEY,
         **EMBEDDED,
         **urls,
+        **extra,
     )
 
 
 @contextmanager
-def running_app(database_url: str, data: Path, services: Services | None) -> Iterator[App]:
-    settings = app_settings(database_url, data, services)
+def running_app(
+    database_url: str, data: Path, services: Services | None, **extra: Any
+) -> Iterator[App]:
+    settings = app_settings(database_url, data, services, **extra)
     migrate.upgrade(database_urls(settings))
     application = create(settings=settings)
     with serving(application) as url:

@@ -13,7 +13,9 @@ from rma.eligibility.criteria import (
     Rule,
     SchemeResult,
     judge,
+    is_near,
     limit_units,
+    margin_words,
     meets,
 )
 from rma.eligibility.facts import ClientFacts, pounds
@@ -74,10 +76,17 @@ def petition_risk(facts: ClientFacts, context: Context) -> list[str]:
     unsecured = [d for d in facts.debts if not d.secured and d.balance_pence is not None]
     notes = []
     for debt in unsecured:
-        if meets(debt.balance_pence or 0, bound, "at_least"):
+        owed = debt.balance_pence or 0
+        if meets(owed, bound, "at_least"):
             notes.append(
-                f"Risk: {debt.creditor} is owed {pounds(debt.balance_pence or 0)}, at least the "
+                f"Risk: {debt.creditor} is owed {pounds(owed)}, at least the "
                 f"{minimum.display} minimum: it could petition for the client's bankruptcy."
+            )
+        elif is_near(owed, bound):
+            notes.append(
+                f"Near miss: {debt.creditor} is owed {pounds(owed)}, "
+                f"{margin_words(owed, bound, minimum).replace(' limit', ' minimum')}: interest "
+                "or charges could bring it to the level at which it could petition."
             )
     total = sum(d.balance_pence or 0 for d in unsecured)
     if len(unsecured) > 1 and meets(total, bound, "at_least"):
