@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the three RMA services; RMA_SERVICE picks which one a container runs:
+# One image for the three RMA services and the adviser app; RMA_SERVICE picks which one a
+# container runs (notes, docs, rag or app):
 #   docker build -t rma .
 #   docker run -e RMA_SERVICE=rag -p 8102:8102 rma
 # The builder compiles llama.cpp (the embedded default backend) with the same portable CPU
@@ -47,9 +48,9 @@ USER rma
 WORKDIR /var/lib/rma
 # Created above and owned by rma: a new volume mounted here starts with that owner.
 VOLUME ["/var/lib/rma/data"]
-EXPOSE 8100 8101 8102
+EXPOSE 8100 8101 8102 8103
 # Each service listens on its own port (rma.constants); the probe asks the one this
 # container runs.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; from rma import constants as C; port = {'notes': C.NOTES_PORT, 'docs': C.DOCS_PORT, 'rag': C.RAG_PORT}[os.environ['RMA_SERVICE']]; urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; from rma import constants as C; port = {'notes': C.NOTES_PORT, 'docs': C.DOCS_PORT, 'rag': C.RAG_PORT, 'app': C.APP_PORT}[os.environ['RMA_SERVICE']]; urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4)"]
 CMD ["sh", "-c", "exec rma serve \"$RMA_SERVICE\" --host 0.0.0.0"]

@@ -85,7 +85,9 @@ async def test_a_read_document_proposes_a_debt_that_counts_only_once_confirmed(
     case_id = await new_case(store)
     document = await store.add_document(case_id, ADVISER, png(letter), "letter.png")
     work = await store.start_reading(document.id)
-    assert work.data == png(letter)
+    assert work is not None and work.data == png(letter)
+    assert await store.start_reading(document.id) is None  # claimed once: one reader
+    assert await store.unfinished_documents() == []
     read = await store.finish_reading(document.id, reading_of(letter))
     assert read.status == "processed" and {f.name for f in read.fields} >= {"creditor", "balance"}
     assert (await store.document_pages(case_id, document.id))[0]["text"] == letter.text

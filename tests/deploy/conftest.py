@@ -13,10 +13,17 @@ from rma.config import Settings
 from tests.conftest import ROOT
 
 # `rma serve NAME` -> the port it listens on.
-SERVICE_PORTS = {"notes": C.NOTES_PORT, "docs": C.DOCS_PORT, "rag": C.RAG_PORT}
+SERVICE_PORTS = {
+    "notes": C.NOTES_PORT, "docs": C.DOCS_PORT, "rag": C.RAG_PORT, "app": C.APP_PORT,
+}  # fmt: skip
 # The same services under their Compose and Kubernetes names.
-DEPLOYED_NAMES = {"notes-service": "notes", "doc-processor": "docs", "rag-service": "rag"}
-SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY"}
+DEPLOYED_NAMES = {
+    "notes-service": "notes", "doc-processor": "docs", "rag-service": "rag",
+    "adviser-app": "app",
+}  # fmt: skip
+# The ones that call models and read the vector store (the app calls them instead).
+MODEL_USERS = {"notes-service", "doc-processor", "rag-service"}
+SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY", "RMA_SERVICE_KEY"}
 _ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[)\(?\s*["']([A-Z0-9_]+)["']"""
 )

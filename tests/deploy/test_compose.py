@@ -18,6 +18,7 @@ from rma.config import load_settings
 from tests.conftest import ROOT
 from tests.deploy.conftest import (
     DEPLOYED_NAMES,
+    MODEL_USERS,
     SERVICE_PORTS,
     image_variables,
     read_env_example,
@@ -41,8 +42,9 @@ THIRD_PARTY_ENV = {
     "chromadb/chroma": set(),
     "postgres": {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"},
 }  # fmt: skip
-# The services that read the database (the governed limits) and so wait for its migration.
-DATABASE_USERS = {"notes-service", "rag-service"}
+# The services that read the database (the governed limits; the app: the cases) and so wait
+# for its migration.
+DATABASE_USERS = {"notes-service", "rag-service", "adviser-app"}
 # One-off jobs a service may wait to see finish.
 ONE_OFF = {"ollama-models", "db-migrate"}
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)[^}]*\}")
@@ -157,7 +159,9 @@ def test_services_wait_for_healthy_dependencies(variant: str) -> None:
     services = resolved_services(VARIANTS[variant])
     for compose_name in DEPLOYED_NAMES:
         depends = services[compose_name]["depends_on"]
-        assert "chromadb" in depends
+        # The app needs the services, not what they use.
+        needs = "chromadb" if compose_name in MODEL_USERS else "rag-service"
+        assert needs in depends, compose_name
         for dependency, rule in depends.items():
             if dependency in ONE_OFF:
                 assert rule["condition"] == "service_completed_successfully"
@@ -199,6 +203,10 @@ def test_the_database_is_postgres_migrated_before_the_services_that_use_it(
     # No default password: Compose refuses to start until .env sets one.
     assert env["POSTGRES_PASSWORD"].startswith("${RMA_DATABASE_PASSWORD:?")
     assert env_example["RMA_DATABASE_PASSWORD"] == ""
+    # Nor a default encryption key for client files.
+    app_env = services["adviser-app"]["environment"]
+    assert app_env["RMA_ENCRYPTION_KEY"].startswith("${RMA_ENCRYPTION_KEY:?")
+    assert env_example["RMA_ENCRYPTION_KEY"] == ""
     assert "pg_isready" in postgres["healthcheck"]["test"]
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
     migrate = services["db-migrate"]
@@ -311,7 +319,9 @@ def test_docker_compose_accepts_the_variant(variant: str, tmp_path: Path) -> Non
         (tmp_path / path.name).write_text(text)
     env = (ROOT / ".env.example").read_text()  # with the one secret Compose requires set
     (tmp_path / ".env").write_text(
-        env.replace("RMA_DATABASE_PASSWORD=\n", "RMA_DATABASE_PASSWORD=x\n")
+        env.replace("RMA_DATABASE_PASSWORD=\n", "RMA_DATABASE_PASSWORD=x\n").replace(
+            "RMA_ENCRYPTION_KEY=\n", "RMA_ENCRYPTION_KEY=k:" + "A" * 43 + "\n"
+        )
     )
     (tmp_path / "manuals").mkdir()
     files = [arg for name in VARIANTS[variant] for arg in ("-f", name)]
@@ -324,3 +334,14 @@ def test_docker_compose_accepts_the_variant(variant: str, tmp_path: Path) -> Non
     assert set(DEPLOYED_NAMES) <= set(config["services"])
     rag_env = config["services"]["rag-service"]["environment"]
     assert rag_env["RMA_SERVICE"] == "rag" and rag_env["CHROMADB_HOST"] == "chromadb"
+
+
+def test_the_app_calls_the_services_where_compose_runs_them(env_example: dict[str, str]) -> None:
+    for variant in VARIANTS:
+        services = resolved_services(VARIANTS[variant])
+        for variable, name in (("RMA_NOTES_URL", "notes-service"),
+                               ("RMA_DOCS_URL", "doc-processor"),
+                               ("RMA_RAG_URL", "rag-service")):  # fmt: skip
+            url = urlsplit(env_example[variable])
+            assert url.hostname == name and f"{url.port}:{url.port}" in services[name]["ports"]
+        assert "app-data:/var/lib/rma/data" in services["adviser-app"]["volumes"]

@@ -53,7 +53,8 @@ def test_the_expected_objects_are_rendered(rendered: tuple[str, list[Manifest]])
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
     expected = {("Namespace", "rma"), ("ConfigMap", "rma-settings"), ("Secret", "rma-secrets"),
                 ("StatefulSet", "chromadb"), ("Service", "chromadb"),
-                ("StatefulSet", "postgres"), ("Service", "postgres")}  # fmt: skip
+                ("StatefulSet", "postgres"), ("Service", "postgres"),
+                ("PersistentVolumeClaim", "case-files")}  # fmt: skip
     for name in DEPLOYED_NAMES:
         expected |= {("Deployment", name), ("Service", name), ("HorizontalPodAutoscaler", name)}
     if overlay == "gpu":
@@ -173,7 +174,7 @@ def test_postgres_keeps_its_data_and_its_password_is_a_secret_not_shipped(
         "/" + env["POSTGRES_DB"],
         None,
     )
-    for name in ("notes-service", "rag-service"):
+    for name in ("notes-service", "rag-service", "adviser-app"):
         (app,) = containers(by_kind(objects, "Deployment")[name])
         passwords = [e["valueFrom"] for e in app["env"] if e["name"] == "RMA_DATABASE_PASSWORD"]
         assert passwords == [DATABASE_SECRET], name
@@ -208,3 +209,27 @@ def test_the_fallback_resolver_renders_what_kustomize_renders(overlay: str) -> N
 
     directory: Path = OVERLAYS[overlay]
     assert keyed(kustomize.build(directory)) == keyed(kustomize.render_with_tool(directory))
+
+
+ENCRYPTION_SECRET = {"secretKeyRef": {"name": "rma-encryption", "key": "key"}}
+
+
+def test_the_app_calls_the_services_and_alone_holds_the_encryption_key(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    _, objects = rendered
+    values = settings_of(objects)
+    services = by_kind(objects, "Service")
+    for variable, name in (("RMA_NOTES_URL", "notes-service"), ("RMA_DOCS_URL", "doc-processor"),
+                           ("RMA_RAG_URL", "rag-service")):  # fmt: skip
+        url = urlsplit(values[variable])
+        assert url.hostname == name and url.port == services[name]["spec"]["ports"][0]["port"]
+    assert "rma-encryption" not in by_kind(objects, "Secret")  # the operator creates it
+    for name in DEPLOYED_NAMES:
+        (container,) = containers(by_kind(objects, "Deployment")[name])
+        keys = [e.get("valueFrom") for e in container["env"] if e["name"] == "RMA_ENCRYPTION_KEY"]
+        assert keys == ([ENCRYPTION_SECRET] if name == "adviser-app" else []), name
+    app = by_kind(objects, "Deployment")["adviser-app"]["spec"]["template"]["spec"]
+    data = next(v for v in app["volumes"] if v["name"] == "data")
+    claim = by_kind(objects, "PersistentVolumeClaim")[data["persistentVolumeClaim"]["claimName"]]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # shared by the replicas

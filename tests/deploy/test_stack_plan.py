@@ -45,7 +45,7 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     env_file = tmp_path / "rma.env"
     env_file.write_text(
         "VLLM_URL=http://vllm:8000/v1\nVLLM_MODEL=served-name\nVLLM_CONTEXT_TOKENS=4096\n"
-        "RMA_API_KEYS=secret-key\nVLLM_API_KEY=secret-vllm-key\n"
+        "RMA_API_KEYS=secret-key\nVLLM_API_KEY=secret-vllm-key\nRMA_SERVICE_KEY=secret-key\n"
     )
     options = StackOptions(
         state_dir=tmp_path / "state", env_file=env_file, vllm_python="/opt/vllm/bin/python",
@@ -65,7 +65,8 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     assert flags["--served-model-name"] == "served-name"  # VLLM_MODEL from the env file
     assert flags["--max-model-len"] == "4096"  # VLLM_CONTEXT_TOKENS
     assert (flags["--model"], flags["--port"]) == ("/models/m", "9000")
-    assert [c.name for c in plan.components] == ["vllm", "chroma", "notes", "docs", "rag"]
+    assert [c.name for c in plan.components] == ["vllm", "chroma", "notes", "docs", "rag", "app"]
+    assert [c.tier for c in plan.components] == [0, 0, 1, 1, 1, 2]  # the app last
     rag = plan.component("rag")
     assert rag.env["RMA_DATA_DIR"] == str((tmp_path / "state" / "data" / "rag").resolve())
     assert rag.argv[-4:] == ["--host", "127.0.0.1", "--port", "8102"]
@@ -77,6 +78,30 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     saved = (tmp_path / "state" / "stack.json").read_text()
     assert "secret" not in saved
     assert StackPlan.load(tmp_path / "state").component("rag").env == rag.env
+    # The app calls the services where the stack runs them; its key is in a 0600 file.
+    app = plan.component("app")
+    assert app.env["RMA_RAG_URL"] == "http://127.0.0.1:8102" and app.port == 8103
+    key_file = Path(app.env["RMA_SECRETS_DIR"]) / "RMA_ENCRYPTION_KEY"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600" and key_file.read_text() not in saved
+
+
+def test_the_embedded_stack_runs_no_model_server_and_keeps_its_key(tmp_path: Path) -> None:
+    options = StackOptions(state_dir=tmp_path / "state", embedded=True)
+    plan, settings = build_plan(options, {"LLM_PROVIDER": "vllm", "CHROMADB_HOST": "chroma"})
+    assert [c.name for c in plan.components] == ["notes", "docs", "rag", "app"]
+    assert [c.tier for c in plan.components] == [0, 0, 0, 1]
+    assert settings.chat_chain == ["local"] and settings.chromadb_host == ""
+    assert (settings.embed_provider, settings.ocr_provider) == ("local", "tesseract")
+    key_file = Path(plan.component("app").env["RMA_SECRETS_DIR"]) / "RMA_ENCRYPTION_KEY"
+    first = key_file.read_text()
+    build_plan(options, {})
+    assert key_file.read_text() == first  # generated once: the files stay readable
+    given, _ = build_plan(options, {"RMA_ENCRYPTION_KEY": "k:" + "A" * 43})
+    assert "RMA_SECRETS_DIR" not in given.component("app").env
+    with pytest.raises(ConfigError, match="vLLM options"):
+        build_plan(StackOptions(state_dir=tmp_path, embedded=True, vllm_url="http://x/v1"), {})
+    with pytest.raises(ConfigError, match="RMA_SERVICE_KEY"):
+        build_plan(options, {"RMA_API_KEYS": "people-key"})
 
 
 def test_an_operators_rollback_setting_is_kept(tmp_path: Path) -> None:

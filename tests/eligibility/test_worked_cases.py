@@ -5,7 +5,6 @@ outcome and the margin or note that decides it, word for word."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 
 import pytest

@@ -19,6 +19,7 @@ from rma.cases.store import CaseStore
 from rma.cases.vault import Vault
 from rma.config import Settings
 from rma.db import Database
+from rma.errors import ConfigError
 from rma.limits.changes import LimitRegister
 from rma.llm.router import ProviderRouter
 from rma.service.app import create_app
@@ -30,6 +31,11 @@ ROUTES = [cases.routes, documents.routes, debts.routes, money.routes, eligibilit
 async def _start(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     vault = Vault.from_settings(settings)  # a missing or bad key stops start-up here
+    if settings.rma_api_keys and not settings.rma_service_key.get_secret_value():
+        raise ConfigError(
+            "RMA_API_KEYS is set but RMA_SERVICE_KEY is not: set it to the key the app "
+            "presents to the services (one of their RMA_API_KEYS)"
+        )
     database = Database.from_settings(settings)
     store = CaseStore(database, vault, upload_limit=settings.case_upload_max_bytes)
     services = Services.from_settings(settings)

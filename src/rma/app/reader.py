@@ -71,6 +71,8 @@ class DocumentReader:
 
     async def _read_one(self, document_id: int) -> None:
         work = await self.store.start_reading(document_id)
+        if work is None:
+            return  # another app process is reading it
         try:
             reading = await self.docs.read(work.data, work.file_name, work.media_type)
         except RMAError as exc:

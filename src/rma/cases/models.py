@@ -199,6 +199,8 @@ class CaseDocument(Base):
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     uploaded_by: Mapped[str] = mapped_column(String(120))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When it was read; while ``processing``, when its reading started (a reading started
+    # long ago belongs to a stopped process and is claimed again).
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     fields: Mapped[list[DocumentField]] = relationship(

@@ -16,10 +16,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,8 @@ from rma.limits.changes import Actor
 M = TypeVar("M", bound=Base)
 REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 REFERENCE_TRIES = 5
+# A reading started this long ago belongs to a process that stopped: claim it again.
+STALE_READING_SECONDS = 2 * C.SERVICE_TIMEOUT
 # The figures of a debt and the columns that hold them.
 FIGURE_COLUMNS = {
     "creditor": "creditor",
@@ -276,22 +278,42 @@ class CaseStore:
         return pages
 
     async def unfinished_documents(self) -> list[int]:
-        """Documents not yet read (received, or left half-read by a stopped process)."""
+        """Documents waiting to be read, and those whose reading started so long ago that
+        the process reading them must have stopped."""
+        stale = now() - timedelta(seconds=STALE_READING_SECONDS)
         async with self.database.session() as session:
             found = await session.scalars(
                 select(CaseDocument.id)
-                .where(CaseDocument.status.in_(("received", "processing")))
+                .where(
+                    or_(
+                        CaseDocument.status == "received",
+                        (CaseDocument.status == "processing") & (CaseDocument.processed_at < stale),
+                    )
+                )
                 .order_by(CaseDocument.id)
             )
             return list(found)
 
-    async def start_reading(self, document_id: int) -> Work:
+    async def start_reading(self, document_id: int) -> Work | None:
+        """Claim a document for reading (None: another process is reading it)."""
+        stale = now() - timedelta(seconds=STALE_READING_SECONDS)
         async with self.database.session() as session:
             document = await session.get(CaseDocument, document_id)
             if document is None:
                 raise NotFound(f"there is no document {document_id}")
+            claimed = await session.execute(
+                update(CaseDocument)
+                .where(
+                    CaseDocument.id == document_id,
+                    or_(CaseDocument.status != "processing", CaseDocument.processed_at < stale),
+                )
+                # While it is read, processed_at is when its reading started.
+                .values(status="processing", status_detail=None, processed_at=now())
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
             case = await session.get_one(Case, document.case_id)
-            document.status, document.status_detail = "processing", None
             await _commit(session)
             case_key, location, name = case.key, document.blob, document.file_name
             document_key, media_type = document.key, document.media_type

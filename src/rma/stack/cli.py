@@ -14,6 +14,7 @@ import httpx
 from rma.errors import ConfigError
 from rma.stack import processes
 from rma.stack.plan import (
+    APP,
     CHROMA_PORT,
     SERVICES,
     VLLM_PORT,
@@ -60,7 +61,8 @@ def _load(state_dir: Path) -> StackPlan:
 
 @click.group("stack")
 def stack() -> None:
-    """Run the whole deployment locally: vLLM on the CPU, Chroma and the three services."""
+    """Run the whole deployment locally: vLLM on the CPU, Chroma, the three services and
+    the adviser app; or, with --embedded, the services on the bundled models and the app."""
 
 
 @stack.command("up")
@@ -86,6 +88,11 @@ def stack() -> None:
     help="Use this running vLLM server instead of starting one.",
 )
 @click.option("--ollama-url", help="An Ollama server for vision and as the chat fallback.")
+@click.option(
+    "--embedded",
+    is_flag=True,
+    help="No model server: the bundled models in each service, embedded Chroma, SQLite.",
+)
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="The address the services listen on."
 )
@@ -115,6 +122,9 @@ def stack() -> None:
     help="The RAG service's port.",
 )
 @click.option(
+    "--app-port", type=int, default=APP.port, show_default=True, help="The adviser app's port."
+)
+@click.option(
     "--vllm-start-timeout",
     type=float,
     default=VLLM_START_TIMEOUT,
@@ -128,12 +138,14 @@ def up_cmd(
     vllm_model_dir: str | None,
     vllm_url: str | None,
     ollama_url: str | None,
+    embedded: bool,
     host: str,
     vllm_port: int,
     chroma_port: int,
     notes_port: int,
     docs_port: int,
     rag_port: int,
+    app_port: int,
     vllm_start_timeout: float,
 ) -> None:
     """Start the stack and wait until every part answers its health check."""
@@ -155,8 +167,9 @@ def up_cmd(
         host=host,
         vllm_port=vllm_port,
         chroma_port=chroma_port,
-        service_ports={"notes": notes_port, "docs": docs_port, "rag": rag_port},
+        service_ports={"notes": notes_port, "docs": docs_port, "rag": rag_port, "app": app_port},
         vllm_start_timeout=vllm_start_timeout,
+        embedded=embedded,
     )
     try:
         plan, settings = build_plan(options, dict(os.environ))
@@ -169,6 +182,9 @@ def up_cmd(
         _fail(str(exc))
     chain = " -> ".join(settings.chat_chain)
     click.echo(f"stack up (chat: {chain}; state: {plan.state_dir})")
+    secrets = plan.component(APP.name).env.get("RMA_SECRETS_DIR")
+    if secrets:
+        click.echo(f"  the app's encryption key: {secrets} (back it up with the data)")
     for row in summary(plan):
         owner = "" if row["owned"] else "  (not started by the stack)"
         click.echo(f"  {row['name']:<7} {row['url']}{owner}")
@@ -213,7 +229,7 @@ async def _up(plan: StackPlan) -> None:
 @state_dir_option
 @click.argument("components", nargs=-1)
 def down_cmd(state_dir: Path, components: tuple[str, ...]) -> None:
-    """Stop the stack, or only the COMPONENTS named (vllm, chroma, notes, docs, rag)."""
+    """Stop the stack, or only the COMPONENTS named (vllm, chroma, notes, docs, rag, app)."""
     plan = _load(state_dir)
     try:
         chosen = [plan.component(n) for n in components] if components else plan.components

@@ -1,5 +1,12 @@
 """What the local stack runs and how the parts are wired: the same variables as Compose.
 
+Two shapes: the GPU-server deployment on one machine (vLLM on the CPU, a Chroma server,
+the three services, the adviser app), and ``--embedded``, the embedded default (the three
+services on the bundled models with embedded Chroma, and the app; no model server at
+all). Either way the services share one SQLite database unless the operator names one,
+and the app's encryption key is generated once into the state folder's ``keys/`` (mode
+0600) unless the operator gives ``RMA_ENCRYPTION_KEY``.
+
 A :class:`StackPlan` lists the components in start order (model server and store first,
 then the services that depend on them), each with its command line, port, health path
 and the environment variables the stack sets for it. It is saved as ``stack.json`` in
@@ -44,6 +51,18 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("docs", "doc-processor", C.DOCS_PORT),
     ServiceSpec("rag", "rag-service", C.RAG_PORT),
 )
+APP = ServiceSpec("app", "adviser-app", C.APP_PORT)
+# What --embedded means: every model in-process, Tesseract, Chroma embedded in the RAG
+# service. Forced, not defaults: a model server named elsewhere would not be embedded.
+EMBEDDED = {
+    "LLM_PROVIDER": "local",
+    "FALLBACK_PROVIDER": "",
+    "EMBED_PROVIDER": "local",
+    "OCR_PROVIDER": "tesseract",
+    "CHROMADB_HOST": "",
+}
+# The app's settings the stack writes to files rather than to stack.json (secrets).
+SECRETS_DIR = "keys"
 
 
 @dataclass
@@ -136,6 +155,7 @@ class StackOptions:
     chroma_port: int = CHROMA_PORT
     service_ports: dict[str, int] = field(default_factory=dict)
     vllm_start_timeout: float = VLLM_START_TIMEOUT
+    embedded: bool = False
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -174,13 +194,89 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
     file_env = read_env_file(options.env_file) if options.env_file else {}
     # The operator's choices (environment, then the env file) under the stack's wiring.
     chosen = {**base_env, **file_env}
+    components: list[Component]
+    wiring: dict[str, str]
+    provider_env: dict[str, str]
+    if options.embedded:
+        if options.vllm_url or options.vllm_python or options.vllm_model_dir:
+            raise ConfigError("--embedded runs no model server: leave out the vLLM options")
+        if options.ollama_url:
+            raise ConfigError("--embedded runs every model in-process: leave out --ollama-url")
+        components, wiring, provider_env = [], dict(EMBEDDED), {}
+    else:
+        components, wiring, provider_env = _model_servers(options, chosen, state)
+    if not chosen.get("RMA_DATABASE_URL"):
+        # One database for every service (each has its own RMA_DATA_DIR): SQLite in WAL
+        # mode takes several processes; an operator's RMA_DATABASE_URL is kept.
+        wiring["RMA_DATABASE_URL"] = f"sqlite:///{state / 'data' / 'rma.db'}"
+    settings = service_settings({**chosen, **provider_env, **wiring})
+    if settings.rma_api_keys and not settings.rma_service_key.get_secret_value():
+        raise ConfigError(
+            "RMA_API_KEYS is set, so the services need a key: set RMA_SERVICE_KEY to the one "
+            "the adviser app presents to them (one of RMA_API_KEYS)"
+        )
+    tier = 0 if options.embedded else 1
+    rma_serve = [sys.executable, "-m", "rma.cli", "serve"]
+    service_urls: dict[str, str] = {}
+    for spec in SERVICES:
+        port = options.service_ports.get(spec.name, spec.port)
+        service_urls[spec.name] = f"http://127.0.0.1:{port}"
+        env = {**provider_env, **wiring, "RMA_DATA_DIR": str(state / "data" / spec.name)}
+        components.append(
+            Component(
+                spec.name,
+                tier,
+                port,
+                "/health",
+                argv=[*rma_serve, spec.name, *flags(host=options.host, port=port)],
+                env=env,
+                ready_path="/ready",
+            )
+        )
+    app_port = options.service_ports.get(APP.name, APP.port)
+    app_env = {
+        **provider_env,
+        **wiring,
+        "RMA_DATA_DIR": str(state / "data" / APP.name),
+        "RMA_NOTES_URL": service_urls["notes"],
+        "RMA_DOCS_URL": service_urls["docs"],
+        "RMA_RAG_URL": service_urls["rag"],
+    }
+    if not chosen.get("RMA_ENCRYPTION_KEY"):
+        app_env["RMA_SECRETS_DIR"] = str(app_secrets(state))
+    components.append(
+        Component(
+            APP.name,
+            tier + 1,
+            app_port,
+            "/health",
+            argv=[*rma_serve, APP.name, *flags(host=options.host, port=app_port)],
+            env=app_env,
+            ready_path="/ready",
+        )
+    )
+    plan = StackPlan(
+        state_dir=state,
+        components=components,
+        cwd=os.getcwd(),
+        env_file=str(options.env_file.resolve()) if options.env_file else None,
+    )
+    return plan, settings
+
+
+def _model_servers(
+    options: StackOptions, chosen: dict[str, str], state: Path
+) -> tuple[list[Component], dict[str, str], dict[str, str]]:
+    """vLLM (started, or one already running) and the Chroma server: the components, the
+    wiring the services get, and the provider defaults left to the operator."""
     if options.vllm_url and (options.vllm_python or options.vllm_model_dir):
         raise ConfigError("give either --vllm-url (a server already running) or the vLLM python "
                           "and model folder (a server the stack starts), not both")  # fmt: skip
     if not options.vllm_url and not (options.vllm_python and options.vllm_model_dir):
         raise ConfigError(
             "vLLM: give --vllm-python and --vllm-model-dir (RMA_STACK_VLLM_PYTHON, "
-            "RMA_STACK_VLLM_MODEL_DIR) to start one, or --vllm-url to use a running server"
+            "RMA_STACK_VLLM_MODEL_DIR) to start one, or --vllm-url to use a running server "
+            "(or --embedded for no model server at all)"
         )
     components: list[Component] = []
     if options.vllm_url:
@@ -198,19 +294,14 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
     }
     if options.ollama_url:
         wiring["OLLAMA_URL"] = options.ollama_url.rstrip("/")
-    if not chosen.get("RMA_DATABASE_URL"):
-        # One database for every service (each has its own RMA_DATA_DIR): SQLite in WAL
-        # mode takes several processes; an operator's RMA_DATABASE_URL is kept.
-        wiring["RMA_DATABASE_URL"] = f"sqlite:///{state / 'data' / 'rma.db'}"
     # Provider choices are the operator's to make (LLM_PROVIDER=ollama is the rollback);
     # without one, the stack is what Compose deploys: vLLM, with Ollama behind it if known.
     defaults = {"LLM_PROVIDER": "vllm"}
     if options.ollama_url:
         defaults["FALLBACK_PROVIDER"] = "ollama"
     provider_env = {k: v for k, v in defaults.items() if k not in chosen}
-    settings = service_settings({**chosen, **provider_env, **wiring})
-
     if not options.vllm_url:
+        served = service_settings({**chosen, **provider_env, **wiring})
         vllm_env = {"VLLM_CPU_KVCACHE_SPACE": VLLM_CPU_KVCACHE_GIB}
         vllm_server = [str(options.vllm_python), "-m", "vllm.entrypoints.openai.api_server"]
         components.append(
@@ -222,8 +313,8 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
                 argv=vllm_server
                 + flags(
                     model=str(options.vllm_model_dir),
-                    served_model_name=settings.vllm_model,
-                    max_model_len=settings.vllm_context_tokens,
+                    served_model_name=served.vllm_model,
+                    max_model_len=served.vllm_context_tokens,
                     dtype="bfloat16",
                     structured_outputs_config=C.VLLM_STRUCTURED_OUTPUTS_CONFIG,
                     host="127.0.0.1",
@@ -244,28 +335,22 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
             start_timeout=CHROMA_START_TIMEOUT,
         )
     )
-    rma_serve = [sys.executable, "-m", "rma.cli", "serve"]
-    for spec in SERVICES:
-        port = options.service_ports.get(spec.name, spec.port)
-        env = {**provider_env, **wiring, "RMA_DATA_DIR": str(state / "data" / spec.name)}
-        components.append(
-            Component(
-                spec.name,
-                1,
-                port,
-                "/health",
-                argv=[*rma_serve, spec.name, *flags(host=options.host, port=port)],
-                env=env,
-                ready_path="/ready",
-            )
-        )
-    plan = StackPlan(
-        state_dir=state,
-        components=components,
-        cwd=os.getcwd(),
-        env_file=str(options.env_file.resolve()) if options.env_file else None,
-    )
-    return plan, settings
+    return components, wiring, provider_env
+
+
+def app_secrets(state: Path) -> Path:
+    """The app's secrets folder (RMA_SECRETS_DIR): its encryption key, generated once and
+    kept (mode 0600): without it, the client files already stored cannot be read."""
+    from rma.cases.vault import generate_key
+
+    folder = state / SECRETS_DIR / APP.name
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key_file = folder / "RMA_ENCRYPTION_KEY"
+    if not key_file.exists():
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(generate_key("stack"))
+    return folder
 
 
 def flags(**values: object) -> list[str]:
