@@ -96,6 +96,7 @@ def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
     env_file.write_text(
         "# As in .env.example; the stack sets VLLM_URL, CHROMADB_* and RMA_DATA_DIR itself.\n"
         f"RMA_API_KEYS={API_KEY}\n"
+        f"RMA_SERVICE_KEY={API_KEY}\n"
         "EMBED_PROVIDER=local\n"
         "OCR_PROVIDER=tesseract\n"
         "RMA_LOG_LEVEL=WARNING\n"
@@ -106,7 +107,7 @@ def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
         for k, v in os.environ.items()
         if not (k.startswith(OWN_PREFIXES) or k in OWN_NAMES) or k.startswith("RMA_TEST_")
     }
-    ports = {name: free_port() for name in ("notes", "docs", "rag")}
+    ports = {name: free_port() for name in ("notes", "docs", "rag", "app")}
     running = RunningStack(
         state_dir,
         env,
@@ -133,7 +134,7 @@ def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
 
 def test_every_part_is_up_healthy_and_ready(stack: RunningStack) -> None:
     rows = stack.status()
-    assert set(rows) == {"vllm", "chroma", "notes", "docs", "rag"}
+    assert set(rows) == {"vllm", "chroma", "notes", "docs", "rag", "app"}
     assert all(row["healthy"] for row in rows.values()), rows
     assert rows["vllm"]["owned"] is stack.owns_vllm
     for service in ("notes", "docs", "rag"):
