@@ -27,19 +27,13 @@ from rma.cases.vault import generate_key
 from rma.config import Settings, load_settings
 from rma.db import database_urls, migrate
 from rma.documents.sample_letters import SampleLetter, render_image
+from rma.stack.plan import EMBEDDED
 from tests.conftest import LOGS, ROOT
 from tests.support.serve import serving
 from tests.support.servers import ServerProcess, free_port
 
 SERVICE_KEY = "service-key-for-tests-0123456789"
 MANUALS = ("debt-relief-orders.md", "priority-debts.md")
-EMBEDDED = {
-    "LLM_PROVIDER": "local",
-    "FALLBACK_PROVIDER": "",
-    "EMBED_PROVIDER": "local",
-    "OCR_PROVIDER": "tesseract",
-    "CHROMADB_HOST": "",
-}
 
 
 @dataclass

@@ -8,10 +8,8 @@ closed cases past retention the way ``DELETE /cases/{id}`` does, search index in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -25,10 +23,11 @@ from rma.cases.erasure import erase_case
 from rma.cases.models import CaseDocument, Debt
 from rma.cases.store import CaseStore
 from rma.cases.vault import Vault
-from rma.config import Settings, load_settings
-from rma.db import Database, ensure_current
+from rma.config import Settings
+from rma.db import Database
+from rma.db.cli import run_on_database
 from rma.eligibility import Assessment, ClientFacts, assess
-from rma.errors import ConfigError, RMAError
+from rma.errors import RMAError
 from rma.limits.changes import Actor, LimitRegister
 from rma.limits.table import long_date
 
@@ -40,27 +39,6 @@ MARKS = {"pass": "PASS", "fail": "FAIL", "unknown": " ?? "}
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
-
-
-def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
-    async def run() -> T:
-        settings = load_settings()
-        database = Database.from_settings(settings)
-        try:
-            await asyncio.to_thread(
-                ensure_current, database.urls, auto_upgrade=settings.rma_database_auto_upgrade
-            )
-            return await work(settings, database)
-        finally:
-            await database.aclose()
-
-    try:
-        return asyncio.run(run())
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except RMAError as exc:
-        _fail(str(exc))
-    raise AssertionError("unreachable")
 
 
 @click.group("cases")
@@ -84,7 +62,7 @@ def list_cmd(status: str | None, closed_before: datetime | None) -> None:
                        f"{closed}")  # fmt: skip
         click.echo(f"{len(found)} case(s)")
 
-    _run(work)
+    run_on_database(work)
 
 
 @cases_group.command("purge")
@@ -128,7 +106,7 @@ def purge_cmd(closed_before: datetime, yes: bool) -> None:  # fmt: skip
         click.echo(f"{len(due) - failed} case(s) erased, {failed} not", err=True)
         return 1 if failed else 0
 
-    sys.exit(_run(work))
+    sys.exit(run_on_database(work))
 
 
 # ---------------------------------------------------------------------- eligibility
@@ -194,7 +172,7 @@ def eligibility_cmd(case_or_file: str, as_at: datetime | None, as_json: bool) ->
         facts = await CaseStore(database, None).client_facts(int(case_or_file))
         return assess(facts, table, when)
 
-    assessment = _run(work)
+    assessment = run_on_database(work)
     if as_json:
         click.echo(json.dumps(assessment.as_dict(), indent=2))
         return

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
-from rma.config import load_settings
+from rma.config import Settings, load_settings
 from rma.db import migrate
-from rma.db.engine import DatabaseURLs, database_urls
-from rma.errors import RMAError
+from rma.db.engine import Database, DatabaseURLs, database_urls
+from rma.errors import ConfigError, RMAError
+
+T = TypeVar("T")
 
 
 def _urls() -> DatabaseURLs:
@@ -19,6 +24,33 @@ def _urls() -> DatabaseURLs:
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def run_on_database(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
+    """For a command: open the database (upgrading it if it is new or behind, unless
+    RMA_DATABASE_AUTO_UPGRADE is off), run ``work``, close it; errors become exit codes
+    (2: settings, 1: anything else RMA refused)."""
+
+    async def run() -> T:
+        settings = load_settings()
+        database = Database.from_settings(settings)
+        try:
+            await asyncio.to_thread(
+                migrate.ensure_current,
+                database.urls,
+                auto_upgrade=settings.rma_database_auto_upgrade,
+            )
+            return await work(settings, database)
+        finally:
+            await database.aclose()
+
+    try:
+        return asyncio.run(run())
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except RMAError as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
 
 
 @click.group("db")

@@ -17,6 +17,7 @@ from rma.eligibility.criteria import (
     limit_units,
     margin_words,
     meets,
+    statements,
 )
 from rma.eligibility.facts import ClientFacts, pounds
 from rma.limits.table import NoValueInForce
@@ -104,10 +105,5 @@ def petition_risk(facts: ClientFacts, context: Context) -> list[str]:
 def assess(facts: ClientFacts, context: Context) -> SchemeResult:
     notes = [n for n in (fee_note(context),) if n]
     notes.extend(petition_risk(facts, context))
-    for name in ("bankruptcy.discharge_months", "bankruptcy.ipa_max_years"):
-        try:
-            limit = context.limit(name)
-        except NoValueInForce:
-            continue
-        notes.append(f"{limit.statement()} ({limit.source}).")
+    notes.extend(statements(context, "bankruptcy.discharge_months", "bankruptcy.ipa_max_years"))
     return SchemeResult(SCHEME, TITLE, judge(RULES, facts, context), notes)

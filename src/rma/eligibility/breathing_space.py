@@ -19,6 +19,7 @@ from rma.eligibility.criteria import (
     all_of,
     judge,
     months_in,
+    statements,
 )
 from rma.eligibility.facts import ClientFacts
 from rma.limits.table import NoValueInForce
@@ -125,18 +126,8 @@ MENTAL_HEALTH: tuple[Rule, ...] = (
 )
 
 
-def _statements(context: Context, *names: str) -> list[str]:
-    notes = []
-    for name in names:
-        try:
-            notes.append(f"{context.limit(name).statement()}.")
-        except NoValueInForce:
-            continue
-    return notes
-
-
 def assess_standard(facts: ClientFacts, context: Context) -> SchemeResult:
-    notes = _statements(context, "breathing_space.standard_days")
+    notes = statements(context, "breathing_space.standard_days")
     notes.append(
         "During it most enforcement stops, interest, fees and charges are frozen and "
         "creditors must not contact the client about the debt. A debt adviser applies."
@@ -147,7 +138,7 @@ def assess_standard(facts: ClientFacts, context: Context) -> SchemeResult:
 
 
 def assess_mental_health(facts: ClientFacts, context: Context) -> SchemeResult:
-    notes = _statements(context, "breathing_space.mental_health_extra_days")
+    notes = statements(context, "breathing_space.mental_health_extra_days")
     notes.append(
         "It lasts for the crisis treatment and the period after it, with no 12-month limit. "
         "A debt adviser applies on an approved mental health professional's evidence."

@@ -295,6 +295,18 @@ def all_of(
     return Criterion(key, question, "pass", "none of these", citation=citation)
 
 
+def statements(context: Context, *names: str) -> list[str]:
+    """Each named limit as at the date, in a sentence with its source (for notes)."""
+    found = []
+    for name in names:
+        try:
+            limit = context.limit(name)
+        except NoValueInForce:
+            continue
+        found.append(f"{limit.statement()} ({limit.source}).")
+    return found
+
+
 # ------------------------------------------------------------------ dates
 
 

@@ -25,6 +25,7 @@ from rma.eligibility.criteria import (
     limit_units,
     margin_words,
     meets,
+    statements,
 )
 from rma.eligibility.facts import DEBT_KINDS, AssetFact, ClientFacts, DebtFact, pounds
 from rma.limits.table import NoValueInForce
@@ -215,12 +216,5 @@ RULES: tuple[Rule, ...] = (
 
 
 def assess(facts: ClientFacts, context: Context) -> SchemeResult:
-    criteria = judge(RULES, facts, context)
-    notes = []
-    for name in ("dro.fee", "dro.duration_months"):
-        try:
-            limit = context.limit(name)
-        except NoValueInForce:
-            continue
-        notes.append(f"{limit.statement()} ({limit.source}).")
-    return SchemeResult(SCHEME, TITLE, criteria, notes)
+    notes = statements(context, "dro.fee", "dro.duration_months")
+    return SchemeResult(SCHEME, TITLE, judge(RULES, facts, context), notes)

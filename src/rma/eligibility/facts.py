@@ -95,18 +95,10 @@ class IvaVote(_Facts):
     connected: bool = False  # an associate of the client (a relative, their company)
 
 
-class ClientFacts(_Facts):
-    """Everything the rules may ask. Leave out what is not known."""
+class Circumstances(_Facts):
+    """What the rules ask beyond money (each None until known)."""
 
-    debts: list[DebtFact] = Field(default_factory=list)
-    # Debts proposed from documents or notes and not yet confirmed: counted nowhere, but
-    # a result they could change is unknown rather than a pass.
-    unconfirmed_debts: int = Field(0, ge=0)
-    # None: some proposal has no amount.
-    unconfirmed_debts_pence: Pence | None = Field(0, ge=0)
-    monthly_surplus_pence: Pence | None = None
-    assets: list[AssetFact] = Field(default_factory=list)
-    assets_complete: bool | None = None
+    # Lived, had a home or carried on business in England or Wales in the last 3 years.
     lived_in_england_wales: bool | None = None
     previous_dro: bool | None = None
     previous_dro_on: date | None = None
@@ -114,11 +106,26 @@ class ClientFacts(_Facts):
     in_iva: bool | None = None
     pending_petition: bool | None = None
     petitioner_consents: bool | None = None
+    # The adviser has recorded every asset (so a short list means few assets).
+    assets_complete: bool | None = None
     unable_to_pay: bool | None = None
     in_breathing_space: bool | None = None
     previous_breathing_space: bool | None = None
     previous_breathing_space_on: date | None = None
     mental_health_crisis_treatment: bool | None = None
+
+
+class ClientFacts(Circumstances):
+    """Everything the rules may ask. Leave out what is not known."""
+
+    debts: list[DebtFact] = Field(default_factory=list)
+    # Debts proposed from documents or notes and not yet confirmed: counted nowhere, but
+    # a result they could change is unknown rather than a pass. None: some proposal has
+    # no amount.
+    unconfirmed_debts: int = Field(0, ge=0)
+    unconfirmed_debts_pence: Pence | None = Field(0, ge=0)
+    monthly_surplus_pence: Pence | None = None
+    assets: list[AssetFact] = Field(default_factory=list)
     iva_votes: list[IvaVote] | None = None
 
     def as_dict(self) -> dict[str, Any]:

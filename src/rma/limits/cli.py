@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,9 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from rma import constants as C
-from rma.config import load_settings
-from rma.db import Database, ensure_current
-from rma.errors import ConfigError, RMAError
+from rma.db.cli import run_on_database
+from rma.errors import RMAError
 from rma.limits.changes import Actor, LimitChange, LimitRegister, Proposal
 from rma.limits.table import LimitRow, LimitTable, LimitValue, ValueChange, shipped_table
 
@@ -30,25 +28,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _run(work: Callable[[LimitRegister], Awaitable[T]]) -> T:
     """Open the database (upgrading it if it is new or behind), run ``work``, close it."""
-
-    async def run() -> T:
-        settings = load_settings()
-        database = Database.from_settings(settings)
-        try:
-            await asyncio.to_thread(
-                ensure_current, database.urls, auto_upgrade=settings.rma_database_auto_upgrade
-            )
-            return await work(LimitRegister(database, shipped_table()))
-        finally:
-            await database.aclose()
-
-    try:
-        return asyncio.run(run())
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except RMAError as exc:
-        _fail(str(exc))
-    raise AssertionError("unreachable")
+    return run_on_database(lambda _, database: work(LimitRegister(database, shipped_table())))
 
 
 def _day(value: datetime | None) -> date | None:
