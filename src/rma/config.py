@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     rma_docs_url: str = Field(f"http://127.0.0.1:{C.DOCS_PORT}", alias="RMA_DOCS_URL")
     rma_rag_url: str = Field(f"http://127.0.0.1:{C.RAG_PORT}", alias="RMA_RAG_URL")
     rma_service_key: SecretStr = Field(SecretStr(""), alias="RMA_SERVICE_KEY")
+    rma_service_timeout: float = Field(C.SERVICE_TIMEOUT, alias="RMA_SERVICE_TIMEOUT", gt=0)
     rma_encryption_key: SecretStr = Field(SecretStr(""), alias="RMA_ENCRYPTION_KEY")
     case_upload_max_bytes: int = Field(
         C.CASE_UPLOAD_MAX_BYTES, alias="CASE_UPLOAD_MAX_BYTES", ge=1024

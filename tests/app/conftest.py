@@ -46,7 +46,7 @@ class Services:
 
     def rag_call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {C.API_KEY_HEADER: SERVICE_KEY}
-        return httpx.request(method, self.rag + path, headers=headers, timeout=600, **kwargs)
+        return httpx.request(method, self.rag + path, headers=headers, timeout=1900, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +65,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                 "RMA_DATABASE_URL": database,
                 "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
                 "RMA_LOG_LEVEL": "INFO",
+                # The bundled model on a shared CPU can take minutes for one letter.
+                "LLM_FIRST_TOKEN_TIMEOUT": "900",
+                "LLM_TOTAL_TIMEOUT": "1800",
             }
             process = ServerProcess(
                 argv=[sys.executable, "-m", "rma.cli", "serve", name, "--port", str(port)],
@@ -97,7 +100,7 @@ class App:
     app: Any
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.url + path, timeout=600, **kwargs)
+        return httpx.request(method, self.url + path, timeout=1900, **kwargs)
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
@@ -137,6 +140,7 @@ def app_settings(
         RMA_DATA_DIR=str(data),
         RMA_ENCRYPTION_KEY=generate_key("tests"),
         RMA_SERVICE_KEY=SERVICE_KEY,
+        RMA_SERVICE_TIMEOUT="1900",
         **EMBEDDED,
         **urls,
         **extra,

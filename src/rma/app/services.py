@@ -234,10 +234,11 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         key = settings.rma_service_key.get_secret_value()
+        timeout = settings.rma_service_timeout
         return cls(
-            DocProcessor(settings.rma_docs_url, key),
-            NotesService(settings.rma_notes_url, key),
-            CaseSearch(settings.rma_rag_url, key),
+            DocProcessor(settings.rma_docs_url, key, timeout=timeout),
+            NotesService(settings.rma_notes_url, key, timeout=timeout),
+            CaseSearch(settings.rma_rag_url, key, timeout=timeout),
         )
 
     def all(self) -> list[ServiceClient]:

@@ -76,6 +76,7 @@ async def document_file(
             # The client's file name stays out of the header (and out of proxies' logs).
             "Content-Disposition": f'attachment; filename="document-{document_id}.{extension}"',
             "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rma.app.actor import ActorDep
+from rma.app.actor import ActorDep, record_access
 from rma.app.deps import StateDep, StoreDep
 from rma.cases.proposals import same_debt
 from rma.cases.schema import DebtDetails, NoteIn
@@ -28,8 +28,12 @@ class LetterRequest(BaseModel):
 
 
 @routes.get("/notes")
-async def list_notes(case_id: int, store: StoreDep) -> dict[str, Any]:
-    return {"notes": [note_view(n) for n in await store.notes(case_id)]}
+async def list_notes(
+    case_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> dict[str, Any]:
+    notes = await store.notes(case_id)
+    await record_access(request, actor, "notes.read", case_id)
+    return {"notes": [note_view(n) for n in notes]}
 
 
 @routes.post("/notes", status_code=201)
@@ -69,10 +73,18 @@ async def write_letter(
 
 
 @routes.get("/letters")
-async def list_letters(case_id: int, store: StoreDep) -> dict[str, Any]:
-    return {"letters": [letter_view(x) for x in await store.letters(case_id)]}
+async def list_letters(
+    case_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> dict[str, Any]:
+    letters = await store.letters(case_id)
+    await record_access(request, actor, "letters.read", case_id)
+    return {"letters": [letter_view(x) for x in letters]}
 
 
 @routes.get("/letters/{letter_id}")
-async def read_letter(case_id: int, letter_id: int, store: StoreDep) -> dict[str, Any]:
-    return letter_view(await store.letter(case_id, letter_id))
+async def read_letter(
+    case_id: int, letter_id: int, store: StoreDep, actor: ActorDep, request: Request
+) -> dict[str, Any]:
+    letter = await store.letter(case_id, letter_id)
+    await record_access(request, actor, "letters.read", case_id)
+    return letter_view(letter)
