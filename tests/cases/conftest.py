@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from rma.cases.models import CaseDocument
 from rma.cases.proposals import DocumentReading, FieldRead, PageRead
-from rma.cases.store import CaseStore
+from rma.cases.store import CaseStore, Upload
 from rma.cases.vault import Keyring, Vault, generate_key
 from rma.config import load_settings
 from rma.db import Database, database_urls, migrate
 from rma.documents.sample_letters import SampleLetter, render_image, sample_letters
+from rma.documents.validation import UploadLimits, check_upload
 from rma.limits import Actor
 
 ADVISER = Actor("Ann Adviser", "adviser")
@@ -32,7 +34,7 @@ async def store(database_url: str, tmp_path: Path, keyring: Keyring) -> AsyncIte
     migrate.upgrade(urls)
     database = Database(urls)
     try:
-        yield CaseStore(database, Vault(tmp_path / "cases", keyring), upload_limit=2_000_000)
+        yield CaseStore(database, Vault(tmp_path / "cases", keyring))
     finally:
         await database.aclose()
 
@@ -40,6 +42,16 @@ async def store(database_url: str, tmp_path: Path, keyring: Keyring) -> AsyncIte
 @pytest.fixture(scope="session")
 def letters() -> dict[str, SampleLetter]:
     return {letter.name: letter for letter in sample_letters()}
+
+
+LIMITS = UploadLimits(max_bytes=2_000_000)
+
+
+async def add(store: CaseStore, case_id: int, data: bytes, name: str) -> CaseDocument:
+    """An upload checked as the app checks it, then stored."""
+    checked = check_upload(data, name, LIMITS)
+    upload = Upload(checked.filename, checked.mime, checked.pages)
+    return await store.add_document(case_id, ADVISER, data, upload)
 
 
 def png(letter: SampleLetter) -> bytes:

@@ -11,7 +11,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rma.eligibility import DEBT_KINDS, AssetFact, ClientFacts, DebtFact, IvaVote, assess
+from rma.cases.kinds import DEBT_KINDS
+from rma.eligibility import AssetFact, ClientFacts, DebtFact, IvaVote, assess
 from rma.eligibility.criteria import Criterion, add_months, limit_units
 from rma.eligibility.dro import EXCLUDED_KINDS
 from rma.limits import shipped_table

@@ -19,10 +19,11 @@ from rma.cases.store import CaseStore
 from rma.cases.vault import Vault
 from rma.config import Settings
 from rma.db import Database
+from rma.documents.validation import UploadLimits
 from rma.errors import ConfigError
 from rma.limits.changes import LimitRegister
 from rma.llm.router import ProviderRouter
-from rma.service.app import create_app
+from rma.service.app import Readiness, create_app
 
 ROUTES = [cases.routes, documents.routes, debts.routes, money.routes, eligibility.routes,
           letters.routes, search.routes]  # fmt: skip
@@ -37,10 +38,11 @@ async def _start(app: FastAPI) -> None:
             "presents to the services (one of their RMA_API_KEYS)"
         )
     database = Database.from_settings(settings)
-    store = CaseStore(database, vault, upload_limit=settings.case_upload_max_bytes)
+    store = CaseStore(database, vault)
     services = Services.from_settings(settings)
     reader = DocumentReader(store, services.docs, services.search)
-    app.state.cases = AppState(store, LimitRegister(database), services, reader)
+    limits = UploadLimits(max_bytes=settings.case_upload_max_bytes)
+    app.state.cases = AppState(store, LimitRegister(database), services, reader, limits)
     app.state.access_hooks = []
     await reader.resume()
 
@@ -52,7 +54,7 @@ async def _stop(app: FastAPI) -> None:
     await state.store.database.aclose()
 
 
-async def readiness(app: FastAPI) -> tuple[dict[str, Any], bool]:
+async def readiness(app: FastAPI) -> tuple[Readiness, bool]:
     """The database answers, and so does each service the app calls."""
     state: AppState = app.state.cases
     checks: list[dict[str, Any]] = []
@@ -65,7 +67,7 @@ async def readiness(app: FastAPI) -> tuple[dict[str, Any], bool]:
     for client in state.services.all():
         checks.append(await client.healthy())
     ok = all(c["ok"] for c in checks)
-    return {"status": "ready" if ok else "not_ready", "checks": checks}, ok
+    return Readiness(status="ready" if ok else "not_ready", checks=checks), ok
 
 
 def create(settings: Settings | None = None, router: ProviderRouter | None = None) -> FastAPI:

@@ -17,6 +17,7 @@ from typing import TypeVar
 import click
 from pydantic import ValidationError
 
+from rma.app.facts import client_facts
 from rma.app.routes.eligibility import FactsIn
 from rma.app.services import CaseSearch
 from rma.cases.erasure import erase_case
@@ -29,7 +30,7 @@ from rma.db.cli import run_on_database
 from rma.eligibility import Assessment, ClientFacts, assess
 from rma.errors import RMAError
 from rma.limits.changes import Actor, LimitRegister
-from rma.limits.table import long_date
+from rma.text import format_date
 
 T = TypeVar("T")
 ISO = click.DateTime(formats=["%Y-%m-%d"])
@@ -131,7 +132,7 @@ def _facts_file(path: Path) -> tuple[ClientFacts, date | None]:
 
 def describe(assessment: Assessment) -> list[str]:
     """An assessment as lines for a terminal."""
-    lines = [f"Eligibility as at {long_date(assessment.as_at)} "
+    lines = [f"Eligibility as at {format_date(assessment.as_at)} "
              f"(limits table {assessment.table_version})"]  # fmt: skip
     for scheme in assessment.schemes:
         lines += ["", f"{scheme.summary()}"]
@@ -169,7 +170,7 @@ def eligibility_cmd(case_or_file: str, as_at: datetime | None, as_json: bool) ->
             return assess(facts, table, when or stated)
         if not case_or_file.isdigit():
             raise click.BadParameter(f"{case_or_file!r} is neither a case id nor a JSON file")
-        facts = await CaseStore(database, None).client_facts(int(case_or_file))
+        facts = await client_facts(CaseStore(database, None), int(case_or_file))
         return assess(facts, table, when)
 
     assessment = run_on_database(work)

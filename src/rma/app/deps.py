@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from rma.app.reader import DocumentReader
 from rma.app.services import Services
 from rma.cases.store import CaseStore
+from rma.documents.validation import UploadLimits
 from rma.limits.changes import LimitRegister
 
 
@@ -19,6 +20,7 @@ class AppState:
     register: LimitRegister
     services: Services
     reader: DocumentReader
+    upload_limits: UploadLimits
 
 
 def get_state(request: Request) -> AppState:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from rma.eligibility.facts import pounds
+from rma.text import format_pence
 
 # Income and spending categories (by group), as named in the Standard Financial Statement.
 INCOME: dict[str, str] = {
@@ -83,10 +83,10 @@ class Line:
             "category_name": categories(self.direction)[self.category],
             "label": self.label,
             "amount_pence": self.amount_pence,
-            "amount": pounds(self.amount_pence),
+            "amount": format_pence(self.amount_pence),
             "frequency": self.frequency,
             "monthly_pence": self.monthly_pence,
-            "monthly": pounds(self.monthly_pence),
+            "monthly": format_pence(self.monthly_pence),
         }
 
 
@@ -130,6 +130,6 @@ class Budget:
             "spending": {"monthly_pence": self.total("spending"),
                          "by_category": self.by_category("spending")},
             "surplus_pence": surplus,
-            "surplus": None if surplus is None else f"{pounds(surplus)} a month",
+            "surplus": None if surplus is None else f"{format_pence(surplus)} a month",
             "missing": self.missing,
         }  # fmt: skip

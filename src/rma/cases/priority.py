@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rma.eligibility.facts import DEBT_KINDS
+from rma.cases.kinds import DEBT_KINDS
 
 PRIORITY: dict[str, str] = {
     "mortgage": "the home is at risk",

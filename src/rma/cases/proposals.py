@@ -11,8 +11,9 @@ pounds and pence) are left out and said so. Nothing here changes a confirmed fig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from rma.text.money import PENCE, parse_money, to_pence
 
 # The doc-processor's field names for each figure of a debt, in order of preference.
 FIGURE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -81,15 +82,12 @@ class ProposedFigures:
 
 
 def pence_of(value: str) -> int | None:
-    """'1234.56' -> 123456; None if it is not an exact amount of pounds and pence."""
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
+    """An amount as the services give it ('1234.56', '£1,234.56') in whole pence; None if
+    it is not a sum of money to the penny."""
+    amount = parse_money(value)
+    if amount is None or amount < 0 or amount != amount.quantize(PENCE):
         return None
-    pence = amount * 100
-    if not amount.is_finite() or pence != pence.to_integral_value() or amount < 0:
-        return None
-    return int(pence)
+    return to_pence(amount)
 
 
 def propose(reading: DocumentReading) -> ProposedFigures:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rma.cases.budget import categories
-from rma.eligibility.facts import Circumstances, DebtKind
+from rma.cases.kinds import DebtKind
 
 Frequency = Literal["weekly", "fortnightly", "four_weekly", "monthly", "quarterly", "yearly"]
 Direction = Literal["income", "spending"]
@@ -55,10 +55,30 @@ class CaseUpdate(_Input):
     team_id: int | None = None
 
 
+class Circumstances(BaseModel):
+    """What eligibility asks beyond money, as the case records it (each None until known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Lived, had a home or carried on business in England or Wales in the last 3 years.
+    lived_in_england_wales: bool | None = None
+    previous_dro: bool | None = None
+    previous_dro_on: date | None = None
+    bankrupt: bool | None = None
+    in_iva: bool | None = None
+    pending_petition: bool | None = None
+    petitioner_consents: bool | None = None
+    # The adviser has recorded every asset (so a short list means few assets).
+    assets_complete: bool | None = None
+    unable_to_pay: bool | None = None
+    in_breathing_space: bool | None = None
+    previous_breathing_space: bool | None = None
+    previous_breathing_space_on: date | None = None
+    mental_health_crisis_treatment: bool | None = None
+
+
 class CircumstancesUpdate(Circumstances):
     """Any of the facts eligibility asks; null sets a fact back to not known."""
-
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 class DebtDetails(_Input):

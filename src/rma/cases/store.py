@@ -1,10 +1,10 @@
 """Reading and changing a case: the one place that writes a case's rows and files.
 
-Every write names who made it (the acting person's name) and when. A document is checked
-(size, type by its first bytes, pages) before it is stored, and stored encrypted
+Every write names who made it (the acting person's name) and when. A document (checked by the
+app: size, type by its first bytes, pages) is stored encrypted
 (:mod:`rma.cases.vault`); what the doc-processor reads from it is kept as read, and the
 debt it proposes waits for an adviser. Only confirmed debts count: in totals, in the
-priority list and in eligibility (:meth:`CaseStore.client_facts`).
+priority list and in eligibility (:func:`rma.app.facts.client_facts`).
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ from rma.cases.schema import (
 from rma.cases.vault import Vault
 from rma.db.base import Base
 from rma.db.engine import Database
-from rma.documents.validation import UploadLimits, check_upload
-from rma.eligibility.facts import ClientFacts
 from rma.errors import ConfigError, Conflict, InputError, NotFound
 from rma.limits.changes import Actor
 
@@ -82,6 +80,15 @@ def new_reference(opened: date) -> str:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """What the check of an upload found: the name to keep, its type by content, pages."""
+
+    file_name: str
+    media_type: str
+    pages: int
+
+
+@dataclass(frozen=True)
 class DocumentFile:
     document: CaseDocument
     data: bytes
@@ -103,10 +110,9 @@ class CaseStore:
     """A case's rows (``database``) and files (``vault``; None for commands that read no
     file, such as an eligibility check, so they run without the encryption key)."""
 
-    def __init__(self, database: Database, vault: Vault | None, *, upload_limit: int = 0) -> None:
+    def __init__(self, database: Database, vault: Vault | None) -> None:
         self.database = database
         self._vault = vault
-        self.limits = UploadLimits(max_bytes=upload_limit or C.CASE_UPLOAD_MAX_BYTES)
 
     @property
     def vault(self) -> Vault:
@@ -210,10 +216,11 @@ class CaseStore:
     # ------------------------------------------------------------------ documents
 
     async def add_document(
-        self, case_id: int, actor: Actor, data: bytes, file_name: str
+        self, case_id: int, actor: Actor, data: bytes, upload: Upload
     ) -> CaseDocument:
-        """Check and store an upload (encrypted); it waits to be read (``status`` received)."""
-        checked = await asyncio.to_thread(check_upload, data, file_name, self.limits)
+        """Store an upload, encrypted (checked by the caller: type by content, size,
+        pages); it waits to be read (``status`` received). The same file twice on one case
+        is refused."""
         digest = hashlib.sha256(data).hexdigest()
         async with self.database.session() as session:
             case = await _case(session, case_id)
@@ -230,13 +237,13 @@ class CaseStore:
             document = CaseDocument(
                 case_id=case_id,
                 key=key,
-                file_name=checked.filename or f"document.{checked.kind}",
-                media_type=checked.mime,
-                size_bytes=checked.size,
+                file_name=upload.file_name,
+                media_type=upload.media_type,
+                size_bytes=len(data),
                 sha256=digest,
                 blob=location,
                 status="received",
-                pages=checked.pages,
+                pages=upload.pages,
                 warnings=[],
                 uploaded_by=actor.name,
                 uploaded_at=now(),
@@ -621,51 +628,6 @@ class CaseStore:
             case_id,
             Letter(note_id=note_id, kind=kind, status="draft", body=body, details=details,
                    created_by=actor.name, created_at=now()),
-        )  # fmt: skip
-
-    # ------------------------------------------------------------------ eligibility
-
-    async def client_facts(self, case_id: int) -> ClientFacts:
-        """What eligibility reads: confirmed debts only (proposals are counted as waiting),
-        the budget's surplus, the assets and the recorded circumstances."""
-        case = await self.case(case_id)
-        debts = await self.debts(case_id)
-        by_id = {d.id: d for d in debts}
-        confirmed = [d for d in debts if d.status == "confirmed" and d.updates_debt_id is None]
-        waiting = [d for d in debts if d.status == "proposed"]
-        # What the waiting proposals could add: a new debt's amount, an update's increase.
-        could_add: int | None = 0
-        for proposal in waiting:
-            target = by_id.get(proposal.updates_debt_id or 0)
-            if proposal.balance_pence is None:
-                could_add = None if target is None else could_add
-            elif could_add is not None:
-                current = target.balance_pence or 0 if target else 0
-                could_add += max(0, proposal.balance_pence - current)
-        budget = await self.budget(case_id)
-        assets = await self.assets(case_id)
-        circumstances = case.circumstances or Circumstances()
-        known = {
-            name: getattr(circumstances, name)
-            for name in CircumstancesUpdate.model_fields
-            if getattr(circumstances, name) is not None
-        }
-        return ClientFacts.model_validate(
-            {
-                "debts": [
-                    {"creditor": d.creditor or "creditor not recorded", "kind": d.kind,
-                     "balance_pence": d.balance_pence, "from_fraud": bool(d.from_fraud)}
-                    for d in confirmed
-                ],
-                "unconfirmed_debts": len(waiting),
-                "unconfirmed_debts_pence": could_add,
-                "monthly_surplus_pence": budget.surplus_pence,
-                "assets": [
-                    {"kind": a.kind, "description": a.description, "value_pence": a.value_pence}
-                    for a in assets
-                ],
-                **known,
-            }
         )  # fmt: skip
 
     # ------------------------------------------------------------------ helpers

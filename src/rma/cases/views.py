@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from rma.cases.kinds import DEBT_KINDS
 from rma.cases.models import (
     SENSITIVE,
     Asset,
@@ -20,7 +21,7 @@ from rma.cases.models import (
     Letter,
 )
 from rma.cases.schema import CircumstancesUpdate
-from rma.eligibility.facts import DEBT_KINDS, pounds
+from rma.text import format_pence
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -28,7 +29,7 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def _money(pence: int | None) -> str | None:
-    return None if pence is None else pounds(pence)
+    return None if pence is None else format_pence(pence)
 
 
 def client_view(client: Client, *, sensitive: bool = False) -> dict[str, Any]:
@@ -190,9 +191,9 @@ def debts_view(debts: list[Debt]) -> dict[str, Any]:
         ],
         "totals": {
             "balance_pence": total,
-            "balance": pounds(total),
+            "balance": format_pence(total),
             "priority_pence": priority,
-            "priority": pounds(priority),
+            "priority": format_pence(priority),
             "arrears_pence": sum(d.arrears_pence or 0 for d in confirmed),
             "unknown_amounts": sum(1 for d in confirmed if d.balance_pence is None),
         },
@@ -205,7 +206,7 @@ def asset_view(asset: Asset) -> dict[str, Any]:
         "kind": asset.kind,
         "description": asset.description,
         "value_pence": asset.value_pence,
-        "value": pounds(asset.value_pence),
+        "value": format_pence(asset.value_pence),
         "created_by": asset.created_by,
         "created_at": _iso(asset.created_at),
     }

@@ -13,10 +13,9 @@ No model is involved anywhere here.
 
 from rma.eligibility.criteria import Criterion, SchemeResult
 from rma.eligibility.engine import SCHEMES, Assessment, assess
-from rma.eligibility.facts import DEBT_KINDS, AssetFact, ClientFacts, DebtFact, IvaVote, pounds
+from rma.eligibility.facts import AssetFact, ClientFacts, DebtFact, IvaVote
 
 __all__ = [
-    "DEBT_KINDS",
     "SCHEMES",
     "Assessment",
     "AssetFact",
@@ -26,5 +25,4 @@ __all__ = [
     "IvaVote",
     "SchemeResult",
     "assess",
-    "pounds",
 ]

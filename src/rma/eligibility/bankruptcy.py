@@ -19,8 +19,9 @@ from rma.eligibility.criteria import (
     meets,
     statements,
 )
-from rma.eligibility.facts import ClientFacts, pounds
+from rma.eligibility.facts import ClientFacts
 from rma.limits.table import NoValueInForce
+from rma.text import format_pence
 
 SCHEME = "bankruptcy"
 TITLE = "Bankruptcy (the client's own application)"
@@ -80,19 +81,19 @@ def petition_risk(facts: ClientFacts, context: Context) -> list[str]:
         owed = debt.balance_pence or 0
         if meets(owed, bound, "at_least"):
             notes.append(
-                f"Risk: {debt.creditor} is owed {pounds(owed)}, at least the "
+                f"Risk: {debt.creditor} is owed {format_pence(owed)}, at least the "
                 f"{minimum.display} minimum: it could petition for the client's bankruptcy."
             )
         elif is_near(owed, bound):
             notes.append(
-                f"Near miss: {debt.creditor} is owed {pounds(owed)}, "
+                f"Near miss: {debt.creditor} is owed {format_pence(owed)}, "
                 f"{margin_words(owed, bound, minimum).replace(' limit', ' minimum')}: interest "
                 "or charges could bring it to the level at which it could petition."
             )
     total = sum(d.balance_pence or 0 for d in unsecured)
     if len(unsecured) > 1 and meets(total, bound, "at_least"):
         notes.append(
-            f"Risk: the unsecured creditors are owed {pounds(total)} together; creditors may "
+            f"Risk: the unsecured creditors are owed {format_pence(total)} together; creditors may "
             f"petition jointly for debts totalling at least {minimum.display}."
         )
     if notes:

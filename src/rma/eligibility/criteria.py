@@ -26,8 +26,9 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from rma import constants as C
-from rma.eligibility.facts import ClientFacts, pounds
-from rma.limits.table import LimitTable, LimitValue, NoValueInForce, display_value, long_date
+from rma.eligibility.facts import ClientFacts
+from rma.limits.table import LimitTable, LimitValue, NoValueInForce, display_value
+from rma.text import format_date, format_pence
 
 Outcome = Literal["pass", "fail", "unknown"]
 
@@ -229,7 +230,7 @@ def is_near(value: int | Fraction, bound: Fraction) -> bool:
 
 def _units(amount: Fraction, limit: LimitValue) -> str:
     if limit.unit in ("GBP", "GBP/month"):
-        money = pounds(round(amount))
+        money = format_pence(round(amount))
         return f"{money} a month" if limit.unit == "GBP/month" else money
     if limit.unit == "percent":
         return f"{float(amount):.1f} percentage points"
@@ -349,12 +350,12 @@ class SinceRule:
             what = f"whether the client has had {self.event}, and when"
             return Criterion(self.key, self.question, "unknown", "not known", limit, missing=[what])
         free_from = add_months(on, months_in(limit))
-        shown = f"{self.event} on {long_date(on)}"
+        shown = f"{self.event} on {format_date(on)}"
         if free_from <= context.as_at:
-            margin = f"{limit.display} had passed on {long_date(free_from)}"
+            margin = f"{limit.display} had passed on {format_date(free_from)}"
             return Criterion(self.key, self.question, "pass", shown, limit, margin=margin)
         days = (free_from - context.as_at).days
-        margin = f"{days} days short of {limit.display}, which pass on {long_date(free_from)}"
+        margin = f"{days} days short of {limit.display}, which pass on {format_date(free_from)}"
         near = days <= C.NEAR_MISS_DAYS
         return Criterion(
             self.key, self.question, "fail", shown, limit, margin=margin, near_miss=near

@@ -10,6 +10,7 @@ listed and left out of the total.
 
 from __future__ import annotations
 
+from rma.cases.kinds import DEBT_KINDS
 from rma.eligibility.criteria import (
     Context,
     Criterion,
@@ -27,8 +28,9 @@ from rma.eligibility.criteria import (
     meets,
     statements,
 )
-from rma.eligibility.facts import DEBT_KINDS, AssetFact, ClientFacts, DebtFact, pounds
+from rma.eligibility.facts import AssetFact, ClientFacts, DebtFact
 from rma.limits.table import NoValueInForce
+from rma.text import format_pence
 
 SCHEME = "dro"
 TITLE = "Debt Relief Order"
@@ -49,8 +51,10 @@ def qualifies(debt: DebtFact) -> bool | None:
 
 def _range(low: int, high: int | None) -> str:
     if high == low:
-        return pounds(low)
-    return f"at least {pounds(low)}" if high is None else f"{pounds(low)} to {pounds(high)}"
+        return format_pence(low)
+    if high is None:
+        return f"at least {format_pence(low)}"
+    return f"{format_pence(low)} to {format_pence(high)}"
 
 
 def qualifying_debts(facts: ClientFacts, _: Context) -> Measured:
@@ -80,7 +84,7 @@ def qualifying_debts(facts: ClientFacts, _: Context) -> Measured:
 
 def _excluded(debt: DebtFact) -> str:
     why = "arising from fraud" if debt.from_fraud else DEBT_KINDS[debt.kind or "other"]
-    owed = pounds(debt.balance_pence) if debt.balance_pence is not None else "amount unknown"
+    owed = format_pence(debt.balance_pence) if debt.balance_pence is not None else "amount unknown"
     return f"{debt.creditor} ({why}, {owed})"
 
 
@@ -88,7 +92,7 @@ def surplus(facts: ClientFacts, _: Context) -> Measured:
     if facts.monthly_surplus_pence is None:
         return Measured.unknown("the client's monthly income and spending")
     value = facts.monthly_surplus_pence
-    shown = f"{pounds(value)} a month" + (" (a shortfall)" if value < 0 else "")
+    shown = f"{format_pence(value)} a month" + (" (a shortfall)" if value < 0 else "")
     return Measured.exactly(value, shown)
 
 
@@ -112,11 +116,11 @@ def assets(facts: ClientFacts, context: Context) -> Measured:
     notes = []
     if left_out is not None:
         notes.append(f"One vehicle ({left_out.description or 'vehicle'}, "
-                     f"{pounds(left_out.value_pence)}) is disregarded")  # fmt: skip
+                     f"{format_pence(left_out.value_pence)}) is disregarded")  # fmt: skip
     if facts.assets_complete:
-        return Measured.exactly(low, pounds(low), tuple(notes))
+        return Measured.exactly(low, format_pence(low), tuple(notes))
     missing = ("confirm that every asset the client has is recorded",)
-    return Measured(low, None, f"at least {pounds(low)}", missing, tuple(notes))
+    return Measured(low, None, f"at least {format_pence(low)}", missing, tuple(notes))
 
 
 def vehicle(facts: ClientFacts, context: Context) -> Criterion:
@@ -149,7 +153,7 @@ def vehicle(facts: ClientFacts, context: Context) -> Criterion:
         "dro.vehicle",
         question,
         outcome,
-        f"{chosen.description or 'vehicle'} worth {pounds(chosen.value_pence)}",
+        f"{chosen.description or 'vehicle'} worth {format_pence(chosen.value_pence)}",
         limit,
         margin=margin_words(chosen.value_pence, bound, limit),
         missing=missing,

@@ -11,7 +11,8 @@ from rma import constants as C
 from rma.eligibility import bankruptcy, breathing_space, dro, iva
 from rma.eligibility.criteria import Context, SchemeResult
 from rma.eligibility.facts import ClientFacts
-from rma.limits.table import LimitTable, long_date
+from rma.limits.table import LimitTable
+from rma.text import format_date
 
 SCHEMES: dict[str, Callable[[ClientFacts, Context], SchemeResult]] = {
     "dro": dro.assess,
@@ -37,7 +38,7 @@ class Assessment:
     def as_dict(self) -> dict[str, Any]:
         return {
             "as_at": self.as_at.isoformat(),
-            "as_at_words": long_date(self.as_at),
+            "as_at_words": format_date(self.as_at),
             "jurisdiction": self.jurisdiction,
             "limits": {
                 "table_version": self.table_version,

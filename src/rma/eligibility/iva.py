@@ -21,8 +21,9 @@ from rma.eligibility.criteria import (
     judge,
     limit_units,
 )
-from rma.eligibility.facts import ClientFacts, pounds
+from rma.eligibility.facts import ClientFacts
 from rma.limits.table import NoValueInForce
+from rma.text import format_pence
 
 SCHEME = "iva"
 TITLE = "Individual Voluntary Arrangement (the creditors' approval)"
@@ -39,7 +40,7 @@ def share_for(facts: ClientFacts, _: Context) -> Measured:
     if facts.iva_votes is None or total == 0:
         return Measured.unknown(NO_VOTE)
     share = _share(sum(v.value_pence for v in votes if v.vote == "for"), total)
-    return Measured.exactly(share, f"{float(share):.1f}% for, of {pounds(total)} voting")
+    return Measured.exactly(share, f"{float(share):.1f}% for, of {format_pence(total)} voting")
 
 
 def unconnected_against(facts: ClientFacts, _: Context) -> Measured:
@@ -48,7 +49,7 @@ def unconnected_against(facts: ClientFacts, _: Context) -> Measured:
     if facts.iva_votes is None or total == 0:
         return Measured.unknown(NO_VOTE)
     share = _share(sum(v.value_pence for v in unconnected if v.vote == "against"), total)
-    shown = f"{float(share):.1f}% against, of {pounds(total)} of unconnected creditors"
+    shown = f"{float(share):.1f}% against, of {format_pence(total)} of unconnected creditors"
     return Measured.exactly(share, shown)
 
 

@@ -35,22 +35,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rma.errors import InputError, NotFound
 from rma.llm.router import ProviderRouter
-from rma.llm.types import ChatResult, Message
+from rma.llm.types import ChatResult, Message, Role
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
     DEFAULT_TOP_K,
     MAX_TOP_K,
+    AnswerResponse,
     CitedAnswer,
     ManualsAnswerer,
     PreparedQuestion,
     Source,
-    context_tokens,
 )
 from rma.rag.bm25 import KeywordIndex
-from rma.rag.library import token_counter
 from rma.rag.manuals import Block, LoadedManual, chunk_manual
 from rma.rag.retrieval import HybridRetriever
 from rma.rag.store import ManualStore
+from rma.rag.thresholds import ThresholdBook
 
 log = logging.getLogger("rma.rag")
 
@@ -95,6 +95,29 @@ class CaseQuery(BaseModel):
     max_tokens: int = Field(DEFAULT_ANSWER_TOKENS, ge=16, le=1024)
 
 
+class Indexed(BaseModel):
+    document_key: str
+    passages: int = Field(description="passages of the document in the case's index")
+
+
+class Removed(BaseModel):
+    document_key: str
+    removed: int = Field(description="passages removed")
+
+
+class CaseStats(BaseModel):
+    documents: int
+    passages: int
+
+
+class Forgotten(CaseStats):
+    store_compacted: bool = Field(
+        description="the store's files hold nothing of the case (false on a Chroma server "
+        "until it is vacuumed)"
+    )
+    warnings: list[str]
+
+
 class _OneQuestionKeywords(KeywordIndex):
     """A case's keyword index, built for one question and never written to disk."""
 
@@ -119,12 +142,11 @@ class CaseAnswerer(ManualsAnswerer):
 class CaseIndex:
     """Every case's collection in the store the manuals use (same client, same model)."""
 
-    def __init__(self, manuals: ManualStore, router: ProviderRouter, context_window: int) -> None:
+    def __init__(self, manuals: ManualStore, router: ProviderRouter) -> None:
         self.client = manuals.client
         self.location = manuals.location
         self.router = router
-        self.context_window = context_window
-        self.count_tokens = token_counter(router)
+        self.count_tokens = router.token_counter(Role.EMBED)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, case_key: str) -> asyncio.Lock:
@@ -182,29 +204,32 @@ class CaseIndex:
         keywords = _OneQuestionKeywords(Path())
         await asyncio.to_thread(keywords.build, [(i, c.embedding_text()) for i, c in rows], "")
         retriever = HybridRetriever(store, keywords, self.router)
+        no_limits = ThresholdBook()  # a client's letters state no limits to verify
         answerer = CaseAnswerer(
-            retriever, store, None, self.router, context_window=self.context_window
-        )
+            retriever, store, lambda: no_limits, self.router,
+            context_window=self.router.context_window(),
+        )  # fmt: skip
         return await answerer.answer(query.question, query.top_k, query.max_tokens)
 
-    async def stats(self, case_key: str) -> dict[str, int]:
+    async def stats(self, case_key: str) -> CaseStats:
         store = await asyncio.to_thread(self._store, case_key, False)
         if store is None:
-            return {"documents": 0, "passages": 0}
+            return CaseStats(documents=0, passages=0)
         documents = await asyncio.to_thread(store.documents)
-        return {"documents": len(documents), "passages": await asyncio.to_thread(store.count)}
+        passages = await asyncio.to_thread(store.count)
+        return CaseStats(documents=len(documents), passages=passages)
 
-    async def forget(self, case_key: str) -> dict[str, Any]:
+    async def forget(self, case_key: str) -> Forgotten:
         """Delete the case's collection and, on the embedded store, its files' leftovers."""
         async with self._lock(case_key):
             store = await asyncio.to_thread(self._store, case_key, False)
             if store is None:
-                return {"passages": 0, "documents": 0, "store_compacted": True, "warnings": []}
+                return Forgotten(documents=0, passages=0, store_compacted=True, warnings=[])
             counts = await self.stats(case_key)
             compacted, warnings = await asyncio.to_thread(self._drop, store)
         self._locks.pop(case_key, None)
-        log.info("case forgotten", extra={"chunks": counts["passages"]})
-        return {**counts, "store_compacted": compacted, "warnings": warnings}
+        log.info("case forgotten", extra={"chunks": counts.passages})
+        return Forgotten(**counts.model_dump(), store_compacted=compacted, warnings=warnings)
 
     def _drop(self, store: ManualStore) -> tuple[bool, list[str]]:
         folder = Path(self.location)
@@ -246,11 +271,7 @@ def check_key(key: str) -> str:
 def get_cases(request: Request) -> CaseIndex:
     index: CaseIndex | None = getattr(request.app.state, "case_index", None)
     if index is None:
-        index = CaseIndex(
-            request.app.state.rag.library.store,
-            request.app.state.router,
-            context_tokens(request.app.state.settings),
-        )
+        index = CaseIndex(request.app.state.rag.library.store, request.app.state.router)
         request.app.state.case_index = index
     return index
 
@@ -259,36 +280,33 @@ CasesDep = Annotated[CaseIndex, Depends(get_cases)]
 routes = APIRouter(prefix="/cases", tags=["cases"])
 
 
-@routes.put("/{case_key}/documents/{document_key}")
+@routes.put("/{case_key}/documents/{document_key}", response_model=Indexed)
 async def index_document(
     case_key: CaseKey, document_key: CaseKey, body: DocumentIn, cases: CasesDep
-) -> dict[str, Any]:
+) -> Indexed:
     """Index (or re-index) one of the case's documents, page by page."""
-    return {
-        "document_key": document_key,
-        "passages": await cases.index(case_key, document_key, body),
-    }
+    passages = await cases.index(case_key, document_key, body)
+    return Indexed(document_key=document_key, passages=passages)
 
 
-@routes.delete("/{case_key}/documents/{document_key}")
-async def remove_document(
-    case_key: CaseKey, document_key: CaseKey, cases: CasesDep
-) -> dict[str, Any]:
-    return {"document_key": document_key, "removed": await cases.remove(case_key, document_key)}
+@routes.delete("/{case_key}/documents/{document_key}", response_model=Removed)
+async def remove_document(case_key: CaseKey, document_key: CaseKey, cases: CasesDep) -> Removed:
+    removed = await cases.remove(case_key, document_key)
+    return Removed(document_key=document_key, removed=removed)
 
 
-@routes.post("/{case_key}/query")
-async def query_case(case_key: CaseKey, body: CaseQuery, cases: CasesDep) -> dict[str, Any]:
+@routes.post("/{case_key}/query", response_model=AnswerResponse)
+async def query_case(case_key: CaseKey, body: CaseQuery, cases: CasesDep) -> AnswerResponse:
     """A cited answer from this case's documents only."""
-    return (await cases.answer(case_key, body)).as_dict()
+    return (await cases.answer(case_key, body)).response()
 
 
-@routes.get("/{case_key}")
-async def case_stats(case_key: CaseKey, cases: CasesDep) -> dict[str, int]:
+@routes.get("/{case_key}", response_model=CaseStats)
+async def case_stats(case_key: CaseKey, cases: CasesDep) -> CaseStats:
     return await cases.stats(case_key)
 
 
-@routes.delete("/{case_key}")
-async def forget_case(case_key: CaseKey, cases: CasesDep) -> dict[str, Any]:
+@routes.delete("/{case_key}", response_model=Forgotten)
+async def forget_case(case_key: CaseKey, cases: CasesDep) -> Forgotten:
     """Forget everything indexed for the case (erasure)."""
     return await cases.forget(case_key)

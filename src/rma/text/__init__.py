@@ -7,7 +7,7 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
 
 - money: :func:`parse_money`, :func:`find_amounts`, :func:`find_money`,
   :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
-  :func:`format_money`
+  :func:`format_money`, :func:`format_pence`
 - dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
   :func:`read_period`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
   :func:`ordinal`, :func:`ordinal_day`
@@ -36,6 +36,7 @@ from rma.text.money import (
     find_amounts,
     find_money,
     format_money,
+    format_pence,
     parse_money,
     read_misread_amount,
     to_pence,
@@ -66,6 +67,7 @@ __all__ = [
     "find_money",
     "format_date",
     "format_money",
+    "format_pence",
     "ordinal",
     "ordinal_day",
     "parse_date",

@@ -146,6 +146,13 @@ def format_money(value: Decimal, *, pence: bool = False) -> str:
     return f"£{to_pounds(value):,.2f}"
 
 
+def format_pence(pence: int) -> str:
+    """A sum held in whole pence, written as :func:`format_money` writes it (``£2,074.87``,
+    ``£50,000``); below zero, the minus sign first (``-£50``)."""
+    sign = "-" if pence < 0 else ""
+    return sign + format_money(Decimal(abs(pence)) / 100)
+
+
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     chars = list(text)
     for start, end in spans:

@@ -6,28 +6,43 @@ is recorded through :func:`rma.app.actor.record_access`.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from rma.app.actor import ActorDep, record_access
-from rma.app.deps import StateDep, StoreDep
+from rma.app.deps import StateDep, StoreDep, get_state
+from rma.cases.store import Upload
 from rma.cases.views import debt_view, document_view
-from rma.documents.api import UPLOAD_SCHEMA, read_upload
+from rma.documents.validation import ACCEPTED, check_upload
 from rma.errors import Conflict
+from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
 routes = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"])
+UploadBody = Annotated[
+    bytes,
+    Depends(
+        BodyLimit(
+            lambda request: get_state(request).upload_limits.max_bytes + MULTIPART_OVERHEAD,
+            what="upload",
+        )
+    ),
+]
 
 
-@routes.post("", status_code=202, openapi_extra=UPLOAD_SCHEMA)
+@routes.post("", status_code=202, openapi_extra=file_upload_body(f"a {ACCEPTED} document"))
 async def upload(
-    case_id: int, request: Request, state: StateDep, actor: ActorDep
+    case_id: int, request: Request, body: UploadBody, state: StateDep, actor: ActorDep
 ) -> dict[str, Any]:
-    """Upload a document (multipart field ``file``): checked, stored encrypted and read
-    in the background; poll it until ``status`` is processed or failed."""
-    await state.store.case(case_id)  # a 404 before the body is read
-    data, name = await read_upload(request, state.store.limits)
-    document = await state.store.add_document(case_id, actor, data, name)
+    """Upload a document (multipart field ``file``): checked (type by its content, size,
+    pages), stored encrypted and read in the background; poll it until ``status`` is
+    processed or failed."""
+    await state.store.case(case_id)
+    sent = await uploaded_file(body, request.headers)
+    checked = await asyncio.to_thread(check_upload, sent.data, sent.filename, state.upload_limits)
+    found = Upload(checked.filename or f"document.{checked.kind}", checked.mime, checked.pages)
+    document = await state.store.add_document(case_id, actor, sent.data, found)
     state.reader.schedule(document.id)
     return document_view(document, with_fields=False)
 

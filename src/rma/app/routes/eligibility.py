@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from rma.app.deps import StateDep
+from rma.app.facts import client_facts
 from rma.eligibility import ClientFacts, assess
 
 routes = APIRouter(tags=["eligibility"])
@@ -29,7 +30,7 @@ async def case_eligibility(
     """Each scheme's criteria for this case, with the limits in force on ``as_at``
     (default today): the client's value, the limit and its source, pass / fail / unknown,
     the margin and what is missing."""
-    facts = await state.store.client_facts(case_id)
+    facts = await client_facts(state.store, case_id)
     table = await state.register.table()
     return {"case_id": case_id, **assess(facts, table, as_at).as_dict()}
 
