@@ -28,6 +28,11 @@ LOGS = Path(os.environ.get("RMA_TEST_LOGS", ROOT / "build" / "test-logs"))
 VLLM_MODEL_NAME = "smollm2-135m-instruct"
 VLLM_EMBED_MODEL_NAME = "all-minilm-l6-v2"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The services ask every caller for a service credential unless RMA_SERVICE_AUTH=off.
+# Tests of other features call them as on one developer's machine; the tests of the
+# service gate (tests/accounts) and of the stack turn it back on.
+SERVICE_AUTH_IN_TESTS = "off"
+os.environ.setdefault("RMA_SERVICE_AUTH", SERVICE_AUTH_IN_TESTS)
 
 
 @dataclass
@@ -162,6 +167,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         if (name.startswith(prefixes) or name in names) and not name.startswith("RMA_TEST_"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RMA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RMA_SERVICE_AUTH", SERVICE_AUTH_IN_TESTS)
     return tmp_path
 
 

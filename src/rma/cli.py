@@ -192,6 +192,7 @@ def _add_service_commands() -> None:
         "rma.limits.cli",
         "rma.cases.cli",
         "rma.app.cli",
+        "rma.accounts.cli",
         "rma.rag.cli",
         "rma.notes.cli",
         "rma.documents.cli",

@@ -116,6 +116,34 @@ class Settings(BaseSettings):
     )
     rma_cors_origins: CommaList = Field(default_factory=list, alias="RMA_CORS_ORIGINS")
     rma_log_level: str = Field("INFO", alias="RMA_LOG_LEVEL")
+    # What the three services accept: "tokens" (service tokens from `rma tokens create
+    # --service`, or a key in RMA_API_KEYS) or "off" (nothing asked; development only,
+    # refused by `rma serve` on any address but loopback).
+    rma_service_auth: Literal["tokens", "off"] = Field("tokens", alias="RMA_SERVICE_AUTH")
+
+    # Accounts and sessions (rma.accounts).
+    rma_session_cookie_secure: bool = Field(True, alias="RMA_SESSION_COOKIE_SECURE")
+    rma_session_idle_minutes: int = Field(
+        C.SESSION_IDLE_MINUTES, alias="RMA_SESSION_IDLE_MINUTES", ge=1
+    )
+    rma_session_absolute_hours: int = Field(
+        C.SESSION_ABSOLUTE_HOURS, alias="RMA_SESSION_ABSOLUTE_HOURS", ge=1
+    )
+    rma_login_max_failures: int = Field(C.LOGIN_MAX_FAILURES, alias="RMA_LOGIN_MAX_FAILURES", ge=1)
+    rma_login_lockout_minutes: int = Field(
+        C.LOGIN_LOCKOUT_MINUTES, alias="RMA_LOGIN_LOCKOUT_MINUTES", ge=1
+    )
+    rma_argon2_time_cost: int = Field(C.ARGON2_TIME_COST, alias="RMA_ARGON2_TIME_COST", ge=1)
+    rma_argon2_memory_kib: int = Field(
+        C.ARGON2_MEMORY_KIB, alias="RMA_ARGON2_MEMORY_KIB", ge=8 * 1024
+    )
+    rma_argon2_parallelism: int = Field(
+        C.ARGON2_PARALLELISM, alias="RMA_ARGON2_PARALLELISM", ge=1, le=64
+    )
+    rma_token_days: int = Field(C.TOKEN_DAYS, alias="RMA_TOKEN_DAYS", ge=1, le=C.TOKEN_MAX_DAYS)
+    rma_audit_retention_days: int = Field(
+        C.AUDIT_RETENTION_DAYS, alias="RMA_AUDIT_RETENTION_DAYS", ge=1
+    )
 
     # Notes service.
     notes_reading_age_target: float = Field(

@@ -97,3 +97,36 @@ CASE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 DOCUMENTS_PROCESSED_AT_ONCE = 2
 SERVICE_TIMEOUT = 600.0
 SERVICE_CONNECT_TIMEOUT = 5.0
+
+# Accounts (rma.accounts). Argon2id parameters: RFC 9106's second recommended option
+# (64 MiB, 3 passes, 4 lanes), argon2-cffi's own default; about 0.1 s per hash on a
+# two-core server. Raising them rehashes each password at its owner's next sign-in.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 65_536
+ARGON2_PARALLELISM = 4
+PASSWORD_MIN_CHARS = 12
+PASSWORD_MAX_CHARS = 1024
+# Sign-in lockout: after this many failures in a row, refused for this long.
+LOGIN_MAX_FAILURES = 5
+LOGIN_LOCKOUT_MINUTES = 15
+# Web sessions: ended after this long without a request, and this long after sign-in.
+SESSION_IDLE_MINUTES = 60
+SESSION_ABSOLUTE_HOURS = 12
+# A session's last-seen time is written at most this often (not on every request).
+SESSION_TOUCH_SECONDS = 60
+SESSION_COOKIE = "rma_session"
+# With Secure cookies the name carries the __Host- prefix: the browser then refuses it
+# without Secure, with a Domain, or with a Path other than /.
+SESSION_COOKIE_SECURE_PREFIX = "__Host-"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+# API tokens: personal ones expire (default and longest life, days); service ones may not.
+TOKEN_DAYS = 90
+TOKEN_MAX_DAYS = 365
+PERSONAL_TOKEN_PREFIX = "rmat_"
+SERVICE_TOKEN_PREFIX = "rmas_"
+# Audit log: entries older than this are removed by `rma audit purge` (six years, the
+# period debt-advice records are commonly kept for).
+AUDIT_RETENTION_DAYS = 2192
+# Organisation settings and their defaults.
+LETTERS_NEED_APPROVAL = True

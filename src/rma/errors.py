@@ -6,6 +6,9 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     RMAError
     ├── ConfigError                 bad settings, found at start-up
     ├── InputError                  the caller's request is wrong (HTTP 4xx)
+    │   ├── Unauthenticated         no valid session, token or service credential (HTTP 401)
+    │   ├── Forbidden               signed in, but the role does not allow it (HTTP 403)
+    │   ├── TooManyAttempts         sign-ins locked for a while (HTTP 429, has retry_after)
     │   ├── NotFound                what was asked for does not exist (HTTP 404)
     │   ├── Conflict                it clashes with what is recorded (HTTP 409)
     │   ├── CapabilityError         the backend cannot do this role (vision on local)
@@ -46,6 +49,28 @@ class InputError(RMAError):
     """The request itself is wrong; retrying or another backend will not help."""
 
     status_code = 422
+
+
+class Unauthenticated(InputError):
+    """No valid credential: sign in, or send a valid token."""
+
+    status_code = 401
+
+
+class Forbidden(InputError):
+    """The caller is known, but the permission table does not allow this."""
+
+    status_code = 403
+
+
+class TooManyAttempts(InputError):
+    """Too many failed sign-ins: refused until ``retry_after`` seconds have passed."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotFound(InputError):

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
+import rma.accounts.models
 import rma.cases.models
 import rma.limits.records  # noqa: F401
 from rma.cli import main
@@ -29,6 +30,13 @@ TABLES = {
     "teams", "users", "clients", "cases", "case_circumstances", "case_documents",
     "document_fields", "debts", "debt_figures", "budget_lines", "assets", "case_notes",
     "letters",
+    # accounts (0003)
+    "user_sessions", "service_accounts", "api_tokens", "organisation_settings",
+    "letter_approvals", "audit_log", "audit_chain",
+}  # fmt: skip
+CASES_TABLES = TABLES - {
+    "user_sessions", "service_accounts", "api_tokens", "organisation_settings",
+    "letter_approvals", "audit_log", "audit_chain",
 }  # fmt: skip
 
 
@@ -54,6 +62,20 @@ def test_up_to_head_and_down_to_base(database_url: str) -> None:
     assert down.current is None and tables(urls) == set()
     again = migrate.upgrade(urls)  # and up again: the downgrade left nothing behind
     assert again.up_to_date and tables(urls) == TABLES
+
+
+def test_the_accounts_migration_goes_down_to_the_cases(database_url: str) -> None:
+    urls = urls_for(database_url)
+    migrate.upgrade(urls)
+    assert migrate.downgrade(urls, "0002").current == "0002"
+    assert tables(urls) == CASES_TABLES
+    engine = sync_engine(urls)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("users")}
+    finally:
+        engine.dispose()
+    assert "password_hash" not in columns and "failed_logins" not in columns
+    assert migrate.upgrade(urls).current == migrate.head() and tables(urls) == TABLES
 
 
 def test_the_cases_migration_goes_down_to_the_limits_alone(database_url: str) -> None:

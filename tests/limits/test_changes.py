@@ -14,9 +14,9 @@ import pytest
 
 from rma.config import load_settings
 from rma.db import Database, database_urls, ensure_current
-from rma.errors import Conflict, InputError, NotFound
+from rma.errors import Conflict, Forbidden, InputError, NotFound, Unauthenticated
+from rma.accounts.permissions import Actor
 from rma.limits.changes import (
-    Actor,
     LimitChange,
     LimitRegister,
     Proposal,
@@ -151,12 +151,14 @@ async def test_a_proposal_changes_nothing_until_approved(register: LimitRegister
         "dro.max_debt", Decimal(900000), "upload: new-rules.md", "the manual says so",
         D("2026-01-01"), evidence_page=1, evidence_quote="From 1 January 2026 ... £900,000",
     )  # fmt: skip
-    change = await register.propose(proposal, Actor("Ann Adviser"))
+    change = await register.propose(proposal, Actor("Ann Adviser", "adviser"))
     assert (change.status, change.previous_value, change.previous_from) == (
         "proposed", Decimal(50000), D("2024-06-28"),
     )  # fmt: skip
     assert (await register.table()).as_at("dro.max_debt").value == 50000
-    approved = await register.approve(change.id, Actor("Sam Supervisor"), "checked the order")
+    approved = await register.approve(
+        change.id, Actor("Sam Supervisor", "supervisor"), "checked the order"
+    )
     assert (approved.status, approved.decided_by, approved.decision_note) == (
         "approved", "Sam Supervisor", "checked the order",
     )  # fmt: skip
@@ -169,26 +171,49 @@ async def test_a_proposal_changes_nothing_until_approved(register: LimitRegister
 
 
 async def test_each_proposal_is_decided_once(register: LimitRegister) -> None:
-    change = await register.propose(new("dro.vehicle", 5000, "2027-01-01"), Actor("Ann"))
+    change = await register.propose(new("dro.vehicle", 5000, "2027-01-01"), Actor("Ann", "adviser"))
     with pytest.raises(InputError, match="say why"):
-        await register.reject(change.id, Actor("Sam"), "")
-    rejected = await register.reject(change.id, Actor("Sam"), "no such instrument")
+        await register.reject(change.id, Actor("Sam", "supervisor"), "")
+    rejected = await register.reject(change.id, Actor("Sam", "supervisor"), "no such instrument")
     assert rejected.status == "rejected"
     with pytest.raises(Conflict, match="already rejected by Sam"):
-        await register.approve(change.id, Actor("Kim"))
+        await register.approve(change.id, Actor("Kim", "admin"))
     assert (await register.table()).as_at("dro.vehicle", D("2027-02-01")).value == 4000
     with pytest.raises(NotFound):
-        await register.approve(999, Actor("Kim"))
-    with pytest.raises(InputError, match="give your name"):
-        await register.propose(new("dro.vehicle", 5000, "2027-01-01"), Actor("  "))
+        await register.approve(999, Actor("Kim", "admin"))
+
+
+async def test_only_a_supervisor_or_admin_approves_and_never_their_own(
+    register: LimitRegister,
+) -> None:
+    ann, bo = Actor("ann@x.org", "adviser", id=1), Actor("bo@x.org", "adviser", id=4)
+    sam, kim = Actor("sam@x.org", "supervisor", id=2), Actor("kim@x.org", "admin", id=3)
+    change = await register.propose(new("dro.vehicle", 5000, "2027-01-01"), ann)
+    assert change.proposed_by_id == 1
+    for adviser in (ann, bo):
+        with pytest.raises(Forbidden, match="adviser may not approve"):
+            await register.approve(change.id, adviser)
+        with pytest.raises(Forbidden, match="adviser may not reject"):
+            await register.reject(change.id, adviser, "no")
+    with pytest.raises(Unauthenticated, match="sign in"):
+        await register.propose(new("dro.vehicle", 5000, "2027-01-01"), Actor("x", kind="anonymous"))
+    own = await register.propose(new("dro.assets", 3000, "2027-01-01"), sam)
+    with pytest.raises(Forbidden, match="proposed or wrote themselves"):
+        await register.approve(own.id, sam)
+    # The same person under another spelling of their name is still the same account.
+    with pytest.raises(Forbidden, match="proposed or wrote themselves"):
+        await register.approve(own.id, Actor("Sam S", "supervisor", id=2))
+    assert (await register.approve(own.id, kim)).decided_by_id == 3
+    assert (await register.approve(change.id, sam)).status == "approved"
+    assert not await register.changes("proposed")
 
 
 async def test_two_people_approving_at_once_cannot_both_win(register: LimitRegister) -> None:
-    change = await register.propose(new("dro.assets", 3000, "2027-01-01"), Actor("Ann"))
+    change = await register.propose(new("dro.assets", 3000, "2027-01-01"), Actor("Ann", "adviser"))
     other = LimitRegister(register.database)
     results = await asyncio.gather(
-        register.approve(change.id, Actor("Sam")),
-        other.approve(change.id, Actor("Kim")),
+        register.approve(change.id, Actor("Sam", "supervisor")),
+        other.approve(change.id, Actor("Kim", "admin")),
         return_exceptions=True,
     )
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "LimitChange"]
@@ -198,17 +223,21 @@ async def test_two_people_approving_at_once_cannot_both_win(register: LimitRegis
 async def test_an_approval_that_no_longer_fits_the_table_is_refused(
     register: LimitRegister,
 ) -> None:
-    first = await register.propose(new("dro.max_debt", 60000, "2027-04-01"), Actor("Ann"))
-    second = await register.propose(new("dro.max_debt", 60000, "2027-04-01"), Actor("Bo"))
-    await register.approve(first.id, Actor("Sam"))
+    first = await register.propose(
+        new("dro.max_debt", 60000, "2027-04-01"), Actor("Ann", "adviser")
+    )
+    second = await register.propose(
+        new("dro.max_debt", 60000, "2027-04-01"), Actor("Bo", "adviser")
+    )
+    await register.approve(first.id, Actor("Sam", "supervisor"))
     with pytest.raises(Conflict, match="cannot be approved as the table stands"):
-        await register.approve(second.id, Actor("Sam"))
+        await register.approve(second.id, Actor("Sam", "supervisor"))
     assert [c.id for c in await register.changes("proposed")] == [second.id]
 
 
 async def test_another_replica_sees_an_approval_on_its_next_lookup(register: LimitRegister) -> None:
     replica = LimitRegister(register.database)
     assert (await replica.table()).as_at("dro.fee", TODAY).value == 0
-    change = await register.propose(fix("dro.fee", "2024-04-06", 10), Actor("Ann"))
-    await register.approve(change.id, Actor("Sam"))
+    change = await register.propose(fix("dro.fee", "2024-04-06", 10), Actor("Ann", "adviser"))
+    await register.approve(change.id, Actor("Sam", "supervisor"))
     assert (await replica.table()).as_at("dro.fee", TODAY).value == 10

@@ -10,12 +10,25 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rma.cli import main
+from tests.support.accounts import FAST_ARGON2
+
+
+ANN, SAM = "ann@example.org", "sam@example.org"
 
 
 @pytest.fixture
 def rma(database_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("RMA_DATABASE_URL", database_url)
+    for name, value in FAST_ARGON2.items():
+        monkeypatch.setenv(name, value)
     runner = CliRunner()
+    for email, role in ((ANN, "adviser"), (SAM, "supervisor")):
+        made = runner.invoke(
+            main,
+            ["users", "create", "--email", email, "--role", role, "--password-stdin"],
+            input="a long enough password\n",
+        )
+        assert made.exit_code == 0, made.output
 
     def run(*args: str) -> Result:
         return runner.invoke(main, ["limits", *args])
@@ -29,15 +42,18 @@ def test_a_new_figure_is_stated_only_after_approval(rma) -> None:  # type: ignor
     proposed = rma(
         "propose", "dro.max_debt", "--value", "£900,000", "--from", "2026-01-01",
         "--evidence", "new-rules.md", "--page", "1", "--quote", "the DRO debt limit is £900,000",
-        "--reason", "a manual says so", "--by", "Ann Adviser",
+        "--reason", "a manual says so", "--by", ANN,
     )  # fmt: skip
     assert proposed.exit_code == 0, proposed.output
     assert "#1 dro.max_debt: £900,000 from 1 January 2026 (was £50,000)" in proposed.output
     shown = rma("show", "dro.max_debt")
     assert "is £50,000" in shown.output and "proposed, not approved: #1" in shown.output
     assert "£900,000" not in rma("list").output
-    approved = rma("approve", "1", "--by", "Sam Supervisor")
-    assert approved.exit_code == 0 and "approved by Sam Supervisor" in approved.output
+    refused = rma("approve", "1", "--by", ANN)
+    assert refused.exit_code != 0
+    assert "an adviser may not approve a change to a legal limit" in refused.output
+    approved = rma("approve", "1", "--by", SAM)
+    assert approved.exit_code == 0 and f"approved by {SAM}" in approved.output
     after = json.loads(rma("show", "dro.max_debt", "--json").output)
     assert (after["value"], after["origin"], after["change_id"]) == ("900000", "approved", 1)
     old = json.loads(rma("show", "dro.max_debt", "--as-at", "2025-12-31", "--json").output)
@@ -51,6 +67,17 @@ def test_a_new_figure_is_stated_only_after_approval(rma) -> None:  # type: ignor
         'evidence: new-rules.md, page 1 ("the DRO debt limit is £900,000"); '
         "reason: a manual says so" in history.output
     )
+
+
+def test_nobody_approves_their_own_change(rma) -> None:  # type: ignore[no-untyped-def]
+    proposed = rma(
+        "propose", "dro.fee", "--value", "10", "--corrects", "2024-04-06", "--evidence", "an order",
+        "--reason", "the fee changed", "--by", SAM,
+    )  # fmt: skip
+    assert proposed.exit_code == 0, proposed.output
+    own = rma("approve", "1", "--by", SAM)
+    assert own.exit_code != 0 and "nobody may approve a change" in own.output
+    assert "[proposed]" in rma("changes").output
 
 
 def test_listing_by_date_and_everything(rma) -> None:  # type: ignore[no-untyped-def]
@@ -75,14 +102,15 @@ def test_listing_by_date_and_everything(rma) -> None:  # type: ignore[no-untyped
         (["show", "dro.max_debt", "--as-at", "28/06/2024"],
          "'28/06/2024' does not match the format"),
         (["propose", "dro.max_debt", "--value", "lots", "--from", "2027-01-01", "--evidence", "e",
-          "--reason", "r", "--by", "A"], "'lots' is not a number"),
+          "--reason", "r", "--by", ANN], "'lots' is not a number"),
         (["propose", "dro.max_debt", "--value", "1", "--evidence", "e", "--reason", "r",
-          "--by", "A"],
+          "--by", ANN],
          "a new value needs --from"),
         (["propose", "dro.max_debt", "--value", "1", "--from", "2027-01-01", "--evidence", "e",
           "--reason", "r"], "Missing option '--by'"),
-        (["approve", "7", "--by", "Sam"], "there is no limit change #7"),
-        (["reject", "7", "--by", "Sam"], "Missing option '--reason'"),
+        (["approve", "7", "--by", SAM], "there is no limit change #7"),
+        (["approve", "7", "--by", "Sam"], "'Sam' is not an email address"),
+        (["reject", "7", "--by", SAM], "Missing option '--reason'"),
         (["diff", "--from", "2024-01-01"], "give both --from and --to"),
         (["list", "--jurisdiction", "scotland"], "unknown jurisdiction 'scotland'"),
     ],

@@ -114,7 +114,8 @@ def test_request_ids(clean_env: Path, ollama: OllamaDouble) -> None:
 
 
 def test_api_keys_when_configured(clean_env: Path, ollama: OllamaDouble) -> None:
-    with serving(app_for(**ollama_env(ollama, RMA_API_KEYS="k1,k2"))) as base:
+    env = ollama_env(ollama, RMA_API_KEYS="k1,k2", RMA_SERVICE_AUTH="tokens")
+    with serving(app_for(**env)) as base:
         question = {"question": "What is a DRO?"}
         assert httpx.post(f"{base}/ask", json=question).status_code == 401
         assert (

@@ -85,6 +85,13 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Signing in (migration 0003, rma.accounts): an Argon2id hash (NULL: no password set,
+    # the account cannot sign in), failures in a row and the lockout they caused.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # ------------------------------------------------------------------------- the case

@@ -9,7 +9,7 @@
 A manual never changes a figure RMA states as current: only an approved change does.
 """
 
-from rma.limits.changes import Actor, LimitChange, LimitRegister, Proposal, authorise
+from rma.limits.changes import LimitChange, LimitRegister, Proposal
 from rma.limits.conflicts import Candidate, Finding, classify
 from rma.limits.table import (
     LimitRow,
@@ -22,7 +22,6 @@ from rma.limits.table import (
 )
 
 __all__ = [
-    "Actor",
     "Candidate",
     "Finding",
     "LimitChange",
@@ -34,7 +33,6 @@ __all__ = [
     "NoValueInForce",
     "Proposal",
     "UnknownLimit",
-    "authorise",
     "classify",
     "shipped_table",
 ]

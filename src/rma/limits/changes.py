@@ -6,8 +6,10 @@ row (its value or dates; a moved boundary moves the neighbouring row's with it).
 is recorded with who proposed it, the evidence (a document, page and quote, or an
 instrument), the reason and the value it replaces; a decision records who decided and
 when. The effective table is the shipped table with the approved changes applied in
-the order they were approved. Nothing a manual says changes it: only :func:`authorise`d
-people do, through :class:`LimitRegister`.
+the order they were approved. Nothing a manual says changes it: only people the
+permission table allows (:func:`rma.accounts.permissions.authorise`: anyone signed in
+proposes, a supervisor or an admin approves or rejects, never their own proposal) do,
+through :class:`LimitRegister`.
 
 A change that cannot be applied any more (a newer shipped table already differs) is left
 out of the effective table and listed in its ``warnings``; it never breaks a lookup.
@@ -25,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rma import constants as C
+from rma.accounts.permissions import Actor, Resource, authorise
 from rma.db.engine import Database
 from rma.errors import Conflict, InputError, NotFound
 from rma.limits.records import LimitChangeRecord, LimitDecisionRecord
@@ -40,23 +43,6 @@ from rma.text import format_date
 
 Kind = Literal["new_value", "correction"]
 ChangeStatus = Literal["proposed", "approved", "rejected"]
-Action = Literal["propose", "approve", "reject"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting. ``role`` arrives with accounts; until then only the name is known."""
-
-    name: str
-    role: str | None = None
-
-
-def authorise(actor: Actor, action: Action) -> None:
-    """The one place that decides who may propose, approve or reject a change to a limit.
-    Today: anyone who gives their name. With accounts and roles, approving and rejecting
-    need a supervisor or an admin; that rule belongs here."""
-    if not actor.name.strip():
-        raise InputError(f"to {action} a change to a limit, give your name (--by)")
 
 
 @dataclass(frozen=True)
@@ -108,6 +94,13 @@ class LimitChange:
     decided_at: datetime | None = None
     decision_note: str = ""
     decision_id: int | None = None
+    proposed_by_id: int | None = None
+    decided_by_id: int | None = None
+
+    @property
+    def resource(self) -> Resource:
+        """The change as the permission table sees it: who proposed it."""
+        return Resource(author_id=self.proposed_by_id, author=self.proposed_by)
 
     @property
     def display(self) -> str:
@@ -335,7 +328,7 @@ class LimitRegister:
 
     async def propose(self, proposal: Proposal, actor: Actor) -> LimitChange:
         """Record a proposal, after checking it would leave a valid table."""
-        authorise(actor, "propose")
+        authorise(actor, "limits.propose")
         for label, text in (("evidence", proposal.evidence), ("reason", proposal.reason)):
             if not text.strip():
                 raise InputError(f"a change to a limit needs its {label}")
@@ -360,6 +353,7 @@ class LimitRegister:
             evidence_quote=proposal.evidence_quote,
             reason=proposal.reason.strip(),
             proposed_by=actor.name.strip(),
+            proposed_by_id=actor.id,
             proposed_at=datetime.now(UTC),
             table_version=table.version,
         )
@@ -371,7 +365,8 @@ class LimitRegister:
 
     async def approve(self, change_id: int, actor: Actor, note: str = "") -> LimitChange:
         """Approve a proposal: from now on the effective table includes it."""
-        authorise(actor, "approve")
+        change = await self.change(change_id)
+        authorise(actor, "limits.approve", change.resource)
         change = await self._undecided(change_id)
         try:
             apply_change(await self.table(), change)
@@ -383,7 +378,7 @@ class LimitRegister:
 
     async def reject(self, change_id: int, actor: Actor, note: str) -> LimitChange:
         """Reject a proposal; a reason is required."""
-        authorise(actor, "reject")
+        authorise(actor, "limits.reject", (await self.change(change_id)).resource)
         if not note.strip():
             raise InputError("say why the change is rejected (--reason)")
         return await self._decide(await self._undecided(change_id), "rejected", actor, note)
@@ -404,6 +399,7 @@ class LimitRegister:
             change_id=change.id,
             decision=decision,
             decided_by=actor.name.strip(),
+            decided_by_id=actor.id,
             decided_at=datetime.now(UTC),
             note=note.strip(),
         )
@@ -473,4 +469,6 @@ def _change(c: LimitChangeRecord, d: LimitDecisionRecord | None) -> LimitChange:
         decided_at=None if d is None else d.decided_at,
         decision_note="" if d is None else d.note,
         decision_id=None if d is None else d.id,
+        proposed_by_id=c.proposed_by_id,
+        decided_by_id=None if d is None else d.decided_by_id,
     )

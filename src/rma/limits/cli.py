@@ -12,12 +12,17 @@ from typing import Any, TypeVar
 import click
 
 from rma import constants as C
+from rma.accounts.audit import AuditEvent, AuditLog
+from rma.accounts.directory import Directory
+from rma.accounts.permissions import Actor
+from rma.config import load_settings
 from rma.db.cli import run_on_database
-from rma.errors import RMAError
-from rma.limits.changes import Actor, LimitChange, LimitRegister, Proposal
+from rma.errors import Forbidden, RMAError
+from rma.limits.changes import LimitChange, LimitRegister, Proposal
 from rma.limits.table import LimitRow, LimitTable, LimitValue, ValueChange, shipped_table
 
 T = TypeVar("T")
+BY_HELP = "The email of your RMA account (approving or rejecting: a supervisor or an admin)."
 ISO = click.DateTime(formats=["%Y-%m-%d"])
 
 
@@ -29,6 +34,27 @@ def _fail(message: str, code: int = 1) -> None:
 def _run(work: Callable[[LimitRegister], Awaitable[T]]) -> T:
     """Open the database (upgrading it if it is new or behind), run ``work``, close it."""
     return run_on_database(lambda _, database: work(LimitRegister(database, shipped_table())))
+
+
+def _as(
+    by: str, action: str, work: Callable[[LimitRegister, Actor], Awaitable[LimitChange]]
+) -> LimitChange:
+    """Run ``work`` as the user whose email is ``by``, and audit it (refusals too)."""
+
+    async def run(register: LimitRegister) -> LimitChange:
+        actor = await Directory(register.database, load_settings()).actor_for(by, via="cli")
+        audit = AuditLog(register.database)
+        try:
+            change = await work(register, actor)
+        except Forbidden:
+            await audit.record(actor, AuditEvent(action, outcome="denied"))
+            raise
+        await audit.record(
+            actor, AuditEvent(action, object_type="limit_change", object_id=change.id)
+        )
+        return change
+
+    return _run(run)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -229,7 +255,7 @@ def changes_cmd(status: str | None, name: str | None) -> None:
 @click.option("--page", type=click.IntRange(min=1), default=None, help="The page of that document.")
 @click.option("--quote", default=None, help="The words that state it.")
 @click.option("--reason", required=True, help="Why the table should change.")
-@click.option("--by", "by", required=True, help="Your name.")
+@click.option("--by", "by", required=True, metavar="EMAIL", help=BY_HELP)
 @click.option(
     "--jurisdiction", default=C.DEFAULT_JURISDICTION, show_default=True, help=JURISDICTION_HELP
 )
@@ -255,28 +281,34 @@ def propose_cmd(
         effective_from=_day(start), effective_to=_day(end), corrects=corrects,
         jurisdiction=jurisdiction, evidence_page=page, evidence_quote=quote,
     )  # fmt: skip
-    change = _run(lambda register: register.propose(proposal, Actor(by)))
+    change = _as(by, "limits.propose", lambda register, actor: register.propose(proposal, actor))
     click.echo(f"proposed {change.summary()}")
-    click.echo(f"nothing changes until it is approved: rma limits approve {change.id} --by NAME")
+    click.echo(
+        f"nothing changes until someone else approves it: rma limits approve {change.id} --by EMAIL"
+    )
 
 
 @limits_group.command("approve")
 @click.argument("change_id", type=int)
-@click.option("--by", "by", required=True, help="Your name.")
+@click.option("--by", "by", required=True, metavar="EMAIL", help=BY_HELP)
 @click.option("--note", default="", help="Anything the record should say.")
 def approve_cmd(change_id: int, by: str, note: str) -> None:
     """Approve proposed change CHANGE_ID: RMA states the new value from now on."""
-    change = _run(lambda register: register.approve(change_id, Actor(by), note))
+    change = _as(
+        by, "limits.approve", lambda register, actor: register.approve(change_id, actor, note)
+    )
     click.echo(f"approved {change.summary()}")
 
 
 @limits_group.command("reject")
 @click.argument("change_id", type=int)
-@click.option("--by", "by", required=True, help="Your name.")
+@click.option("--by", "by", required=True, metavar="EMAIL", help=BY_HELP)
 @click.option("--reason", required=True, help="Why it is rejected.")
 def reject_cmd(change_id: int, by: str, reason: str) -> None:
     """Reject proposed change CHANGE_ID."""
-    change = _run(lambda register: register.reject(change_id, Actor(by), reason))
+    change = _as(
+        by, "limits.reject", lambda register, actor: register.reject(change_id, actor, reason)
+    )
     click.echo(f"rejected {change.summary()}")
 
 

@@ -3,6 +3,11 @@
 Both are append-only (the migration adds triggers that refuse UPDATE and DELETE): a
 proposal is never edited, a decision never withdrawn; a mistake is put right by a new
 proposal. A proposal's status is derived: no decision yet means proposed.
+
+``proposed_by_id`` and ``decided_by_id`` (migration 0003) name the user's account, so
+the rule that nobody approves their own proposal compares people, not spellings of a
+name. They carry no foreign key: adding one would make SQLite copy these tables, and
+their triggers with them; accounts are never deleted, only disabled.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class LimitChangeRecord(Base):
     evidence_quote: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     proposed_by: Mapped[str] = mapped_column(String(120))
+    proposed_by_id: Mapped[int | None] = mapped_column(Integer)
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     table_version: Mapped[str] = mapped_column(String(40))
 
@@ -53,5 +59,6 @@ class LimitDecisionRecord(Base):
     change_id: Mapped[int] = mapped_column(ForeignKey("limit_changes.id"), unique=True)
     decision: Mapped[str] = mapped_column(String(20))
     decided_by: Mapped[str] = mapped_column(String(120))
+    decided_by_id: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text)

@@ -2,16 +2,18 @@
 
 It gives each service the same operational surface: ``/health`` (alive),
 ``/ready`` (backends reachable, models present, a one-token probe, breaker state),
-``/metrics`` (Prometheus), request IDs, JSON access logs without client text,
-optional API keys (``RMA_API_KEYS``), and error responses that say what went wrong.
-CORS is off unless ``RMA_CORS_ORIGINS`` names origins.
+``/metrics`` (Prometheus), request IDs, JSON access logs without client text, the
+service gate (service tokens or ``RMA_API_KEYS`` only: :mod:`rma.accounts.gate`), and
+error responses that say what went wrong. CORS is off unless ``RMA_CORS_ORIGINS`` names
+origins. The adviser app, where people sign in, turns the gate off and authenticates
+people itself (:mod:`rma.accounts.web`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
+import math
 import re
 import signal
 import time
@@ -29,17 +31,21 @@ from pydantic import BaseModel
 
 from rma import __version__
 from rma import constants as C
+from rma.accounts.gate import ServiceGate
 from rma.config import Settings, load_settings
 from rma.errors import (
     AllBackendsFailed,
     BackendError,
     BackendRejected,
     ConfigError,
+    Forbidden,
     InputError,
     RMAError,
     ServiceUnavailable,
     StreamInterrupted,
     StructuredOutputError,
+    TooManyAttempts,
+    Unauthenticated,
 )
 from rma.llm.factory import build_router, reload_router
 from rma.llm.router import ProviderRouter
@@ -112,11 +118,15 @@ def create_app(
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
     readiness: ReadinessCheck | None = None,
+    service_gate: bool = True,
 ) -> FastAPI:
     """A FastAPI app for ``service`` with RMA's shared middleware and endpoints.
     ``readiness`` replaces the model backends' checks in ``/ready`` (a service that calls
-    no model, like the adviser app, checks what it does depend on)."""
+    no model, like the adviser app, checks what it does depend on). With ``service_gate``
+    (the three services), every endpoint but the probes needs a service credential; the
+    adviser app passes False and admits people itself (:mod:`rma.accounts.web`)."""
     settings = settings or load_settings()
+    gate = ServiceGate(settings) if service_gate else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +146,8 @@ def create_app(
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if on_shutdown:
                 await on_shutdown(app)
+            if gate is not None:
+                await gate.aclose()
             if router is None:
                 await app.state.router.aclose()
 
@@ -147,7 +159,6 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "Authorization", C.API_KEY_HEADER],
         )
-    keys = [k.get_secret_value().encode() for k in settings.rma_api_keys]
 
     @app.middleware("http")
     async def frame(
@@ -158,15 +169,10 @@ def create_app(
         token = request_id.set(rid)
         started = time.monotonic()
         try:
-            request.state.api_key = matching_key(request, keys)
-            if keys and request.url.path not in OPEN_PATHS and request.state.api_key is None:
-                response: Response = JSONResponse(
-                    error_body("unauthorised", "a valid API key is required"),
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            else:
-                response = await call_next(request)
+            refused = None
+            if gate is not None and request.url.path not in OPEN_PATHS:
+                refused = await _refusal(gate, request)
+            response: Response = refused or await call_next(request)
             route = getattr(request.scope.get("route"), "path", "unmatched")
             seconds = time.monotonic() - started
             HTTP_REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
@@ -283,18 +289,18 @@ def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[Readiness, bool]:
     return Readiness(status=status, checks=checks), status != "not_ready"
 
 
-def matching_key(request: Request, keys: list[bytes]) -> int | None:
-    """Which of the API keys (by position, from 1) the request carries; None if none."""
-    supplied = request.headers.get(C.API_KEY_HEADER, "")
-    auth = request.headers.get("Authorization", "")
-    if not supplied and auth.lower().startswith("bearer "):
-        supplied = auth[7:].strip()
-    given = supplied.encode()
-    found = None
-    for number, key in enumerate(keys, 1):  # every key compared: no timing hint of which
-        if hmac.compare_digest(given, key) and found is None:
-            found = number
-    return found
+async def _refusal(gate: ServiceGate, request: Request) -> Response | None:
+    """None if the gate admits the request (the caller is kept on ``request.state``),
+    else the 401 or 403 response that says why."""
+    try:
+        request.state.caller = await gate.admit(request.headers)
+    except (Unauthenticated, Forbidden) as exc:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
+        kind = "unauthorised" if isinstance(exc, Unauthenticated) else "forbidden"
+        return JSONResponse(
+            error_body(kind, str(exc)), status_code=exc.status_code, headers=headers
+        )
+    return None
 
 
 def status_for(exc: RMAError) -> int:
@@ -351,6 +357,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             extra["provider"] = exc.provider
         elif isinstance(exc, ServiceUnavailable):
             extra["service"] = exc.service
+        elif isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        elif isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         detail = exc.message if isinstance(exc, BackendError) else str(exc)
         return JSONResponse(
             error_body(_error_kind(exc), detail, **extra),

@@ -8,6 +8,7 @@ from rma.db.base import Base
 
 # The models, so `alembic revision --autogenerate` (and the tests that compare the newest
 # migration with them) see every table.
+import rma.accounts.models  # isort: skip
 import rma.cases.models  # isort: skip
 import rma.limits.records  # noqa: F401  # isort: skip
 
