@@ -24,7 +24,7 @@ OPERATOR = Actor("operator:tests", kind="operator", via="cli")
 
 
 def settings_for(database_url: str, **extra: object) -> Settings:
-    return load_settings(RMA_DATABASE_URL=database_url, **FAST_ARGON2, **extra)
+    return load_settings(**{"RMA_DATABASE_URL": database_url, **FAST_ARGON2, **extra})
 
 
 @dataclass

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pytest
 
+from rma.accounts.permissions import Actor
 from rma.config import load_settings
 from rma.db import Database, database_urls, ensure_current
 from rma.errors import Conflict, Forbidden, InputError, NotFound, Unauthenticated
-from rma.accounts.permissions import Actor
 from rma.limits.changes import (
     LimitChange,
     LimitRegister,

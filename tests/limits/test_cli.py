@@ -12,7 +12,6 @@ from click.testing import CliRunner, Result
 from rma.cli import main
 from tests.support.accounts import FAST_ARGON2
 
-
 ANN, SAM = "ann@example.org", "sam@example.org"
 
 

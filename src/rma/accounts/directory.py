@@ -330,9 +330,16 @@ class Directory:
                 await self.passwords.check_async(None, password)  # the same work as a real check
                 await self._attempt(session, None, "unknown_account")
                 raise Unauthenticated(WRONG)
-            if user.locked_until is not None and user.locked_until > now:
-                await self._attempt(session, user, "locked")
-                raise _locked(user.locked_until, now)
+            if user.locked_until is not None:
+                if user.locked_until > now:
+                    await self._attempt(session, user, "locked")
+                    raise _locked(user.locked_until, now)
+                # The lock has run out: the count starts again (once, if several race).
+                await session.execute(
+                    update(User)
+                    .where(User.id == user.id, User.locked_until == user.locked_until)
+                    .values(locked_until=None, failed_logins=0)
+                )
             attempts = await session.scalar(
                 update(User)
                 .where(User.id == user.id)
@@ -370,8 +377,9 @@ class Directory:
 
     async def _lock(self, session: AsyncSession, user: User, now: datetime) -> datetime:
         until = now + timedelta(minutes=self.settings.rma_login_lockout_minutes)
+        # The count stays over the limit: attempts still in flight are refused unchecked.
         await session.execute(
-            update(User).where(User.id == user.id).values(locked_until=until, failed_logins=0)
+            update(User).where(User.id == user.id).values(locked_until=until)
         )
         await session.commit()
         return until
