@@ -138,8 +138,10 @@ def doctor_cmd(as_json: bool) -> None:
 
 
 # The services that read the database (the governed limits; the app: the cases): it is
-# brought up to date, under a lock, before they start.
+# brought up to date, under a lock, before they start. Every service checks service tokens
+# there too, unless RMA_SERVICE_AUTH=off.
 DATABASE_SERVICES = ("notes", "rag", "app")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _database_ready() -> None:
@@ -172,7 +174,14 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
     }
     module_name, default_port = modules[service]
     try:
-        if service in DATABASE_SERVICES:
+        settings = load_settings()
+        if settings.rma_service_auth == "off" and host not in LOOPBACK:
+            _fail(
+                f"RMA_SERVICE_AUTH=off lets anyone call the {service} service: it is for "
+                f"development on this machine only (--host 127.0.0.1), not {host}",
+                2,
+            )
+        if service in DATABASE_SERVICES or settings.rma_service_auth == "tokens":
             _database_ready()
         module = importlib.import_module(module_name)
         app = module.create()

@@ -49,9 +49,9 @@ HASHED = (
     "seq", "at", "actor_kind", "actor_id", "actor", "via", "action", "outcome", "case_id",
     "object_type", "object_id", "request_id", "detail", "prev_hash",
 )  # fmt: skip
-# A detail value that is a string must look like an identifier, a status or a date:
-# no spaces, so no sentence of client text fits.
-DETAIL_VALUE = re.compile(r"^[A-Za-z0-9_.:+@-]{0,64}$")
+# A detail value that is a string must look like an identifier, a status, a date or a
+# route template: no spaces, so no sentence of client text fits.
+DETAIL_VALUE = re.compile(r"^[A-Za-z0-9_.:+@/{}-]{0,64}$")
 OBJECT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 ACTION = re.compile(r"^[a-z][a-z0-9_.-]{0,59}$")
 MAX_PROBLEMS = 20

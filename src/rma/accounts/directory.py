@@ -378,9 +378,7 @@ class Directory:
     async def _lock(self, session: AsyncSession, user: User, now: datetime) -> datetime:
         until = now + timedelta(minutes=self.settings.rma_login_lockout_minutes)
         # The count stays over the limit: attempts still in flight are refused unchecked.
-        await session.execute(
-            update(User).where(User.id == user.id).values(locked_until=until)
-        )
+        await session.execute(update(User).where(User.id == user.id).values(locked_until=until))
         await session.commit()
         return until
 

@@ -220,8 +220,40 @@ def note_object(
         mark.object_id = None if object_id is None else str(object_id)
 
 
-def route_action(route: APIRoute) -> str | None:
-    """The action a route's ``permit`` names (None: it has none)."""
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route of an app, as the permission checks see it."""
+
+    path: str
+    methods: frozenset[str]
+    params: tuple[str, ...]
+    action: str | None  # what its permit names (None: it has none)
+
+    def describe(self) -> str:
+        return f"{', '.join(sorted(self.methods))} {self.path}"
+
+
+def app_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every API route of ``app``, included routers' too (newer FastAPI keeps those
+    nested rather than copied into ``app.routes``)."""
+    try:
+        from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined]
+    except ImportError:  # older FastAPI copies included routes into app.routes
+        contexts: list[Any] = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if not isinstance(route, APIRoute):
+            continue
+        path = getattr(context, "path", None) or route.path
+        params = tuple(getattr(context, "param_convertors", route.param_convertors))
+        found.append(RouteInfo(path, frozenset(route.methods or ()), params, _action_of(route)))
+    return found
+
+
+def _action_of(route: APIRoute) -> str | None:
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()
@@ -235,9 +267,7 @@ def route_action(route: APIRoute) -> str | None:
 def check_rules(app: FastAPI) -> None:
     """Refuse to start an app with a route that no permission rule covers."""
     missing = [
-        f"{', '.join(sorted(r.methods or ()))} {r.path}"
-        for r in app.routes
-        if isinstance(r, APIRoute) and r.path not in OPEN_PATHS and route_action(r) is None
+        r.describe() for r in app_routes(app) if r.path not in OPEN_PATHS and r.action is None
     ]
     if missing:
         raise ConfigError(
@@ -271,16 +301,16 @@ def install(app: FastAPI, settings: Settings, database: Database) -> Accounts:
         if mark is None:
             return response
         route = getattr(request.scope.get("route"), "path", "")
-        event = AuditEvent(
-            mark.action,
-            outcome=_outcome(response.status_code),
-            case_id=mark.case_id,
-            object_type=mark.object_type,
-            object_id=mark.object_id,
-            detail={"method": request.method, "route": route, "status": response.status_code},
-        )
         rid = response.headers.get(C.REQUEST_ID_HEADER)
         try:
+            event = AuditEvent(
+                mark.action,
+                outcome=_outcome(response.status_code),
+                case_id=mark.case_id,
+                object_type=mark.object_type,
+                object_id=mark.object_id,
+                detail={"method": request.method, "route": route, "status": response.status_code},
+            )
             await accounts.audit.record(mark.actor, event, request_id=rid)
         except Exception as exc:  # never show what could not be recorded
             log.error("audit entry not written", extra={"error": type(exc).__name__})
@@ -577,12 +607,13 @@ __all__ = [
     "Accounts",
     "CurrentActor",
     "Resource",
+    "RouteInfo",
+    "app_routes",
     "check_rules",
     "current_actor",
     "install",
     "note_object",
     "permit",
-    "route_action",
     "routes",
     "sign_in",
     "sign_out",
