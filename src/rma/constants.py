@@ -99,8 +99,9 @@ SERVICE_TIMEOUT = 600.0
 SERVICE_CONNECT_TIMEOUT = 5.0
 
 # Accounts (rma.accounts). Argon2id parameters: RFC 9106's second recommended option
-# (64 MiB, 3 passes, 4 lanes), argon2-cffi's own default; about 0.1 s per hash on a
-# two-core server. Raising them rehashes each password at its owner's next sign-in.
+# (64 MiB, 3 passes, 4 lanes), argon2-cffi's own default; what a hash costs here is
+# measured by `rma bench accounts` (docs/security.md). Raising them rehashes each
+# password at its owner's next sign-in.
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 65_536
 ARGON2_PARALLELISM = 4

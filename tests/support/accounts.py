@@ -1,6 +1,6 @@
 """Settings for tests that make accounts: Argon2 at the floor the settings accept (8 MiB,
-one pass, one lane), so a test pays milliseconds per password, not the production 0.1 s
-(measured separately: `rma bench accounts`)."""
+one pass, one lane), so a test pays milliseconds per password, not the production
+parameters' tenths of a second (measured separately: `rma bench accounts`)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ sign-in when the configured parameters have changed.
 The parameters come from settings (``RMA_ARGON2_TIME_COST``, ``RMA_ARGON2_MEMORY_KIB``,
 ``RMA_ARGON2_PARALLELISM``); each hash records its own, so old hashes keep verifying
 after a change and are upgraded one sign-in at a time. Hashing is deliberately slow
-(about 0.1 s and 64 MiB with the defaults), so it never runs on the event loop.
+(64 MiB and tenths of a second with the defaults: ``rma bench accounts``), so it never
+runs on the event loop.
 
 What it refuses: passwords shorter than ``PASSWORD_MIN_CHARS`` (the length is what makes
 a password strong; no rules about digits or symbols), longer than

@@ -102,6 +102,34 @@ def bench_limits(calls: int, rounds: int, scratch: tuple[str, ...], out: Path | 
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("accounts")
+@click.option("--calls", default=300, show_default=True, help="Requests timed per measure.")
+@click.option("--rounds", default=10, show_default=True, help="Argon2 hashes timed.")
+@click.option("--writers", default=8, show_default=True, help="Audit writers racing.")
+@click.option(
+    "--scratch-database-url",
+    "scratch",
+    multiple=True,
+    help="Also measure on this EMPTY database (it is migrated up, then down to base).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the JSON result here.")
+def bench_accounts(
+    calls: int, rounds: int, writers: int, scratch: tuple[str, ...], out: Path | None
+) -> None:
+    """Argon2 at the configured parameters; session, token and audit costs per request."""
+    from rma.bench import accounts as ab
+
+    try:
+        result = ab.run(list(scratch), calls, rounds, writers)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(ab.markdown(result))
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+        click.echo(f"\nwrote {out}")
+
+
 def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
     if sys.stderr.isatty():
         note = f", {errors} errors" if errors else ""
