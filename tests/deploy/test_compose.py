@@ -42,9 +42,9 @@ THIRD_PARTY_ENV = {
     "chromadb/chroma": set(),
     "postgres": {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"},
 }  # fmt: skip
-# The services that read the database (the governed limits; the app: the cases) and so wait
-# for its migration.
-DATABASE_USERS = {"notes-service", "rag-service", "adviser-app"}
+# The services that read the database (the governed limits, the service tokens they accept;
+# the app: the cases) and so wait for its migration.
+DATABASE_USERS = {"notes-service", "doc-processor", "rag-service", "adviser-app"}
 # One-off jobs a service may wait to see finish.
 ONE_OFF = {"ollama-models", "db-migrate"}
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)[^}]*\}")
