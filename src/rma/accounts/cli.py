@@ -10,7 +10,6 @@ that would land in the shell's history or the process list.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import sys
@@ -25,17 +24,13 @@ from rma.accounts.audit import AuditLog
 from rma.accounts.directory import Directory, UserView
 from rma.accounts.permissions import ROLES, Actor
 from rma.accounts.tokens import Tokens
-from rma.config import Settings, load_settings
-from rma.db import Database, ensure_current
-from rma.errors import ConfigError, NotFound, RMAError
+from rma.config import Settings
+from rma.db import Database
+from rma.db.cli import run_on_database
+from rma.errors import NotFound
 
 T = TypeVar("T")
 ISO = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def operator() -> Actor:
@@ -45,29 +40,6 @@ def operator() -> Actor:
     except (KeyError, OSError):
         login = "unknown"
     return Actor(f"operator:{login}", kind="operator", via="cli")
-
-
-def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
-    """Open the database (upgrading it if it is new or behind), run ``work``, close it."""
-
-    async def run() -> T:
-        settings = load_settings()
-        database = Database.from_settings(settings)
-        try:
-            await asyncio.to_thread(
-                ensure_current, database.urls, auto_upgrade=settings.rma_database_auto_upgrade
-            )
-            return await work(settings, database)
-        finally:
-            await database.aclose()
-
-    try:
-        return asyncio.run(run())
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except RMAError as exc:
-        _fail(str(exc))
-    raise AssertionError("unreachable")
 
 
 def _password(from_stdin: bool) -> str:
@@ -125,7 +97,7 @@ def users_create(
             password=password, team=team,
         )  # fmt: skip
 
-    user = _run(work)
+    user = run_on_database(work)
     click.echo(f"created {_user_line(user)}")
 
 
@@ -133,7 +105,7 @@ def users_create(
 @click.option("--json", "as_json", is_flag=True)
 def users_list(as_json: bool) -> None:
     """Every account, with its role, team, state and last sign-in."""
-    users = _run(lambda settings, database: Directory(database, settings).users())
+    users = run_on_database(lambda settings, database: Directory(database, settings).users())
     if as_json:
         click.echo(json.dumps([u.as_dict() for u in users], indent=2))
         return
@@ -148,7 +120,7 @@ def _change(email: str, change: Callable[[Directory, int], Awaitable[UserView]])
         directory = Directory(database, settings)
         return await change(directory, await _user_id(directory, email))
 
-    click.echo(_user_line(_run(work)))
+    click.echo(_user_line(run_on_database(work)))
 
 
 @users_group.command("disable")
@@ -226,7 +198,7 @@ def tokens_create(email: str | None, service: str | None, name: str, days: int |
             new = await tokens.create_service(operator(), account, name, days)
         return new.secret, new.expires_at
 
-    secret, expires = _run(work)
+    secret, expires = run_on_database(work)
     until = f"expires {expires:%Y-%m-%d %H:%M} UTC" if expires else "no expiry"
     click.echo(f"token ({until}); shown once, keep it now:", err=True)
     click.echo(secret)
@@ -242,7 +214,7 @@ def tokens_list(email: str | None, as_json: bool) -> None:
         user_id = None if email is None else await _user_id(Directory(database, settings), email)
         return [t.as_dict() for t in await Tokens(database).list(user_id=user_id)]
 
-    tokens = _run(work)
+    tokens = run_on_database(work)
     if as_json:
         click.echo(json.dumps(tokens, indent=2))
         return
@@ -259,7 +231,9 @@ def tokens_list(email: str | None, as_json: bool) -> None:
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID (the number `rma tokens list` shows): refused from now on."""
-    token = _run(lambda settings, database: Tokens(database).revoke(operator(), token_id))
+    token = run_on_database(
+        lambda settings, database: Tokens(database).revoke(operator(), token_id)
+    )
     click.echo(f"revoked #{token.id} {token.prefix}{token.public_id}_... ({token.owner})")
 
 
@@ -276,7 +250,7 @@ def audit_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify(expect_head: str | None, as_json: bool) -> None:
     """Check every entry's hash and its link to the one before; exit 1 on any problem."""
-    found = _run(lambda settings, database: AuditLog(database).verify(expect_head))
+    found = run_on_database(lambda settings, database: AuditLog(database).verify(expect_head))
     if as_json:
         click.echo(json.dumps(found.as_dict(), indent=2))
     else:
@@ -303,7 +277,7 @@ def audit_export(since: datetime | None, output: str) -> None:
                 count += 1
         return count
 
-    count = _run(work)
+    count = run_on_database(work)
     click.echo(f"{count} entries exported", err=True)
 
 
@@ -325,7 +299,7 @@ def audit_purge(before: datetime | None, yes: bool) -> None:
         )
         return await AuditLog(database).purge(cutoff, operator(), dry_run=not yes)
 
-    report = _run(work)
+    report = run_on_database(work)
     what = "would remove" if report.dry_run else "removed"
     span = f" (entries {report.first_seq} to {report.last_seq})" if report.first_seq else ""
     click.echo(f"{what} {report.removed} entries older than {report.before:%Y-%m-%d}{span}")
@@ -343,7 +317,7 @@ def organisation_group() -> None:
 
 @organisation_group.command("show")
 def organisation_show() -> None:
-    found = _run(lambda settings, database: Organisation(database).settings())
+    found = run_on_database(lambda settings, database: Organisation(database).settings())
     for key, setting in found.items():
         changed = f" (set by {setting['updated_by']})" if setting["updated_by"] else " (default)"
         click.echo(f"{key} = {str(setting['value']).lower()}{changed}: {setting['what']}")
@@ -354,7 +328,9 @@ def organisation_show() -> None:
 @click.argument("value", type=click.BOOL)
 def organisation_set(key: str, value: bool) -> None:
     """Set KEY to VALUE (true or false)."""
-    found = _run(lambda settings, database: Organisation(database).change(operator(), key, value))
+    found = run_on_database(
+        lambda settings, database: Organisation(database).change(operator(), key, value)
+    )
     click.echo(f"{key} = {str(found['value']).lower()}")
 
 

@@ -44,12 +44,18 @@ def markdown_table(table: LimitTable) -> str:
 
 def rewrite(path: Path, table: LimitTable | None = None) -> bool:
     """Put the table between the markers in ``path``; True if the file changed."""
+    return write_between(path, BEGIN, END, markdown_table(table or shipped_table()))
+
+
+def write_between(path: Path, begin: str, end: str, block: str) -> bool:
+    """Replace what stands between the ``begin`` and ``end`` markers in ``path`` with
+    ``block`` (a generated table in a doc); True if the file changed."""
     text = path.read_text(encoding="utf-8")
-    head, found, rest = text.partition(BEGIN)
-    _, ended, tail = rest.partition(END)
+    head, found, rest = text.partition(begin)
+    _, ended, tail = rest.partition(end)
     if not found or not ended:
-        raise SystemExit(f"{path} lacks the markers {BEGIN!r} ... {END!r}")
-    new = f"{head}{BEGIN}\n{markdown_table(table or shipped_table())}\n{END}{tail}"
+        raise SystemExit(f"{path} lacks the markers {begin!r} ... {end!r}")
+    new = f"{head}{begin}\n{block}\n{end}{tail}"
     path.write_text(new, encoding="utf-8")
     return new != text
 
