@@ -175,7 +175,7 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
     module_name, default_port = modules[service]
     try:
         settings = load_settings()
-        if settings.rma_service_auth == "off" and host not in LOOPBACK:
+        if service != "app" and settings.rma_service_auth == "off" and host not in LOOPBACK:
             _fail(
                 f"RMA_SERVICE_AUTH=off lets anyone call the {service} service: it is for "
                 f"development on this machine only (--host 127.0.0.1), not {host}",

@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     notes_retain_seconds: int = Field(C.NOTES_RETAIN_SECONDS, alias="NOTES_RETAIN_SECONDS", ge=0)
 
     # The adviser app (rma serve app): the services it calls over HTTP, the key it sends
-    # them (one of their RMA_API_KEYS), and the keys client files are encrypted with
+    # them (a service token from `rma tokens create --service`, or one of their
+    # RMA_API_KEYS), and the keys client files are encrypted with
     # ("ID:KEY" pairs, the first encrypts; see docs/cases.md).
     rma_notes_url: str = Field(f"http://127.0.0.1:{C.NOTES_PORT}", alias="RMA_NOTES_URL")
     rma_docs_url: str = Field(f"http://127.0.0.1:{C.DOCS_PORT}", alias="RMA_DOCS_URL")

@@ -15,7 +15,7 @@ from rma.accounts.models import ApiToken, UserSession
 from rma.accounts.sessions import digest
 from rma.accounts.web import Accounts
 from tests.accounts.conftest import OPERATOR, Organisation, make_organisation, settings_for
-from tests.support.accounts import PASSWORD, accounts_app
+from tests.support.accounts import PASSWORD, adviser_app
 from tests.support.serve import serving
 
 COOKIE = "__Host-rma_session"
@@ -23,7 +23,7 @@ COOKIE = "__Host-rma_session"
 
 @pytest.fixture
 def server(database_url: str, accounts: Accounts) -> Iterator[str]:
-    with serving(accounts_app(settings_for(database_url))) as base:
+    with serving(adviser_app(settings_for(database_url))) as base:
         yield base
 
 
@@ -261,7 +261,7 @@ async def test_limits_are_approved_over_http_by_another_supervisor_or_admin(web)
 
 async def test_insecure_cookies_only_on_localhost(database_url: str, accounts: Accounts) -> None:
     await make_organisation(accounts)
-    app = accounts_app(settings_for(database_url, RMA_SESSION_COOKIE_SECURE="false"))
+    app = adviser_app(settings_for(database_url, RMA_SESSION_COOKIE_SECURE="false"))
     with serving(app) as base:
         async with httpx.AsyncClient(base_url=base) as client:
             local = await login(client, "ann@advice.example")

@@ -4,11 +4,13 @@ The services run as ``rma serve`` processes on the embedded default (the bundled
 SmolLM2 through llama.cpp, MiniLM ONNX embeddings, embedded Chroma, Tesseract), each
 requiring the service key, for the whole session; two sample manuals are ingested so the
 manuals' endpoints have something to answer from. Each test gets its own app (on SQLite
-or a real PostgreSQL) with its own encrypted files, pointed at those services.
+or a real PostgreSQL) with its own encrypted files, pointed at those services, and two
+people signed in with personal tokens: an adviser (the default caller) and a supervisor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 import time
@@ -22,13 +24,17 @@ import httpx
 import pytest
 
 from rma import constants as C
+from rma.accounts.directory import Directory
+from rma.accounts.permissions import Actor
+from rma.accounts.tokens import Tokens
 from rma.app.api import create
 from rma.cases.vault import generate_key
 from rma.config import Settings, load_settings
-from rma.db import database_urls, migrate
+from rma.db import Database, database_urls, migrate
 from rma.documents.sample_letters import SampleLetter, render_image
 from rma.stack.plan import EMBEDDED
 from tests.conftest import LOGS, ROOT
+from tests.support.accounts import FAST_ARGON2, PASSWORD
 from tests.support.serve import serving
 from tests.support.servers import ServerProcess, free_port
 
@@ -61,6 +67,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
             env = {
                 **EMBEDDED,
                 "RMA_API_KEYS": SERVICE_KEY,
+                "RMA_SERVICE_AUTH": "tokens",
                 "RMA_DATA_DIR": str(root / name),
                 "RMA_DATABASE_URL": database,
                 "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
@@ -98,9 +105,13 @@ class App:
     data: Path
     database_url: str
     app: Any
+    tokens: dict[str, str]  # "adviser", "supervisor" -> a personal token
 
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.url + path, timeout=1900, **kwargs)
+    def call(
+        self, method: str, path: str, *, as_: str = "adviser", **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[as_]}", **kwargs.pop("headers", {})}
+        return httpx.request(method, self.url + path, timeout=1900, headers=headers, **kwargs)
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
@@ -142,9 +153,32 @@ def app_settings(
         RMA_SERVICE_KEY=SERVICE_KEY,
         RMA_SERVICE_TIMEOUT="1900",
         **EMBEDDED,
+        **FAST_ARGON2,
         **urls,
         **extra,
     )
+
+
+def sign_in_people(settings: Settings) -> dict[str, str]:
+    """An adviser and a supervisor of one team, each with a personal token."""
+    operator = Actor("operator:tests", kind="operator", via="cli")
+
+    async def make() -> dict[str, str]:
+        database = Database.from_settings(settings)
+        try:
+            directory, tokens = Directory(database, settings), Tokens(database)
+            found = {}
+            for role in ("adviser", "supervisor"):
+                user = await directory.create_user(
+                    operator, email=f"{role}@advice.example", display_name=role.title(),
+                    role=role, password=PASSWORD, team="North",
+                )  # fmt: skip
+                found[role] = (await tokens.create_personal(operator, user.id, "tests")).secret
+            return found
+        finally:
+            await database.aclose()
+
+    return asyncio.run(make())
 
 
 @contextmanager
@@ -153,9 +187,10 @@ def running_app(
 ) -> Iterator[App]:
     settings = app_settings(database_url, data, services, **extra)
     migrate.upgrade(database_urls(settings))
+    tokens = sign_in_people(settings)
     application = create(settings=settings)
     with serving(application) as url:
-        yield App(url, settings, data, database_url, application)
+        yield App(url, settings, data, database_url, application, tokens)
 
 
 @pytest.fixture

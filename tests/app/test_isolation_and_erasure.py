@@ -193,10 +193,16 @@ def test_erasing_a_case_leaves_nothing_behind(app: App, services: Services) -> N
     assert grep(services.rag_data / "chroma", needles)
     assert list((app.data / "cases" / key).iterdir())
 
-    refused = app.call("DELETE", f"/cases/{case_a}", params={"confirm": "not-its-reference"})
+    adviser = app.call("DELETE", f"/cases/{case_a}", params={"confirm": "anything"})
+    assert adviser.status_code == 403  # erasing is a supervisor's decision
+    refused = app.call(
+        "DELETE", f"/cases/{case_a}", params={"confirm": "not-its-reference"}, as_="supervisor"
+    )
     assert refused.status_code == 409
     case_reference = app.ok("GET", f"/cases/{case_a}")["reference"]
-    receipt = app.ok("DELETE", f"/cases/{case_a}", params={"confirm": case_reference})
+    receipt = app.ok(
+        "DELETE", f"/cases/{case_a}", params={"confirm": case_reference}, as_="supervisor"
+    )
 
     assert receipt["reference"] == case_reference and receipt["client_erased"]
     assert receipt["rows"]["case_documents"] == 1 and receipt["rows"]["debts"] >= 1

@@ -16,23 +16,21 @@ FAST_ARGON2 = {
 PASSWORD = "correct horse battery staple"
 
 
-def accounts_app(settings: Any) -> FastAPI:
-    """An app with the accounts routes, the limits routes and nothing else, built the way
-    the adviser app is (no service gate; people sign in): the stand-in for it in tests
-    of what accounts do on their own."""
-    from rma.accounts.web import check_rules, install
-    from rma.db import Database
-    from rma.limits.api import routes as limit_routes
-    from rma.service.app import create_app
+def adviser_app(settings: Any) -> FastAPI:
+    """The adviser app itself, signing people in, with nothing listening where the three
+    services should be (a route that calls one answers 503, past its permission check)."""
+    from pydantic import SecretStr
 
-    database = Database.from_settings(settings)
+    from rma.app.api import create
+    from rma.cases.vault import generate_key
+    from tests.support.servers import free_port
 
-    async def close(_: FastAPI) -> None:
-        await database.aclose()
-
-    app = create_app(
-        "app", routes=[limit_routes], settings=settings, on_shutdown=close, service_gate=False
-    )
-    install(app, settings, database)
-    check_rules(app)
-    return app
+    dead = f"http://127.0.0.1:{free_port()}"
+    return create(
+        settings.model_copy(
+            update={
+                "rma_encryption_key": SecretStr(generate_key("tests")),
+                "rma_notes_url": dead, "rma_docs_url": dead, "rma_rag_url": dead,
+            }
+        )
+    )  # fmt: skip

@@ -125,13 +125,19 @@ PERMISSIONS: dict[str, Rule] = {
               "notes and letters", CASEWORK, case=True),
         _rule("cases.update", "change a client's case: details, documents, debts, budget, "
               "notes and letter drafts", CASEWORK, case=True),
-        _rule("cases.erase", "erase a client's case and everything derived from it",
-              {"supervisor": ALL}, case=True),
+        _rule("cases.assign", "assign a case to an adviser or a team (an adviser: within "
+              "their own team)", CASEWORK, case=True),
+        _rule("cases.erase", "erase a client's case and everything derived from it (the "
+              "operator: closed cases past retention)", {"supervisor": ALL, "operator": ALL},
+              case=True),
         _rule("letters.submit", "send a letter draft for approval", CASEWORK, case=True),
         _rule("letters.approve", "approve or return a client letter", {"supervisor": ALL},
               case=True, not_own=True),
         _rule("letters.release", "download or send an approved client letter", CASEWORK,
               case=True),
+        _rule("eligibility.check", "check eligibility on facts given (nothing stored)",
+              {"adviser": ALL, "supervisor": ALL}),
+        _rule("reference.read", "read reference lists (the budget's categories)", PEOPLE),
         # the manuals
         _rule("manuals.ask", "ask the manuals", PEOPLE),
         _rule("manuals.read", "list the manuals and open their pages", PEOPLE),

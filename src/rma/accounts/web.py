@@ -51,7 +51,7 @@ from rma.accounts.sessions import (
     host_is_local,
 )
 from rma.accounts.tokens import Tokens
-from rma.cases.models import Letter
+from rma.cases.models import Letter, User
 from rma.config import Settings
 from rma.db.engine import Database
 from rma.errors import ConfigError, Forbidden, InputError, NotFound
@@ -146,9 +146,10 @@ async def _check_csrf(request: Request, session: ActiveSession) -> None:
     if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("Host"):
         raise Forbidden("this request came from another site")
     token = request.headers.get(C.CSRF_HEADER)
-    content_type = request.headers.get("Content-Type", "")
-    if not token and content_type.startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
+    # A plain form may carry it as a field; a file upload sends the header (its body is
+    # read later, within its size limit, and is not parsed before the caller is known).
+    if not token and request.headers.get("Content-Type", "").startswith(
+        "application/x-www-form-urlencoded"
     ):
         form = await request.form()
         field = form.get(C.CSRF_FORM_FIELD)
@@ -203,6 +204,37 @@ def _mark_object(request: Request, mark: AuditMark) -> None:
         if name != "case_id" and name.endswith("_id") and _ID.match(str(value)):
             mark.object_type, mark.object_id = name.removesuffix("_id"), str(value)
             break
+
+
+# The case id a new case is checked under, before it has one.
+NEW_CASE = 0
+
+
+async def check_assignment(
+    request: Request,
+    actor: Actor,
+    *,
+    case_id: int = NEW_CASE,
+    adviser_id: int | None,
+    team_id: int | None,
+) -> tuple[int | None, int | None]:
+    """Who a case goes to: the adviser and team asked for, else the actor and the
+    adviser's team. ``cases.assign`` decides: an adviser may name only themselves or a
+    teammate, and only their own team. Returns the (adviser_id, team_id) to store."""
+    if adviser_id is None and actor.kind == "person":
+        adviser_id = actor.id
+    adviser_team = None
+    if adviser_id is not None:
+        async with accounts_of(request).database.session() as session:
+            adviser = await session.get(User, adviser_id)
+        if adviser is None:
+            raise NotFound(f"there is no user #{adviser_id} to assign the case to")
+        adviser_team = adviser.team_id
+    team_id = adviser_team if team_id is None else team_id
+    authorise(actor, "cases.assign", Resource(case_id, adviser_id, adviser_team))
+    if team_id is not None:
+        authorise(actor, "cases.assign", Resource(case_id, team_id=team_id))
+    return adviser_id, team_id
 
 
 def note_object(
@@ -338,6 +370,7 @@ SettingsChanger = Annotated[Actor, Depends(permit("settings.update"))]
 Auditor = Annotated[Actor, Depends(permit("audit.read"))]
 LetterSubmitter = Annotated[Actor, Depends(permit("letters.submit"))]
 LetterApprover = Annotated[Actor, Depends(permit("letters.approve"))]
+LetterReleaser = Annotated[Actor, Depends(permit("letters.release"))]
 CaseReader = Annotated[Actor, Depends(permit("cases.read"))]
 
 
@@ -595,6 +628,18 @@ async def return_letter(
     return decision.as_dict()
 
 
+@routes.post("/cases/{case_id}/letters/{letter_id}/release")
+async def release_letter(
+    request: Request, case_id: int, letter_id: int, actor: LetterReleaser
+) -> dict[str, Any]:
+    """Let a letter go to the client: refused (409) until a supervisor has approved its
+    current text (while the organisation asks for approval). Marks it sent; the text
+    comes back for sending."""
+    await _letter_of_case(request, case_id, letter_id)
+    letter = await accounts_of(request).letters.release(actor, letter_id)
+    return {"letter_id": letter.id, "status": letter.status, "body": letter.body}
+
+
 @routes.get("/cases/{case_id}/letters/{letter_id}/approvals")
 async def letter_approvals(
     request: Request, case_id: int, letter_id: int, _: CaseReader
@@ -609,6 +654,7 @@ __all__ = [
     "Resource",
     "RouteInfo",
     "app_routes",
+    "check_assignment",
     "check_rules",
     "current_actor",
     "install",

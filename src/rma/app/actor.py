@@ -1,13 +1,16 @@
-"""Who is acting, and the record of every read of a client's documents.
+"""Who is acting, what they may do, and the record of every read of a client's documents.
 
-Today people and services present an API key (``RMA_API_KEYS``); the actor is named after
-the key's position ("api-key-2"), never the key itself, and is "anonymous" where the app
-runs without keys (a single adviser on their own machine). Accounts replace
-:func:`current_actor` with the signed-in person and their role; routes do not change.
+People sign in (a session cookie, or their personal token): :func:`rma.accounts.web.
+current_actor` says who they are, and each route names what it does with one of the
+permissions below (``Depends(permit(action))``), so the permission table
+(:mod:`rma.accounts.permissions`) decides, for the case in the path: an adviser reaches
+their own and their team's cases, a supervisor every case, an admin none. The app
+refuses to start with a route that names no permission.
 
 :func:`record_access` is the one function every read of a client's documents (their
 files, text, fields and search answers) and sensitive details goes through: it logs the
-ids (never the content) and calls the hooks the app holds, where the audit log will hook.
+ids (never the content) and calls the hooks the app holds; the audit log is one
+(:func:`rma.accounts.web.install`).
 """
 
 from __future__ import annotations
@@ -19,11 +22,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rma.limits.changes import Actor
+from rma.accounts.permissions import Actor
+from rma.accounts.web import permit
 
 log = logging.getLogger("rma.access")
 
-ANONYMOUS = Actor("anonymous")
+CaseLister = Annotated[Actor, Depends(permit("cases.list"))]
+CaseOpener = Annotated[Actor, Depends(permit("cases.create"))]
+CaseReader = Annotated[Actor, Depends(permit("cases.read"))]
+CaseEditor = Annotated[Actor, Depends(permit("cases.update"))]
+CaseEraser = Annotated[Actor, Depends(permit("cases.erase"))]
+Assessor = Annotated[Actor, Depends(permit("eligibility.check"))]
+ReferenceReader = Annotated[Actor, Depends(permit("reference.read"))]
+ManualReader = Annotated[Actor, Depends(permit("manuals.read"))]
+ManualAsker = Annotated[Actor, Depends(permit("manuals.ask"))]
+ManualUploader = Annotated[Actor, Depends(permit("manuals.upload"))]
+ManualDeleter = Annotated[Actor, Depends(permit("manuals.delete"))]
 
 
 @dataclass(frozen=True)
@@ -35,15 +49,6 @@ class Access:
 
 
 AccessHook = Callable[[Access], Awaitable[None]]
-
-
-def current_actor(request: Request) -> Actor:
-    """The person or service making this request."""
-    number = getattr(request.state, "api_key", None)
-    return ANONYMOUS if number is None else Actor(f"api-key-{number}")
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 async def record_access(

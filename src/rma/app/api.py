@@ -2,6 +2,8 @@
 
 It refuses to start without an encryption key (client files are never stored in the
 clear), and is ready when its database answers and the three services it calls do.
+People sign in here (:mod:`rma.accounts.web`: sessions, tokens, the permission on every
+route, the audit of every request); the three services it calls take its service key.
 """
 
 from __future__ import annotations
@@ -11,39 +13,44 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from rma.accounts.audit import AuditEvent, AuditLog
+from rma.accounts.web import check_rules, install
+from rma.app.actor import Access, AccessHook
 from rma.app.deps import AppState
 from rma.app.reader import DocumentReader
-from rma.app.routes import cases, debts, documents, eligibility, letters, money, search
+from rma.app.routes import cases, debts, documents, eligibility, letters, manuals, money, search
 from rma.app.services import Services
 from rma.cases.store import CaseStore
 from rma.cases.vault import Vault
-from rma.config import Settings
+from rma.config import Settings, load_settings
 from rma.db import Database
 from rma.documents.validation import UploadLimits
 from rma.errors import ConfigError
+from rma.limits.api import routes as limit_routes
 from rma.limits.changes import LimitRegister
 from rma.llm.router import ProviderRouter
 from rma.service.app import Readiness, create_app
 
 ROUTES = [cases.routes, documents.routes, debts.routes, money.routes, eligibility.routes,
-          letters.routes, search.routes]  # fmt: skip
+          letters.routes, search.routes, manuals.routes]  # fmt: skip
 
 
 async def _start(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     vault = Vault.from_settings(settings)  # a missing or bad key stops start-up here
-    if settings.rma_api_keys and not settings.rma_service_key.get_secret_value():
+    if settings.rma_service_auth == "tokens" and not settings.rma_service_key.get_secret_value():
         raise ConfigError(
-            "RMA_API_KEYS is set but RMA_SERVICE_KEY is not: set it to the key the app "
-            "presents to the services (one of their RMA_API_KEYS)"
+            "the services take service credentials only, and RMA_SERVICE_KEY is not set: set "
+            "it to the app's service token (rma tokens create --service adviser-app) or to "
+            "one of the services' RMA_API_KEYS"
         )
-    database = Database.from_settings(settings)
+    database: Database = app.state.accounts.database
     store = CaseStore(database, vault)
     services = Services.from_settings(settings)
     reader = DocumentReader(store, services.docs, services.search)
     limits = UploadLimits(max_bytes=settings.case_upload_max_bytes)
     app.state.cases = AppState(store, LimitRegister(database), services, reader, limits)
-    app.state.access_hooks = []
+    app.state.access_hooks = [audit_reads(app.state.accounts.audit)]
     await reader.resume()
 
 
@@ -70,14 +77,34 @@ async def readiness(app: FastAPI) -> tuple[Readiness, bool]:
     return Readiness(status="ready" if ok else "not_ready", checks=checks), ok
 
 
+def audit_reads(audit: AuditLog) -> AccessHook:
+    """Each read of a client's documents (or sensitive details) as its own audit entry,
+    beside the request's: what was read, of which case and document."""
+
+    async def record(access: Access) -> None:
+        await audit.record(
+            access.actor,
+            AuditEvent(access.action, case_id=access.case_id, object_type="document"
+                       if access.document_id is not None else "case",
+                       object_id=access.document_id or access.case_id),
+        )  # fmt: skip
+
+    return record
+
+
 def create(settings: Settings | None = None, router: ProviderRouter | None = None) -> FastAPI:
     """The adviser app; settings default to the environment's."""
-    return create_app(
+    settings = settings or load_settings()
+    app = create_app(
         "app",
-        routes=ROUTES,
+        routes=[*ROUTES, limit_routes],
         settings=settings,
         router=router,
         on_startup=_start,
         on_shutdown=_stop,
         readiness=readiness,
+        service_gate=False,
     )
+    install(app, settings, Database.from_settings(settings))
+    check_rules(app)
+    return app

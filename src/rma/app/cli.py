@@ -17,6 +17,8 @@ from typing import TypeVar
 import click
 from pydantic import ValidationError
 
+from rma.accounts.audit import AuditEvent, AuditLog
+from rma.accounts.cli import operator
 from rma.app.facts import client_facts
 from rma.app.routes.eligibility import FactsIn
 from rma.app.services import CaseSearch
@@ -29,7 +31,7 @@ from rma.db import Database
 from rma.db.cli import run_on_database
 from rma.eligibility import Assessment, ClientFacts, assess
 from rma.errors import RMAError
-from rma.limits.changes import Actor, LimitRegister
+from rma.limits.changes import LimitRegister
 from rma.text import format_date
 
 T = TypeVar("T")
@@ -96,11 +98,16 @@ def purge_cmd(closed_before: datetime, yes: bool) -> None:  # fmt: skip
         try:
             for case in due:
                 try:
-                    receipt = await erase_case(store, case.id, Actor("rma cases purge"), search)
+                    receipt = await erase_case(store, case.id, operator(), search)
                 except RMAError as exc:
                     failed += 1
                     click.echo(f"not erased {case.reference}: {exc}", err=True)
                     continue
+                erased = AuditEvent(
+                    "cases.erase", case_id=case.id, object_type="case", object_id=case.id,
+                    detail={"closed_before": closed_before.date().isoformat()},
+                )  # fmt: skip
+                await AuditLog(database).record(operator(), erased)
                 click.echo(json.dumps(receipt.as_dict()))
         finally:
             await search.aclose()

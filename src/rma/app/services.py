@@ -76,8 +76,8 @@ class ServiceClient:
         detail = _detail(response)
         if response.status_code in (401, 403):
             raise ServiceUnavailable(
-                f"the {self.name} refused the app's service key (RMA_SERVICE_KEY must be one of "
-                f"its RMA_API_KEYS)",
+                f"the {self.name} refused the app's service key (RMA_SERVICE_KEY must be a "
+                "service token, `rma tokens create --service`, or one of its RMA_API_KEYS)",
                 service=self.name,
                 status=response.status_code,
             )
@@ -225,11 +225,35 @@ class CaseSearch(ServiceClient):
         )
 
 
+class Manuals(ServiceClient):
+    """The manuals in the RAG service: list, upload, delete, ask."""
+
+    name = "RAG service"
+
+    async def list(self) -> dict[str, Any]:
+        found: dict[str, Any] = (await self.request("GET", "/documents")).json()
+        return found
+
+    async def upload(self, file_name: str, data: bytes, media_type: str) -> dict[str, Any]:
+        files = {"file": (file_name, data, media_type)}
+        found: dict[str, Any] = (await self.request("POST", "/ingest", files=files)).json()
+        return found
+
+    async def delete(self, document_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await self.request("DELETE", f"/documents/{document_id}")).json()
+        return found
+
+    async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = (await self.request("POST", "/query", json=body)).json()
+        return found
+
+
 @dataclass
 class Services:
     docs: DocProcessor
     notes: NotesService
     search: CaseSearch
+    manuals: Manuals
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -239,11 +263,12 @@ class Services:
             DocProcessor(settings.rma_docs_url, key, timeout=timeout),
             NotesService(settings.rma_notes_url, key, timeout=timeout),
             CaseSearch(settings.rma_rag_url, key, timeout=timeout),
+            Manuals(settings.rma_rag_url, key, timeout=timeout),
         )
 
     def all(self) -> list[ServiceClient]:
         return [self.docs, self.notes, self.search]
 
     async def aclose(self) -> None:
-        for client in self.all():
+        for client in [*self.all(), self.manuals]:
             await client.aclose()

@@ -152,9 +152,19 @@ class CaseStore:
         raise Conflict("could not draw an unused case reference; try again")
 
     async def cases(
-        self, *, status: str | None = None, closed_before: date | None = None
+        self,
+        *,
+        status: str | None = None,
+        closed_before: date | None = None,
+        visible_to: tuple[int | None, int | None] | None = None,
     ) -> list[Case]:
+        """Cases, oldest first; with ``visible_to`` (an adviser's id and team id), only
+        theirs and their team's."""
         query = select(Case).order_by(Case.id)
+        if visible_to is not None:
+            adviser_id, team_id = visible_to
+            mine = Case.adviser_id == adviser_id
+            query = query.where(mine | (Case.team_id == team_id) if team_id is not None else mine)
         if status:
             query = query.where(Case.status == status)
         if closed_before:

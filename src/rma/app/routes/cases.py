@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from rma.app.actor import ActorDep, record_access
+from rma.accounts.permissions import ALL, case_reach
+from rma.accounts.web import check_assignment, note_object
+from rma.app.actor import CaseEditor, CaseEraser, CaseLister, CaseOpener, CaseReader, record_access
 from rma.app.deps import StateDep, StoreDep
 from rma.cases.erasure import erase_case
 from rma.cases.schema import CaseUpdate, CircumstancesUpdate, ClientUpdate, NewCase
@@ -18,18 +20,30 @@ routes = APIRouter(prefix="/cases", tags=["cases"])
 
 
 @routes.post("", status_code=201)
-async def open_case(body: NewCase, store: StoreDep, actor: ActorDep) -> dict[str, Any]:
-    """Open a case for a client."""
-    return case_view(await store.create_case(actor, body))
+async def open_case(
+    body: NewCase, store: StoreDep, actor: CaseOpener, request: Request
+) -> dict[str, Any]:
+    """Open a case for a client: the adviser is the one who opens it unless another is
+    named (an adviser may name only someone in their own team), the team the adviser's."""
+    adviser, team = await check_assignment(
+        request, actor, adviser_id=body.adviser_id, team_id=body.team_id
+    )
+    case = await store.create_case(actor, body.model_copy(update={"adviser_id": adviser,
+                                                                  "team_id": team}))  # fmt: skip
+    note_object(request, case_id=case.id, object_type="case", object_id=case.id)
+    return case_view(case)
 
 
 @routes.get("")
 async def list_cases(
     store: StoreDep,
+    actor: CaseLister,
     status: Literal["open", "closed"] | None = None,
     closed_before: date | None = None,
 ) -> dict[str, Any]:
-    found = await store.cases(status=status, closed_before=closed_before)
+    """The cases the caller may read: an adviser's own and their team's, or every case."""
+    visible = None if case_reach(actor) is ALL else (actor.id, actor.team_id)
+    found = await store.cases(status=status, closed_before=closed_before, visible_to=visible)
     return {"cases": [case_line(c) for c in found]}
 
 
@@ -37,7 +51,7 @@ async def list_cases(
 async def read_case(
     case_id: int,
     store: StoreDep,
-    actor: ActorDep,
+    actor: CaseReader,
     request: Request,
     sensitive: bool = Query(False, description="include vulnerability notes (recorded)"),
 ) -> dict[str, Any]:
@@ -49,22 +63,31 @@ async def read_case(
 
 @routes.patch("/{case_id}")
 async def change_case(
-    case_id: int, body: CaseUpdate, store: StoreDep, actor: ActorDep
+    case_id: int, body: CaseUpdate, store: StoreDep, actor: CaseEditor, request: Request
 ) -> dict[str, Any]:
-    """Close (status: closed, closed_on), reopen, or assign an adviser or team."""
+    """Close (status: closed, closed_on), reopen, or assign an adviser or team (an
+    adviser: only within their own team)."""
+    if {"adviser_id", "team_id"} & body.model_fields_set:
+        case = await store.case(case_id)
+        adviser = body.adviser_id if "adviser_id" in body.model_fields_set else case.adviser_id
+        team = body.team_id if "team_id" in body.model_fields_set else None
+        adviser, team = await check_assignment(
+            request, actor, case_id=case_id, adviser_id=adviser, team_id=team
+        )
+        body = body.model_copy(update={"adviser_id": adviser, "team_id": team})
     return case_view(await store.update_case(case_id, actor, body))
 
 
 @routes.patch("/{case_id}/client")
 async def change_client(
-    case_id: int, body: ClientUpdate, store: StoreDep, actor: ActorDep
+    case_id: int, body: ClientUpdate, store: StoreDep, actor: CaseEditor
 ) -> dict[str, Any]:
     return client_view(await store.update_client(case_id, actor, body))
 
 
 @routes.put("/{case_id}/circumstances")
 async def set_circumstances(
-    case_id: int, body: CircumstancesUpdate, store: StoreDep, actor: ActorDep
+    case_id: int, body: CircumstancesUpdate, store: StoreDep, actor: CaseEditor
 ) -> dict[str, Any]:
     """Set the facts eligibility asks (only those given; null: not known)."""
     return circumstances_view(await store.set_circumstances(case_id, actor, body))
@@ -74,7 +97,7 @@ async def set_circumstances(
 async def erase(
     case_id: int,
     state: StateDep,
-    actor: ActorDep,
+    actor: CaseEraser,
     confirm: str = Query(..., description="the case's reference, to say which case you mean"),
 ) -> dict[str, Any]:
     """Erase the case: its rows, files, search index and letters. Returns a receipt."""

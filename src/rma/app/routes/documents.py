@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from rma.app.actor import ActorDep, record_access
+from rma.app.actor import CaseEditor, CaseReader, record_access
 from rma.app.deps import StateDep, StoreDep, get_state
 from rma.cases.store import Upload
 from rma.cases.views import debt_view, document_view
@@ -33,7 +33,7 @@ UploadBody = Annotated[
 
 @routes.post("", status_code=202, openapi_extra=file_upload_body(f"a {ACCEPTED} document"))
 async def upload(
-    case_id: int, request: Request, body: UploadBody, state: StateDep, actor: ActorDep
+    case_id: int, actor: CaseEditor, request: Request, body: UploadBody, state: StateDep
 ) -> dict[str, Any]:
     """Upload a document (multipart field ``file``): checked (type by its content, size,
     pages), stored encrypted and read in the background; poll it until ``status`` is
@@ -48,7 +48,7 @@ async def upload(
 
 
 @routes.get("")
-async def list_documents(case_id: int, store: StoreDep) -> dict[str, Any]:
+async def list_documents(case_id: int, store: StoreDep, _: CaseReader) -> dict[str, Any]:
     """The case's documents (no fields or text: see each document)."""
     found = await store.documents(case_id)
     return {"documents": [document_view(d, with_fields=False) for d in found]}
@@ -56,7 +56,7 @@ async def list_documents(case_id: int, store: StoreDep) -> dict[str, Any]:
 
 @routes.get("/{document_id}")
 async def read_document(
-    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, document_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     """A document with the fields read from it (page, quote, confidence) and the debt it
     proposes."""
@@ -68,7 +68,7 @@ async def read_document(
 
 @routes.get("/{document_id}/text")
 async def document_text(
-    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, document_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     """The text read from each page."""
     pages = await store.document_pages(case_id, document_id)
@@ -78,7 +78,7 @@ async def document_text(
 
 @routes.get("/{document_id}/file")
 async def document_file(
-    case_id: int, document_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, document_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> Response:
     """The uploaded file itself, decrypted."""
     found = await store.document_file(case_id, document_id)
@@ -97,7 +97,9 @@ async def document_file(
 
 
 @routes.post("/{document_id}/read", status_code=202)
-async def read_again(case_id: int, document_id: int, state: StateDep) -> dict[str, Any]:
+async def read_again(
+    case_id: int, document_id: int, state: StateDep, _: CaseEditor
+) -> dict[str, Any]:
     """Read a document again (after a failure, or with a better doc-processor)."""
     document = await state.store.document(case_id, document_id)
     if document.status in ("received", "processing"):
@@ -107,7 +109,9 @@ async def read_again(case_id: int, document_id: int, state: StateDep) -> dict[st
 
 
 @routes.delete("/{document_id}")
-async def delete_document(case_id: int, document_id: int, state: StateDep) -> dict[str, Any]:
+async def delete_document(
+    case_id: int, document_id: int, state: StateDep, _: CaseEditor
+) -> dict[str, Any]:
     """Delete a document, its text, fields, search passages and the debts it only proposed."""
     document = await state.store.document(case_id, document_id)
     case = await state.store.case(case_id)

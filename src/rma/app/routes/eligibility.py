@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from rma.app.actor import Assessor, CaseReader
 from rma.app.deps import StateDep
 from rma.app.facts import client_facts
 from rma.eligibility import ClientFacts, assess
@@ -25,7 +26,7 @@ class FactsIn(BaseModel):
 
 @routes.get("/cases/{case_id}/eligibility")
 async def case_eligibility(
-    case_id: int, state: StateDep, as_at: date | None = None
+    case_id: int, state: StateDep, _: CaseReader, as_at: date | None = None
 ) -> dict[str, Any]:
     """Each scheme's criteria for this case, with the limits in force on ``as_at``
     (default today): the client's value, the limit and its source, pass / fail / unknown,
@@ -36,6 +37,6 @@ async def case_eligibility(
 
 
 @routes.post("/eligibility")
-async def eligibility(body: FactsIn, state: StateDep) -> dict[str, Any]:
+async def eligibility(body: FactsIn, state: StateDep, _: Assessor) -> dict[str, Any]:
     """The same assessment for facts given in the request (nothing is stored)."""
     return assess(body.facts, await state.register.table(), body.as_at).as_dict()

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rma.app.actor import ActorDep, record_access
+from rma.app.actor import CaseEditor, CaseReader, record_access
 from rma.app.deps import StateDep, StoreDep
 from rma.cases.proposals import same_debt
 from rma.cases.schema import DebtDetails, NoteIn
@@ -29,7 +29,7 @@ class LetterRequest(BaseModel):
 
 @routes.get("/notes")
 async def list_notes(
-    case_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     notes = await store.notes(case_id)
     await record_access(request, actor, "notes.read", case_id)
@@ -37,13 +37,15 @@ async def list_notes(
 
 
 @routes.post("/notes", status_code=201)
-async def add_note(case_id: int, body: NoteIn, store: StoreDep, actor: ActorDep) -> dict[str, Any]:
+async def add_note(
+    case_id: int, body: NoteIn, store: StoreDep, actor: CaseEditor
+) -> dict[str, Any]:
     return note_view(await store.add_note(case_id, actor, body))
 
 
 @routes.post("/letters", status_code=201)
 async def write_letter(
-    case_id: int, body: LetterRequest, state: StateDep, actor: ActorDep
+    case_id: int, body: LetterRequest, state: StateDep, actor: CaseEditor
 ) -> dict[str, Any]:
     """Write a Confirmation of Advice from a note (the notes service, over HTTP). Debts
     the notes name that the case does not have yet are proposed, for the adviser to confirm."""
@@ -74,7 +76,7 @@ async def write_letter(
 
 @routes.get("/letters")
 async def list_letters(
-    case_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     letters = await store.letters(case_id)
     await record_access(request, actor, "letters.read", case_id)
@@ -83,7 +85,7 @@ async def list_letters(
 
 @routes.get("/letters/{letter_id}")
 async def read_letter(
-    case_id: int, letter_id: int, store: StoreDep, actor: ActorDep, request: Request
+    case_id: int, letter_id: int, store: StoreDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     letter = await store.letter(case_id, letter_id)
     await record_access(request, actor, "letters.read", case_id)

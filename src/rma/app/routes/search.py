@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from rma.app.actor import ActorDep, record_access
+from rma.app.actor import CaseReader, record_access
 from rma.app.deps import StateDep
 
 routes = APIRouter(tags=["search"])
@@ -23,7 +23,7 @@ class SearchRequest(BaseModel):
 
 @routes.post("/cases/{case_id}/search")
 async def search_case(
-    case_id: int, body: SearchRequest, state: StateDep, actor: ActorDep, request: Request
+    case_id: int, body: SearchRequest, state: StateDep, actor: CaseReader, request: Request
 ) -> dict[str, Any]:
     """A cited answer from this case's documents; each source names the case's document
     (id and file name) and page it comes from."""
