@@ -277,3 +277,100 @@ async def test_insecure_cookies_only_on_localhost(database_url: str, accounts: A
             )  # fmt: skip
             assert remote.status_code == 403 and "localhost only" in remote.json()["detail"]
     assert OPERATOR.kind == "operator"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def tokens_for(org: Organisation, *people: str) -> dict[str, dict[str, str]]:
+    found = {}
+    for name in people:
+        actor = getattr(org, name)
+        made = await org.accounts.tokens.create_personal(OPERATOR, actor.id, "tests")
+        found[name] = bearer(made.secret)
+    return found
+
+
+async def test_cases_are_opened_listed_and_assigned_within_the_team(web) -> None:  # type: ignore[no-untyped-def]
+    client, org = web
+    as_ = await tokens_for(org, "ann", "bo", "cy", "sam")
+    opened = await client.post("/cases", json={"client": {"name": "A Client"}}, headers=as_["ann"])
+    assert opened.status_code == 201, opened.text
+    case = opened.json()["id"]
+    assert (opened.json()["adviser_id"], opened.json()["team_id"]) == (org.ann.id, org.ann.team_id)
+    listed = {
+        who: [c["id"] for c in (await client.get("/cases", headers=as_[who])).json()["cases"]]
+        for who in ("ann", "bo", "cy", "sam")
+    }
+    assert listed == {"ann": [case], "bo": [case], "cy": [], "sam": [case]}
+    assert (await client.get(f"/cases/{case}", headers=as_["cy"])).status_code == 403
+    # Ann may hand the case to Bo (same team), not to Cy, and not to Cy's team.
+    to_cy = await client.patch(f"/cases/{case}", json={"adviser_id": org.cy.id}, headers=as_["ann"])
+    assert to_cy.status_code == 403
+    to_south = await client.patch(
+        f"/cases/{case}", json={"team_id": org.cy.team_id}, headers=as_["ann"]
+    )
+    assert to_south.status_code == 403
+    to_bo = await client.patch(f"/cases/{case}", json={"adviser_id": org.bo.id}, headers=as_["ann"])
+    assert to_bo.status_code == 200 and to_bo.json()["adviser_id"] == org.bo.id
+    # Nobody opens a case for another team but a supervisor.
+    for_south = {"client": {"name": "B Client"}, "team_id": org.cy.team_id}
+    assert (await client.post("/cases", json=for_south, headers=as_["ann"])).status_code == 403
+    assert (await client.post("/cases", json=for_south, headers=as_["sam"])).status_code == 201
+    entries = await org.accounts.audit.entries(action="cases.create")
+    assert [e["outcome"] for e in entries] == ["ok", "denied", "ok"]
+    assert entries[0]["case_id"] == case and entries[0]["object_id"] == str(case)
+
+
+async def test_a_letter_is_blocked_over_http_until_a_supervisor_approves_it(web) -> None:  # type: ignore[no-untyped-def]
+    client, org = web
+    as_ = await tokens_for(org, "ann", "sam")
+    case = await org.case(org.ann)
+    letter = await org.letter(case, org.ann, "Dear client, our advice.")
+    base = f"/cases/{case}/letters/{letter}"
+    blocked = await client.post(f"{base}/release", headers=as_["ann"])
+    assert (
+        blocked.status_code == 409 and "after a supervisor approves it" in blocked.json()["detail"]
+    )
+    assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
+    assert (await client.post(f"{base}/release", headers=as_["ann"])).status_code == 409
+    self_approve = await client.post(f"{base}/approve", json={}, headers=as_["ann"])
+    assert self_approve.status_code == 403
+    approved = await client.post(f"{base}/approve", json={"note": "fine"}, headers=as_["sam"])
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "sam@advice.example"
+    released = await client.post(f"{base}/release", headers=as_["ann"])
+    assert released.status_code == 200
+    assert released.json() == {
+        "letter_id": letter,
+        "status": "sent",
+        "body": "Dear client, our advice.",
+    }
+    history = await client.get(f"{base}/approvals", headers=as_["ann"])
+    assert [(d["decision"], d["status_after"]) for d in history.json()] == [
+        ("approved", "approved")
+    ]
+
+
+async def test_reading_a_clients_document_is_an_audit_entry(web) -> None:  # type: ignore[no-untyped-def]
+    from rma.documents.sample_letters import render_png, sample_letters
+
+    client, org = web
+    as_ = await tokens_for(org, "ann", "cy")
+    case = await org.case(org.ann)
+    image = render_png(sample_letters()[0])
+    uploaded = await client.post(
+        f"/cases/{case}/documents", files={"file": ("letter.png", image, "image/png")},
+        headers=as_["ann"],
+    )  # fmt: skip
+    assert uploaded.status_code == 202, uploaded.text
+    document = uploaded.json()["id"]
+    got = await client.get(f"/cases/{case}/documents/{document}/file", headers=as_["ann"])
+    assert got.status_code == 200 and got.content == image
+    stolen = await client.get(f"/cases/{case}/documents/{document}/file", headers=as_["cy"])
+    assert stolen.status_code == 403
+    reads = await org.accounts.audit.entries(case_id=case)
+    found = [(e["action"], e["actor"], e["outcome"], e["object_id"]) for e in reads]
+    assert ("document.file", "ann@advice.example", "ok", str(document)) in found
+    assert ("cases.read", "cy@advice.example", "denied", str(document)) in found
+    assert all("letter.png" not in str(e) for e in reads)  # not even the file's name
