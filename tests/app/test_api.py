@@ -1,7 +1,8 @@
 """The app's own behaviour, with no service behind it: bad input answered clearly, a
 document kept (and said to have failed) when the doc-processor cannot be reached, sensitive
-details shown only when asked for and every read of client documents recorded, API keys
-naming who acted, and readiness that says which dependency is down."""
+details shown only when asked for and every read of client documents recorded, records
+naming the person who acted (API keys are the services', not people's), and readiness that
+says which dependency is down."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -51,8 +53,10 @@ def test_bad_requests_get_clear_answers(lone_app: App) -> None:
                         json={"creditor": "X", "balance_pence": -1})  # fmt: skip
     assert negative.status_code == 422
     assert app.call("POST", f"/cases/{case_id}/debts/77/confirm", json={}).status_code == 404
-    assert app.call("DELETE", f"/cases/{case_id}").status_code == 422  # no confirmation
-    assert app.call("DELETE", f"/cases/{case_id}", params={"confirm": "x"}).status_code == 409
+    erase = {"as_": "supervisor"}  # erasing is a supervisor's
+    assert app.call("DELETE", f"/cases/{case_id}", **erase).status_code == 422  # no confirmation
+    confirmed_wrong = app.call("DELETE", f"/cases/{case_id}", params={"confirm": "x"}, **erase)
+    assert confirmed_wrong.status_code == 409
     text_file = {"file": ("notes.pdf", b"Dear client", "application/pdf")}
     not_a_document = app.call("POST", f"/cases/{case_id}/documents", files=text_file)
     assert not_a_document.status_code == 415 and "plain text" in not_a_document.text
@@ -100,23 +104,27 @@ def test_sensitive_details_and_document_reads_are_recorded(lone_app: App) -> Non
     uploaded = app.upload(case["id"], "a.png", png(sample_letters()[1]), "image/png")
     app.call("GET", f"/cases/{case['id']}/documents/{uploaded['id']}/file")
     actions = [(a.action, a.case_id, a.document_id, a.actor.name) for a in seen]
-    assert actions[0] == ("client.sensitive", case["id"], None, "anonymous")
-    assert ("document.file", case["id"], uploaded["id"], "anonymous") in actions
+    assert actions[0] == ("client.sensitive", case["id"], None, "adviser@advice.example")
+    assert ("document.file", case["id"], uploaded["id"], "adviser@advice.example") in actions
 
 
-def test_api_keys_name_who_acted(tmp_path: Path, clean_env: Path) -> None:
+def test_records_name_the_person_and_api_keys_are_not_people(
+    tmp_path: Path, clean_env: Path
+) -> None:
     keys = "first-key-000000000000,second-key-00000000000"
     with running_app(f"sqlite:///{tmp_path / 'rma.db'}", tmp_path / "app", None,
                      RMA_API_KEYS=keys) as app:  # fmt: skip
-        assert app.call("GET", "/cases").status_code == 401
-        headers = {"X-API-Key": "second-key-00000000000"}
-        case = app.ok("POST", "/cases", json={"client": {"name": "Jo"}}, headers=headers)
-        assert case["created_by"] == "api-key-2"
-        debt = app.ok("POST", f"/cases/{case['id']}/debts", headers=headers,
+        nobody = httpx.get(f"{app.url}/cases")
+        assert nobody.status_code == 401
+        key = httpx.get(f"{app.url}/cases", headers={"X-API-Key": "second-key-00000000000"})
+        assert key.status_code == 401  # a service key signs no person in
+        case = app.ok("POST", "/cases", json={"client": {"name": "Jo"}})
+        assert case["created_by"] == "adviser@advice.example"
+        debt = app.ok("POST", f"/cases/{case['id']}/debts",
                       json={"creditor": "Northgate Bank", "kind": "overdraft",
                             "balance_pence": 12_345})  # fmt: skip
-        assert debt["decided_by"] == "api-key-2"
-        assert debt["sources"]["balance"]["recorded_by"] == "api-key-2"
+        assert debt["decided_by"] == "adviser@advice.example"
+        assert debt["sources"]["balance"]["recorded_by"] == "adviser@advice.example"
 
 
 def test_ready_names_the_dependency_that_is_down(lone_app: App) -> None:

@@ -1,6 +1,8 @@
 """``rma stack up --embedded``: one command brings up the three services on the bundled
-models and the adviser app, as separate processes over HTTP, with no model server; the app
-then reads an uploaded creditor letter through the doc-processor it started."""
+models and the adviser app, as separate processes over HTTP, with no model server; an
+adviser made with ``rma users create`` signs in, and the app then reads an uploaded
+creditor letter through the doc-processor it started (with the service key the stack
+made: the services refuse anyone else)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,28 @@ OWN = ("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_", "EMBED_", "OCR_", "FALLB
 
 
 def rma_stack(state: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
+    return rma("stack", *args, "--state-dir", str(state), timeout=timeout)
+
+
+def rma(
+    *args: str, timeout: float = 600, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    own = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
     return subprocess.run(
-        [sys.executable, "-m", "rma.cli", "stack", *args, "--state-dir", str(state)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "rma.cli", *args], env={**own, **env}, cwd=ROOT, input=stdin,
+        capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+
+
+def an_advisers_token(state: Path) -> str:
+    """An adviser made as the stack's first words say, and a personal token of theirs."""
+    database = {"RMA_DATABASE_URL": f"sqlite:///{state / 'data' / 'rma.db'}"}
+    made = rma("users", "create", "--email", "ann@advice.example", "--role", "adviser",
+               "--password-stdin", stdin="a long enough password\n", **database)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = rma("tokens", "create", "--user", "ann@advice.example", "--name", "test", **database)
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +58,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     up = rma_stack(state, "up", "--embedded", *port_args)
     try:
         assert up.returncode == 0, f"{up.stdout}\n{up.stderr}"
+        assert "rma users create --role admin" in up.stdout
         yield state, {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     finally:
         rma_stack(state, "down")
@@ -66,11 +86,14 @@ def test_one_command_brings_up_the_services_and_the_app(
 def test_the_app_reads_a_letter_through_the_doc_processor(
     stack: tuple[Path, dict[str, str]],
 ) -> None:
-    _, urls = stack
+    state, urls = stack
     letter = next(s for s in sample_letters() if s.name == "creditor-letter")
     image = io.BytesIO()
     render_image(letter, "clean").save(image, format="PNG")
-    with httpx.Client(base_url=urls["app"], timeout=300) as app:
+    assert httpx.get(f"{urls['app']}/cases").status_code == 401  # nobody signed in
+    assert httpx.post(f"{urls['docs']}/process").status_code == 401  # services: service key
+    bearer = {"Authorization": f"Bearer {an_advisers_token(state)}"}
+    with httpx.Client(base_url=urls["app"], timeout=300, headers=bearer) as app:
         case = app.post("/cases", json={"client": {"name": "Jo Sample"}}).json()
         files = {"file": ("letter.png", image.getvalue(), "image/png")}
         uploaded = app.post(f"/cases/{case['id']}/documents", files=files).json()

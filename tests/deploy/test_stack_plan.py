@@ -104,6 +104,29 @@ def test_the_embedded_stack_runs_no_model_server_and_keeps_its_key(tmp_path: Pat
         build_plan(options, {"RMA_API_KEYS": "people-key"})
 
 
+def test_the_stack_makes_the_apps_service_key_once_and_keeps_it_out_of_stack_json(
+    tmp_path: Path,
+) -> None:
+    options = StackOptions(state_dir=tmp_path / "state", embedded=True)
+    plan, _ = build_plan(options, {"RMA_SERVICE_AUTH": "tokens"})
+    app_key = Path(plan.component("app").env["RMA_SECRETS_DIR"]) / "RMA_SERVICE_KEY"
+    folders = {Path(plan.component(s).env["RMA_SECRETS_DIR"]) for s in ("notes", "docs", "rag")}
+    [services] = folders
+    accepted = services / "RMA_API_KEYS"
+    assert app_key.read_text() == accepted.read_text() and len(app_key.read_text()) >= 43
+    for path in (app_key, accepted):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+    plan.save()
+    assert app_key.read_text() not in (tmp_path / "state" / "stack.json").read_text()
+    again, _ = build_plan(options, {"RMA_SERVICE_AUTH": "tokens"})
+    assert (Path(again.component("app").env["RMA_SECRETS_DIR"]) / "RMA_SERVICE_KEY").read_text() \
+        == app_key.read_text()  # fmt: skip
+    # An operator's own keys, or the check turned off: the stack makes none.
+    for given in ({"RMA_API_KEYS": "k1", "RMA_SERVICE_KEY": "k1"}, {"RMA_SERVICE_AUTH": "off"}):
+        other, _ = build_plan(StackOptions(state_dir=tmp_path / "other", embedded=True), given)
+        assert "RMA_SECRETS_DIR" not in other.component("rag").env
+
+
 def test_an_operators_rollback_setting_is_kept(tmp_path: Path) -> None:
     options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1")
     _, settings = build_plan(options, {"LLM_PROVIDER": "ollama"})

@@ -184,10 +184,16 @@ def up_cmd(
     click.echo(f"stack up (chat: {chain}; state: {plan.state_dir})")
     secrets = plan.component(APP.name).env.get("RMA_SECRETS_DIR")
     if secrets:
-        click.echo(f"  the app's encryption key: {secrets} (back it up with the data)")
+        click.echo(f"  the app's keys: {secrets} (back them up with the data)")
     for row in summary(plan):
         owner = "" if row["owned"] else "  (not started by the stack)"
         click.echo(f"  {row['name']:<7} {row['url']}{owner}")
+    database = plan.component(APP.name).env.get("RMA_DATABASE_URL", "")
+    where = f"RMA_DATABASE_URL={database} " if database else ""
+    click.echo(
+        f"  people sign in at the app; the first admin: {where}rma users create --role admin "
+        "--email EMAIL"
+    )
 
 
 async def _up(plan: StackPlan) -> None:

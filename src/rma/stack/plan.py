@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,6 +217,13 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
             "RMA_API_KEYS is set, so the services need a key: set RMA_SERVICE_KEY to the one "
             "the adviser app presents to them (one of RMA_API_KEYS)"
         )
+    # The services take service credentials only: unless the operator gave keys (or turned
+    # the check off), the stack makes one for the app, kept in files, never in stack.json.
+    service_secrets, made_key = None, ""
+    if settings.rma_service_auth == "tokens" and not (
+        settings.rma_api_keys or settings.rma_service_key.get_secret_value()
+    ):
+        service_secrets, made_key = services_secrets(state)
     tier = 0 if options.embedded else 1
     rma_serve = [sys.executable, "-m", "rma.cli", "serve"]
     service_urls: dict[str, str] = {}
@@ -222,6 +231,8 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
         port = options.service_ports.get(spec.name, spec.port)
         service_urls[spec.name] = f"http://127.0.0.1:{port}"
         env = {**provider_env, **wiring, "RMA_DATA_DIR": str(state / "data" / spec.name)}
+        if service_secrets is not None:
+            env["RMA_SECRETS_DIR"] = str(service_secrets)
         components.append(
             Component(
                 spec.name,
@@ -242,8 +253,11 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
         "RMA_DOCS_URL": service_urls["docs"],
         "RMA_RAG_URL": service_urls["rag"],
     }
-    if not chosen.get("RMA_ENCRYPTION_KEY"):
-        app_env["RMA_SECRETS_DIR"] = str(app_secrets(state))
+    if not chosen.get("RMA_ENCRYPTION_KEY") or made_key:
+        encryption = not chosen.get("RMA_ENCRYPTION_KEY")
+        app_env["RMA_SECRETS_DIR"] = str(
+            app_secrets(state, encryption=encryption, service_key=made_key)
+        )
     components.append(
         Component(
             APP.name,
@@ -338,19 +352,42 @@ def _model_servers(
     return components, wiring, provider_env
 
 
-def app_secrets(state: Path) -> Path:
+def app_secrets(state: Path, *, encryption: bool = True, service_key: str = "") -> Path:
     """The app's secrets folder (RMA_SECRETS_DIR): its encryption key, generated once and
-    kept (mode 0600): without it, the client files already stored cannot be read."""
+    kept (mode 0600): without it, the client files already stored cannot be read; and
+    the key it presents to the services, if the stack made one."""
     from rma.cases.vault import generate_key
 
-    folder = state / SECRETS_DIR / APP.name
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key_file = folder / "RMA_ENCRYPTION_KEY"
-    if not key_file.exists():
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(generate_key("stack"))
+    folder = _secrets_folder(state, APP.name)
+    if encryption:
+        _secret_file(folder, "RMA_ENCRYPTION_KEY", lambda: generate_key("stack"))
+    if service_key:
+        _secret_file(folder, "RMA_SERVICE_KEY", lambda: service_key)
     return folder
+
+
+def services_secrets(state: Path) -> tuple[Path, str]:
+    """The services' secrets folder, holding the one service key the stack made for the
+    app (RMA_API_KEYS), generated once; the folder and the key."""
+    folder = _secrets_folder(state, "services")
+    key = _secret_file(folder, "RMA_API_KEYS", lambda: secrets.token_urlsafe(32))
+    return folder, key
+
+
+def _secrets_folder(state: Path, name: str) -> Path:
+    folder = state / SECRETS_DIR / name
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _secret_file(folder: Path, name: str, make: Callable[[], str]) -> str:
+    """The secret in ``folder/name``, written once (mode 0600) if it is not there yet."""
+    path = folder / name
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(make())
+    return path.read_text(encoding="utf-8").strip()
 
 
 def flags(**values: object) -> list[str]:
