@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rma.accounts.permissions import Actor
 from rma.cases.models import CaseDocument
 from rma.cases.proposals import DocumentReading, FieldRead, PageRead
 from rma.cases.store import CaseStore, Upload
@@ -18,7 +19,6 @@ from rma.config import load_settings
 from rma.db import Database, database_urls, migrate
 from rma.documents.sample_letters import SampleLetter, render_image, sample_letters
 from rma.documents.validation import UploadLimits, check_upload
-from rma.limits import Actor
 
 ADVISER = Actor("Ann Adviser", "adviser")
 

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from rma.accounts.permissions import Actor
 from rma.app.facts import client_facts
 from rma.cases.schema import (
     AssetIn,
@@ -23,7 +24,6 @@ from rma.cases.store import CaseStore
 from rma.cases.views import debts_view
 from rma.documents.sample_letters import SampleLetter
 from rma.errors import Conflict, InputError, InputTooLarge, NotFound, UnsupportedMediaType
-from rma.limits import Actor
 from tests.cases.conftest import ADVISER, add, png, reading_of
 
 SUPERVISOR = Actor("Sam Supervisor", "supervisor")

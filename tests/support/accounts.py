@@ -30,6 +30,7 @@ def adviser_app(settings: Any) -> FastAPI:
         settings.model_copy(
             update={
                 "rma_encryption_key": SecretStr(generate_key("tests")),
+                "rma_service_key": SecretStr("no-service-listens-there"),
                 "rma_notes_url": dead, "rma_docs_url": dead, "rma_rag_url": dead,
             }
         )

@@ -24,11 +24,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, text
 
+from rma.accounts.permissions import Actor
 from rma.cases.models import CASE_TABLES, Case, Client, Letter
 from rma.cases.store import CaseStore
 from rma.db.engine import Database
 from rma.errors import Conflict
-from rma.limits.changes import Actor
 
 
 @dataclass(frozen=True)

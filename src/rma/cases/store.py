@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rma import constants as C
+from rma.accounts.permissions import Actor
 from rma.cases.budget import Budget, Line
 from rma.cases.models import (
     Asset,
@@ -54,7 +55,6 @@ from rma.cases.vault import Vault
 from rma.db.base import Base
 from rma.db.engine import Database
 from rma.errors import ConfigError, Conflict, InputError, NotFound
-from rma.limits.changes import Actor
 
 M = TypeVar("M", bound=Base)
 REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
