@@ -22,7 +22,7 @@ from rma.cli import main
 from rma.db import Database, database_urls
 from rma.db.engine import sync_engine
 from tests.accounts.conftest import OPERATOR, settings_for
-from tests.support.accounts import FAST_ARGON2
+from tests.support.accounts import command_line_on
 
 ANN = Actor("ann@advice.example", "adviser", 1, 10, "person", "session")
 
@@ -237,9 +237,7 @@ def test_client_text_cannot_enter_an_entry(event: Callable[[], AuditEvent]) -> N
 
 
 def test_the_audit_commands(database_url: str, accounts, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("RMA_DATABASE_URL", database_url)
-    for name, value in FAST_ARGON2.items():
-        monkeypatch.setenv(name, value)
+    command_line_on(database_url, monkeypatch)
     asyncio.run(write(accounts.audit, 4))
     runner = CliRunner()
     verified = runner.invoke(main, ["audit", "verify"])

@@ -11,14 +11,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rma.cli import main
-from tests.support.accounts import FAST_ARGON2, PASSWORD
+from tests.support.accounts import PASSWORD, command_line_on
 
 
 @pytest.fixture
 def rma(database_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("RMA_DATABASE_URL", database_url)
-    for name, value in FAST_ARGON2.items():
-        monkeypatch.setenv(name, value)
+    command_line_on(database_url, monkeypatch)
     runner = CliRunner()
 
     def run(*args: str, stdin: str | None = None) -> Result:

@@ -10,16 +10,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rma.cli import main
-from tests.support.accounts import FAST_ARGON2
+from tests.support.accounts import command_line_on
 
 ANN, SAM = "ann@example.org", "sam@example.org"
 
 
 @pytest.fixture
 def rma(database_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("RMA_DATABASE_URL", database_url)
-    for name, value in FAST_ARGON2.items():
-        monkeypatch.setenv(name, value)
+    command_line_on(database_url, monkeypatch)
     runner = CliRunner()
     for email, role in ((ANN, "adviser"), (SAM, "supervisor")):
         made = runner.invoke(

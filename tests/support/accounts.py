@@ -16,6 +16,13 @@ FAST_ARGON2 = {
 PASSWORD = "correct horse battery staple"
 
 
+def command_line_on(database_url: str, monkeypatch: Any) -> None:
+    """What ``rma`` commands run by a test read: this database, cheap Argon2."""
+    monkeypatch.setenv("RMA_DATABASE_URL", database_url)
+    for name, value in FAST_ARGON2.items():
+        monkeypatch.setenv(name, value)
+
+
 def adviser_app(settings: Any) -> FastAPI:
     """The adviser app itself, signing people in, with nothing listening where the three
     services should be (a route that calls one answers 503, past its permission check)."""
