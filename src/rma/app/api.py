@@ -50,6 +50,7 @@ async def _start(app: FastAPI) -> None:
     reader = DocumentReader(store, services.docs, services.search)
     limits = UploadLimits(max_bytes=settings.case_upload_max_bytes)
     app.state.cases = AppState(store, LimitRegister(database), services, reader, limits)
+    app.state.limit_register = app.state.cases.register  # one register: one cache
     app.state.access_hooks = [audit_reads(app.state.accounts.audit)]
     await reader.resume()
 
