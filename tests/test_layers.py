@@ -1,9 +1,11 @@
 """The package's shape: no import cycle, and no import runs up the layers.
 
 Lowest first: ``constants``, ``errors``, ``text``, ``config`` < ``llm``, ``db`` < ``stack``,
-``service``, ``ocr``, ``limits``, ``cases`` < ``rag``, ``notes``, ``documents``,
-``accounts``, ``eligibility`` < ``bench``, ``cli``, ``app`` and the database migrations
-(Alembic's environment loads every module that has tables). A new part of the package
+``service``, ``ocr``, ``limits``, ``cases``, ``accounts`` < ``rag``, ``notes``,
+``documents``, ``eligibility`` < ``bench``, ``cli``, ``app`` and the database migrations
+(Alembic's environment loads every module that has tables). ``accounts`` sits beside
+``service`` and ``limits``: the services' gate checks service tokens with it, and the
+limits approvals and the case record name who acts with its ``Actor``. A new part of the package
 must be given its place here. Every import
 counts, including those inside functions and under ``TYPE_CHECKING``: a cycle or an
 upward import there is the same design fault, only hidden.
@@ -30,10 +32,10 @@ LAYERS: dict[str, int] = {
     "rma.ocr": 2,
     "rma.limits": 2,
     "rma.cases": 2,
+    "rma.accounts": 2,
     "rma.rag": 3,
     "rma.notes": 3,
     "rma.documents": 3,
-    "rma.accounts": 3,
     "rma.eligibility": 3,
     "rma.bench": 4,
     "rma.cli": 4,
