@@ -352,6 +352,58 @@ async def test_a_letter_is_blocked_over_http_until_a_supervisor_approves_it(web)
     ]
 
 
+async def test_a_returned_letter_is_corrected_and_approved_again(web) -> None:  # type: ignore[no-untyped-def]
+    client, org = web
+    as_ = await tokens_for(org, "ann", "sam", "cy")
+    case = await org.case(org.ann)
+    letter = await org.letter(case, org.ann, "Dear client, our advice.")
+    base = f"/cases/{case}/letters/{letter}"
+
+    async def edit(who: str, text: str) -> httpx.Response:
+        return await client.patch(base, json={"body": text}, headers=as_[who])
+
+    assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
+    with_supervisor = await edit("ann", "Dear client, changed behind the supervisor's back.")
+    assert with_supervisor.status_code == 409 and "return it" in with_supervisor.json()["detail"]
+    note = {"note": "add the council tax deadline"}
+    assert (await client.post(f"{base}/return", json=note, headers=as_["sam"])).status_code == 200
+    assert (await edit("cy", "Dear client, from another team.")).status_code == 403
+    assert (await edit("ann", "   ")).status_code == 422
+    corrected = await edit("ann", "Dear client, pay the council tax by 1 March.")
+    assert corrected.status_code == 200, corrected.text
+    assert (corrected.json()["status"], corrected.json()["edited_by"]) == (
+        "draft", "ann@advice.example",
+    )  # fmt: skip
+    assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
+    assert (await client.post(f"{base}/approve", json={}, headers=as_["sam"])).status_code == 200
+    # An approved letter changed by hand goes back to draft; whoever changed it last may
+    # not approve it, even a supervisor.
+    by_sam = await edit("sam", "Dear client, pay the council tax by 1 March, please.")
+    assert by_sam.status_code == 200 and by_sam.json()["status"] == "draft"
+    assert (await client.post(f"{base}/release", headers=as_["ann"])).status_code == 409
+    assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
+    own_edit = await client.post(f"{base}/approve", json={}, headers=as_["sam"])
+    assert own_edit.status_code == 403 and "themselves" in own_edit.json()["detail"]
+    assert (await edit("ann", "Dear client, pay by 1 March.")).status_code == 409
+    # Another supervisor approves Sam's text; then it goes out, and stays as it went.
+    max_ = await org.accounts.directory.create_user(
+        OPERATOR, email="max@advice.example", display_name="Max", role="supervisor",
+        password=PASSWORD,
+    )  # fmt: skip
+    token = await org.accounts.tokens.create_personal(OPERATOR, max_.id, "tests")
+    approved = await client.post(f"{base}/approve", json={}, headers=bearer(token.secret))
+    assert approved.status_code == 200
+    released = await client.post(f"{base}/release", headers=as_["ann"])
+    assert released.json()["body"] == "Dear client, pay the council tax by 1 March, please."
+    sent = await edit("ann", "Dear client, too late.")
+    assert sent.status_code == 409 and "gone to the client" in sent.json()["detail"]
+    edits = await org.accounts.audit.entries(case_id=case, action="cases.update")
+    assert [(e["object_type"], e["object_id"], e["outcome"]) for e in edits] == [
+        ("letter", str(letter), outcome)
+        for outcome in ("conflict", "denied", "rejected", "ok", "ok", "conflict", "conflict")
+    ]
+
+
 async def test_reading_a_clients_document_is_an_audit_entry(web) -> None:  # type: ignore[no-untyped-def]
     from rma.documents.sample_letters import render_png, sample_letters
 

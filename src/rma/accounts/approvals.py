@@ -11,14 +11,19 @@ of the text as it stands: a letter edited after approval must be approved again.
 ``letters_need_approval`` is an organisation setting (on by default); an admin changes
 it, and the change is audited like any other.
 
-What it refuses: approving one's own letter, deciding a letter that is not submitted,
-and releasing one that is not approved (``Conflict``, HTTP 409, which says why).
+A letter's text can be changed by hand while it is a draft, or once approved (it then
+goes back to draft): :meth:`rma.cases.store.CaseStore.edit_letter`. Whoever changed it
+last counts as its writer too, so they may not approve it either.
+
+What it refuses: approving one's own letter (written or last edited), deciding a letter
+that is not submitted, and releasing one that is not approved (``Conflict``, HTTP 409,
+which says why).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,6 +176,9 @@ class LetterApprovals:
         async with self.database.session() as session:
             letter, resource = await self._letter(session, letter_id)
             authorise(actor, "letters.approve", resource)
+            if letter.edited_by is not None:  # whoever changed the text wrote it too
+                edited = replace(resource, author=letter.edited_by, author_id=letter.edited_by_id)
+                authorise(actor, "letters.approve", edited)
             if letter.status != "submitted":
                 raise Conflict(
                     f"letter {letter_id} is {letter.status}: only a submitted letter is decided"

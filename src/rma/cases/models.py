@@ -375,6 +375,11 @@ class Letter(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last person to change the text by hand (migration 0003, rma.accounts): they may
+    # not approve it, as its writer may not.
+    edited_by: Mapped[str | None] = mapped_column(String(254))
+    edited_by_id: Mapped[int | None] = mapped_column(Integer)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # Every table of a case, children first: the order erasure deletes and counts them in.

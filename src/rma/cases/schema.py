@@ -130,3 +130,15 @@ class AssetIn(_Input):
 
 class NoteIn(_Input):
     body: str = Field(min_length=1, max_length=200_000)
+
+
+class LetterEdit(_Input):
+    """A letter's new text, written by hand (the whole text, as it should go out)."""
+
+    body: str = Field(min_length=1, max_length=200_000)
+
+    @model_validator(mode="after")
+    def _has_text(self) -> LetterEdit:
+        if not self.body.strip():
+            raise ValueError("a letter needs some text")
+        return self

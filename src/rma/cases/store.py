@@ -48,6 +48,7 @@ from rma.cases.schema import (
     CircumstancesUpdate,
     ClientUpdate,
     DebtDetails,
+    LetterEdit,
     NewCase,
     NoteIn,
 )
@@ -59,6 +60,8 @@ from rma.errors import ConfigError, Conflict, InputError, NotFound
 M = TypeVar("M", bound=Base)
 REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 REFERENCE_TRIES = 5
+# A letter's text changes only while no supervisor has it and it has not gone out.
+EDITABLE_LETTERS = ("draft", "approved")
 # A reading started this long ago belongs to a process that stopped: claim it again.
 STALE_READING_SECONDS = 2 * C.SERVICE_TIMEOUT
 # The figures of a debt and the columns that hold them.
@@ -639,6 +642,35 @@ class CaseStore:
             Letter(note_id=note_id, kind=kind, status="draft", body=body, details=details,
                    created_by=actor.name, created_at=now()),
         )  # fmt: skip
+
+    async def edit_letter(
+        self, case_id: int, letter_id: int, actor: Actor, changes: LetterEdit
+    ) -> Letter:
+        """Change a letter's text by hand. A draft stays a draft; an approved letter goes
+        back to draft (its approval was of the old text). A letter with a supervisor
+        (submitted) or already sent cannot change: Conflict says why."""
+        letter = await self.letter(case_id, letter_id)
+        if changes.body == letter.body:
+            return letter
+        async with self.database.session() as session:
+            changed = await session.execute(
+                update(Letter)
+                .where(Letter.id == letter_id, Letter.status.in_(EDITABLE_LETTERS))
+                .values(body=changes.body, status="draft", edited_by=actor.name,
+                        edited_by_id=actor.id, edited_at=now())
+            )  # fmt: skip
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                status = await session.scalar(select(Letter.status).where(Letter.id == letter_id))
+                raise Conflict(
+                    f"letter {letter_id} is {status}: "
+                    + (
+                        "a supervisor has it for approval; ask them to return it first"
+                        if status == "submitted"
+                        else "it has gone to the client; write a new letter instead"
+                    )
+                )
+            await _commit(session)
+        return await self.letter(case_id, letter_id)
 
     # ------------------------------------------------------------------ helpers
 

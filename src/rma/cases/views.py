@@ -231,4 +231,6 @@ def letter_view(letter: Letter) -> dict[str, Any]:
         "details": letter.details,
         "created_by": letter.created_by,
         "created_at": _iso(letter.created_at),
+        "edited_by": letter.edited_by,
+        "edited_at": _iso(letter.edited_at),
     }

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rma.app.actor import CaseEditor, CaseReader, record_access
 from rma.app.deps import StateDep, StoreDep
 from rma.cases.proposals import same_debt
-from rma.cases.schema import DebtDetails, NoteIn
+from rma.cases.schema import DebtDetails, LetterEdit, NoteIn
 from rma.cases.views import debt_view, letter_view, note_view
 from rma.errors import InputError
 
@@ -81,6 +81,15 @@ async def list_letters(
     letters = await store.letters(case_id)
     await record_access(request, actor, "letters.read", case_id)
     return {"letters": [letter_view(x) for x in letters]}
+
+
+@routes.patch("/letters/{letter_id}")
+async def edit_letter(
+    case_id: int, letter_id: int, body: LetterEdit, store: StoreDep, actor: CaseEditor
+) -> dict[str, Any]:
+    """Change a letter's text (a draft, or an approved letter, which goes back to draft
+    to be approved again); refused (409) while a supervisor has it or once it is sent."""
+    return letter_view(await store.edit_letter(case_id, letter_id, actor, body))
 
 
 @routes.get("/letters/{letter_id}")

@@ -1,6 +1,6 @@
 """Accounts: signing in on users, sessions, API tokens, service accounts, the
-organisation's settings, letter approvals, who proposed and decided each limit change,
-and the append-only, hash-chained audit log
+organisation's settings, letter approvals (and who last edited a letter), who proposed
+and decided each limit change, and the append-only, hash-chained audit log
 
 Revision ID: 0003
 Revises: 0002
@@ -34,6 +34,8 @@ USER_COLUMNS = (
     "locked_until",
     "last_login_at",
 )
+# Who last changed a letter's text by hand (they may not approve it).
+LETTER_COLUMNS = ("edited_by", "edited_by_id", "edited_at")
 GENESIS = "0" * 64
 
 
@@ -61,6 +63,9 @@ def upgrade() -> None:
     op.add_column("users", _when("last_login_at", nullable=True))
     op.add_column("limit_changes", sa.Column("proposed_by_id", sa.Integer(), nullable=True))
     op.add_column("limit_decisions", sa.Column("decided_by_id", sa.Integer(), nullable=True))
+    op.add_column("letters", sa.Column("edited_by", sa.String(length=254), nullable=True))
+    op.add_column("letters", sa.Column("edited_by_id", sa.Integer(), nullable=True))
+    op.add_column("letters", _when("edited_at", nullable=True))
 
     op.create_table(
         "user_sessions",
@@ -192,6 +197,8 @@ def downgrade() -> None:
         op.drop_table(table)
     op.drop_column("limit_decisions", "decided_by_id")
     op.drop_column("limit_changes", "proposed_by_id")
+    for column in LETTER_COLUMNS:
+        op.drop_column("letters", column)
     with op.batch_alter_table("users") as batch:
         for column in USER_COLUMNS:
             batch.drop_column(column)
