@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -56,6 +57,18 @@ def test_purge_lists_then_erases_closed_cases_past_retention(app_and_env: App) -
     assert remaining == {recent, still_open}
     listed = runner.invoke(main, ["cases", "list", "--status", "closed"])
     assert "1 case(s)" in listed.output and "Client" not in listed.output  # no client names
+    # Each look at the cases from the command line is on the record, as the operator's.
+    done_by_operator = [
+        (e["action"], e["case_id"], e["detail"].get("command"))
+        for e in audit_entries(runner)
+        if e["actor_kind"] == "operator"
+    ]
+    assert done_by_operator == [
+        ("cases.list", None, "cases-purge"),
+        ("cases.list", None, "cases-purge"),
+        ("cases.erase", old, None),
+        ("cases.list", None, "cases-list"),
+    ]
 
 
 def test_eligibility_of_a_case_and_of_a_file(app_and_env: App) -> None:
@@ -75,3 +88,13 @@ def test_eligibility_of_a_case_and_of_a_file(app_and_env: App) -> None:
     assert "£1,200 over the £50,000 limit" in from_file.output
     missing = runner.invoke(main, ["eligibility", "999"])
     assert missing.exit_code == 1 and "no case 999" in missing.output
+    reads = [
+        (e["case_id"], e["outcome"]) for e in audit_entries(runner) if e["actor_kind"] == "operator"
+    ]
+    assert reads == [(case_id, "ok"), (case_id, "ok"), (999, "not_found")]  # not the file
+
+
+def audit_entries(runner: CliRunner) -> list[dict[str, Any]]:
+    exported = runner.invoke(main, ["audit", "export"])
+    assert exported.exit_code == 0, exported.output
+    return [json.loads(line) for line in exported.stdout.splitlines()]

@@ -12,17 +12,20 @@ the vector store hold none of them.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import MetaData, select
 
 from rma.config import load_settings
 from rma.db import database_urls
 from rma.db.engine import sync_engine
 from rma.documents.sample_letters import SampleLetter, sample_letters
+from rma.service.logs import JsonFormatter
 from tests.app.conftest import App, Services, png
 from tests.conftest import LOGS
 
@@ -161,7 +164,16 @@ def rows_mentioning(database_url: str, needles: tuple[str, ...]) -> dict[str, in
     return hits
 
 
-def test_erasing_a_case_leaves_nothing_behind(app: App, services: Services) -> None:
+def logged(records: list[logging.LogRecord]) -> str:
+    """The app's log records as its log handler writes them (JSON lines)."""
+    formatter = JsonFormatter()
+    return "\n".join(formatter.format(record) for record in records)
+
+
+def test_erasing_a_case_leaves_nothing_behind(
+    app: App, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     unique = Unique.new()
     needles, creditor, reference = unique.needles, unique.creditor, unique.reference
     case_a, read = case_with_letter(app, "Alex First", letter_for_case_a(unique))
@@ -186,6 +198,13 @@ def test_erasing_a_case_leaves_nothing_behind(app: App, services: Services) -> N
     line = {"direction": "income", "category": "earnings", "amount_pence": 100_000}
     app.ok("POST", f"/cases/{case_a}/budget/lines", json=line)
     key = _case_key(app, case_a)
+
+    # The app logged its work (reads of the client's file and notes among it), and no
+    # client text with it.
+    app.ok("GET", f"/cases/{case_a}/documents/{read['id']}/file")
+    app_log = logged(caplog.records)
+    assert f'"case_id": {case_a}' in app_log and "client data read" in app_log
+    assert mentions(app_log, unique) == [], "client text in the app's log"
 
     # The checks find the strings while the case exists (so they can fail).
     assert rows_mentioning(app.database_url, needles)
@@ -216,7 +235,8 @@ def test_erasing_a_case_leaves_nothing_behind(app: App, services: Services) -> N
     # The app's files, and on SQLite the database file and its write-ahead log.
     on_disk = app.data.parent if app.database_url.startswith("sqlite") else app.data
     assert grep(on_disk, needles) == {}
-    assert grep(services.rag_data, needles) == {}
+    # Nor anywhere the three services keep data (the search index, their database).
+    assert grep(services.rag_data.parent, needles) == {}
     assert not (app.data / "cases" / key).exists()
     assert services.rag_call("GET", f"/cases/{key}").json() == {"documents": 0, "passages": 0}
     assert app.call("GET", f"/cases/{case_a}").status_code == 404

@@ -3,6 +3,7 @@ live, unreadable when altered, and re-encrypted under a new key by rotation."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import uuid
@@ -107,4 +108,14 @@ def test_rma_keys_generate_status_and_rotate(
     assert "first: 2 file(s)" in status.output, status.output
     rotated = runner.invoke(main, ["keys", "rotate"])
     assert rotated.exit_code == 0 and "2 re-encrypted" in rotated.output, rotated.output
+    # Rotating read every client file: the audit log says who, and how many.
+    [entry] = [
+        json.loads(line) for line in runner.invoke(main, ["audit", "export"]).stdout.splitlines()
+    ]
+    assert (entry["action"], entry["actor_kind"], entry["outcome"]) == (
+        "keys.rotate",
+        "operator",
+        "ok",
+    )
+    assert entry["detail"] == {"key_id": "second", "rewritten": 2, "failed": 0}
     assert "second: 2 file(s)" in runner.invoke(main, ["keys", "status"]).output

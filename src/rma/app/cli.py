@@ -1,6 +1,7 @@
 """``rma cases`` (list, purge) and ``rma eligibility CASE_ID|FILE.json``.
 
-Both open the product's database (upgrading it if it is new or behind). Purging erases
+Both open the product's database (upgrading it if it is new or behind), and each read of
+the cases is an audit entry of the operator's (ids and counts only). Purging erases
 closed cases past retention the way ``DELETE /cases/{id}`` does, search index included
 (the RAG service at ``RMA_RAG_URL``, with ``RMA_SERVICE_KEY``); it only lists them unless
 ``--yes``.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -30,7 +32,7 @@ from rma.config import Settings
 from rma.db import Database
 from rma.db.cli import run_on_database
 from rma.eligibility import Assessment, ClientFacts, assess
-from rma.errors import RMAError
+from rma.errors import NotFound, RMAError
 from rma.limits.changes import LimitRegister
 from rma.text import format_date
 
@@ -59,6 +61,10 @@ def list_cmd(status: str | None, closed_before: datetime | None) -> None:
         found = await CaseStore(database, None).cases(
             status=status, closed_before=closed_before.date() if closed_before else None
         )
+        await AuditLog(database).record(
+            operator(),
+            AuditEvent("cases.list", detail={"command": "cases-list", "count": len(found)}),
+        )
         for case in found:
             closed = f" closed {case.closed_on}" if case.closed_on else ""
             click.echo(f"{case.id:>6}  {case.reference}  {case.status:<6} opened {case.opened_on}"
@@ -84,6 +90,8 @@ def purge_cmd(closed_before: datetime, yes: bool) -> None:  # fmt: skip
         vault = Vault.from_settings(settings) if yes else None
         store = CaseStore(database, vault)
         due = await store.cases(closed_before=closed_before.date())
+        listed = {"command": "cases-purge", "count": len(due), "dry_run": not yes}
+        await AuditLog(database).record(operator(), AuditEvent("cases.list", detail=listed))
         for case in due:
             counts = await store.counts(case.id, [CaseDocument, Debt])
             click.echo(
@@ -177,7 +185,15 @@ def eligibility_cmd(case_or_file: str, as_at: datetime | None, as_json: bool) ->
             return assess(facts, table, when or stated)
         if not case_or_file.isdigit():
             raise click.BadParameter(f"{case_or_file!r} is neither a case id nor a JSON file")
-        facts = await client_facts(CaseStore(database, None), int(case_or_file))
+        case_id, audit = int(case_or_file), AuditLog(database)
+        read = AuditEvent("cases.read", case_id=case_id, object_type="case", object_id=case_id,
+                          detail={"command": "eligibility"})  # fmt: skip
+        try:
+            facts = await client_facts(CaseStore(database, None), case_id)
+        except NotFound:
+            await audit.record(operator(), replace(read, outcome="not_found"))
+            raise
+        await audit.record(operator(), read)
         return assess(facts, table, when)
 
     assessment = run_on_database(work)

@@ -1,13 +1,22 @@
-"""``rma keys``: the keys client files are encrypted with (generate, status, rotate)."""
+"""``rma keys``: the keys client files are encrypted with (generate, status, rotate).
+
+Rotating decrypts every client file, so it is an audit entry (the operator's, with the
+counts only).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import click
 
-from rma.cases.vault import Vault, generate_key
-from rma.config import load_settings
+from rma.accounts.audit import AuditEvent, AuditLog
+from rma.accounts.cli import operator
+from rma.cases.vault import Rotation, Vault, generate_key
+from rma.config import Settings, load_settings
+from rma.db import Database
+from rma.db.cli import run_on_database
 from rma.errors import ConfigError
 
 
@@ -55,9 +64,20 @@ def status_cmd() -> None:
 
 @keys_group.command("rotate")
 def rotate_cmd() -> None:
-    """Re-encrypt every client file under the current (first) key."""
+    """Re-encrypt every client file under the current (first) key (an audit entry)."""
     vault = _vault()
-    report = vault.rotate()
+
+    async def work(_: Settings, database: Database) -> Rotation:
+        report = await asyncio.to_thread(vault.rotate)
+        counts = {"key_id": report.key_id, "rewritten": report.rewritten,
+                  "failed": len(report.failed)}  # fmt: skip
+        outcome = "error" if report.failed else "ok"
+        await AuditLog(database).record(
+            operator(), AuditEvent("keys.rotate", outcome, detail=counts)
+        )
+        return report
+
+    report = run_on_database(work)
     click.echo(
         f"{report.rewritten} re-encrypted under {report.key_id}, "
         f"{report.current} already under it, {len(report.failed)} failed"
