@@ -51,7 +51,8 @@ from rma.accounts.sessions import (
     host_is_local,
 )
 from rma.accounts.tokens import Tokens
-from rma.cases.models import Letter, User
+from rma.cases.models import User
+from rma.cases.store import CaseStore
 from rma.config import Settings
 from rma.db.engine import Database
 from rma.errors import ConfigError, Forbidden, InputError, NotFound
@@ -593,10 +594,8 @@ class DecisionNote(BaseModel):
 
 
 async def _letter_of_case(request: Request, case_id: int, letter_id: int) -> None:
-    async with accounts_of(request).database.session() as session:
-        found = await session.get(Letter, letter_id)
-    if found is None or found.case_id != case_id:
-        raise NotFound(f"case {case_id} has no letter {letter_id}")
+    """NotFound unless the letter is this case's (the path names both)."""
+    await CaseStore(accounts_of(request).database, None).letter(case_id, letter_id)
 
 
 @routes.post("/cases/{case_id}/letters/{letter_id}/submit")
