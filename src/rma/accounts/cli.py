@@ -79,7 +79,7 @@ def users_group() -> None:
 @users_group.command("create")
 @click.option("--email", required=True, help="What they sign in with.")
 @click.option("--name", "display_name", default="", help="How pages show them.")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What they may do.")
 @click.option("--team", default=None, help="Their team (made if it does not exist yet).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
@@ -102,7 +102,7 @@ def users_create(
 
 
 @users_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
 def users_list(as_json: bool) -> None:
     """Every account, with its role, team, state and last sign-in."""
     users = run_on_database(lambda settings, database: Directory(database, settings).users())
@@ -139,7 +139,9 @@ def users_enable(email: str) -> None:
 
 @users_group.command("reset-password")
 @click.argument("email")
-@click.option("--password-stdin", is_flag=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
 def users_reset_password(email: str, password_stdin: bool) -> None:
     """Set a new password (asked for); unlocks the account and ends its sessions."""
     password = _password(password_stdin)
@@ -205,8 +207,8 @@ def tokens_create(email: str | None, service: str | None, name: str, days: int |
 
 
 @tokens_group.command("list")
-@click.option("--user", "email", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--user", "email", default=None, help="Only this account's tokens.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 def tokens_list(email: str | None, as_json: bool) -> None:
     """Tokens (never their secrets): owner, state, expiry, last use."""
 
@@ -247,7 +249,7 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--expect-head", default=None, help="A head hash recorded earlier, elsewhere.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
 def audit_verify(expect_head: str | None, as_json: bool) -> None:
     """Check every entry's hash and its link to the one before; exit 1 on any problem."""
     found = run_on_database(lambda settings, database: AuditLog(database).verify(expect_head))
@@ -264,7 +266,12 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
 
 @audit_group.command("export")
 @click.option("--since", type=ISO, default=None, help="Only entries from this date (UTC).")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default="-")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="The file to write (default: standard output).",
+)
 def audit_export(since: datetime | None, output: str) -> None:
     """Every entry as JSON lines (oldest first), with the hashes that chain them."""
 
@@ -317,6 +324,7 @@ def organisation_group() -> None:
 
 @organisation_group.command("show")
 def organisation_show() -> None:
+    """Each setting, its value, and who set it (or that it is the default)."""
     found = run_on_database(lambda settings, database: Organisation(database).settings())
     for key, setting in found.items():
         changed = f" (set by {setting['updated_by']})" if setting["updated_by"] else " (default)"

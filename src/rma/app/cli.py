@@ -52,7 +52,7 @@ def cases_group() -> None:
 
 
 @cases_group.command("list")
-@click.option("--status", type=click.Choice(["open", "closed"]))
+@click.option("--status", type=click.Choice(["open", "closed"]), help="Only open or closed cases.")
 @click.option("--closed-before", type=ISO, help="Closed cases closed before this date.")
 def list_cmd(status: str | None, closed_before: datetime | None) -> None:
     """List cases: reference, status and dates (no client details)."""
