@@ -127,3 +127,38 @@ async def test_an_instance_notices_another_instances_ingest(
         assert second.keywords.search("debt limit", 5)
         assert second.thresholds.current("dro.max_debt") is not None
     assert not await first.refresh_if_changed()
+
+
+def test_unused_index_slots_are_zeroed_and_used_ones_kept(tmp_path: Path) -> None:
+    # hnswlib writes its length.bin at full capacity from an uncleared buffer, so slots
+    # past the live elements can hold any text the process had on its heap. A write to
+    # the store clears them; the slots in use keep the vector lengths.
+    import chromadb
+
+    from rma.rag.store import ManualStore, zero_unused_vector_slots
+
+    client = chromadb.PersistentClient(path=str(tmp_path))
+    collection = client.create_collection(
+        "planted", configuration={"hnsw": {"space": "cosine", "sync_threshold": 2}}
+    )
+    vectors = [[float(i + 1), 1.0, 0.5, 2.0] for i in range(5)]
+    collection.add(ids=[f"r{i}" for i in range(5)], embeddings=vectors)
+    [header] = tmp_path.glob("*/header.bin")
+    lengths = header.with_name("length.bin")
+    live = int.from_bytes(header.read_bytes()[20:28], "little")
+    assert live == 5, "the index must be on disk for this test to mean anything"
+    used = lengths.read_bytes()[: live * 4]
+    planted = b"client Sam Planted owes 4321"
+    with lengths.open("r+b") as handle:  # what a dirty heap leaves there
+        handle.seek(live * 4 + 8)
+        handle.write(planted)
+
+    store = ManualStore(client, "other", str(tmp_path))  # any write to the store scrubs
+    store.delete_document("nothing-here")
+
+    data = lengths.read_bytes()
+    assert planted not in data and data[live * 4 :] == bytes(len(data) - live * 4)
+    assert data[: live * 4] == used
+    got = collection.get(ids=["r2"], include=["embeddings"])["embeddings"][0]
+    assert [round(float(x), 4) for x in got] == vectors[2]
+    assert zero_unused_vector_slots(tmp_path) == len(data) - live * 4  # idempotent, same span

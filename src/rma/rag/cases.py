@@ -49,7 +49,7 @@ from rma.rag.answer import (
 from rma.rag.bm25 import KeywordIndex
 from rma.rag.manuals import Block, LoadedManual, chunk_manual
 from rma.rag.retrieval import HybridRetriever
-from rma.rag.store import ManualStore
+from rma.rag.store import WRITES, ManualStore
 from rma.rag.thresholds import ThresholdBook
 
 log = logging.getLogger("rma.rag")
@@ -236,7 +236,9 @@ class CaseIndex:
         database = folder / "chroma.sqlite3"
         embedded = database.is_file()
         segments = _segments(database, str(store.collection.id)) if embedded else []
-        self.client.delete_collection(store.collection.name)
+        with WRITES:
+            self.client.delete_collection(store.collection.name)
+            store.scrub()
         if not embedded:
             return False, [
                 "the Chroma server keeps deleted rows in its file until it is vacuumed "

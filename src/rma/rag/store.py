@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import struct
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,44 @@ from rma.config import Settings
 from rma.errors import ConfigError, InputError
 from rma.rag.manuals import LoadedManual, ManualChunk
 
+log = logging.getLogger("rma.rag")
+
 COLLECTION = "rma_manuals"
 ADD_BATCH = 1000
 GET_PAGE = 5000
+
+
+# hnswlib as Chroma persists it: header.bin starts with a 4-byte format version, then
+# size_t offsetLevel0, max_elements, cur_element_count; length.bin holds one float32 per slot.
+_HEADER = struct.Struct("<iQQQ")
+# One writer at a time in this process, so a scrub never races a write to the same files.
+WRITES = threading.Lock()
+
+
+def zero_unused_vector_slots(folder: Path) -> int:
+    """Zero the slots of every embedded index's ``length.bin`` past its live elements.
+
+    hnswlib (inside Chroma) allocates that buffer without clearing it and writes it at full
+    capacity, so the unused slots hold whatever the process had on its heap, text of any
+    collection included (chroma-core/chroma#7688): an erased client's words could outlive
+    the erasure in another collection's file. The slots in use keep their values. Returns
+    the bytes zeroed; a file whose layout is not the one described is left alone."""
+    zeroed = 0
+    for header in folder.glob("*/header.bin"):
+        lengths = header.with_name("length.bin")
+        try:
+            version, _, capacity, live = _HEADER.unpack_from(header.read_bytes())
+            size = lengths.stat().st_size
+        except (OSError, struct.error):
+            continue
+        if version != 1 or size != capacity * 4 or live > capacity:
+            log.warning("vector index file of an unknown layout left as it is")
+            continue
+        with lengths.open("r+b") as handle:
+            handle.seek(live * 4)
+            handle.write(bytes(size - live * 4))
+        zeroed += size - live * 4
+    return zeroed
 
 
 class DocumentRecord(BaseModel):
@@ -118,6 +156,20 @@ class ManualStore:
         """
         if not chunks or len(chunks) != len(vectors):
             raise InputError("a document needs at least one chunk, each with a vector")
+        with WRITES:
+            try:
+                return self._replace(manual, sha256, origin, chunks, vectors)
+            finally:
+                self.scrub()
+
+    def _replace(
+        self,
+        manual: LoadedManual,
+        sha256: str,
+        origin: str,
+        chunks: list[ManualChunk],
+        vectors: list[list[float]],
+    ) -> DocumentRecord:
         document_id = chunks[0].document_id
         record = DocumentRecord(
             document_id=document_id,
@@ -152,10 +204,19 @@ class ManualStore:
 
     def delete_document(self, document_id: str) -> int:
         """Remove a document's chunks; returns how many there were."""
-        found = self.collection.get(where={"document_id": document_id}, include=[])
-        if found["ids"]:
-            self.collection.delete(ids=found["ids"])
+        with WRITES:
+            found = self.collection.get(where={"document_id": document_id}, include=[])
+            if found["ids"]:
+                self.collection.delete(ids=found["ids"])
+            self.scrub()
         return len(found["ids"])
+
+    def scrub(self) -> None:
+        """On the embedded store, clear what Chroma's index files hold beyond their data
+        (:func:`zero_unused_vector_slots`). A Chroma server's files are its own."""
+        folder = Path(self.location)
+        if (folder / "chroma.sqlite3").is_file():
+            zero_unused_vector_slots(folder)
 
     # ------------------------------------------------------------------------ reading
 
