@@ -9,7 +9,6 @@ functions, and records reads of documents, notes and letters through the same
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -18,14 +17,13 @@ from fastapi.responses import HTMLResponse, Response
 from rma.app.actor import CaseEditor, CaseReader, record_access
 from rma.app.deps import StateDep
 from rma.app.pages.render import PAGE_PREFIX, back_to, page
-from rma.app.routes.documents import UploadBody
+from rma.app.routes.documents import UploadBody, store_upload
 from rma.app.routes.eligibility import case_assessment
 from rma.app.routes.letters import LetterRequest, draft_letter
 from rma.cases.budget import INCOME, SPENDING_GROUPS
 from rma.cases.kinds import DEBT_KINDS
 from rma.cases.proposals import pence_of
 from rma.cases.schema import BudgetLineIn, CircumstancesUpdate, DebtDetails
-from rma.cases.store import Upload
 from rma.cases.views import (
     case_view,
     debt_view,
@@ -34,9 +32,8 @@ from rma.cases.views import (
     letter_view,
     note_view,
 )
-from rma.documents.validation import ACCEPTED, check_upload
+from rma.documents.validation import ACCEPTED
 from rma.errors import InputError
-from rma.service.body import uploaded_file
 
 routes = APIRouter(prefix=f"{PAGE_PREFIX}/cases/{{case_id}}", include_in_schema=False)
 # The yes / no / not known questions eligibility asks, in the order the form shows them.
@@ -94,12 +91,7 @@ async def upload(
     case_id: int, actor: CaseEditor, request: Request, body: UploadBody, state: StateDep
 ) -> Response:
     """Upload a document from the case page (multipart; read in the background)."""
-    await state.store.case(case_id)
-    sent = await uploaded_file(body, request.headers)
-    checked = await asyncio.to_thread(check_upload, sent.data, sent.filename, state.upload_limits)
-    found = Upload(checked.filename or f"document.{checked.kind}", checked.mime, checked.pages)
-    document = await state.store.add_document(case_id, actor, sent.data, found)
-    state.reader.schedule(document.id)
+    document = await store_upload(state, case_id, actor, body, request.headers)
     return back_to(case_url(case_id, f"/documents/{document.id}"))
 
 

@@ -53,8 +53,9 @@ async def return_to_draft(
     letter_id: int,
     store: StoreDep,
     actor: LetterApprover,
-    note: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[str, Form(min_length=1, max_length=2000)],
 ) -> Response:
+    """Back to draft, saying what should change."""
     await store.letter(case_id, letter_id)
     await accounts_of(request).letters.return_to_draft(actor, letter_id, note)
     return _case_page(case_id, letter_id)
