@@ -130,6 +130,25 @@ def bench_accounts(
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("app")
+@click.option("--cases", default=500, show_default=True, help="Cases seeded in the database.")
+@click.option("--calls", default=100, show_default=True, help="Requests timed per page.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the JSON result here.")
+def bench_app(cases: int, calls: int, out: Path | None) -> None:
+    """Page render times of the adviser app, server-side, with CASES cases on SQLite."""
+    from rma.bench import app as page_bench
+
+    try:
+        result = page_bench.run(cases, calls)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(page_bench.markdown(result))
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+        click.echo(f"\nwrote {out}")
+
+
 def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
     if sys.stderr.isatty():
         note = f", {errors} errors" if errors else ""
