@@ -120,6 +120,9 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Waiting for a page the bundled model writes takes minutes: longer than Selenium's
+    # own 120 s limit on a command, and than the page-load timeout's default.
+    driver.command_executor.client_config.timeout = SLOW
     driver.set_page_load_timeout(SLOW)
     driver.execute_cdp_cmd(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
