@@ -77,8 +77,8 @@ def back_to(url: str) -> RedirectResponse:
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    if status == 401:
-        return page(request, "sign_in.html", status, message=message)
+    if status == 401:  # not an error on the way in: the sign-in form, with what it is for
+        return page(request, "sign_in.html", status, notice=message)
     return page(request, "error.html", status, code=status, message=message)
 
 
