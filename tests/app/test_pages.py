@@ -9,17 +9,20 @@ The journeys in a real browser are in tests/app/browser.
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from docx import Document
 
 from rma.accounts.audit import AuditLog
 from rma.accounts.directory import Directory
 from rma.accounts.permissions import Actor
 from rma.app.pages.render import SECURITY_HEADERS
+from rma.cases.store import CaseStore
 from rma.db import Database
 from tests.app.conftest import App, running_app
 from tests.support.accounts import PASSWORD
@@ -238,3 +241,50 @@ def test_bad_form_input_is_a_page_that_says_what_is_wrong(app: App) -> None:
     )  # fmt: skip
     assert added.status_code == 303
     assert "£1,234.50" in client.get(f"/ui/cases/{case_id}").text
+
+
+def test_a_letter_goes_from_draft_to_approved_to_a_word_download_through_the_pages(
+    app: App,
+) -> None:
+    """The letter's way out with a letter put on the case directly (the browser journey
+    has the notes service write it with the bundled model)."""
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    body = "Dear Philippa,\n\nThank you for meeting us.\n\n- Northgate Bank: £2,400\n- Council"
+
+    async def put_letter() -> int:
+        database = Database.from_settings(app.settings)
+        try:
+            found = await CaseStore(database, None).add_letter(
+                case_id, Actor("adviser@advice.example", "adviser"), body=body, details={},
+                note_id=None,
+            )  # fmt: skip
+            return found.id
+        finally:
+            await database.aclose()
+
+    letter_id = asyncio.run(put_letter())
+    base = f"/ui/cases/{case_id}/letters/{letter_id}"
+    page = adviser.get(f"/ui/cases/{case_id}").text
+    assert f"Submit letter {letter_id} for approval" in page and "Download letter" not in page
+    early = adviser.post(f"{base}/download", data={"csrf_token": csrf})
+    assert early.status_code == 409 and "only after a supervisor approves it" in text_of(early.text)
+    assert adviser.post(f"{base}/submit", data={"csrf_token": csrf}).status_code == 303
+    assert "Waiting for a supervisor" in adviser.get(f"/ui/cases/{case_id}").text
+    # The adviser cannot approve; the supervisor finds it waiting and approves it.
+    assert adviser.post(f"{base}/approve", data={"csrf_token": csrf}).status_code == 403
+    supervisor, their_csrf = signed_in(app, "supervisor")
+    assert f'href="/ui/cases/{case_id}#letter-{letter_id}"' in supervisor.get("/").text
+    approved = supervisor.post(f"{base}/approve", data={"csrf_token": their_csrf})
+    assert approved.status_code == 303
+    assert "Letters waiting" in supervisor.get("/").text
+    assert f"#letter-{letter_id}" not in supervisor.get("/").text
+    download = adviser.post(f"{base}/download", data={"csrf_token": csrf})
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="letter-{case_id}-{letter_id}.docx"'
+    )
+    words = [p.text for p in Document(io.BytesIO(download.content)).paragraphs]
+    assert words[:2] == ["Dear Philippa,", "Thank you for meeting us."]
+    assert "Northgate Bank: £2,400" in words and "Council" in words
+    assert 'class="status status-sent">sent<' in adviser.get(f"/ui/cases/{case_id}").text
