@@ -22,8 +22,10 @@ from rma.ocr.images import (
     cap_size,
     clean_for_ocr,
     detect_turn,
+    even_out,
     to_png,
 )
+from rma.ocr.words import Word, clean_word
 
 log = logging.getLogger("rma.ocr")
 
@@ -49,15 +51,34 @@ class PageText:
     warnings: list[str] = field(default_factory=list)
     # The vision model call that read the page (None for Tesseract and text layers).
     provenance: dict[str, Any] | None = None
+    # Each word and its box, where the reader gives them (a text layer, Tesseract), and
+    # the page's size in the same units; a vision model gives text only.
+    words: list[Word] = field(default_factory=list)
+    size: tuple[float, float] = (0.0, 0.0)
 
 
-def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
-    """Text and mean word confidence (0-1) from Tesseract."""
+@dataclass
+class TesseractPage:
+    """What Tesseract read on one image: text, mean word confidence (0-1), words, size."""
+
+    text: str
+    confidence: float
+    words: list[Word]
+    size: tuple[int, int]
+
+
+def tesseract_read(image: PILImage.Image, psm: int = 3) -> TesseractPage:
+    """Text, mean word confidence (0-1) and words with boxes from Tesseract.
+
+    ``psm`` is Tesseract's page segmentation mode: 3 finds columns and blocks (prose,
+    manuals); 11 finds every word wherever it is, for pages whose rows and columns are
+    rebuilt from the words' boxes (forms, tables, two pages in one photo).
+    """
     import pytesseract
 
     try:
         data = pytesseract.image_to_data(
-            image, lang="eng", config="--psm 3", output_type=pytesseract.Output.DICT
+            image, lang="eng", config=f"--psm {psm}", output_type=pytesseract.Output.DICT
         )
     except pytesseract.TesseractNotFoundError:
         raise ConfigError(
@@ -65,6 +86,8 @@ def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
         ) from None
     lines: dict[tuple[int, int, int], list[str]] = {}
     confidences: list[float] = []
+    words: list[Word] = []
+    line_numbers: dict[tuple[int, int, int], int] = {}
     for i, word in enumerate(data["text"]):
         if not word.strip():
             continue
@@ -73,6 +96,18 @@ def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
         conf = float(data["conf"][i])
         if conf >= 0:
             confidences.append(conf / 100)
+        left, top = float(data["left"][i]), float(data["top"][i])
+        words.append(
+            Word(
+                clean_word(word),
+                left,
+                top,
+                left + float(data["width"][i]),
+                top + float(data["height"][i]),
+                max(conf, 0.0) / 100,
+                line_numbers.setdefault(key, len(line_numbers)),
+            )
+        )
     paragraphs: list[str] = []
     last_par: tuple[int, int] | None = None
     for key in sorted(lines):
@@ -81,13 +116,20 @@ def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
         paragraphs.append(" ".join(lines[key]))
         last_par = key[:2]
     confidence = sum(confidences) / len(confidences) if confidences else 0.0
-    return "\n".join(paragraphs).strip(), confidence
+    return TesseractPage("\n".join(paragraphs).strip(), confidence, words, image.size)
 
 
 class OcrReader:
     """Reads page images with the configured engine (``tesseract``, ``vllm`` or ``ollama``)."""
 
-    def __init__(self, provider: str = "tesseract", router: ProviderRouter | None = None):
+    def __init__(
+        self,
+        provider: str = "tesseract",
+        router: ProviderRouter | None = None,
+        *,
+        psm: int = 3,
+    ):
+        """``psm``: Tesseract's page segmentation (see :func:`tesseract_read`)."""
         if provider not in get_args(OcrProvider):
             choices = ", ".join(get_args(OcrProvider))
             raise ConfigError(f"OCR_PROVIDER={provider!r}: use one of {choices}")
@@ -95,6 +137,7 @@ class OcrReader:
             raise ConfigError(f"OCR_PROVIDER={provider} needs the provider router")
         self.provider = provider
         self.router = router
+        self.psm = psm
 
     async def read(self, image: PILImage.Image, number: int) -> PageText:
         """Text of one page image (numbered from 1), by vision model or Tesseract.
@@ -132,10 +175,18 @@ class OcrReader:
                     f"page {number}: vision OCR unavailable ({exc}); read with Tesseract instead"
                 )
         async with TESSERACT_SLOTS:
-            text, confidence, turned = await asyncio.to_thread(read_upright, image)
+            read, turned = await asyncio.to_thread(read_upright, image, self.psm)
         if turned:
             warnings.append(f"page {number} was turned {turned} degrees to read it upright")
-        return PageText(number, text, "tesseract", round(confidence, 3), warnings)
+        return PageText(
+            number,
+            read.text,
+            "tesseract",
+            round(read.confidence, 3),
+            warnings,
+            words=read.words,
+            size=(float(read.size[0]), float(read.size[1])),
+        )
 
 
 def _prepare(image: PILImage.Image) -> PILImage.Image:
@@ -145,26 +196,28 @@ def _prepare(image: PILImage.Image) -> PILImage.Image:
     return cap_size(image, OCR_MAX_SIDE)
 
 
-def read_upright(image: PILImage.Image) -> tuple[str, float, int]:
-    """Tesseract text and confidence, with second tries for a page that reads poorly.
+def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, int]:
+    """What Tesseract reads on the page evened out (see :func:`even_out`), with second
+    tries for a page that reads poorly.
 
     A poor read is retried on a cleaned copy (speckle noise removed), then checked for
     being sideways or upside down. Returns the degrees (counter-clockwise) the page was
     turned, 0 if not.
     """
-    text, confidence = tesseract_read(image)
-    if confidence >= RETRY_BELOW_CONFIDENCE and text:
-        return text, confidence, 0
+    image = even_out(image)
+    read = tesseract_read(image, psm)
+    if read.confidence >= RETRY_BELOW_CONFIDENCE and read.text:
+        return read, 0
     cleaned = clean_for_ocr(image)
-    cleaned_text, cleaned_confidence = tesseract_read(cleaned)
-    if cleaned_confidence > confidence:
-        image, text, confidence = cleaned, cleaned_text, cleaned_confidence
-        if confidence >= RETRY_BELOW_CONFIDENCE:
-            return text, confidence, 0
+    cleaned_read = tesseract_read(cleaned, psm)
+    if cleaned_read.confidence > read.confidence:
+        image, read = cleaned, cleaned_read
+        if read.confidence >= RETRY_BELOW_CONFIDENCE:
+            return read, 0
     turn = detect_turn(image)
     if not turn:
-        return text, confidence, 0
-    turned_text, turned_confidence = tesseract_read(image.rotate(turn, expand=True))
-    if turned_confidence <= confidence:
-        return text, confidence, 0
-    return turned_text, turned_confidence, turn
+        return read, 0
+    turned = tesseract_read(image.rotate(turn, expand=True), psm)
+    if turned.confidence <= read.confidence:
+        return read, 0
+    return turned, turn

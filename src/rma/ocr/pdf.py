@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image as PILImage
 
 from rma.errors import InputError, InputTooLarge
 from rma.ocr.engines import OcrReader, PageText
+from rma.ocr.words import Word, words_from_chars
 
 _PDFIUM = threading.Lock()
 # A page with fewer characters than this in its text layer is treated as scanned.
@@ -46,6 +48,13 @@ def pdf_page_count(data: bytes) -> int:
             doc.close()
 
 
+@dataclass
+class TextLayer:
+    text: str
+    words: list[Word]
+    size: tuple[float, float]
+
+
 class _PdfPages:
     """An open PDF whose pages are read and rendered on demand, under the pdfium lock."""
 
@@ -57,15 +66,26 @@ class _PdfPages:
                 self.doc.close()
                 raise InputTooLarge(f"the PDF has {count} pages; the limit is {max_pages}")
 
-    def text_layers(self) -> list[str]:
+    def text_layers(self) -> list[TextLayer]:
+        """Each page's text layer: its text, its words with their boxes, its size."""
         with _PDFIUM:
-            texts = []
+            layers = []
             for page in self.doc:
                 textpage = page.get_textpage()
-                texts.append(textpage.get_text_bounded().replace("\r\n", "\n").strip())
+                width, height = page.get_size()
+                count = textpage.count_chars()
+                chars = textpage.get_text_range(0, count) if count else ""
+                words: list[Word] = []
+                if len(chars) == count:  # one character per index, as pdfium promises
+                    boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+                    words = words_from_chars(
+                        [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
+                    )
+                text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
+                layers.append(TextLayer(text, words, (width, height)))
                 textpage.close()
                 page.close()
-            return texts
+            return layers
 
     def render(self, index: int) -> PILImage.Image:
         with _PDFIUM:
@@ -88,19 +108,21 @@ async def read_pdf(data: bytes, reader: OcrReader, *, max_pages: int = 200) -> l
     """One :class:`PageText` per page, numbered from 1, in order."""
     pdf = await asyncio.to_thread(_PdfPages, data, max_pages)
     try:
-        texts = await asyncio.to_thread(pdf.text_layers)
+        layers = await asyncio.to_thread(pdf.text_layers)
         slots = asyncio.Semaphore(PAGE_CONCURRENCY)
 
-        async def one(index: int, text: str) -> PageText:
-            if len(text) >= MIN_TEXT_LAYER_CHARS:
-                return PageText(index + 1, text, "text-layer", 1.0)
+        async def one(index: int, layer: TextLayer) -> PageText:
+            if len(layer.text) >= MIN_TEXT_LAYER_CHARS:
+                return PageText(
+                    index + 1, layer.text, "text-layer", 1.0, words=layer.words, size=layer.size
+                )
             async with slots:
                 image = await asyncio.to_thread(pdf.render, index)
                 return await reader.read(image, index + 1)
 
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(i, t)) for i, t in enumerate(texts)]
+                tasks = [group.create_task(one(i, t)) for i, t in enumerate(layers)]
         except ExceptionGroup as failed:  # the first page's error, as a single exception
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
