@@ -23,7 +23,8 @@ from rma.text.money import currency_tokens, to_pence
 # OCR confidence of a value's words below which it is returned but not verified.
 SURE_WORDS = 0.85
 # A trailing OD, D or DR (or a leading minus) makes a balance overdrawn.
-OVERDRAWN = re.compile(r"(?:^|\s)(?:OD|D|DR)\.?\s*$", re.I)
+OVERDRAWN = re.compile(r"^\s*(?:OD|DR|D)\b\.?", re.I)
+OVERDRAWN_SUFFIX = re.compile(r"\s*(?:OD|DR|D)\.?\s*$", re.I)
 MONEY_NUMBER = re.compile(
     r"(?P<minus>-\s*)?(?:£|GBP\s?)?(?P<n>\d{1,3}(?:,\d{3})*\.\d{2}|\d+\.\d{2})"
 )
@@ -64,6 +65,7 @@ Parse = Callable[[str], Any]
 
 def money(text: str) -> int | None:
     """Pence of the first sum of money in ``text`` (signed: ``-£5.00``, ``£5.00 OD``)."""
+    text = text.replace("\u2212", "-")
     tokens = currency_tokens(text)
     if tokens:
         token = tokens[0]
@@ -71,8 +73,7 @@ def money(text: str) -> int | None:
             return None
         pence = to_pence(token.value)
         before = text[: token.start].rstrip()
-        after = text[token.end :]
-        if before.endswith("-") or OVERDRAWN.match(after.split("  ")[0]):
+        if before.endswith("-") or OVERDRAWN.match(text[token.end :]):
             pence = -pence
         return pence
     return plain_money(text)
@@ -80,21 +81,29 @@ def money(text: str) -> int | None:
 
 def plain_money(text: str) -> int | None:
     """Pence of an amount printed without a currency mark, as in a table (``1,035.44``,
-    ``-20.85``, ``25.40 OD``); None unless the whole cell is that amount."""
-    m = MONEY_NUMBER.fullmatch(text.strip()) or MONEY_NUMBER.fullmatch(
-        OVERDRAWN.sub("", text.strip()).strip()
-    )
+    ``-20.85``, ``25.40 OD``, ``88.50D``); None unless the whole cell is that amount."""
+    text = text.strip().replace("\u2212", "-")
+    overdrawn = bool(OVERDRAWN_SUFFIX.search(text))
+    m = MONEY_NUMBER.fullmatch(OVERDRAWN_SUFFIX.sub("", text).strip())
     if not m:
         return None
     pence = to_pence(Decimal(m.group("n").replace(",", "")))
-    if m.group("minus") or OVERDRAWN.search(text.strip()):
-        pence = -pence
-    return pence
+    return -pence if m.group("minus") or overdrawn else pence
 
 
 def a_date(text: str, reference: date | None = None) -> str | None:
     found = find_dates(RUN_TOGETHER.sub(r"\1 \2", text), reference)
     return found[0].value.isoformat() if found else None
+
+
+def leading_date(text: str, reference: date | None) -> tuple[str, str] | None:
+    """A date that begins ``text`` and the rest ("03JUN BGC WAGES": the row's date run
+    into its description), or None."""
+    spaced = RUN_TOGETHER.sub(r"\1 \2", text)
+    found = find_dates(spaced, reference)
+    if found and found[0].start == 0:
+        return found[0].value.isoformat(), spaced[found[0].end :].strip()
+    return None
 
 
 def reference(text: str) -> str | None:
@@ -129,7 +138,7 @@ def labelled(
     the rest of the cell ("Label: value"), else in the next cell on the row ("Label |
     value"), else, with ``below``, in the row under it ("Claimant's name" over the
     name)."""
-    pattern = re.compile(rf"^\s*(?:{label})\s*[:.\-]?\s*", re.I)
+    pattern = re.compile(rf"^\s*(?:{label})\s*(?:[:.]|\s-\s)?\s*", re.I)
     for page in pages:
         rows = page.layout.rows
         for i, row in enumerate(rows[start:], start):
@@ -208,7 +217,8 @@ def period(pages: list[Page], cue: str) -> tuple[Found, Found] | None:
                 continue
             dates = find_dates(row.text)
             if len(dates) >= 2 and re.fullmatch(
-                r"\s*(?:to|-|–|until|and)\s*", row.text[dates[0].end : dates[1].start]
+                r"\s*(?:to|-|–|until|and)\s*(?:[A-Z][a-z]+day,?\s*)?",
+                row.text[dates[0].end : dates[1].start],
             ):
                 first = _found(dates[0].value.isoformat(), page, row, row.cells)
                 last = _found(dates[1].value.isoformat(), page, row, row.cells)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from rma.documents.layout_fields import Page, a_date, plain_money
+from rma.documents.layout_fields import Page, a_date, leading_date, plain_money
 from rma.ocr.layout import Cell, Row
 
 HEADER = {
@@ -41,6 +41,8 @@ SET_OFF = re.compile(r"set[- ]?off|debt recovery|transfer to loan|combin(ed|ing)
 CHARGE = re.compile(r"\b(fee|charge|interest)\b", re.I)
 # Payment prefixes banks print before the payee.
 PREFIX = re.compile(r"^(?:DD|SO|FP|FPO|BP|BGC|TFR|STO|D/D|S/O)\s+", re.I)
+# A card payment is to a shop or a service, not to a creditor.
+CARD = re.compile(r"^(?:CARD PAYMENT TO|POS|VIS|DEB|CASH|ATM)\b", re.I)
 # Payees that are creditors: lenders, collectors, councils, energy and water, landlords.
 CREDITOR = re.compile(
     r"\b(bank|banking|fin|finance|loans?|cards?|credit|capital|aqua|vanquis|newday|intrum|"
@@ -118,10 +120,14 @@ def read_table(pages: list[Page], start: date | None) -> Table:
                 if written is not None:
                     day = written
             description = text.get("description", "").strip()
-            if BALANCE_ROW.search(description):
-                continue
             if "date" in text and a_date(text["date"], start) is None:
                 description = (text["date"] + " " + description).strip()
+            if "date" not in text or a_date(text["date"], start) is None:
+                run_in = leading_date(description, start)
+                if run_in is not None:
+                    day, description = run_in
+            if BALANCE_ROW.search(description):
+                continue
             table.rows.append(
                 Transaction(
                     day,
@@ -175,6 +181,8 @@ def payee(description: str) -> str | None:
     """The creditor a payment out went to, as the bank printed it; None if the payee is
     not a creditor (a shop, cash)."""
     named = PREFIX.sub("", description).strip()
+    if CARD.match(named):
+        return None
     if CREDITOR.search(named) and not SET_OFF.search(named) and not CHARGE.search(named):
         return named
     return None
