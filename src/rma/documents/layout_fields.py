@@ -197,9 +197,19 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         ),
     )
     row, cell = ranked[0]
-    if re.search(r"\d|,", cell.text):
+    # A name in large print may be spaced into several cells ("Capital  One  plc"): the
+    # cells after it in the same print size belong to it.
+    cells_of_name = [cell]
+    for other in row.cells[row.cells.index(cell) + 1 :]:
+        if abs(other.height - cell.height) > 0.1 * cell.height or not name(other.text):
+            break
+        if other.left - cells_of_name[-1].right > 3 * cell.height:
+            break
+        cells_of_name.append(other)
+    text = " ".join(c.text for c in cells_of_name)
+    if re.search(r"\d|,", text):
         return None
-    return _found(cell.text.strip(" .,"), page, row, [cell])
+    return _found(text.strip(" .,"), page, row, cells_of_name)
 
 
 def _usual_height(layout: PageLayout) -> float:

@@ -17,11 +17,12 @@ from datetime import date
 from rma.documents.layout_fields import Page, a_date, leading_date, plain_money
 from rma.ocr.layout import Cell, Row
 
+# Header words of each column, in the order they are tried on a header cell.
 HEADER = {
-    "date": r"date",
-    "description": r"description|details|transaction|payment type|particulars|narrative",
-    "out": r"paid out|money out|out|withdrawn|withdrawals|debits?|payments",
-    "in": r"paid in|money in|in|deposits?|credits?|receipts",
+    "date": r"^date$",
+    "description": r"description|details|transaction|particulars|narrative|payee",
+    "out": r"\bout\b|withdrawn|withdrawals|debits?|payments",
+    "in": r"\bin\b|deposits?|credits?|receipts",
     "balance": r"balance",
 }
 # Rows that restate a balance rather than move money.
@@ -73,9 +74,11 @@ class Table:
 def _header(row: Row) -> dict[str, Cell] | None:
     columns: dict[str, Cell] = {}
     for cell in row.cells:
-        text = cell.text.strip().rstrip(" £").lower()
+        text = cell.text.strip().rstrip(" £()").lower()
+        if len(text) > 30:
+            return None
         for column, pattern in HEADER.items():
-            if column not in columns and re.fullmatch(rf"(?:{pattern})(?: \(?£\)?)?", text):
+            if column not in columns and re.search(pattern, text):
                 columns[column] = cell
                 break
     if {"date", "description", "balance"} <= columns.keys() and (

@@ -206,6 +206,18 @@ def bank_statement(pages: list[Page]) -> tuple[Fields, Table]:
         if creditor is not None:
             item.value = {"date": row.date, "creditor": creditor, "amount": row.money_out}
             payments.append(item)
+    if table.rows:
+        for total, column in (("total_in", "money_in"), ("total_out", "money_out")):
+            if total not in out:
+                sum_ = sum(getattr(r, column) or 0 for r in table.rows)
+                rows = [r for r in table.rows if getattr(r, column) is not None]
+                out[total] = Found(
+                    sum_,
+                    rows[0].page if rows else table.rows[0].page,
+                    f"the sum of {len(rows)} rows",
+                    min((r.confidence for r in rows), default=1.0),
+                    "not printed: the sum of the table's rows",
+                )
     for field, items in (
         ("income", income),
         ("creditor_payments", payments),
@@ -242,18 +254,19 @@ def _balance_on(pages: list[Page], iso: str) -> Found | None:
 
 UC_ELEMENTS = {
     "standard_allowance": r"standard allowance",
-    "housing": r"housing(?: costs)?(?: element)?",
-    "child": r"child(?: element| amount)?|children",
-    "lcwra": r"lcwra(?: element)?|limited capability for work(?: and work-related activity)?.*",
-    "carer": r"carer(?:'s)?(?: element| amount)?",
-    "childcare": r"childcare(?: costs)?(?: element)?",
+    "housing": r"housing",
+    "childcare": r"childcare",
+    "child": r"\bchild(?:ren)?\b",
+    "lcwra": r"\blcwra\b|limited capability for work",
+    "carer": r"\bcarer",
 }
 UC_DEDUCTIONS = {
-    "earnings": r"(?:take-home |your )?(?:earnings|wages|pay)(?: deduction| reduction)?.*",
-    "advance": r"advance.*",
-    "third_party": r"(?:deduction for a )?third[- ]party.*",
-    "overpayment": r"overpayment.*|.*overpayment recovery",
+    "earnings": r"earnings|take-home|wages",
+    "advance": r"advance",
+    "third_party": r"third[- ]party",
+    "overpayment": r"overpayment",
 }
+UC_DEDUCTIONS_START = re.compile(r"take off|^deductions?\b", re.I)
 
 
 def uc_statement(pages: list[Page]) -> Fields:
@@ -262,25 +275,29 @@ def uc_statement(pages: list[Page]) -> Fields:
     if span is not None:
         out["assessment_period_start"], out["assessment_period_end"] = span
     elements, deductions = [], []
+    taking_off = False
     for page in pages:
         for row in page.layout.rows:
-            if len(row.cells) < 2:
+            if UC_DEDUCTIONS_START.search(row.cells[0].text):
+                taking_off = True
+            if len(row.cells) < 2 or re.search(r"\btotal\b", row.cells[0].text, re.I):
                 continue
             label, amount = row.cells[0].text.strip(), money(row.cells[-1].text)
             if amount is None:
                 continue
             found = Found({}, page.number, row.text, min(c.confidence for c in row.cells))
-            for code, pattern in UC_DEDUCTIONS.items():
-                if re.fullmatch(pattern, label, re.I):
-                    found.value = {"kind": code, "amount": amount}
-                    deductions.append(found)
-                    break
+            kinds = UC_DEDUCTIONS if taking_off else UC_ELEMENTS
+            code = next(
+                (k for k, pattern in kinds.items() if re.search(pattern, label, re.I)), None
+            )
+            if code is None:
+                continue
+            if taking_off:
+                found.value = {"kind": code, "amount": amount}
+                deductions.append(found)
             else:
-                for code, pattern in UC_ELEMENTS.items():
-                    if re.fullmatch(pattern, label, re.I):
-                        found.value = {"element": code, "amount": amount}
-                        elements.append(found)
-                        break
+                found.value = {"element": code, "amount": amount}
+                elements.append(found)
     if elements:
         out["elements"] = elements
     if deductions:
@@ -377,7 +394,7 @@ def council_tax(pages: list[Page]) -> Fields:
         _put(
             out,
             "court",
-            anywhere(pages, r"\b((?:[A-Z][\w'-]+ )+Magistrates'? Court)", name),
+            anywhere(pages, r"\b((?-i:(?:[A-Z][\w'-]+ )+)Magistrates'? Court)", name),
         )
     return out
 

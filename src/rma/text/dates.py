@@ -56,6 +56,11 @@ _DAY_PATTERNS = [
         rf"(?<![\w£])(?P<d>\d{{1,2}}){_ORDINAL}?\s+(?:of\s+)?{_MONTH}(?:,?\s+(?P<y>\d{{4}}))?\b",
         re.IGNORECASE,
     ),
+    # 05-Mar-2025, 05-Mar-25: as statements and systems print them
+    re.compile(
+        rf"(?<![\w£])(?P<d>\d{{1,2}})-{_MONTH}-(?P<y>\d{{4}}|\d{{2}})(?!\d)",
+        re.IGNORECASE,
+    ),
     re.compile(
         rf"\b{_MONTH}\s+(?P<d>\d{{1,2}}){_ORDINAL}?\b(?:,?\s+(?P<y>\d{{4}}))?", re.IGNORECASE
     ),
