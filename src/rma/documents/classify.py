@@ -184,7 +184,7 @@ class ClassificationRecord(BaseModel):
 # A sentence saying what may happen later ("we may pass your account to a collection
 # agency") is not what has happened: a collector's wording there does not count.
 MAY_HAPPEN = re.compile(
-    r"\b(may|might|could|would|will)\b[^.]{0,40}\b(pass|refer|transfer|sell)", re.I
+    r"\b(?:may|might|could|would|will)\b[^.]{0,40}\b(?:pass|refer|transfer|sell)\b"
 )
 
 

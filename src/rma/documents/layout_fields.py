@@ -20,6 +20,8 @@ from rma.ocr.layout import Cell, PageLayout, Row
 from rma.text import find_dates
 from rma.text.money import currency_tokens, to_pence
 
+# The most characters a value printed after its label without a colon may take.
+SHORT_VALUE = 40
 # OCR confidence of a value's words below which it is returned but not verified.
 SURE_WORDS = 0.85
 # A trailing OD, D or DR (or a leading minus) makes a balance overdrawn.
@@ -147,10 +149,14 @@ def labelled(
                 if not m:
                     continue
                 rest = cell.text[m.end() :]
-                if rest.strip():
+                # "Label: value" or a short "Label value"; a sentence that merely starts
+                # with the label's words ("Arrears and the balance you owe are...") is not.
+                if rest.strip() and (":" in m.group(0) or len(rest) <= SHORT_VALUE):
                     value = parse(rest)
                     if value is not None:
                         return _found(value, page, row, [cell])
+                    continue
+                if rest.strip():
                     continue
                 if j + 1 < len(row.cells):
                     value = parse(row.cells[j + 1].text)
@@ -206,10 +212,17 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         if other.left - cells_of_name[-1].right > 3 * cell.height:
             break
         cells_of_name.append(other)
-    text = " ".join(c.text for c in cells_of_name)
+    text = " ".join(c.text for c in cells_of_name).strip(" .,")
     if re.search(r"\d|,", text):
         return None
-    return _found(text.strip(" .,"), page, row, cells_of_name)
+    # A short trading name at the top, the full company name alone on a line below (the
+    # sign-off): the company's name is the one the debt is owed to.
+    full = re.compile(rf"{re.escape(text)}\b[\w&'(). ]*\b(?:Ltd|Limited|plc|LLP)\.?", re.I)
+    for later in pages:
+        for line in later.layout.rows:
+            if len(line.cells) == 1 and full.fullmatch(line.text.strip()) and line.text != text:
+                return _found(line.text.strip(" ,"), later, line, line.cells)
+    return _found(text, page, row, cells_of_name)
 
 
 def _usual_height(layout: PageLayout) -> float:

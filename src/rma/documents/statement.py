@@ -47,7 +47,8 @@ CARD = re.compile(r"^(?:CARD PAYMENT TO|POS|VIS|DEB|CASH|ATM)\b", re.I)
 # Payees that are creditors: lenders, collectors, councils, energy and water, landlords.
 CREDITOR = re.compile(
     r"\b(bank|banking|fin|finance|loans?|cards?|credit|capital|aqua|vanquis|newday|intrum|"
-    r"lowell|cabot|council|ctax|energy|eon|octopus|edf|ovo|british gas|gas|electric|water|"
+    r"lowell|cabot|recover(?:y|ies)|collections?|council|ctax|energy|eon|octopus|edf|ovo|"
+    r"british gas|gas|electric|water|utilit(?:y|ies)|"
     r"trent|hsg|housing|homes|rent|lettings|landlord|catalogue|shopping)\b",
     re.I,
 )

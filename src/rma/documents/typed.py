@@ -178,7 +178,7 @@ def bank_statement(pages: list[Page]) -> tuple[Fields, Table]:
     )
     table = read_table(pages, start)
     income, payments, charges, taken = [], [], [], []
-    last_benefit: tuple[str | None, str] | None = None
+    benefits_on: dict[str | None, list[tuple[str, int]]] = {}
     for row in table.rows:
         item = Found({}, row.page, row.quote, row.confidence)
         if row.money_in is not None:
@@ -187,15 +187,19 @@ def bank_statement(pages: list[Page]) -> tuple[Fields, Table]:
                 item.value = {"date": row.date, "source": source, "amount": row.money_in}
                 income.append(item)
                 if source in BENEFITS:
-                    last_benefit = (row.date, source)
+                    benefits_on.setdefault(row.date, []).append((source, row.money_in))
             continue
         if row.money_out is None:
             continue
         if SET_OFF.search(row.description):
-            benefit = last_benefit[1] if last_benefit and last_benefit[0] == row.date else None
-            if benefit is not None:
-                item.value = {"date": row.date, "benefit": benefit, "amount": row.money_out}
+            paid = [b for b in benefits_on.get(row.date, []) if b[1] >= row.money_out]
+            if paid:
+                item.value = {"date": row.date, "benefit": paid[-1][0], "amount": row.money_out}
                 item.note = "the bank took this from a benefit payment: check set-off rules"
+                if len({b[0] for b in paid}) > 1:
+                    # Two benefits paid that day, either large enough: the row does not say.
+                    item.confidence = min(item.confidence, 0.5)
+                    item.note += f"; {len(paid)} benefits were paid that day, check which"
                 taken.append(item)
             continue
         if CHARGE.search(row.description) and payee(row.description) is None:
@@ -495,6 +499,29 @@ METERS = (
 )
 
 
+def _fuel(pages: list[Page]) -> Fields:
+    """What is supplied: named in the bill's heading ("Your gas bill"), else what its
+    charges are for (electricity and gas lines: dual fuel)."""
+    rows = [(p, r) for p in pages for r in p.layout.rows]
+    heading = next((pr for pr in rows if re.search(r"your .*bill", pr[1].text, re.I)), None)
+    if heading is not None:
+        for fuel, pattern in FUELS:
+            if re.search(pattern, heading[1].text, re.I):
+                page, row = heading
+                return {"fuel": Found(fuel, page.number, row.text, row.confidence)}
+    charged = {
+        fuel
+        for fuel in ("electricity", "gas", "water")
+        for _, row in rows
+        if len(row.cells) > 1 and re.match(rf"\s*{fuel}\b", row.cells[0].text, re.I)
+    }
+    if not charged:
+        return {}
+    fuel = "dual_fuel" if {"electricity", "gas"} <= charged else sorted(charged)[0]
+    page, row = next((pr for pr in rows if re.search(r"\bbill\b", pr[1].text, re.I)), rows[0])
+    return {"fuel": Found(fuel, page.number, row.text, row.confidence)}
+
+
 def utility_bill(pages: list[Page]) -> Fields:
     out: Fields = {}
     _put(out, "supplier", letterhead(pages))
@@ -502,13 +529,7 @@ def utility_bill(pages: list[Page]) -> Fields:
     span = period(pages, r"period|from")
     if span is not None:
         out["period_start"], out["period_end"] = span
-    top = [r for p in pages for r in p.layout.rows[:20]]
-    heading = next((r for r in top if re.search(r"your .*bill", r.text, re.I)), None)
-    if heading is not None:
-        for fuel, pattern in FUELS:
-            if re.search(pattern, heading.text, re.I):
-                out["fuel"] = Found(fuel, pages[0].number, heading.text, heading.confidence)
-                break
+    out.update(_fuel(pages))
     meter = labelled(pages, r"meter(?: type)?", lambda t: t)
     if meter is not None:
         for kind, pattern in METERS:
@@ -522,7 +543,7 @@ def utility_bill(pages: list[Page]) -> Fields:
         labelled(
             pages,
             r"previous balance(?: not paid| unpaid| outstanding)?|balance brought forward|arrears"
-            r"|unpaid balance",
+            r"|unpaid balance|amount outstanding from (?:your )?(?:last|previous) bill",
             money,
         ),
     )
