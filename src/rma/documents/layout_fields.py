@@ -184,6 +184,29 @@ def anywhere(pages: list[Page], pattern: str, parse: Parse) -> Found | None:
     return None
 
 
+def in_prose(pages: list[Page], pattern: str, parse: Parse) -> Found | None:
+    """The value in the first paragraph where ``pattern`` (a regex with a group) matches:
+    a paragraph is the run of one-cell rows between label rows and gaps, joined, so a
+    sentence that wraps ("...the total balance you owe us is" / "£9,201.44.") is whole."""
+    compiled = re.compile(pattern, re.I)
+    for page in pages:
+        run: list[Row] = []
+        for row in [*page.layout.rows, None]:
+            if row is not None and len(row.cells) == 1:
+                run.append(row)
+                continue
+            if run:
+                text = " ".join(r.text for r in run)
+                m = compiled.search(text)
+                if m:
+                    value = parse(m.group(1))
+                    if value is not None:
+                        confidence = min([r.confidence for r in run] + [page.confidence])
+                        return Found(value, page.number, text, confidence)
+            run = []
+    return None
+
+
 def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
     """The sender's name: the largest print in the top rows of the first page (a name is
     printed bigger than the address under it), or the first organisation's name there."""

@@ -20,6 +20,7 @@ from rma.documents.layout_fields import (
     Page,
     a_date,
     anywhere,
+    in_prose,
     labelled,
     letterhead,
     money,
@@ -102,6 +103,21 @@ def debt_letter(pages: list[Page], doc_type: str) -> Fields:
             money,
         ),
     )
+    _put(
+        out,
+        "arrears",
+        in_prose(pages, r"(£\s?[\d,.]+\d|GBP\s?[\d,.]+\d) (?:in arrears|overdue)", money),
+    )
+    _put(
+        out,
+        "balance",
+        in_prose(
+            pages,
+            r"(?:total |outstanding )?balance (?:you owe(?: us)?|outstanding|owing|due) "
+            r"(?:is|of) (£\s?[\d,.]+\d|GBP\s?[\d,.]+\d)",
+            money,
+        ),
+    )
     remedy = labelled(
         pages, r"date by which the breach must be remedied|remedy (?:the breach )?by", _date
     )
@@ -113,7 +129,7 @@ def debt_letter(pages: list[Page], doc_type: str) -> Fields:
         "deadline",
         labelled(pages, r"(?:please )?pay(?: in full)? by|reply by|respond by|due date", _date),
     )
-    _put(out, "deadline", anywhere(pages, DEADLINE_PROSE, _date))
+    _put(out, "deadline", in_prose(pages, DEADLINE_PROSE, _date))
     owner = labelled(pages, r"current creditor|creditor|client|on behalf of|owner", name)
     original = labelled(pages, r"original (?:creditor|lender)|previous creditor", name)
     sender = letterhead(pages)
