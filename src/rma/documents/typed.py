@@ -43,6 +43,7 @@ Fields = dict[str, Any]  # a name to a Found, or to a list of Found items
 
 REF = (
     r"(?:account|agreement|customer|policy|loan|card|client account)\s*(?:number|no\.?|ref\w*)"
+    r"|(?:card|loan|credit card|mortgage|current) account"
     r"|(?:our|your)\s+ref(?:erence)?(?:\s+number)?|reference(?:\s+number)?|ref\.?"
 )
 LETTER_DATE = (
