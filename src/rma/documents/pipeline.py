@@ -323,7 +323,8 @@ class DocumentProcessor:
         )
         doc_type = classification.doc_type.value
         typed, table = read_fields(doc_type, layouts)
-        merge_fields(extracted, typed, doc_type)
+        ocr_pages = {p.number for p in pages if p.method != "text-layer"}
+        merge_fields(extracted, typed, doc_type, ocr_pages)
         if table is not None:
             extracted.warnings += [f"sums: {w}" for w in table.warnings]
         warnings += extracted.warnings

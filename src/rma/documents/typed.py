@@ -9,11 +9,11 @@ its charges, an enforcement notice's debt plus fees, a statement's running balan
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
-from rma.documents.corpus.schema import SCHEMA
+from rma.documents.corpus.schema import SCHEMA, Kind
 from rma.documents.fields import TRUST, DocumentField, ExtractedFields
 from rma.documents.layout_fields import (
     Found,
@@ -635,7 +635,15 @@ def as_field(found: Found | list[Found]) -> DocumentField:
     )
 
 
-def merge_fields(extracted: ExtractedFields, typed: Fields, doc_type: str) -> None:
+# Names and references OCR may misread with confidence (``/`` as ``1``, ``I`` as ``l``),
+# and nothing else on the page can confirm them.
+UNCHECKABLE = (Kind.TEXT, Kind.REFERENCE)
+OCR_NOTE = "read by OCR and nothing on the page confirms it; check it against the original"
+
+
+def merge_fields(
+    extracted: ExtractedFields, typed: Fields, doc_type: str, ocr_pages: Collection[int] = ()
+) -> None:
     """The type's own fields over the general ones: a general field stays only where the
     type has a field of that name and its own reader found none. A paper that is not a
     client's has no fields (any figure on it is the manual's, not the client's)."""
@@ -649,6 +657,11 @@ def merge_fields(extracted: ExtractedFields, typed: Fields, doc_type: str) -> No
     extracted.fields = {n: as_field(f) for n, f in typed.items()}
     for field_name, found in general.items():
         extracted.fields.setdefault(field_name, found)
+    kinds = {f.name: f.kind for f in SCHEMA.get(doc_type, ())}
     for field_name, found in extracted.fields.items():
-        if not found.verified and found.note == LOW_CONFIDENCE_NOTE:
+        if found.verified and found.page in ocr_pages and kinds.get(field_name) in UNCHECKABLE:
+            found.verified = False
+            found.confidence = min(found.confidence, TRUST["ocr-ambiguous"])
+            found.note = "; ".join(n for n in (found.note, OCR_NOTE) if n)
+        if not found.verified and found.note.endswith((LOW_CONFIDENCE_NOTE, OCR_NOTE)):
             extracted.warnings.append(f"{field_name}: {found.note}")
