@@ -178,6 +178,8 @@ def test_pence() -> None:
         ("due March 31st", date(2026, 3, 31), False),  # a deadline: the next one
         ("December 9, 2025", date(2025, 12, 9), True),
         ("Date: 05/03/2025", date(2025, 3, 5), True),
+        ("Bill date: 05-Mar-2025", date(2025, 3, 5), True),
+        ("by 05-Mar-25.", date(2025, 3, 5), True),
     ],
 )
 def test_date_forms(text: str, expected: date, year_given: bool) -> None:
