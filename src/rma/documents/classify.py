@@ -292,8 +292,9 @@ async def classify(
 ) -> tuple[Classification, dict[str, Any] | None, list[str]]:
     """Classification, the model call's provenance (None if no model answered), warnings.
 
-    ``addressed``: whether the paper addresses a client (see :mod:`rma.documents.parts`);
-    one that does not is not a client's document, whatever its wording or the model say.
+    ``addressed``: whether the paper addresses a client or names an account (see
+    :mod:`rma.documents.parts`); one that does neither is not a client's document,
+    whatever its wording or the model say.
     """
     model_type: DocType | None = None
     provenance: dict[str, Any] | None = None
@@ -321,7 +322,10 @@ def not_a_client(text: str, decided: Classification) -> Classification:
     if not text.strip():
         reason = "the page is blank"
     else:
-        reason = "no client is addressed: no name with a title (Mr, Mrs, Ms...) at the top"
+        reason = (
+            "no client is addressed (no name with a title at the top) and no account or "
+            "reference number is given"
+        )
     suggested = [t.value for t in (decided.wording_type, decided.model_type) if t]
     if suggested:
         reason += f"; its wording suggested {', '.join(dict.fromkeys(suggested))}"

@@ -60,6 +60,8 @@ class Found:
 
 
 Parse = Callable[[str], Any]
+# A person's name (the addressee), never the sender's.
+PERSON = re.compile(r"\s*(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s")
 
 
 # ------------------------------------------------------------------ value parsers
@@ -214,7 +216,12 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         return None
     page = pages[0]
     top = page.layout.rows[:8]
-    cells = [(row, cell) for row in top for cell in row.cells if name(cell.text)]
+    cells = [
+        (row, cell)
+        for row in top
+        for cell in row.cells
+        if name(cell.text) and not PERSON.match(cell.text)
+    ]
     if not cells:
         return None
     wanted = re.compile(looks_like, re.I) if looks_like else None

@@ -1,9 +1,10 @@
 """Where one document ends and the next begins in a client's scanned pile, and whether
 a paper is a client's at all.
 
-A client's paper is addressed to someone: a name with a title (Mr, Mrs, Ms, Miss, Mx,
-Dr) near the top of its first page, as the addressee, account holder or defendant. A
-training manual, a book page or a blank page addresses no one. A new document starts
+A client's paper is addressed to someone (a name with a title: Mr, Mrs, Ms, Miss, Mx,
+Dr, near the top of its first page, as the addressee, account holder or defendant) or
+names an account (a reference, account, agreement or claim number with its value). A
+training manual, a book page or a blank page does neither. A new document starts
 on a page that says "Page 1 of", after a page that said it was the last ("Page 3 of
 3"), on a page addressed to the client (a continuation page is not), and on a blank
 page; a page that is not a client's paper after one that is starts one too.
@@ -15,7 +16,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from rma.documents.layout_fields import Page
+from rma.documents.layout_fields import Page, labelled, reference
+from rma.documents.typed import REF
 
 ADDRESSEE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z]+")
 # The rows at the top of a page where an addressee is printed.
@@ -44,9 +46,14 @@ def signs(page: Page) -> PageSigns:
     return PageSigns(addressed, blank, page_of)
 
 
-def addressed(pages: list[Page]) -> bool:
-    """Whether the first page addresses a client (see the module's description)."""
-    return bool(pages) and signs(pages[0]).addressed
+def a_clients_paper(pages: list[Page]) -> bool:
+    """Whether the pages address a client or name an account (see the module's
+    description)."""
+    if not pages:
+        return False
+    if signs(pages[0]).addressed:
+        return True
+    return labelled(pages, rf"{REF}|claim (?:no\.?|number)", reference) is not None
 
 
 def split(pages: list[Page]) -> list[tuple[int, int]]:

@@ -25,7 +25,7 @@ from rma.documents.fields import (
     extract_fields,
 )
 from rma.documents.layout_fields import Page
-from rma.documents.parts import addressed, split
+from rma.documents.parts import a_clients_paper, split
 from rma.documents.statement import Table
 from rma.documents.typed import merge_fields, read_fields
 from rma.documents.validation import CheckedUpload, UploadLimits, check_upload
@@ -318,7 +318,7 @@ class DocumentProcessor:
         """Type, fields and table of one document's pages."""
         text = "\n\n".join(p.text for p in pages)
         (classification, classify_prov, warnings), extracted = await asyncio.gather(
-            classify(text, self.router, addressed=addressed(layouts)),
+            classify(text, self.router, addressed=a_clients_paper(layouts)),
             extract_fields([(p.number, p.text, p.confidence) for p in pages], self.router),
         )
         doc_type = classification.doc_type.value

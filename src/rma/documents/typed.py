@@ -131,6 +131,8 @@ def debt_letter(pages: list[Page], doc_type: str) -> Fields:
         labelled(pages, r"(?:please )?pay(?: in full)? by|reply by|respond by|due date", _date),
     )
     _put(out, "deadline", in_prose(pages, DEADLINE_PROSE, _date))
+    if doc_type == "default_notice":
+        _put(out, "remedy_date", out.get("deadline"))  # what a default notice's deadline is
     owner = labelled(pages, r"current creditor|creditor|client|on behalf of|owner", name)
     original = labelled(pages, r"original (?:creditor|lender)|previous creditor", name)
     sender = letterhead(pages)
