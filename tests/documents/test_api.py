@@ -147,5 +147,5 @@ def test_cli_writes_the_sample_letters(clean_env: Path, tmp_path: Path) -> None:
 
 
 def test_cli_evaluate_refuses_bad_seeds(clean_env: Path) -> None:
-    result = CliRunner().invoke(main, ["documents", "evaluate", "--seeds", "seven"])
+    result = CliRunner().invoke(main, ["documents", "ocr-samples", "--seeds", "seven"])
     assert result.exit_code == 2 and "comma-separated whole numbers" in result.output
