@@ -18,6 +18,7 @@ from rma.documents.fields import TRUST, DocumentField, ExtractedFields
 from rma.documents.layout_fields import (
     Found,
     Page,
+    Parse,
     a_date,
     anywhere,
     in_prose,
@@ -422,34 +423,25 @@ def council_tax(pages: list[Page]) -> Fields:
     return out
 
 
+# A claim form's boxes: (field, label, how the value is read).
+CLAIM_FORM: tuple[tuple[str, str, Parse], ...] = (
+    ("court", r"in the", name),
+    ("claim_number", r"claim (?:no\.?|number)", reference),
+    ("issue_date", r"issue date|date of issue|issued on", _date),
+    ("amount", r"amount claimed|sum claimed", money),
+    ("court_fee", r"court fee", money),
+    ("legal_costs", r"legal representative'?s costs|solicitor'?s costs|legal costs", money),
+    ("total", r"total amount|total", money),
+    ("response_deadline", r"you must respond by|respond by|reply by|response due", _date),
+)
+CLAIMANT = r"claimant(?:\(s\))?(?:'s)?(?: name(?:\(s\))?)?(?: and address(?:\(es\))?)?"
+
+
 def claim_form(pages: list[Page]) -> Fields:
     out: Fields = {}
-    _put(out, "court", labelled(pages, r"in the", name))
-    _put(out, "claim_number", labelled(pages, r"claim (?:no\.?|number)", reference))
-    _put(out, "issue_date", labelled(pages, r"issue date|date of issue|issued on", _date))
-    _put(
-        out,
-        "claimant",
-        labelled(
-            pages,
-            r"claimant(?:\(s\))?(?:'s)?(?: name(?:\(s\))?)?(?: and address(?:\(es\))?)?",
-            name,
-            below=True,
-        ),
-    )
-    _put(out, "amount", labelled(pages, r"amount claimed|sum claimed", money))
-    _put(out, "court_fee", labelled(pages, r"court fee", money))
-    _put(
-        out,
-        "legal_costs",
-        labelled(pages, r"legal representative'?s costs|solicitor'?s costs|legal costs", money),
-    )
-    _put(out, "total", labelled(pages, r"total amount|total", money))
-    _put(
-        out,
-        "response_deadline",
-        labelled(pages, r"you must respond by|respond by|reply by|response due", _date),
-    )
+    for field, label, parse in CLAIM_FORM:
+        _put(out, field, labelled(pages, label, parse))
+    _put(out, "claimant", labelled(pages, CLAIMANT, name, below=True))
     return out
 
 
