@@ -16,7 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from rma.documents.layout_fields import Page, labelled, reference
+from rma.documents.layout_fields import Page, anywhere, reference
 from rma.documents.typed import REF
 
 ADDRESSEE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z]+")
@@ -53,7 +53,8 @@ def a_clients_paper(pages: list[Page]) -> bool:
         return False
     if signs(pages[0]).addressed:
         return True
-    return labelled(pages, rf"{REF}|claim (?:no\.?|number)", reference) is not None
+    label = rf"\b(?:{REF}|claim (?:no\.?|number))\s*[:.]?\s*([A-Z0-9][\w\-/ ]{{3,}})"
+    return anywhere(pages, label, reference) is not None
 
 
 def split(pages: list[Page]) -> list[tuple[int, int]]:

@@ -635,6 +635,11 @@ UNCHECKABLE = (Kind.TEXT, Kind.REFERENCE)
 OCR_NOTE = "read by OCR and nothing on the page confirms it; check it against the original"
 
 
+# A general field that is a type's own field under another name, used when the type's
+# reader found none: a council tax reminder's arrears are the amount now due.
+GENERAL_AS = {"council_tax_bill": {"arrears": "amount"}}
+
+
 def merge_fields(
     extracted: ExtractedFields, typed: Fields, doc_type: str, ocr_pages: Collection[int] = ()
 ) -> None:
@@ -647,7 +652,12 @@ def merge_fields(
             extracted.warnings.append("not a client's document: no fields are read from it")
         extracted.fields.clear()
         return
-    general = {n: f for n, f in extracted.fields.items() if not names or n in names}
+    renamed = GENERAL_AS.get(doc_type, {})
+    general = {
+        renamed.get(n, n): f
+        for n, f in extracted.fields.items()
+        if not names or renamed.get(n, n) in names
+    }
     extracted.fields = {n: as_field(f) for n, f in typed.items()}
     for field_name, found in general.items():
         extracted.fields.setdefault(field_name, found)
