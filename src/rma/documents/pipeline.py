@@ -317,8 +317,12 @@ class DocumentProcessor:
     ) -> tuple[DocumentPart, dict[str, Any], list[str]]:
         """Type, fields and table of one document's pages."""
         text = "\n\n".join(p.text for p in pages)
+        poorly_read = any(p.text.strip() for p in pages) and all(
+            p.method != "text-layer" and p.confidence < LOW_CONFIDENCE for p in pages
+        )
         (classification, classify_prov, warnings), extracted = await asyncio.gather(
-            classify(text, self.router, addressed=a_clients_paper(layouts)),
+            # A page read too poorly to tell is not judged "not a client's": it is flagged.
+            classify(text, self.router, addressed=a_clients_paper(layouts) or poorly_read),
             extract_fields([(p.number, p.text, p.confidence) for p in pages], self.router),
         )
         doc_type = classification.doc_type.value
