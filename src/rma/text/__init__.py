@@ -9,7 +9,7 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
   :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
   :func:`format_money`, :func:`format_pence`
 - dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
-  :func:`read_period`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
+  :func:`read_period`, :func:`relative_dates`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
   :func:`ordinal`, :func:`ordinal_day`
 - citations: :func:`cited_numbers`
 - tokens: :func:`estimate_tokens`, :func:`estimate_prompt_tokens`
@@ -19,6 +19,7 @@ from rma.text.citations import cited_numbers
 from rma.text.dates import (
     MONTH_NAMES,
     MONTHS,
+    WEEKDAYS,
     FoundDate,
     Period,
     find_dates,
@@ -27,6 +28,7 @@ from rma.text.dates import (
     ordinal_day,
     parse_date,
     read_period,
+    relative_dates,
     resolve_year,
 )
 from rma.text.money import (
@@ -53,6 +55,7 @@ __all__ = [
     "MESSAGE_OVERHEAD_TOKENS",
     "MONTHS",
     "MONTH_NAMES",
+    "WEEKDAYS",
     "Amount",
     "CurrencyToken",
     "FoundDate",
@@ -74,6 +77,7 @@ __all__ = [
     "parse_money",
     "read_misread_amount",
     "read_period",
+    "relative_dates",
     "resolve_year",
     "to_pence",
     "to_pounds",
