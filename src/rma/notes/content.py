@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from rma.notes.advice import Advice, read_advice
 from rma.notes.checks import (
@@ -261,6 +261,7 @@ def debts_table(facts: NotesFacts, request: ConvertRequest, advice: Advice) -> l
         source = "case"
     else:
         found, source = find_debts(facts.text), "notes"
+    origin: Literal["notes", "case"] = "case" if source == "case" else "notes"
     return [
         Debt(
             creditor=d.creditor,
@@ -270,7 +271,7 @@ def debts_table(facts: NotesFacts, request: ConvertRequest, advice: Advice) -> l
             kind=d.kind,
             original_creditor=d.original_creditor,
             next=d.next_step(solution),
-            source=source,
+            source=origin,
         )
         for d in found
     ]

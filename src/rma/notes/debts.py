@@ -58,85 +58,15 @@ _OWED_TO = {
     "child maintenance": "Child Maintenance Service",
     "TV licence": "TV Licensing",
 }
-_NOT_NAMES = frozenset(
-    [
-        "total",
-        "tot",
-        "income",
-        "wages",
-        "wage",
-        "net",
-        "rent",
-        "surplus",
-        "equity",
-        "fee",
-        "debts",
-        "debt",
-        "other",
-        "also",
-        "cl",
-        "client",
-        "clt",
-        "sfs",
-        "budget",
-        "mortgage",
-        "ct",
-        "uc",
-        "pip",
-        "dla",
-        "cb",
-        "hb",
-        "i",
-        "we",
-        "she",
-        "he",
-        "they",
-        "explained",
-        "advised",
-        "options",
-        "rec",
-        "disc",
-        "agreed",
-        "next",
-        "offer",
-        "token",
-        "payday",
-        "catalogues",
-        "loans",
-        "joint",
-        "the",
-        "his",
-        "her",
-        "their",
-        "a",
-        "an",
-        "this",
-        "that",
-        "fee",
-        "he",
-        "she",
-        "issued",
-        "offer",
-        "paid",
-        "owes",
-        "gave",
-        "sent",
-        "spent",
-        "saved",
-        "borrowed",
-        "approx",
-        "about",
-        "around",
-        "roughly",
-        "nearly",
-        "only",
-        "just",
-        "now",
-        "then",
-        "plus",
-        "first",
-    ]
+_NOT_NAME_WORDS = (
+    "total tot income wages wage net rent surplus equity fee debts debt other also cl "
+    "client clt sfs budget mortgage ct uc pip dla cb hb i we she he they explained "
+    "advised options rec disc agreed next offer token payday catalogues loans joint "
+    "the his her their a an this that fee he she issued offer paid owes gave sent "
+    "spent saved borrowed approx about around roughly nearly only just now then plus "
+    "first"
 )
+_NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -281,26 +211,21 @@ _KIND_OF_NAME: dict[str, str] = {
     "E.ON": "gas or electricity",
 }
 COLLECTORS = frozenset(
-    [
+    {
         "Lowell",
         "Cabot",
+        "Cabot Financial",
         "Intrum",
         "Moorcroft",
         "Hoist",
+        "Hoist Finance",
         "Capquest",
         "Marlin",
-        "Arrow",
-        "Global",
-        "PRA",
-        "Group",
-        "Link",
-        "Financial",
-        "Cabot",
-        "Financial",
-        "Hoist",
-        "Finance",
-    ]
-) | {"PRA Group", "Link Financial", "Cabot Financial", "Hoist Finance", "Arrow Global"}
+        "Arrow Global",
+        "PRA Group",
+        "Link Financial",
+    }
+)
 # Hire purchase is a priority only for goods the client needs.
 _ESSENTIAL = re.compile(r"\b(?:essential|needs?|needed|for work|to get to|job)\b", re.I)
 
@@ -358,9 +283,9 @@ def _kind(item: str, creditor: str) -> tuple[str, bool]:
     for pattern, kind, priority in _KINDS:
         if re.search(pattern, plain) or re.search(pattern, item.lower()):
             return kind, priority
-    kind = _KIND_OF_NAME.get(creditor)
-    if kind is not None:
-        return kind, kind in _NEXT_PRIORITY and kind != "hire purchase"
+    named = _KIND_OF_NAME.get(creditor)
+    if named is not None:
+        return named, named in _NEXT_PRIORITY and named != "hire purchase"
     if creditor in COLLECTORS:
         return "debt with a debt collector", False
     return "debt", False
@@ -373,7 +298,8 @@ _NOT_BALANCE_BEFORE = re.compile(
     r"\b(?:pay|pays|paying|paid|payment of|offer|offers|offered|token|fee|fees|worth|equity|"
     r"limit|under|over|below|above|vs|issued|deducting|deduction|extra|save|saved|saving|"
     r"income|wages?|net|earns?|board|surplus|spare|costs?|instalments? of|recovering|"
-    r"arrs of|arrears of|arreas of|was|behind\s*=|=|to|rate)\s*(?:approx\.?|about|~|of|full)?\s*$|[<>]\s*$",
+    r"arrs of|arrears of|arreas of|was|behind\s*=|=|to|rate)"
+    r"\s*(?:approx\.?|about|~|of|full)?\s*$|[<>]\s*$",
     re.I,
 )
 _NOT_BALANCE_AFTER = re.compile(
@@ -492,10 +418,10 @@ def find_debts(notes: str) -> list[NoteDebt]:
                         continue
                     seen.add(key)
                     kind, priority = _kind(context, holder.name)
-                    if kind == "debt" and holder.name.endswith(_COUNCIL_BODIES):
-                        # A council's debt is council tax when the notes speak of it.
-                        if re.search(r"council tax|\bct\b", notes, re.I):
-                            kind, priority = "council tax arrears", True
+                    # A council's debt is council tax when the notes speak of it.
+                    council = kind == "debt" and holder.name.endswith(_COUNCIL_BODIES)
+                    if council and re.search(r"council tax|\bct\b", notes, re.I):
+                        kind, priority = "council tax arrears", True
                     if kind == "hire purchase":
                         priority = bool(_ESSENTIAL.search(line))
                     debts.append(

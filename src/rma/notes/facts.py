@@ -285,7 +285,10 @@ ACTION_VERBS = (
     "enclose|dispute|read|find|take|register|change"
 )
 _VERB = rf"(?:{ACTION_VERBS})"
-_OUR_SUBJECT = r"(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b|we'll\b|we’ll\b|i'll\b|i’ll\b|we are to\b"
+_OUR_SUBJECT = (
+    r"(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b"
+    r"|we'll\b|we’ll\b|i'll\b|i’ll\b|we are to\b"
+)
 _CLIENT_WORD = r"(?:cl|clt|cleint|client|clients|c|she|he|they|you|both)"
 _CLIENT_SUBJECT = (
     rf"{_CLIENT_WORD}\s+(?:also\s+)?(?:to|will|agreed to|needs? to|must|should|is to|"

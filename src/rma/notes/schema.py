@@ -113,7 +113,7 @@ class ConvertRequest(BaseModel):
         "against it. Default: a 'Date:' line in the notes, else today.",
     )
     debts: list[CaseDebt] | None = Field(
-        None,
+        default=None,
         max_length=100,
         description="The case's confirmed debts; the letter lists these instead of the "
         "debts read from the notes.",

@@ -9,7 +9,8 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
   :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
   :func:`format_money`, :func:`format_pence`
 - dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
-  :func:`read_period`, :func:`relative_dates`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
+  :func:`read_period`, :func:`relative_dates`, :func:`format_date`, :data:`MONTHS`,
+  :data:`MONTH_NAMES`, :data:`WEEKDAYS`,
   :func:`ordinal`, :func:`ordinal_day`
 - citations: :func:`cited_numbers`
 - tokens: :func:`estimate_tokens`, :func:`estimate_prompt_tokens`
