@@ -21,6 +21,7 @@ from rma.notes.checks import (
 )
 from rma.notes.debts import NoteDebt, find_debts, is_priority_kind
 from rma.notes.facts import (
+    NoteAction,
     NotesFacts,
     Owner,
     expand_abbreviations,
@@ -335,6 +336,19 @@ def _from_notes(
     for action in facts.actions:
         if action.owner != owner:
             continue
+        worded = [item.action for item in listed if _words_it(action, item.action)]
+        if worded:  # the model's wording, where it keeps every word the notes give
+            out.append(Action(action=worded[0], due=action.due, due_as_written=action.due_text))
+            continue
+        if not any(is_carried(action, item.action) for item in listed):
+            warnings.append(
+                LetterWarning(
+                    "action_from_notes",
+                    f"{'our' if owner == 'us' else 'your'} action {action.text!r} was missing "
+                    "from the model's reply; the letter uses the notes' own words: check "
+                    "the phrasing",
+                )
+            )
         sentence = sentence_from_notes(
             action.text,
             owner,
@@ -345,6 +359,18 @@ def _from_notes(
         if sentence:
             out.append(Action(action=sentence, due=action.due, due_as_written=action.due_text))
     return out
+
+
+_NEGATION = re.compile(r"\b(?:not|no|never|don't|do not|dont|stop|cannot|can't)\b", re.I)
+
+
+def _words_it(action: NoteAction, sentence: str) -> bool:
+    """Whether a model's sentence says the notes action: every key word of it, and no
+    "not" the notes do not have ("Do not apply for breathing space")."""
+    present = set(words(expand_abbreviations(sentence)))
+    if not set(action.key_words) <= present:
+        return False
+    return bool(_NEGATION.search(action.text)) or not _NEGATION.search(sentence)
 
 
 def _action_key(action: Action) -> str:

@@ -511,6 +511,9 @@ def _sentence_actions(
         if _NOT_YET.search(clause):
             continue
         dates = find_dates(clause, reference, relative=True)
+        # A date after "on" is when something happens ("attend hearing on 3/9"), and
+        # stays in the sentence; it is the deadline only in the reader's eyes.
+        dates = [d for d in dates if not re.search(r"\bon\s*$", clause[: d.start], re.I)]
         due = dates[0].value if dates else None
         due_text = dates[0].text if dates else None
         if due is None and following is not None:

@@ -64,7 +64,7 @@ def plain_sentence(text: str, reference: date) -> str:
 def standard_figures(text: str, reference: date) -> str:
     """``text`` with each date written as ``12 March 2025`` and each sum of money as
     ``£4,230`` (values resolved by code, so "12/3" and "£4.2k" read plainly)."""
-    for found in reversed(find_dates(text, reference)):
+    for found in reversed(find_dates(text, reference, relative=True)):
         text = text[: found.start] + format_date(found.value) + text[found.end :]
     for amount in reversed(find_amounts(text)):
         if amount.is_money:
@@ -82,6 +82,8 @@ def without_dates(text: str, reference: date, also: str | None = None) -> str:
         at = text.index(also)
         text = re.sub(_DEADLINE_BEFORE, " ", text[:at]) + text[at + len(also) :]
     for found in reversed(find_dates(text, reference, relative=True)):
+        if re.search(r"\bon\s*$", text[: found.start], re.I):
+            continue  # "attend hearing on 3/9": when it happens, not a deadline
         before = re.sub(_DEADLINE_BEFORE, "", text[: found.start])
         text = before + " " + text[found.end :]
     text = re.sub(r"\(\s*(?:w/c)?\s*\)", "", text)
