@@ -288,8 +288,7 @@ def test_a_rewording_keeps_dates_that_are_not_deadlines() -> None:
         "matters_discussed": [],
         "our_actions": [a.action for a in content.our_actions],
         "your_actions": [
-            "Attend the hearing on 3/9." if a is hearing else a.action
-            for a in content.your_actions
+            "Attend the hearing on 3/9." if a is hearing else a.action for a in content.your_actions
         ],
     }
     reworded, _ = apply_rewording(content, new, prepared.facts)

@@ -43,7 +43,7 @@ OPTIONS: list[tuple[str, str]] = [
     (r"single person discount", "the single person discount"),
 ]
 _RECOMMEND = re.compile(r"(?<![\w'])(?:rec|recommended|recommend)(?!['\w])\s*:?\s*", re.I)
-_ADVISED = re.compile(r"(?<![\w'])(?:advised|advice)(?!['\w])\s*:?\s*", re.I)
+_ADVISED = re.compile(r"(?<![\w'])(?:advised(?!['\w])\s*:?|advice\s*:)\s*", re.I)
 _REASON_SPLIT = re.compile(r"\s+-\s+|:\s+|\s+as\s+|\s+because\s+|\s+bc\s+|,\s+as\s+", re.I)
 # "- cl agrees", ", cl happy": the client's answer, not a reason.
 _AGREES = re.compile(

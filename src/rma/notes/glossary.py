@@ -71,6 +71,11 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     )
 
 
+@cache
+def _spelling() -> re.Pattern[str]:
+    return whole_words(glossary().spelling)
+
+
 # A place before "CC" makes it the council: a capitalised word that is not a lender's.
 _PLACE_BEFORE = re.compile(r"(?:^|[\s(,;:-])([A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)\s+$")
 
@@ -88,6 +93,7 @@ def _spell(text: str, *, client: bool, lenders: Iterable[str]) -> str:
     any_case, capitals, for_client = _patterns()
     g = glossary()
     if client:
+        text = _spelling().sub(lambda m: g.spelling[m.group(1).lower()], text)
         text = for_client.sub(lambda m: g.client[m.group(1).lower()], text)
 
     def capital(m: re.Match[str]) -> str:
