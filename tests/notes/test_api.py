@@ -210,14 +210,26 @@ def test_convert_keeps_what_the_notes_support(scripted: TestClient) -> None:
         "amount": "4230.00",
         "amount_as_written": "£4,230",
         "priority": None,
+        "kind": "credit card",
+        "original_creditor": "Vanquis",
+        "next": "Not a priority debt: it is dealt with after your priority debts.",
+        "source": "notes",
     }
     assert "£12,000" not in letter
     assert any("£12,000" in w["message"] for w in body["warnings"])
     facts = NotesFacts.read(NOTES, appointment_date(NOTES, date.today()) or date.today())
     assert {a.value for a in find_amounts(letter)} <= {a.value for a in facts.amounts}
     assert body["reading_age"] <= body["reading_age_target"]
-    # £4,230 twice (a matter, the debts); today, 5 and 12 March; Lowell, Vanquis; 2 actions.
-    assert body["checked"] == {"amounts": 2, "dates": 3, "creditors": 2, "actions": 2}
+    # £4,230 twice (a matter, the debts); today, 5 and 12 March; Lowell, Vanquis; 2
+    # actions, one with a deadline; one debt.
+    assert body["checked"] == {
+        "amounts": 2,
+        "dates": 3,
+        "creditors": 2,
+        "actions": 2,
+        "deadlines": 1,
+        "debts": 1,
+    }
     assert body["provenance"][0]["step"] == "extract"
     assert body["id"] is None  # nothing kept unless configured
 

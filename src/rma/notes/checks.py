@@ -154,7 +154,8 @@ _LETTER_WORDS = frozenset(
         "discuss discussed explain explained ask asked tell told help send sent get give "
         "make do did not no yes also any some all more if so as from up out what when how "
         "which who they them their there here has have had been being next now today "
-        "client adviser appointment appt date notes case shorthand " + " ".join(MONTHS)
+        "client adviser appointment appt date notes case shorthand day days week weeks "
+        "month months year years " + " ".join(MONTHS)
     )
 )
 # A model sentence must share this much of its content with the notes to be used.

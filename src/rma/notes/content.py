@@ -370,7 +370,7 @@ def _words_it(action: NoteAction, sentence: str) -> bool:
     present = set(words(expand_abbreviations(sentence)))
     if not set(action.key_words) <= present:
         return False
-    return bool(_NEGATION.search(action.text)) or not _NEGATION.search(sentence)
+    return bool(_NEGATION.search(action.text)) == bool(_NEGATION.search(sentence))
 
 
 def _action_key(action: Action) -> str:

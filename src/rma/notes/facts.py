@@ -293,7 +293,7 @@ _CLIENT_WORD = r"(?:cl|clt|cleint|client|clients|c|she|he|they|you|both)"
 _CLIENT_SUBJECT = (
     rf"{_CLIENT_WORD}\s+(?:also\s+)?(?:to|will|agreed to|needs? to|must|should|is to|"
     rf"said (?:she|he|they)(?:'d| would))\b|agreed to\b|(?:cl|client) agreed\b|"
-    rf"(?:cl|clt|client)\s+(?={_VERB}s\b)"
+    rf"(?:cl|clt|client)\s+(?={_VERB}s\b)|told (?:cl|clt|client|her|him|them)\b\s*:?"
 )
 # Another person of the household by name ("Dev to pay", "Anna to bring"): a capitalised
 # word, then "to"/"will", then an action verb. All-capital words are roles ("CPN to ask").
