@@ -13,6 +13,7 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
   :data:`MONTH_NAMES`, :data:`WEEKDAYS`,
   :func:`ordinal`, :func:`ordinal_day`
 - citations: :func:`cited_numbers`
+- sentences: :func:`split_sentences`
 - tokens: :func:`estimate_tokens`, :func:`estimate_prompt_tokens`
 """
 
@@ -45,6 +46,7 @@ from rma.text.money import (
     to_pence,
     to_pounds,
 )
+from rma.text.sentences import split_sentences
 from rma.text.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     TokenCounter,
@@ -80,6 +82,7 @@ __all__ = [
     "read_period",
     "relative_dates",
     "resolve_year",
+    "split_sentences",
     "to_pence",
     "to_pounds",
 ]
