@@ -335,12 +335,11 @@ def _match(evaluation: Evaluation) -> None:
         before = _norm(r.sentence[: r.figure.start])
         after = _norm(r.sentence[r.figure.end :])
         # the words around a sentence count too: a key quote may run across sentences
-        whole = _norm(passage.text)
-        at = whole.find(_norm(r.sentence))
+        passage_text = _norm(passage.text)
+        at = passage_text.find(_norm(r.sentence))
         if at >= 0:
-            before = whole[:at] + " " + before if at else before
-            after = (after + " " + whole[at + len(_norm(r.sentence)) :]).strip()
-            before = before.strip()
+            before = f"{passage_text[:at]} {before}".strip()
+            after = f"{after} {passage_text[at + len(_norm(r.sentence)) :]}".strip()
         for s in by_document.get(passage.document, []):
             if passage.page is None or abs(s.page - passage.page) > 1:
                 continue

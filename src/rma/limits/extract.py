@@ -271,8 +271,8 @@ CUES: tuple[Cue, ...] = (
     *_cues("breathing_space.standard_repeat_months", ("months",), r"\bperiod\b", side="after"),
     *_cues(
         "iva.approval_share", ("percent",),
-        r"in favour", r"\bapproval\b", r"(?<!not )approved if",
-        r"by value of (?:those|the creditors)",
+        r"in favour", r"\bapproval\b", r"(?<!not )approved (?:if|when)", r"by value",
+        r"\bagree", r"creditors holding",
         r"\bvot(?:e|es|ing) (?:yes|for)", r"\bsupport\b", r"\bneeded\b", r"\btest\b",
         r"\brule\b",
     ),
@@ -289,7 +289,13 @@ CUES: tuple[Cue, ...] = (
         r"checks?\b", r"spread over", r"restrictions", r"reviewed in",
     ),
     *_cues(THIS, _ALL_UNITS, r"\blimits?\b", r"\bfigure\b"),
-    *_cues(THIS, _ALL_UNITS, r"(?:^|(?<=[;:] ))(?:it|this|either|they)\b", side="before"),
+    *_cues(
+        THIS, _ALL_UNITS,
+        r"(?:^|(?<=[;:] ))(?:it|this|these|those|either|they)\b",
+        r"\b(?:it|they) (?:was|were|is|are|has been|had been|remains?|stays?)(?= (?:only |then "
+        r"|still )?(?:£|\d))",
+        side="before",
+    ),
 )  # fmt: skip
 # When a limit has the only cue-less reading of a unit in its scheme.
 DEFAULTS: dict[tuple[str, Unit], str] = {
@@ -297,6 +303,8 @@ DEFAULTS: dict[tuple[str, Unit], str] = {
     ("breathing_space", "days"): "breathing_space.standard_days",
 }
 UNITS: dict[str, Unit] = {c.name: c.units[0] for c in CUES if c.scheme}
+# "worth less than £4,000": a thing's value (in a DRO, the vehicle's).
+_WORTH = re.compile(r"\bworth (?:less than|more than|under|over)?\s*$", re.I)
 # A deposit in the same stretch as a creditor's petition is the petition deposit.
 _PETITION = re.compile(r"petition|creditor", re.I)
 # "X has nothing to do with Y", "do not confuse X with Y": X is something else.
@@ -337,6 +345,9 @@ _EXAMPLE_BEFORE = re.compile(
 _THEIRS_BEFORE = re.compile(
     r"\b(?:[Hh]is|[Hh]er|[Tt]heir|[A-Z][a-z]+'s)\s+[\w\s']{0,30}?\b(?:of|is|are|was|were)\s+$"
 )
+# A sentence or section of examples: its figures are examples unless framed as limits.
+_EXAMPLE_SENTENCE = re.compile(r"^\W*(?:for example|for instance|e\.g\.|suppose|imagine)\b", re.I)
+_EXAMPLE_SECTION = re.compile(r"\b(?:worked example|case study|exercise)\b", re.I)
 _NOT_POSSESSION = re.compile(r"\b(?:has|have|had) been\s*$|\bhad to (?:pay|find)\s*$", re.I)
 _COMPARED = re.compile(
     r"^\s*,?\s*(?:a month\s+)?(?:which\s+)?(?:\w+\s+)??(?:is|are|was)?\s*"
@@ -360,7 +371,9 @@ _PAST_AFTER = re.compile(
     re.I,
 )
 # "before that date", "until then": the date is the last one written before.
-_THAT_DATE = re.compile(r"\b(?:before|until|up to) (?:that date|then|this date)\b", re.I)
+_THAT_DATE = re.compile(
+    r"(?:^\s*\)?\s*|\b)(?:before|until|up to) (?:that date|then|this date)\b", re.I
+)
 _SINCE_THEN = re.compile(r"\b(?:from|since|after) (?:that date|then|this date)\b", re.I)
 
 # ------------------------------------------------------------------- reading the text
@@ -514,10 +527,13 @@ def _read_passage(passage: Passage, context: _Context) -> list[Reading]:
     around = _schemes(" ".join((passage.title, *passage.heading_path)))
     nearby = _schemes(" ".join((*context.recent, passage.text)))
     table = bool(_PREVIOUS_COLUMN.search(passage.text))
+    examples = bool(_EXAMPLE_SECTION.search(" ".join(passage.heading_path)))
     readings: list[Reading] = []
     for original in split_sentences(passage.text):
         sentence = readable(original)
-        found = _read_sentence(sentence, around, context, table=table, nearby=nearby)
+        found = _read_sentence(
+            sentence, around, context, table=table, nearby=nearby, examples=examples
+        )
         for reading in found:
             reading.quote, reading.passage = original, passage
         readings.extend(found)
@@ -539,6 +555,7 @@ def _read_sentence(
     *,
     table: bool,
     nearby: set[str] = frozenset(),  # type: ignore[assignment]
+    examples: bool = False,
 ) -> list[Reading]:
     figures = find_figures(sentence)
     if not figures:
@@ -549,6 +566,7 @@ def _read_sentence(
         # about another procedure: "administration orders ... the £5,000 debt limit"
         schemes = set()
     text = _Sentence(sentence, figures, _cue_matches(sentence, schemes), named)
+    text.examples = examples or bool(_EXAMPLE_SENTENCE.search(sentence))
     previous = context.recent[-1] if context.recent else ""
     readings: list[Reading] = []
     for i, figure in enumerate(figures):
@@ -575,6 +593,7 @@ class _Sentence:
     cues: list[_CueMatch]
     schemes: set[str]
     breaks: list[int] = field(default_factory=list)
+    examples: bool = False  # a worked example: figures not framed as limits are examples
 
     def __post_init__(self) -> None:
         self.breaks = [m.start() for m in _HARD_BREAK.finditer(self.text)]
@@ -698,6 +717,13 @@ def _name(
     name = best.cue.name
     if name == "bankruptcy.deposit" and _PETITION.search(sentence[start:end]):
         name = "bankruptcy.petition_deposit"
+    # "one vehicle is disregarded when assets are counted if it is worth less than £4,000":
+    # what is worth the figure is the vehicle
+    vehicle = any(
+        c.cue.name == "dro.vehicle" and start <= c.start < figure.start for c in text.cues
+    )
+    if name == "dro.assets" and vehicle and _WORTH.search(sentence, start, figure.start):
+        name = "dro.vehicle"
     reading.name = name
     if name == OTHER:
         reading.role = "other"
@@ -801,7 +827,10 @@ def _frame(reading: Reading, text: _Sentence, i: int, earlier: list[Reading]) ->
             )
         )
         increment = re.match(r"^\s*(?:more|less|extra|short)\b(?! than)", after)
-        if (possession and not framed) or compared or (listed and not framed) or increment:
+        # in a worked example, a sum not framed as a limit is the client's
+        unframed = not framed and text.examples and figure.unit in _MONEY
+        client = (possession or listed) and not framed
+        if client or compared or increment or unframed:
             reading.role = "example"
     past = _PAST_BEFORE.search(before)
     if past or _PAST_AFTER.search(after):
@@ -828,16 +857,18 @@ def _dates(readings: list[Reading], text: _Sentence, earlier: str, table: bool) 
             before_at = max(text.before_at(i), clause_at)
             before = sentence[before_at : figure.start]
             first_in_clause = not i or figures[i - 1].end <= clause_at
-            if first_in_clause or not _only_connectives(before):
-                own = _dates_before(before)
+            # a date between two figures is this one's when the words say so ("and before
+            # October 2015 it was £15,000"); a bare one belongs to the figure before it
+            if first_in_clause or _dates_after(sentence[figures[i - 1].end : figure.start]) is None:
+                own = _dates_before(before, point=first_in_clause)
             if own is None:  # a date that opens the clause: "From 28 June 2024 the limit ..."
                 first = next(f for f in figures if f.start >= clause_at)
                 own = _dates_before(sentence[clause_at : first.start])
         if own is not None:
             _apply(reading, own)
-        lead = sentence[max(0, figure.start - 60) : figure.start]
+        lead = sentence[text.last_break(0, figure.start) : figure.start]
         tail = sentence[figure.end : after_at]
-        if _THAT_DATE.search(lead) or _THAT_DATE.search(tail):
+        if _THAT_DATE.search(lead) or _THAT_DATE.match(tail):
             last = find_dates(f"{earlier} {sentence[: figure.start]}", months=True)
             if last:
                 reading.effective_from = None
@@ -849,6 +880,7 @@ def _dates(readings: list[Reading], text: _Sentence, earlier: str, table: bool) 
                 reading.effective_from = last[-1].value
     _changes(readings)
     _updates(readings, sentence)
+    _before_marks(readings, sentence)
     if table:
         _previous_column(readings)
 
@@ -861,6 +893,8 @@ def _dates_after(after: str) -> Period | None:
     if not found:
         return None
     lead = head[: found[0].start]
+    if _SOFT_BREAK.search(lead):
+        return None  # ", and before October 2015 it was £15,000": the next figure's date
     cue = re.search(r"(?:from|since|until|till|before|after|on|in)\s*$", lead, re.I)
     if _words_between(_CONNECTIVES.sub(" ", lead)) > 3 and not cue:
         return None
@@ -875,7 +909,7 @@ def _dates_after(after: str) -> Period | None:
     return None
 
 
-def _dates_before(before: str) -> Period | None:
+def _dates_before(before: str, *, point: bool = True) -> Period | None:
     found = find_dates(before, months=True)
     if not found:
         return None
@@ -888,7 +922,7 @@ def _dates_before(before: str) -> Period | None:
         r"\b(?:began|begun|started|introduced|came into force)\s+(?:on|in)\s*$", lead, re.I
     ):
         return _period_from(last.value, last.precision)
-    if re.search(r"\bon\s*$", lead, re.I) and last.precision == "day":
+    if point and re.search(r"\bon\s*$", lead, re.I) and last.precision == "day":
         return Period(last.value, last.value, "day", [last.value])  # in force on that day
     return None
 
@@ -957,6 +991,17 @@ def _updates(readings: list[Reading], sentence: str) -> None:
             old.past = True
 
 
+def _before_marks(readings: list[Reading], sentence: str) -> None:
+    """ "£5,000 From 1 October 2015 (£750 before)": the bracketed value ends the day before
+    the one it follows starts."""
+    for new, old in itertools.pairwise(readings):
+        after = sentence[old.figure.end : old.figure.end + 12]
+        if old.name == new.name and new.effective_from and re.match(r"\s*before\s*\)", after, re.I):
+            old.effective_from = None
+            old.effective_to = new.effective_from - timedelta(days=1)
+            old.past = True
+
+
 def _previous_column(readings: list[Reading]) -> None:
     """In a table with a "previous" column, an undated value after a dated one of the same
     limit is the value it replaced."""
@@ -973,18 +1018,18 @@ def _previous_column(readings: list[Reading]) -> None:
 
 
 def _chain(readings: Sequence[Reading]) -> None:
-    """Values of one limit that a passage dates from a start: each ends the day before the
-    next one starts ("£20,000 on 1 October 2015 and £30,000 from 29 June 2021")."""
+    """Values of one limit that a passage dates from a start: each but the latest is past
+    ("£20,000 on 1 October 2015 and £30,000 from 29 June 2021"). It ended by the next start
+    the passage gives, not necessarily on it, so no end date is made up."""
     by_name: dict[str, list[Reading]] = {}
     for r in readings:
         if r.role == "limit" and r.name and r.effective_from:
             by_name.setdefault(r.name, []).append(r)
     for group in by_name.values():
-        starts = sorted({r.effective_from for r in group if r.effective_from})
+        latest = max(r.effective_from for r in group if r.effective_from)
         for r in group:
-            later = [s for s in starts if r.effective_from and s > r.effective_from]
-            if r.effective_to is None and later:
-                r.effective_to = later[0] - timedelta(days=1)
+            if r.effective_from and r.effective_from < latest and r.effective_to is None:
+                r.past = True
 
 
 __all__ = [
