@@ -173,9 +173,6 @@ class Settings(BaseSettings):
 
     # Ask the Manuals (RAG) service.
     manuals_path: Path = Field(Path("manuals"), alias="MANUALS_PATH")
-    rag_thresholds_classifier: Literal["rules", "model"] = Field(
-        "rules", alias="RAG_THRESHOLDS_CLASSIFIER"
-    )
 
     @field_validator(
         "fallback_provider", "vllm_url", "vllm_embed_url", "rma_cors_origins", mode="before"
