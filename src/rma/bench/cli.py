@@ -149,6 +149,40 @@ def bench_app(cases: int, calls: int, out: Path | None) -> None:
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("limits-extraction")
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/corpora/handbook"),
+    show_default=True,
+    help="The built handbook corpus (python -m corpora.handbook.build DIR).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("corpora/handbook/answers/limits.json"),
+    show_default=True,
+    help="The answer key: every statement of a limit in the corpus, with its status.",
+)
+@click.option("--mistakes", is_flag=True, help="Also list every statement read wrongly.")
+@_out_dir("limits-extraction.json and limits-extraction.md")
+def bench_limits_extraction(corpus: Path, key: Path, mistakes: bool, out_dir: Path) -> None:
+    """Limits read from the handbook corpus against its answer key: recall and precision
+    by status, wrong values stated as current, stale quotes listed as conflicts."""
+    from rma.bench import limits_extraction as le
+
+    try:
+        result, _ = le.run(corpus, key)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    _publish(out_dir, "limits-extraction", result, le.markdown(result))
+    if mistakes:
+        for m in result["mistakes"]:
+            click.echo(f"- {m['id'] or 'unkeyed'} {m['document']} p.{m['page']}: key "
+                       f"{m['key']}, read {m['read']}: {m['quote'][:100]}")  # fmt: skip
+
+
 def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
     if sys.stderr.isatty():
         note = f", {errors} errors" if errors else ""
