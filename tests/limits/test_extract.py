@@ -126,6 +126,7 @@ def test_a_passage_is_read_with_the_sentences_before_it() -> None:
     assert (thirty.effective_to, thirty.past) == (date(2024, 6, 27), True)
     assert thirty.document == "guide.pdf" and thirty.page == 3 and thirty.chunk_id == "g:1"
     assert thirty.quote in text and "£30,000" in thirty.quote
+    assert str(thirty.value) == "30000"  # as the table writes it
     # the same passages give the same candidates
     assert candidates([chunk]) == found
 

@@ -463,7 +463,7 @@ class Reading:
         p = self.passage
         return Candidate(
             name=self.name,
-            value=self.value,
+            value=Decimal(f"{self.value.normalize():f}"),  # £30,000.00 is 30000
             unit=self.unit,
             effective_from=self.effective_from,
             effective_to=self.effective_to,
