@@ -1,5 +1,5 @@
 """The HTTP API without a chat model: bad input, ingestion, documents, thresholds, models."""
-# The /limits routes and the poisoning test are in test_limits_api.py.
+# The /limits routes and the poisoning test, on the handbook corpus: test_limits_corpus.py.
 
 from __future__ import annotations
 
