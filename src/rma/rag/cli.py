@@ -1,6 +1,6 @@
-"""``rma ingest``, ``rma ask`` and ``rma limits conflicts``' source: the manuals from the
-command line. ``rma thresholds`` lists the approved limits with the passages that support
-them (as ``GET /thresholds``)."""
+"""``rma ingest``, ``rma ask`` and ``rma thresholds``: the manuals from the command line.
+``rma thresholds`` lists the approved limits with the passages that support them and the
+conflicts the manuals raise (as ``GET /thresholds`` and ``GET /limits/conflicts``)."""
 
 from __future__ import annotations
 
