@@ -205,6 +205,8 @@ class ManualsAnswerer:
     ``limits`` gives the approved table and what the manuals say about it at the moment
     of asking (rebuilt when an approval is recorded or the manuals change)."""
 
+    states_limits = True  # False: the sources are not manuals (a client's own papers)
+
     def __init__(
         self,
         retriever: HybridRetriever,
@@ -242,8 +244,10 @@ class ManualsAnswerer:
         evidence = await self.limits.evidence()
         retrieval = await self.retriever.retrieve(question, top_k)
         hits = [h.chunk for h in retrieval.hits] if retrieval.relevant else []
-        asked = read_question(question, today=evidence.today)
-        values, notes = values_asked(asked, evidence, prefer=[c.chunk_id for c in hits])
+        asked = read_question(question, today=evidence.today) if self.states_limits else None
+        values, notes = (
+            values_asked(asked, evidence, prefer=[c.chunk_id for c in hits]) if asked else ([], [])
+        )
         covered = retrieval.relevant or bool(values)
         if not covered:
             return PreparedQuestion(question, retrieval, [], [], [], [], False, notes=notes)
