@@ -131,3 +131,6 @@ SERVICE_TOKEN_PREFIX = "rmas_"
 AUDIT_RETENTION_DAYS = 2192
 # Organisation settings and their defaults.
 LETTERS_NEED_APPROVAL = True
+
+# Word lists a PDF cleaner may rebuild unreadable ligatures from (Debian's wbritish first).
+WORD_LISTS = ("/usr/share/dict/british-english", "/usr/share/dict/words")
