@@ -24,7 +24,7 @@ def test_ingest_thresholds_and_ask(
     assert first.exit_code == 0, first.output
     assert "added     breathing-space.pdf: 5 chunks, 3 pages, OCR on pages [2]" in first.output
     again = runner.invoke(main, ["ingest", str(manuals / "debt-relief-orders.md")])
-    assert again.output.startswith("unchanged debt-relief-orders.md")
+    assert again.stdout.startswith("unchanged debt-relief-orders.md")
 
     listed = runner.invoke(main, ["thresholds", "--json"])
     book = json.loads(listed.stdout)

@@ -1,9 +1,15 @@
 """The manual library: ingest, replace and remove manuals, keeping every index in step.
 
-One ingest at a time (an asyncio lock): a manual is read, chunked and embedded in full
-before anything is written, then its chunks replace the previous version's in the store,
-and the BM25 index and the threshold book are rebuilt from the store. Ingestion is
-idempotent by content hash: an unchanged file adds nothing.
+A manual is read, chunked and embedded in full before anything is written; then the store
+swaps its new version in crash-safely (``rma.rag.store``), the keyword index replaces that
+one document's passages, and the document's threshold candidates are read once and kept,
+so the threshold book is settled from kept candidates rather than by re-reading every
+chunk. Nothing is rebuilt per document: ingesting the thousandth manual costs what the
+first did. Ingestion is idempotent by content hash: an unchanged file adds nothing.
+
+Many manuals at once (:meth:`ManualLibrary.ingest_paths`) run as a small pipeline: the
+next files are read and chunked on worker threads while the current one is embedded, at
+most ``PREPARE_AHEAD`` ahead, so memory stays flat however many files there are.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +32,8 @@ from rma.ocr import OcrReader
 from rma.rag.bm25 import KeywordIndex
 from rma.rag.manuals import (
     SUFFIXES,
+    LoadedManual,
+    ManualChunk,
     chunk_manual,
     content_hash,
     document_id_for,
@@ -31,13 +41,16 @@ from rma.rag.manuals import (
     safe_filename,
 )
 from rma.rag.store import DocumentRecord, ManualStore
-from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
+from rma.rag.thresholds import Candidate, ThresholdBook, ThresholdExtractor
+from rma.rag.vectors import EmbeddingCache, embed_chunks
 
 log = logging.getLogger("rma.rag")
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 # How often a service checks whether another instance changed the shared store.
 CHANGE_CHECK_SECONDS = 30.0
+# Files read and chunked ahead of the one being embedded (bounds memory and threads).
+PREPARE_AHEAD = 2
 Outcome = Literal["added", "replaced", "unchanged", "removed", "failed"]
 
 
@@ -51,6 +64,7 @@ class IngestResult(BaseModel):
     pages: int = 0
     ocr_pages: list[int] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    reused_vectors: int = Field(default=0, description="Chunks whose vectors were already known.")
 
 
 class LibraryStats(BaseModel):
@@ -66,9 +80,25 @@ class LibraryStats(BaseModel):
     embedding_dimension: int | None
     store: str
     fingerprint: str
+    repairs: list[str] = Field(
+        default_factory=list, description="What the start-up check repaired in the store."
+    )
 
 
-def _manual_files(folder: Path) -> list[Path]:
+@dataclass
+class _Prepared:
+    """A manual read and chunked, not yet embedded or written."""
+
+    name: str
+    origin: str
+    sha: str
+    existed: bool
+    manual: LoadedManual
+    chunks: list[ManualChunk]
+
+
+def manual_files(folder: Path) -> list[Path]:
+    """The supported files directly in ``folder``, by name."""
     if not folder.is_dir():
         raise InputError(f"the manuals folder {folder.name!r} does not exist")
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
@@ -87,21 +117,27 @@ class ManualLibrary:
     ) -> None:
         self.store = store
         self.router = router
+        self.data_dir = data_dir
         self.ocr = ocr or OcrReader()
         self.extractor = extractor or ThresholdExtractor(router)
         self.max_upload_bytes = max_upload_bytes
         self.folder = data_dir / "rag"
-        self.keywords = KeywordIndex(self.folder / "bm25")
+        self.keywords = KeywordIndex(self.folder)
+        self.vectors = EmbeddingCache(self.folder)
         self.thresholds = ThresholdBook()
+        self.repairs: list[str] = []
         # The embedder's own tokenizer when it runs in-process, else the high estimate.
         self.count_tokens = router.token_counter(Role.EMBED)
         self.change_check_seconds = CHANGE_CHECK_SECONDS
         self._write = asyncio.Lock()
         self._checked_at = 0.0
+        self._synced = ""  # the store fingerprint the indexes were last brought up to
+        # Threshold candidates per document, read once from its chunks (None: not loaded).
+        self._candidates: dict[str, list[Candidate]] | None = None
 
     @classmethod
     async def open(cls, settings: Settings, router: ProviderRouter) -> ManualLibrary:
-        """Open the store and load the saved indexes, rebuilding any that are out of date."""
+        """Open the store, repair what a crash left, and bring the indexes up to date."""
         store = await asyncio.to_thread(ManualStore.open, settings)
         ocr = OcrReader(settings.ocr_provider, router)
         extractor = ThresholdExtractor(router, classifier=settings.rag_thresholds_classifier)
@@ -109,47 +145,78 @@ class ManualLibrary:
         await library.load_indexes()
         return library
 
+    async def close(self) -> None:
+        await asyncio.to_thread(self.keywords.close)
+        await asyncio.to_thread(self.vectors.close)
+
     # ------------------------------------------------------------------------ indexes
 
     async def load_indexes(self) -> None:
-        fingerprint = await asyncio.to_thread(self.store.fingerprint)
-        loaded = await asyncio.to_thread(self.keywords.load)
+        """The start-up check: repair the store, then bring the keyword index and the
+        threshold book up to date with it (only the documents that differ)."""
+        self.repairs = await asyncio.to_thread(self.store.repair)
+        for note in self.repairs:
+            log.warning("manual store repaired", extra={"repair": note})
         book = self._load_book()
-        if (
-            not loaded
-            or self.keywords.fingerprint != fingerprint
-            or book is None
-            or (book.fingerprint != fingerprint)
-        ):
-            await self.rebuild_indexes()
-        else:
+        await self.sync_indexes()
+        if book is not None and book.fingerprint == self._synced:
             self.thresholds = book
+        else:
+            await self._refresh_thresholds()
+
+    async def sync_indexes(self) -> bool:
+        """Index the documents whose live version the keyword index lacks and drop the
+        ones gone from the store. True if anything changed."""
+        fingerprint = await asyncio.to_thread(self.store.fingerprint)
+        live = await asyncio.to_thread(self.store.live)
+        add, drop = await asyncio.to_thread(self.keywords.stale, live)
+        for document_id in drop:
+            await asyncio.to_thread(self.keywords.delete_document, document_id)
+            if self._candidates is not None:
+                self._candidates.pop(document_id, None)
+        for document_id in add:
+            rows = await asyncio.to_thread(self.store.document_chunks, document_id)
+            await asyncio.to_thread(
+                self.keywords.replace_document,
+                document_id,
+                live[document_id],
+                [(i, c.embedding_text()) for i, c in rows],
+            )
+            if self._candidates is not None:
+                self._candidates[document_id] = self._read_candidates([c for _, c in rows])
+        self._synced = fingerprint
+        return bool(add or drop)
 
     async def refresh_if_changed(self) -> bool:
-        """Rebuild the indexes if another instance changed the shared store since we last
-        looked (checked at most every ``change_check_seconds``). True if rebuilt."""
+        """Bring the indexes up to date if another instance changed the shared store since
+        we last looked (checked at most every ``change_check_seconds``). True if changed."""
         now = time.monotonic()
         if now - self._checked_at < self.change_check_seconds:
             return False
         self._checked_at = now
         fingerprint = await asyncio.to_thread(self.store.fingerprint)
-        if fingerprint == self.keywords.fingerprint:
+        if fingerprint == self._synced:
             return False
         async with self._write:
-            if await asyncio.to_thread(self.store.fingerprint) == self.keywords.fingerprint:
-                return False  # rebuilt by an ingest while we waited for the lock
-            await self.rebuild_indexes()
+            self.store.forget_live()
+            if await self.sync_indexes():
+                await self._refresh_thresholds()
         return True
 
-    async def rebuild_indexes(self) -> None:
-        """BM25 and thresholds from the store's chunks (after any change to the manuals)."""
-        rows = await asyncio.to_thread(self.store.all_chunks)
-        fingerprint = await asyncio.to_thread(self.store.fingerprint)
-        await asyncio.to_thread(
-            self.keywords.build, [(i, c.embedding_text()) for i, c in rows], fingerprint
-        )
-        chunks = [c for _, c in rows]
-        self.thresholds = await self.extractor.extract(chunks, fingerprint)
+    def _read_candidates(self, chunks: list[ManualChunk]) -> list[Candidate]:
+        """One document's threshold candidates (computed once per version, at ingest)."""
+        return self.extractor.candidates(chunks)
+
+    async def _refresh_thresholds(self) -> None:
+        """The threshold book, settled from every document's kept candidates. The only
+        place the book is made: after an ingest, a removal, or a change seen in the store."""
+        if self._candidates is None:
+            self._candidates = {}
+            for record in await asyncio.to_thread(self.store.documents):
+                rows = await asyncio.to_thread(self.store.document_chunks, record.document_id)
+                self._candidates[record.document_id] = self._read_candidates([c for _, c in rows])
+        found = [c for d in sorted(self._candidates) for c in self._candidates[d]]
+        self.thresholds = await self.extractor.book(found, self._synced)
         await asyncio.to_thread(self._save_book, self.thresholds)
 
     def _book_path(self) -> Path:
@@ -171,56 +238,91 @@ class ManualLibrary:
     # ---------------------------------------------------------------------- ingesting
 
     async def ingest(self, filename: str, data: bytes, origin: str = "upload") -> IngestResult:
-        """Ingest one file and refresh the indexes."""
+        """Ingest one file and refresh the threshold book."""
+        prepared = await self._prepare(filename, data, origin)
+        if isinstance(prepared, IngestResult):
+            return prepared
+        result = await self._commit(prepared)
         async with self._write:
-            result = await self._ingest_one(filename, data, origin)
-            if result.outcome != "unchanged":
-                await self.rebuild_indexes()
-            return result
+            await self._refresh_thresholds()
+        return result
+
+    async def ingest_paths(
+        self,
+        paths: list[Path],
+        origin: str = "manuals",
+        *,
+        progress: Callable[[Path, IngestResult], object] | None = None,
+    ) -> list[IngestResult]:
+        """Ingest files in order, reading the next ones while the current one is embedded.
+        A file that cannot be read is reported as failed; the others go on."""
+        queue: asyncio.Queue[tuple[Path, _Prepared | IngestResult] | None] = asyncio.Queue(
+            PREPARE_AHEAD
+        )
+
+        async def produce() -> None:
+            try:
+                for path in paths:
+                    try:
+                        data = await asyncio.to_thread(path.read_bytes)
+                        item: _Prepared | IngestResult = await self._prepare(
+                            path.name, data, origin
+                        )
+                    except (InputError, OSError) as exc:
+                        item = _failed(path.name, exc)
+                    await queue.put((path, item))
+            finally:
+                await queue.put(None)
+
+        producer = asyncio.create_task(produce())
+        results: list[IngestResult] = []
+        try:
+            while (entry := await queue.get()) is not None:
+                path, item = entry
+                try:
+                    result = item if isinstance(item, IngestResult) else await self._commit(item)
+                except InputError as exc:
+                    result = _failed(path.name, exc)
+                results.append(result)
+                if progress is not None:
+                    progress(path, result)
+            await producer
+        finally:
+            producer.cancel()
+        if any(r.outcome in ("added", "replaced") for r in results):
+            async with self._write:
+                await self._refresh_thresholds()
+        return results
 
     async def ingest_folder(
         self, folder: Path, *, remove_missing: bool = True
     ) -> list[IngestResult]:
         """Ingest every supported file directly in ``folder`` (sub-folders are not read);
         manuals ingested from a folder before and now missing from it are removed."""
-        files = await asyncio.to_thread(_manual_files, folder)
-        results: list[IngestResult] = []
-        async with self._write:
-            for path in files:
-                data = await asyncio.to_thread(path.read_bytes)
-                try:
-                    results.append(await self._ingest_one(path.name, data, "manuals"))
-                except InputError as exc:
-                    # One unreadable manual must not stop the rest; it is reported, not hidden.
-                    results.append(
-                        IngestResult(
-                            document_id=document_id_for(safe_filename(path.name)),
-                            filename=path.name,
-                            outcome="failed",
-                            chunks=0,
-                            warnings=[f"not ingested: {exc}"],
-                        )
-                    )
-            if remove_missing:
-                present = {safe_filename(p.name) for p in files}
-                for record in await asyncio.to_thread(self.store.documents):
-                    if record.origin == "manuals" and record.filename not in present:
-                        await asyncio.to_thread(self.store.delete_document, record.document_id)
-                        results.append(
-                            IngestResult(
-                                document_id=record.document_id,
-                                filename=record.filename,
-                                outcome="removed",
-                                chunks=0,
-                            )
-                        )
-            if any(r.outcome not in ("unchanged", "failed") for r in results) or (
-                not self.keywords.ids
-            ):
-                await self.rebuild_indexes()
+        files = await asyncio.to_thread(manual_files, folder)
+        results = await self.ingest_paths(files, "manuals")
+        if remove_missing:
+            results.extend(await self.remove_missing({safe_filename(p.name) for p in files}))
         return results
 
-    async def _ingest_one(self, filename: str, data: bytes, origin: str) -> IngestResult:
+    async def remove_missing(self, present: set[str]) -> list[IngestResult]:
+        """Remove manuals that came from the manuals folder and are no longer in it."""
+        removed = []
+        for record in await asyncio.to_thread(self.store.documents):
+            if record.origin == "manuals" and record.filename not in present:
+                await self.delete(record.document_id)
+                removed.append(
+                    IngestResult(
+                        document_id=record.document_id,
+                        filename=record.filename,
+                        outcome="removed",
+                        chunks=0,
+                    )
+                )
+        return removed
+
+    async def _prepare(self, filename: str, data: bytes, origin: str) -> _Prepared | IngestResult:
+        """Read and chunk a file, or say it is unchanged. Raises InputError when unreadable."""
         name = safe_filename(filename)
         if len(data) > self.max_upload_bytes:
             raise InputTooLarge(
@@ -243,30 +345,58 @@ class ManualLibrary:
             )
         manual = await load_manual(name, data, self.ocr)
         chunks = await asyncio.to_thread(chunk_manual, manual, document_id, self.count_tokens)
-        embedded = await self.router.embed([c.embedding_text() for c in chunks])
-        await asyncio.to_thread(self.store.claim_model, embedded.model, embedded.dimension)
-        await asyncio.to_thread(
-            self.store.replace_document, manual, sha, origin, chunks, embedded.vectors
+        return _Prepared(name, origin, sha, existing is not None, manual, chunks)
+
+    async def _commit(self, prepared: _Prepared) -> IngestResult:
+        """Embed a prepared manual and swap it into the store and the indexes."""
+        chunks = prepared.chunks
+        embedded = await embed_chunks(
+            self.router, self.vectors, [c.embedding_text() for c in chunks]
         )
+        async with self._write:
+            await asyncio.to_thread(self.store.claim_model, embedded.model, embedded.dimension)
+            record = await asyncio.to_thread(
+                self.store.replace_document,
+                prepared.manual,
+                prepared.sha,
+                prepared.origin,
+                chunks,
+                embedded.vectors,
+            )
+            stored = [replace(c, chunk_id=self.store.row_id(record, c.index)) for c in chunks]
+            await asyncio.to_thread(
+                self.keywords.replace_document,
+                record.document_id,
+                record.version,
+                [(c.chunk_id, c.embedding_text()) for c in stored],
+            )
+            if self._candidates is not None:
+                self._candidates[record.document_id] = self._read_candidates(stored)
+            self._synced = await asyncio.to_thread(self.store.fingerprint)
         log.info(
             "manual ingested",
-            extra={"document_id": document_id, "chunks": len(chunks), "pages": manual.pages},
+            extra={"document_id": record.document_id, "chunks": len(chunks), "pages": record.pages},
         )
         return IngestResult(
-            document_id=document_id,
-            filename=name,
-            outcome="replaced" if existing else "added",
+            document_id=record.document_id,
+            filename=prepared.name,
+            outcome="replaced" if prepared.existed else "added",
             chunks=len(chunks),
-            pages=manual.pages,
-            ocr_pages=manual.ocr_pages,
-            warnings=manual.warnings,
+            pages=prepared.manual.pages,
+            ocr_pages=prepared.manual.ocr_pages,
+            warnings=prepared.manual.warnings,
+            reused_vectors=embedded.reused,
         )
 
     async def delete(self, document_id: str) -> bool:
         async with self._write:
             removed = await asyncio.to_thread(self.store.delete_document, document_id)
+            await asyncio.to_thread(self.keywords.delete_document, document_id)
+            if self._candidates is not None:
+                self._candidates.pop(document_id, None)
+            self._synced = await asyncio.to_thread(self.store.fingerprint)
             if removed:
-                await self.rebuild_indexes()
+                await self._refresh_thresholds()
             return removed > 0
 
     # ------------------------------------------------------------------------ reading
@@ -276,17 +406,28 @@ class ManualLibrary:
 
     async def stats(self) -> LibraryStats:
         documents = await self.documents()
-        chunks = await asyncio.to_thread(self.store.count)
         model = await asyncio.to_thread(self.store.embedding_model)
         return LibraryStats(
             documents=len(documents),
-            chunks=chunks,
+            chunks=sum(d.chunks for d in documents),
             pages=sum(d.pages for d in documents),
             ocr_pages=sum(len(d.ocr_pages) for d in documents),
-            keyword_index_chunks=len(self.keywords.ids),
+            keyword_index_chunks=await asyncio.to_thread(self.keywords.count),
             thresholds=len(self.thresholds.thresholds),
             embedding_model=model[0] if model else None,
             embedding_dimension=model[1] if model else None,
             store=self.store.location,
-            fingerprint=self.keywords.fingerprint,
+            fingerprint=self._synced,
+            repairs=self.repairs,
         )
+
+
+def _failed(name: str, exc: Exception) -> IngestResult:
+    # One unreadable manual must not stop the rest; it is reported, not hidden.
+    return IngestResult(
+        document_id=document_id_for(safe_filename(name)) if name.strip(". ") else "",
+        filename=name,
+        outcome="failed",
+        chunks=0,
+        warnings=[f"not ingested: {exc if isinstance(exc, InputError) else 'cannot be read'}"],
+    )

@@ -260,7 +260,7 @@ def _norm(text: str) -> str:
 
 def _beside_others(lines: list[_Line]) -> set[int]:
     """Lines that share their baseline with another line: cells of a table row."""
-    rows: dict[tuple[int, int], list[int]] = {}
+    rows: dict[tuple[int, bool, int], list[int]] = {}
     for i, ln in enumerate(lines):
         rows.setdefault((ln.page, ln.right_column, round(ln.line.baseline)), []).append(i)
     return {i for row in rows.values() if len(row) > 1 for i in row}
@@ -360,15 +360,15 @@ def printed_blocks(
         ]
         order, right = column_order(page, keep)
         for i in order:
-            ln = page.lines[i]
-            lines.append(_Line(page.number, _forms(ln.text).strip(), ln, i in right))
+            text_line = page.lines[i]
+            lines.append(_Line(page.number, _forms(text_line.text).strip(), text_line, i in right))
     lines = [ln for ln in lines if ln.text]
     lines = _join_hyphens(lines, report)
     # The document's own words, where no ligature went missing, count as known words.
     own = {w.lower() for ln in lines for w in _WORD.findall(ln.text) if UNREADABLE not in w}
     known = Lexicon(lexicon.words | own, lexicon.source)
-    for ln in lines:
-        ln.text = repair_ligatures(ln.text, known, report)
+    for item in lines:
+        item.text = repair_ligatures(item.text, known, report)
     levels, report.heading_source = _heading_levels(lines, layout.outline, body)
     return _assemble(lines, levels, body), report
 

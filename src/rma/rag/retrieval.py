@@ -5,7 +5,8 @@ fused score is the sum of 1 / (k + rank) over the lists it appears in. A reranke
 one is configured, reorders the fused candidates before the top ones are kept.
 
 Relevance is judged on the vector similarity of the best candidate: keyword overlap on
-a word such as "limit" alone does not make a question one the manuals answer.
+a word such as "limit" alone does not make a question one the manuals answer. The
+question is embedded with its abbreviations spelled out (``rma.rag.vocabulary``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+from rma.errors import NothingIngested
 from rma.llm.router import ProviderRouter
 from rma.rag.bm25 import KeywordIndex
 from rma.rag.manuals import ManualChunk
 from rma.rag.store import ManualStore
+from rma.rag.vocabulary import expand_question
 
 RRF_K = 60
 CANDIDATES = 20
@@ -66,7 +69,14 @@ class HybridRetriever:
         self.min_relevance = min_relevance
 
     async def retrieve(self, question: str, top_k: int) -> Retrieval:
-        embedded = await self.router.embed([question])
+        """The best ``top_k`` live chunks for a question. Raises NothingIngested when the
+        library is empty: "the manuals do not cover this" would then be untrue."""
+        if not await asyncio.to_thread(self.store.live):
+            raise NothingIngested(
+                f"nothing ingested in {self.store.location}: ingest manuals first "
+                f"(rma ingest FOLDER, or POST /ingest-jobs)"
+            )
+        embedded = await self.router.embed([expand_question(question)])
         vector_hits, keyword_hits = await asyncio.gather(
             asyncio.to_thread(self.store.nearest, embedded.vectors[0], self.candidates),
             asyncio.to_thread(self.keywords.search, question, self.candidates),

@@ -367,7 +367,10 @@ class ThresholdExtractor:
         return out
 
     async def extract(self, chunks: list[ManualChunk], fingerprint: str = "") -> ThresholdBook:
-        found = self.candidates(chunks)
+        return await self.book(self.candidates(chunks), fingerprint)
+
+    async def book(self, found: list[Candidate], fingerprint: str = "") -> ThresholdBook:
+        """Classify, verify and settle candidates (gathered per document) into a book."""
         warnings: list[str] = []
         labels: list[tuple[str, bool, str]] = [
             (c.names[0], c.example, "rules") for c in found
