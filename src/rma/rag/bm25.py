@@ -140,15 +140,39 @@ STOPWORDS = frozenset(
 )
 
 
+# Numbers written as words read as their digits: "five years" meets "5 years".
+NUMBER_WORDS = {
+    w: str(n)
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case words and whole numbers ("£50,000" -> "50000"), light plural folding,
-    and the vocabulary's term tokens for the forms the text contains."""
+    """Lower-case words and whole numbers ("£50,000" -> "50000", "five" -> "5"), light
+    plural folding, and the vocabulary's term tokens for the forms the text contains."""
     lowered = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
     words = re.findall(r"[a-z0-9]+", lowered)
     out = []
     for word in words:
         if word in STOPWORDS:
             continue
+        word = NUMBER_WORDS.get(word, word)
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
         out.append(word)
@@ -180,7 +204,7 @@ class KeywordIndex:
                     rowid INTEGER PRIMARY KEY, chunk_id TEXT, document_id TEXT);
                 CREATE INDEX IF NOT EXISTS rows_by_document ON rows(document_id);
                 CREATE VIRTUAL TABLE IF NOT EXISTS passages USING fts5(
-                    tokens, tokenize = 'unicode61', detail = 'column');
+                    tokens, tokenize = 'unicode61');
                 """
             )
             self._db = db
@@ -240,6 +264,20 @@ class KeywordIndex:
     def count(self) -> int:
         with self._lock:
             return int(self._conn().execute("SELECT count(*) FROM rows").fetchone()[0])
+
+    def occurrences(self, phrase: list[str], *, prefix: bool = False) -> int:
+        """How many indexed passages hold these tokens, in this order, side by side (the
+        last one as a prefix, with ``prefix``)."""
+        if not phrase:
+            return 0
+        quoted = '"' + " ".join(phrase) + '"' + ("*" if prefix else "")
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT count(*) FROM passages WHERE passages MATCH ?", (quoted,))
+                .fetchone()
+            )
+        return int(row[0])
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Row ids and BM25 scores (higher is better) of the best ``n`` chunks with any

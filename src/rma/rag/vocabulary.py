@@ -69,12 +69,16 @@ TERMS: tuple[Term, ...] = (
         ("spare income", "disposable income", "surplus", "spare", "left over", "leftover"),
     ),
     Term("xvehicle", "motor vehicle", ("vehicle", "car", "van", "motorbike"), expand=False),
-    Term("xpercent", "per cent", ("percent", "pc")),
+    Term("xpercent", "per cent", ("percent", "percentage", "pc")),
     Term("xsfs", "standard financial statement", ("sfs",)),
     Term("xenforcementagent", "enforcement agent", ("bailiff",), capitals=("EA",)),
     Term("xipa", "income payments agreement", ("ipa", "income payments order", "ipo")),
-    Term("xadminorder", "administration order", capitals=("AO",)),
+    Term("xadminorder", "administration order", ("admin order",), capitals=("AO",)),
+    Term("xstatdemand", "statutory demand", ("stat demand",)),
     Term("xip", "insolvency practitioner", capitals=("IP",)),
+    Term("xhp", "hire purchase", ("conditional sale",), capitals=("HP",)),
+    Term("xuc", "universal credit", capitals=("UC",)),
+    Term("xcoa", "confirmation of advice", ("coa",)),
     Term("xfee", "fee", ("cost", "costs", "charge", "price", "pay to apply"), expand=False),
     Term(
         "xlimit",
@@ -85,6 +89,26 @@ TERMS: tuple[Term, ...] = (
     Term("xpetition", "creditor's petition", ("creditor petition", "petition"), expand=False),
     Term("xassets", "assets", ("asset", "savings", "possessions"), expand=False),
     Term("xdischarge", "discharge", ("discharged", "freed from"), expand=False),
+    # how advisers say what the manuals put formally
+    Term(
+        "xexcluded",
+        "excluded",
+        ("can't go in", "cant go in", "cannot go in", "not included", "left out", "exclude"),
+        expand=False,
+    ),
+    Term("xremoved", "removed", ("scrapped", "abolished", "axed", "got rid of"), expand=False),
+    Term(
+        "xrepaid",
+        "repaid",
+        ("repaying", "paid back", "pay back", "paying back", "paid off", "paid in full"),
+        expand=False,
+    ),
+    Term(
+        "xrelative",
+        "relative",
+        ("family member", "mum", "dad", "mother", "father", "brother", "sister", "parent"),
+        expand=False,
+    ),
 )
 
 
