@@ -389,6 +389,31 @@ def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> N
     _publish(out_dir, "retrieval", result, rb.markdown(result))
 
 
+@bench.command("ingest")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="A folder of manuals, e.g. the realistic handbook corpus.",
+)
+@click.option("--copies", default=10, show_default=True, help="The larger run: N copies.")
+@_out_dir("ingest.json and ingest.md")
+def bench_ingest(corpus: Path, copies: int, out_dir: Path) -> None:
+    """Ingestion pages/s and peak memory: the corpus cold, then once and N times over
+    with remembered embeddings (each run in its own process; the sizes side by side)."""
+    import tempfile
+
+    from rma.bench import ingest as ib
+
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            result = ib.measure(corpus, Path(work), copies)
+        except RuntimeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    _publish(out_dir, "ingest", result, ib.markdown(result))
+
+
 @bench.command("recall")
 @click.option(
     "--corpus",

@@ -113,6 +113,12 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
         click.echo(answer.response().model_dump_json(indent=2))
         return
     click.echo(format_with_citations(answer))
+    if answer.sources and not any(s.cited for s in answer.sources):
+        # the warning below points at these: they are printed, never left unseen
+        click.echo("\nSources given to the model (the answer cites none of them):")
+        for s in answer.sources:
+            page = f", page {s.chunk.page}" if s.chunk.page else ""
+            click.echo(f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}")
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -106,8 +106,8 @@ def unknown_terms(question: str, keywords: KeywordIndex, *, words: bool = True) 
     for match in _NAME.finditer(question):
         if match.start() == 0 and " " not in match.group():
             continue
-        words = [t for t in tokenize(match.group()) if not t.startswith("x")]
-        if len(words) >= 2 and not keywords.occurrences(words):
+        tokens = [t for t in tokenize(match.group()) if not t.startswith("x")]
+        if len(tokens) >= 2 and not keywords.occurrences(tokens):
             unknown.append(match.group())
     lexicon = system_lexicon()
     if words and lexicon.words:
