@@ -389,13 +389,18 @@ def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> N
     _publish(out_dir, "retrieval", result, rb.markdown(result))
 
 
-@bench.command("ingest")
-@click.option(
+# A folder of manuals to measure on (the ingest and recall benchmarks).
+_CORPUS = click.option(
     "--corpus",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="A folder of manuals, e.g. the realistic handbook corpus.",
+    help="A folder of manuals, e.g. the realistic handbook corpus built by "
+    "python -m corpora.handbook.build OUT_DIR.",
 )
+
+
+@bench.command("ingest")
+@_CORPUS
 @click.option("--copies", default=10, show_default=True, help="The larger run: N copies.")
 @_out_dir("ingest.json and ingest.md")
 def bench_ingest(corpus: Path, copies: int, out_dir: Path) -> None:
@@ -415,13 +420,7 @@ def bench_ingest(corpus: Path, copies: int, out_dir: Path) -> None:
 
 
 @bench.command("recall")
-@click.option(
-    "--corpus",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="A folder of manuals, e.g. the realistic handbook corpus built by "
-    "python -m corpora.handbook.build OUT_DIR.",
-)
+@_CORPUS
 @click.option(
     "--questions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -4,7 +4,7 @@ The key is a question file like the realistic handbook corpus's ``answers/questi
 each question has a ``kind`` and the passages that answer it (document, page, quote).
 A question is found when any of its passages is in the top ``k`` retrieved chunks; a
 passage is in a chunk when the chunk, from the same document, holds the quote, or, for a
-quote a chunk boundary cuts, the larger part of it. Quotes are compared on letters and
+quote a chunk boundary cuts, the larger part of it at the chunk's start or end. Quotes are compared on letters and
 digits only (the key keeps pdfium's spacing and an unreadable ligature as U+FFFD, which
 matches any f-ligature or the cleaner's marker).
 
@@ -50,7 +50,10 @@ def holds(chunk: ManualChunk, passage: dict[str, Any]) -> bool:
         return True
     plain = quote.replace(_LIGATURE, "")
     match = SequenceMatcher(None, plain, text, autojunk=False).find_longest_match()
-    return match.size >= PARTIAL * len(plain)
+    # a cut quote: its start ends the chunk, or its end starts the chunk
+    runs_past_end = match.a == 0 and match.b + match.size == len(text)
+    runs_from_start = match.a + match.size == len(plain) and match.b == 0
+    return match.size >= PARTIAL * len(plain) and (runs_past_end or runs_from_start)
 
 
 @dataclass
