@@ -4,9 +4,9 @@ The key is a question file like the realistic handbook corpus's ``answers/questi
 each question has a ``kind`` and the passages that answer it (document, page, quote).
 A question is found when any of its passages is in the top ``k`` retrieved chunks; a
 passage is in a chunk when the chunk, from the same document, holds the quote, or, for a
-quote a chunk boundary cuts, the larger part of it at the chunk's start or end. Quotes are compared on letters and
-digits only (the key keeps pdfium's spacing and an unreadable ligature as U+FFFD, which
-matches any f-ligature or the cleaner's marker).
+quote a chunk boundary cuts, the larger part of it at the chunk's start or end. Quotes
+are compared on letters and digits only (the key keeps pdfium's spacing and an
+unreadable ligature as U+FFFD, which matches any f-ligature or the cleaner's marker).
 
 Questions of kind ``not-in-manuals`` must come back not covered; the others covered. The
 answerer's own ``prepare`` decides (retrieval, limits, the relevance gate), without a

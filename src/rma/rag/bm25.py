@@ -186,17 +186,20 @@ class KeywordIndex:
 
     FILE = "keywords.sqlite"
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder  # None: in memory, for one question, never written to disk
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.folder / self.FILE, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            if self.folder is None:
+                db = sqlite3.connect(":memory:", check_same_thread=False)
+            else:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.folder / self.FILE, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS documents (document_id TEXT PRIMARY KEY, version TEXT);

@@ -131,7 +131,7 @@ class ManualStore:
             path = Path(settings.rma_data_dir) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path))
-            where = str(Path(settings.rma_data_dir))
+            where = str(path)
         return cls(client, collection, where)
 
     # ---------------------------------------------------------------- the embedding model
