@@ -33,7 +33,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 # Tesseract (English and orientation data) for OCR; libgomp for llama.cpp's threads.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core libgomp1 \
+      tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core libgomp1 wbritish \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/rma --create-home rma \
  && install -d -o rma -g rma /var/lib/rma/data

@@ -29,7 +29,8 @@ BROWSER_PACKAGES=(chromium chromium-driver)
 install_system_packages() {
   # $@: more packages, e.g. postgresql for the tests (they start it themselves, as the
   # postgres user, with initdb and pg_ctl; it need not run as a system service).
-  local wanted=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core "$@")
+  # wbritish: the word list the PDF cleaner rebuilds unreadable ligatures from.
+  local wanted=(tesseract-ocr tesseract-ocr-eng fonts-dejavu-core wbritish "$@")
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

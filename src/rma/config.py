@@ -27,6 +27,15 @@ from pydantic_settings import (
 from rma import constants as C
 from rma.errors import ConfigError
 
+
+def default_data_dir() -> Path:
+    """The per-user data directory (``~/.local/share/rma`` on Linux): where data lives
+    unless ``RMA_DATA_DIR`` says otherwise, whichever folder a command is run from."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(C.DATA_DIR_APP, appauthor=False))
+
+
 ChatProvider = Literal["vllm", "ollama", "local"]
 OcrProvider = Literal["vllm", "ollama", "tesseract"]
 # Lists come from comma-separated variables, not JSON.
@@ -101,7 +110,7 @@ class Settings(BaseSettings):
     # Storage.
     chromadb_host: str = Field("", alias="CHROMADB_HOST")
     chromadb_port: int = Field(8000, alias="CHROMADB_PORT")
-    rma_data_dir: Path = Field(Path("data"), alias="RMA_DATA_DIR")
+    rma_data_dir: Path = Field(default_factory=default_data_dir, alias="RMA_DATA_DIR")
     # The product's database (rma.db): empty means SQLite in RMA_DATA_DIR. A password kept
     # apart from the URL (a Kubernetes or Compose secret) is put into it by rma.db.
     rma_database_url: str = Field("", alias="RMA_DATABASE_URL")

@@ -134,3 +134,10 @@ SERVICE_TOKEN_PREFIX = "rmas_"
 AUDIT_RETENTION_DAYS = 2192
 # Organisation settings and their defaults.
 LETTERS_NEED_APPROVAL = True
+
+# Word lists a PDF cleaner may rebuild unreadable ligatures from (Debian's wbritish first).
+WORD_LISTS = ("/usr/share/dict/british-english", "/usr/share/dict/words")
+
+# The application's name for its per-user data directory (platformdirs), used when
+# RMA_DATA_DIR is not set: the same place whatever folder a command runs in.
+DATA_DIR_APP = "rma"

@@ -11,6 +11,7 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     │   ├── TooManyAttempts         sign-ins locked for a while (HTTP 429, has retry_after)
     │   ├── NotFound                what was asked for does not exist (HTTP 404)
     │   ├── Conflict                it clashes with what is recorded (HTTP 409)
+    │   │   └── NothingIngested     a question before any manual is ingested
     │   ├── CapabilityError         the backend cannot do this role (vision on local)
     │   ├── UnsupportedMediaType    an upload in a format we do not read (HTTP 415)
     │   └── InputTooLarge
@@ -83,6 +84,10 @@ class Conflict(InputError):
     """The request clashes with what is already recorded (a decided proposal)."""
 
     status_code = 409
+
+
+class NothingIngested(Conflict):
+    """A question to a library with no manuals in it: saying "not covered" would mislead."""
 
 
 class InputTooLarge(InputError):

@@ -112,3 +112,50 @@ def test_ingest_all_manuals_then_thresholds_and_stats(client: TestClient) -> Non
         json={"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert wrong.status_code == 422
+
+
+def _wait_for_job(client: TestClient, job_id: str, timeout: float = 300) -> dict:  # type: ignore[type-arg]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/ingest-jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_an_ingest_job_reports_progress_and_resumes_after_a_restart(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    manuals = copy_manuals(clean_env / "manuals")
+    monkeypatch.setenv("MANUALS_PATH", str(manuals))
+    total = len(list(manuals.iterdir()))
+    with TestClient(create()) as client:
+        started = client.post("/ingest-jobs", json={})
+        assert started.status_code == 202
+        job = started.json()
+        assert job["total"] == total and job["state"] in ("queued", "running")
+        assert "path" not in job["files"][0]  # where the service reads files is not sent
+        job = _wait_for_job(client, job["id"])
+        assert job["state"] == "done" and job["done"] == total and job["failed"] == 0
+        assert job["pages_done"] > 0
+        assert {f["outcome"] for f in job["files"]} == {"added"}
+        assert client.get("/ingest-jobs/nope").status_code == 404
+        first = client.get("/documents").json()["documents"]
+    # A job the service was running when it stopped: half done, still "running".
+    saved = next((clean_env / "data" / "rag" / "jobs").glob("*.json"))
+    record = json.loads(saved.read_text())
+    record["state"] = "running"
+    for file in record["files"][total // 2 :]:
+        file["status"], file["outcome"] = "pending", None
+    saved.write_text(json.dumps(record))
+    with TestClient(create()) as client:
+        job = _wait_for_job(client, record["id"])
+        assert job["state"] == "done" and job["resumed"] == 1 and job["done"] == total
+        again = client.get("/documents").json()["documents"]
+        assert sorted(d["filename"] for d in again) == sorted(d["filename"] for d in first)
+        assert [d["chunks"] for d in again] == [d["chunks"] for d in first]

@@ -423,6 +423,67 @@ def bench_retrieval(manuals: Path, sizes: str, queries: int, out_dir: Path) -> N
     _publish(out_dir, "retrieval", result, rb.markdown(result))
 
 
+# A folder of manuals to measure on (the ingest and recall benchmarks).
+_CORPUS = click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="A folder of manuals, e.g. the realistic handbook corpus built by "
+    "python -m corpora.handbook.build OUT_DIR.",
+)
+
+
+@bench.command("ingest")
+@_CORPUS
+@click.option("--copies", default=10, show_default=True, help="The larger run: N copies.")
+@_out_dir("ingest.json and ingest.md")
+def bench_ingest(corpus: Path, copies: int, out_dir: Path) -> None:
+    """Ingestion pages/s and peak memory: the corpus cold, then once and N times over
+    with remembered embeddings (each run in its own process; the sizes side by side)."""
+    import tempfile
+
+    from rma.bench import ingest as ib
+
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            result = ib.measure(corpus, Path(work), copies)
+        except RuntimeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    _publish(out_dir, "ingest", result, ib.markdown(result))
+
+
+@bench.command("recall")
+@_CORPUS
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("corpora/handbook/answers/questions.json"),
+    show_default=True,
+    help="The answer key: questions, their kind and the passages that answer them.",
+)
+@click.option("-k", "k", default=5, show_default=True, help="Hits per question.")
+@_out_dir("recall.json and recall.md")
+def bench_recall(corpus: Path, questions: Path, k: int, out_dir: Path) -> None:
+    """recall@k of retrieval against an answer key, and whether the "not covered" gate
+    keeps the key's unanswerable questions out (the corpus ingested into a fresh store)."""
+    import tempfile
+
+    from rma.bench import recall as rc
+    from rma.llm.factory import build_router
+
+    async def run() -> dict[str, Any]:
+        router = build_router(load_settings())
+        try:
+            with tempfile.TemporaryDirectory() as data:
+                return await rc.measure(router, corpus, questions, Path(data), k)
+        finally:
+            await router.aclose()
+
+    result = _run(run())
+    _publish(out_dir, "recall", result, rc.markdown(result))
+
+
 @click.group("migrate")
 def migrate() -> None:
     """Moving chat traffic between backends: shadow pairs, canary (see rma.llm.migration)."""

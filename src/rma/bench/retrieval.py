@@ -88,7 +88,7 @@ async def measure_retrieval(
             await asyncio.to_thread(
                 store.replace_document, manual, f"{copy:064d}", "bench", chunks, vectors.tolist()
             )
-        await library.rebuild_indexes()
+        await library.sync_indexes()
         retriever = HybridRetriever(store, library.keywords, router)
         timings = []
         for i in range(queries):

@@ -4,6 +4,6 @@ Shared by manual ingestion (scanned pages in manuals) and the document processor
 """
 
 from rma.ocr.engines import OcrReader, PageText
-from rma.ocr.pdf import read_pdf
+from rma.ocr.pdf import PdfLayout, read_pdf, read_pdf_layout
 
-__all__ = ["OcrReader", "PageText", "read_pdf"]
+__all__ = ["OcrReader", "PageText", "PdfLayout", "read_pdf", "read_pdf_layout"]

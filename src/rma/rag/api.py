@@ -8,6 +8,8 @@ an ``rma`` field beside the usual ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +36,7 @@ from rma.rag.answer import (
     analyze_question,
     format_with_citations,
 )
+from rma.rag.jobs import IngestJob, JobBook, folder_job, run_job
 from rma.rag.library import IngestResult, LibraryStats, ManualLibrary
 from rma.rag.limits import (
     ConflictsResponse,
@@ -53,13 +56,15 @@ from rma.service.app import RouterDep, SettingsDep, create_app, error_body, stat
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
 
+log = logging.getLogger("rma.rag")
 MODEL_ID = "rma-manuals"
 MAX_BATCH_QUESTIONS = 100
 
 
 class RagService:
     """What the routes share: the library (store and indexes), the limits (the approved
-    table and what the manuals say about it) and the answerer, which reads both."""
+    table and what the manuals say about it), the answerer, which reads both, and the
+    ingest jobs (one runs at a time, in the background)."""
 
     def __init__(
         self,
@@ -72,6 +77,32 @@ class RagService:
         self.limits = limits
         self.answerer = answerer
         self.database = database
+        self.jobs = JobBook(library.data_dir)
+        self._queue: asyncio.Queue[IngestJob] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    def submit(self, job: IngestJob) -> None:
+        """Queue a job for the background worker (started on first use)."""
+        self._queue.put_nowait(job)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await run_job(self.library, self.jobs, job)
+            except Exception:  # recorded on the job (state "failed"); the worker goes on
+                log.exception("ingest job failed", extra={"job": job.id})
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.library.close()
+        if self.database is not None:
+            await self.database.aclose()
 
 
 async def get_service(request: Request) -> RagService:
@@ -131,6 +162,17 @@ class BatchResponse(BaseModel):
 
 class IngestAllResponse(BaseModel):
     results: list[IngestResult]
+
+
+class IngestJobRequest(BaseModel):
+    remove_missing: bool = Field(
+        default=True,
+        description="Remove manuals ingested from the folder before and now gone from it.",
+    )
+
+
+class IngestJobList(BaseModel):
+    jobs: list[IngestJob]
 
 
 class DocumentsResponse(BaseModel):
@@ -314,6 +356,32 @@ async def ingest_all(rag: ServiceDep, settings: SettingsDep) -> IngestAllRespons
     return IngestAllResponse(results=await rag.library.ingest_folder(Path(settings.manuals_path)))
 
 
+@routes.post("/ingest-jobs", tags=["manuals"], response_model=IngestJob, status_code=202)
+async def create_ingest_job(
+    rag: ServiceDep, settings: SettingsDep, body: IngestJobRequest | None = None
+) -> IngestJob:
+    """Start ingesting every manual in ``MANUALS_PATH`` in the background; poll the job
+    for progress. A job interrupted by a restart resumes when the service starts."""
+    request = body or IngestJobRequest()
+    job = await asyncio.to_thread(
+        folder_job, rag.jobs, Path(settings.manuals_path), remove_missing=request.remove_missing
+    )
+    rag.submit(job)
+    return job
+
+
+@routes.get("/ingest-jobs", tags=["manuals"], response_model=IngestJobList)
+async def list_ingest_jobs(rag: ServiceDep) -> IngestJobList:
+    """Every ingest job this service has run, oldest first."""
+    return IngestJobList(jobs=await asyncio.to_thread(rag.jobs.all))
+
+
+@routes.get("/ingest-jobs/{job_id}", tags=["manuals"], response_model=IngestJob)
+async def get_ingest_job(job_id: str, rag: ServiceDep) -> IngestJob:
+    """A job's state and progress: files done of total, pages done, each file's outcome."""
+    return await asyncio.to_thread(rag.jobs.get, job_id)
+
+
 @routes.get("/documents", tags=["manuals"], response_model=DocumentsResponse)
 async def documents(rag: ServiceDep) -> DocumentsResponse:
     """The ingested manuals."""
@@ -424,13 +492,16 @@ async def _start(app: FastAPI) -> None:
     register, database = await open_register(app.state.settings)
     limits = ManualLimits(library.candidates, register)
     answerer = ManualsAnswerer.for_library(library, limits)
-    app.state.rag = RagService(library, limits, answerer, database)
+    rag = RagService(library, limits, answerer, database)
+    for job in await asyncio.to_thread(rag.jobs.unfinished):
+        rag.submit(job)  # stopped part-way: resume where it left off
+    app.state.rag = rag
 
 
 async def _stop(app: FastAPI) -> None:
     rag: RagService | None = getattr(app.state, "rag", None)
-    if rag is not None and rag.database is not None:
-        await rag.database.aclose()
+    if rag is not None:
+        await rag.stop()
 
 
 def create(**kwargs: Any) -> FastAPI:

@@ -1,16 +1,25 @@
-"""The keyword half of retrieval: a BM25 index over every chunk, built at ingest and saved.
+"""The keyword half of retrieval: BM25 over every live chunk, kept in SQLite's FTS5.
 
-Queries load nothing and build nothing: the index is rebuilt when the manuals change
-(after each ingest or delete) and saved beside a fingerprint of the store it was built
-from, so a restarted service loads it and knows whether it is still current.
+The index is incremental: ingesting a manual adds its chunks and deletes its previous
+version's, in one transaction; nothing is rebuilt, and memory does not grow with the
+library (the index lives on disk, under ``RMA_DATA_DIR/rag``). Each indexed document is
+recorded with its version, so a restarted service, or one sharing a Chroma server with
+another, brings the index up to date by comparing versions (:meth:`KeywordIndex.stale`),
+touching only the documents that differ.
+
+Passages and questions are tokenised alike: lower-case words and whole numbers, light
+plural folding, and the debt-advice vocabulary's term tokens (``rma.rag.vocabulary``),
+so "OR" in a question meets "official receiver" in a manual.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
+import sqlite3
+import threading
 from pathlib import Path
+
+from rma.rag.vocabulary import terms_in
 
 STOPWORDS = frozenset(
     [
@@ -131,78 +140,160 @@ STOPWORDS = frozenset(
 )
 
 
+# Numbers written as words read as their digits: "five years" meets "5 years".
+NUMBER_WORDS = {
+    w: str(n)
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case words and whole numbers ("£50,000" -> "50000"), light plural folding."""
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
-    words = re.findall(r"[a-z0-9]+", text)
+    """Lower-case words and whole numbers ("£50,000" -> "50000", "five" -> "5"), light
+    plural folding, and the vocabulary's term tokens for the forms the text contains."""
+    lowered = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
+    words = re.findall(r"[a-z0-9]+", lowered)
     out = []
     for word in words:
         if word in STOPWORDS:
             continue
+        word = NUMBER_WORDS.get(word, word)
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
         out.append(word)
-    return out
+    return out + terms_in(text)
 
 
 class KeywordIndex:
-    """BM25 over chunk texts, addressed by the store's row ids."""
+    """BM25 (FTS5) over chunk texts, addressed by the store's row ids.
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.ids: list[str] = []
-        self.fingerprint = ""
-        self._bm25: object | None = None
+    Blocking: async callers run its methods with ``asyncio.to_thread``."""
 
-    def build(self, rows: list[tuple[str, str]], fingerprint: str) -> None:
-        """Index ``(row id, text)`` pairs and save the index. Blocking: run on a thread."""
-        import bm25s
+    FILE = "keywords.sqlite"
 
-        self.ids = [row_id for row_id, _ in rows]
-        self.fingerprint = fingerprint
-        if rows:
-            bm25 = bm25s.BM25()
-            bm25.index([tokenize(text) or ["_"] for _, text in rows], show_progress=False)
-            self._bm25 = bm25
-        else:
-            self._bm25 = None
-        self._save()
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder  # None: in memory, for one question, never written to disk
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
 
-    def _save(self) -> None:
-        staging = self.folder.with_name(self.folder.name + ".new")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(staging / "bm25"))  # type: ignore[attr-defined]
-        (staging / "ids.json").write_text(
-            json.dumps({"fingerprint": self.fingerprint, "ids": self.ids}), encoding="utf-8"
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            if self.folder is None:
+                db = sqlite3.connect(":memory:", check_same_thread=False)
+            else:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.folder / self.FILE, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS documents (document_id TEXT PRIMARY KEY, version TEXT);
+                CREATE TABLE IF NOT EXISTS rows (
+                    rowid INTEGER PRIMARY KEY, chunk_id TEXT, document_id TEXT);
+                CREATE INDEX IF NOT EXISTS rows_by_document ON rows(document_id);
+                CREATE VIRTUAL TABLE IF NOT EXISTS passages USING fts5(
+                    tokens, tokenize = 'unicode61');
+                """
+            )
+            self._db = db
+        return self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def versions(self) -> dict[str, str]:
+        """document id -> the version indexed."""
+        with self._lock:
+            return dict(self._conn().execute("SELECT document_id, version FROM documents"))
+
+    def stale(self, live: dict[str, str]) -> tuple[list[str], list[str]]:
+        """Documents to (re)index and documents to drop, to match ``live`` (id -> version)."""
+        held = self.versions()
+        add = sorted(d for d, v in live.items() if held.get(d) != v)
+        drop = sorted(d for d in held if d not in live)
+        return add, drop
+
+    def replace_document(self, document_id: str, version: str, rows: list[tuple[str, str]]) -> None:
+        """Index a document's ``(row id, text)`` pairs in place of any earlier version."""
+        tokens = [" ".join(tokenize(text)) or "_" for _, text in rows]
+        with self._lock:
+            db = self._conn()
+            with db:
+                self._delete(db, document_id)
+                for (row_id, _), words in zip(rows, tokens, strict=True):
+                    cursor = db.execute(
+                        "INSERT INTO rows(chunk_id, document_id) VALUES (?, ?)",
+                        (row_id, document_id),
+                    )
+                    db.execute(
+                        "INSERT INTO passages(rowid, tokens) VALUES (?, ?)",
+                        (cursor.lastrowid, words),
+                    )
+                db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (document_id, version))
+
+    def delete_document(self, document_id: str) -> None:
+        with self._lock:
+            db = self._conn()
+            with db:
+                self._delete(db, document_id)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, document_id: str) -> None:
+        db.execute(
+            "DELETE FROM passages WHERE rowid IN (SELECT rowid FROM rows WHERE document_id = ?)",
+            (document_id,),
         )
-        # Swap in whole, so a crash never leaves a half-written index behind.
-        shutil.rmtree(self.folder, ignore_errors=True)
-        staging.rename(self.folder)
+        db.execute("DELETE FROM rows WHERE document_id = ?", (document_id,))
+        db.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
 
-    def load(self) -> bool:
-        """Load the saved index; False when there is none (or it cannot be read)."""
-        import bm25s
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn().execute("SELECT count(*) FROM rows").fetchone()[0])
 
-        try:
-            saved = json.loads((self.folder / "ids.json").read_text(encoding="utf-8"))
-            self.ids = list(saved["ids"])
-            self.fingerprint = str(saved["fingerprint"])
-            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25")) if self.ids else None
-        except (OSError, ValueError, KeyError):
-            self.ids, self.fingerprint, self._bm25 = [], "", None
-            return False
-        return True
+    def occurrences(self, phrase: list[str], *, prefix: bool = False) -> int:
+        """How many indexed passages hold these tokens, in this order, side by side (the
+        last one as a prefix, with ``prefix``)."""
+        if not phrase:
+            return 0
+        quoted = '"' + " ".join(phrase) + '"' + ("*" if prefix else "")
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT count(*) FROM passages WHERE passages MATCH ?", (quoted,))
+                .fetchone()
+            )
+        return int(row[0])
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """Row ids and BM25 scores of the best ``n`` chunks with any query word."""
-        terms = tokenize(query)
-        if self._bm25 is None or not terms or not self.ids:
+        """Row ids and BM25 scores (higher is better) of the best ``n`` chunks with any
+        query word."""
+        terms = sorted(set(tokenize(query)))
+        if not terms:
             return []
-        docs, scores = self._bm25.retrieve(  # type: ignore[attr-defined]
-            [terms], k=min(n, len(self.ids)), show_progress=False, n_threads=1
-        )
-        return [
-            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
-        ]
+        match = " OR ".join(f'"{t}"' for t in terms)
+        with self._lock:
+            found = self._conn().execute(
+                "SELECT rows.chunk_id, -bm25(passages) AS score FROM passages "
+                "JOIN rows ON rows.rowid = passages.rowid "
+                "WHERE passages MATCH ? ORDER BY bm25(passages) LIMIT ?",
+                (match, n),
+            )
+            return [(str(chunk_id), float(score)) for chunk_id, score in found]

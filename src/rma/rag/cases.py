@@ -118,13 +118,6 @@ class Forgotten(CaseStats):
     warnings: list[str]
 
 
-class _OneQuestionKeywords(KeywordIndex):
-    """A case's keyword index, built for one question and never written to disk."""
-
-    def _save(self) -> None:
-        return None
-
-
 class CaseAnswerer(ManualsAnswerer):
     """The manuals' cited answers, over one case's passages and worded for them; a
     client's letters state no legal limits."""
@@ -204,8 +197,12 @@ class CaseIndex:
         if store is None or await asyncio.to_thread(store.count) == 0:
             raise NotFound("nothing of this case is indexed: no document has been read yet")
         rows = await asyncio.to_thread(store.all_chunks)
-        keywords = _OneQuestionKeywords(Path())
-        await asyncio.to_thread(keywords.build, [(i, c.embedding_text()) for i, c in rows], "")
+        keywords = KeywordIndex(None)  # for this one question, in memory, never on disk
+        by_document: dict[str, list[tuple[str, str]]] = {}
+        for row_id, chunk in rows:
+            by_document.setdefault(chunk.document_id, []).append((row_id, chunk.embedding_text()))
+        for document_id, texts in by_document.items():
+            await asyncio.to_thread(keywords.replace_document, document_id, "", texts)
         retriever = HybridRetriever(store, keywords, self.router)
         answerer = CaseAnswerer(
             retriever, store, ManualLimits(lambda: (0, [])), self.router,
@@ -237,9 +234,14 @@ class CaseIndex:
         folder = Path(self.location)
         database = folder / "chroma.sqlite3"
         embedded = database.is_file()
-        segments = _segments(database, str(store.collection.id)) if embedded else []
+        # the chunks' collection and the catalogue of its documents (names, titles)
+        collections = [store.collection, store.catalogue]
+        segments = (
+            [s for c in collections for s in _segments(database, str(c.id))] if embedded else []
+        )
         with WRITES:
-            self.client.delete_collection(store.collection.name)
+            for collection in collections:
+                self.client.delete_collection(collection.name)
             store.scrub()
         if not embedded:
             return False, [

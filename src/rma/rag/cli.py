@@ -32,8 +32,11 @@ def _run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
         database = None
         try:
             library = await ManualLibrary.open(settings, router)
-            register, database = await open_register(settings)
-            return await work(library, ManualLimits(library.candidates, register))
+            try:
+                register, database = await open_register(settings)
+                return await work(library, ManualLimits(library.candidates, register))
+            finally:
+                await library.close()
         finally:
             if database is not None:
                 await database.aclose()
@@ -49,23 +52,51 @@ def _run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def ingest_cmd(paths: tuple[Path, ...]) -> None:
-    """Ingest manuals: files, or folders (every supported file directly inside)."""
+    """Ingest manuals: files, or folders (every supported file directly inside).
 
-    async def work(library: Any, _: Any) -> list[Any]:
-        results = []
-        for path in paths:
-            if path.is_dir():
-                results.extend(await library.ingest_folder(path, remove_missing=False))
-            else:
-                results.append(await library.ingest(path.name, path.read_bytes(), "manuals"))
-        return results
+    Runs as a job saved under the data directory: if an earlier run over the same files
+    was stopped, this one resumes it."""
+    from rma.rag.jobs import JobBook, JobFile, run_job
+    from rma.rag.library import manual_files
 
-    for r in _run(work):
-        pages = f", {r.pages} page{'s' if r.pages != 1 else ''}" if r.pages else ""
-        ocr = f", OCR on pages {r.ocr_pages}" if r.ocr_pages else ""
-        click.echo(f"{r.outcome:<9} {r.filename}: {r.chunks} chunks{pages}{ocr}")
-        for warning in r.warnings:
-            click.echo(f"          warning: {warning}")
+    try:
+        files = [f for p in paths for f in (manual_files(p) if p.is_dir() else [p])]
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if not files:
+        click.echo("error: no supported files (PDF, Markdown, text, DOCX, HTML) found", err=True)
+        sys.exit(1)
+
+    async def work(library: Any, _: Any) -> Any:
+        book = JobBook(library.data_dir)
+        job = await asyncio.to_thread(book.matching, files)
+        if job is not None:
+            click.echo(f"resuming ingest job {job.id}: {job.done} of {job.total} done", err=True)
+        else:
+            job = await asyncio.to_thread(book.create, files, ", ".join(p.name for p in paths))
+        with click.progressbar(
+            length=job.total, label="ingesting", file=sys.stderr, show_pos=True
+        ) as bar:
+            bar.update(job.done)
+
+            def progress(job: Any, file: JobFile) -> None:
+                bar.update(1)
+                _print_file(file)
+
+            return await run_job(library, book, job, progress=progress)
+
+    job = _run(work)
+    pages = job.pages_done
+    click.echo(f"{job.done} files, {pages} pages; {job.failed} failed", err=True)
+
+
+def _print_file(file: Any) -> None:
+    pages = f", {file.pages} page{'s' if file.pages != 1 else ''}" if file.pages else ""
+    ocr = f", OCR on pages {file.ocr_pages}" if file.ocr_pages else ""
+    click.echo(f"{file.outcome:<9} {file.name}: {file.chunks} chunks{pages}{ocr}")
+    for warning in file.warnings:
+        click.echo(f"          warning: {warning}")
 
 
 @click.command("ask")
@@ -91,6 +122,12 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
         click.echo(answer.response().model_dump_json(indent=2))
         return
     click.echo(format_with_citations(answer))
+    if answer.sources and not any(s.cited for s in answer.sources):
+        # the warning below points at these: they are printed, never left unseen
+        click.echo("\nSources given to the model (the answer cites none of them):")
+        for s in answer.sources:
+            page = f", page {s.chunk.page}" if s.chunk.page else ""
+            click.echo(f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}")
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -20,7 +20,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from rma.errors import InputError, UnsupportedMediaType
-from rma.ocr import OcrReader, read_pdf
+from rma.ocr import OcrReader, read_pdf_layout
+from rma.rag.printout import Block, printed_blocks, system_lexicon
 from rma.text import TokenCounter, estimate_tokens, split_sentences
 
 FileKind = Literal["pdf", "markdown", "text", "docx", "html"]
@@ -41,14 +42,6 @@ MAX_FILENAME_CHARS = 200
 # OCR text below this mean confidence is flagged on ingest.
 LOW_OCR_CONFIDENCE = 0.6
 FIGURE = re.compile(r"£\s?\d|\d\s?%|\b\d+\s+(?:days?|weeks?|months?|years?)\b", re.I)
-
-
-@dataclass(frozen=True)
-class Block:
-    kind: Literal["heading", "paragraph"]
-    text: str
-    level: int = 0
-    page: int | None = None
 
 
 @dataclass
@@ -148,11 +141,12 @@ async def load_manual(filename: str, data: bytes, ocr: OcrReader) -> LoadedManua
 
 
 async def _load_pdf(name: str, data: bytes, ocr: OcrReader) -> LoadedManual:
-    pages = await read_pdf(data, ocr)
+    pdf = await read_pdf_layout(data, ocr)
+    printed, report = await asyncio.to_thread(printed_blocks, pdf)
     blocks: list[Block] = []
     ocr_pages: list[int] = []
     warnings: list[str] = []
-    for page in pages:
+    for page in pdf.pages:
         warnings.extend(page.warnings)
         if page.method != "text-layer":
             ocr_pages.append(page.number)
@@ -161,9 +155,15 @@ async def _load_pdf(name: str, data: bytes, ocr: OcrReader) -> LoadedManual:
                     f"page {page.number} was read by OCR with low confidence "
                     f"({page.confidence:.2f}); check quotes from it against the original"
                 )
-        blocks.extend(_blocks_from_lines(page.text.splitlines(), page.number, not blocks))
-    title = next((b.text for b in blocks if b.kind == "heading"), PurePosixPath(name).stem)
-    return LoadedManual(name, "pdf", title, len(pages), blocks, ocr_pages, warnings)
+        if page.number not in pdf.layouts:
+            blocks.extend(_blocks_from_lines(page.text.splitlines(), page.number, not blocks))
+    warnings.extend(report.warnings(system_lexicon()))
+    # Printed pages and OCR pages in page order (sorted is stable: order within a page holds).
+    blocks = sorted([*printed, *blocks], key=lambda b: b.page or 0)
+    headings = [b for b in blocks if b.kind == "heading"]
+    top = min((b.level for b in headings), default=1)
+    title = next((b.text for b in headings if b.level == top), PurePosixPath(name).stem)
+    return LoadedManual(name, "pdf", title, len(pdf.pages), blocks, ocr_pages, warnings)
 
 
 def _looks_like_heading(line: str, previous: str | None) -> bool:

@@ -5,24 +5,32 @@ fused score is the sum of 1 / (k + rank) over the lists it appears in. A reranke
 one is configured, reorders the fused candidates before the top ones are kept.
 
 Relevance is judged on the vector similarity of the best candidate: keyword overlap on
-a word such as "limit" alone does not make a question one the manuals answer.
+a word such as "limit" alone does not make a question one the manuals answer, and a
+question naming something no passage names is not one either (``rma.rag.coverage``).
+The question is embedded with its abbreviations spelled out (``rma.rag.vocabulary``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from rma.errors import NothingIngested
 from rma.llm.router import ProviderRouter
 from rma.rag.bm25 import KeywordIndex
+from rma.rag.coverage import unknown_terms
 from rma.rag.manuals import ManualChunk
 from rma.rag.store import ManualStore
+from rma.rag.vocabulary import expand_question
 
 RRF_K = 60
 CANDIDATES = 20
 # Cosine similarity (all-MiniLM-L6-v2) below which no chunk is taken to answer a question.
 MIN_RELEVANCE = 0.35
+# From this similarity up, a question's words the manuals never use (a paraphrase) do not
+# make it off the map; below it they do (``rma.rag.coverage``).
+STRONG_SIMILARITY = 0.6
 
 
 @dataclass
@@ -39,6 +47,8 @@ class Retrieval:
     best_similarity: float
     relevant: bool
     embed_provenance: dict[str, object]
+    # Terms of the question no passage holds: the question is not about these manuals.
+    unknown_terms: list[str] = field(default_factory=list)
 
 
 class Reranker(Protocol):
@@ -66,7 +76,14 @@ class HybridRetriever:
         self.min_relevance = min_relevance
 
     async def retrieve(self, question: str, top_k: int) -> Retrieval:
-        embedded = await self.router.embed([question])
+        """The best ``top_k`` live chunks for a question. Raises NothingIngested when the
+        library is empty: "the manuals do not cover this" would then be untrue."""
+        if not await asyncio.to_thread(self.store.live):
+            raise NothingIngested(
+                f"nothing ingested in {self.store.location}: ingest manuals first "
+                f"(rma ingest FOLDER, or POST /ingest-jobs)"
+            )
+        embedded = await self.router.embed([expand_question(question)])
         vector_hits, keyword_hits = await asyncio.gather(
             asyncio.to_thread(self.store.nearest, embedded.vectors[0], self.candidates),
             asyncio.to_thread(self.keywords.search, question, self.candidates),
@@ -88,6 +105,13 @@ class HybridRetriever:
         if self.reranker is not None:
             hits = await self.reranker.rerank(question, hits)
         best = max((s for _, s in vector_hits), default=0.0)
+        unknown = await asyncio.to_thread(
+            unknown_terms, question, self.keywords, words=best < STRONG_SIMILARITY
+        )
         return Retrieval(
-            hits[:top_k], best, best >= self.min_relevance, embedded.provenance.model_dump()
+            hits[:top_k],
+            best,
+            best >= self.min_relevance and not unknown,
+            embedded.provenance.model_dump(),
+            unknown,
         )

@@ -5,6 +5,15 @@ Embedded and persistent under ``RMA_DATA_DIR/chroma`` by default; the Chroma ser
 its vectors come from and refuses vectors from any other model: vectors from two models
 are not comparable, and mixing them would quietly ruin retrieval.
 
+Replacing a manual is crash-safe. Chroma has no transaction across many rows, so a new
+version's chunks are written aside (their ids carry the version) while the old version
+stays live, and the swap is one row: the document's entry in a catalogue collection,
+which names its live version. Only then are the old chunks deleted. Readers see only
+live chunks, so a process killed at any point leaves each document whole, in its old or
+its new version; :meth:`ManualStore.repair`, run at start-up, deletes the leftovers (a
+half-written version, an old one not yet deleted) and drops any document whose live
+version has lost chunks, saying so.
+
 Chroma's client is synchronous, so every method here blocks; async callers run them
 with ``asyncio.to_thread``.
 """
@@ -16,6 +25,7 @@ import json
 import logging
 import struct
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +39,11 @@ from rma.rag.manuals import LoadedManual, ManualChunk
 log = logging.getLogger("rma.rag")
 
 COLLECTION = "rma_manuals"
+CATALOGUE_SUFFIX = "_documents"
 ADD_BATCH = 1000
 GET_PAGE = 5000
+# Chroma stores a vector with every row; a catalogue row needs none, so it gets this one.
+_NO_VECTOR = [1.0]
 
 
 # hnswlib as Chroma persists it: header.bin starts with a 4-byte format version, then
@@ -79,6 +92,7 @@ class DocumentRecord(BaseModel):
     ocr_pages: list[int] = Field(default_factory=list)
     origin: str = "upload"
     ingested_at: str = ""
+    version: str = Field("", exclude=True)
 
 
 class ManualStore:
@@ -90,6 +104,11 @@ class ManualStore:
         self.collection = client.get_or_create_collection(
             collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+        # One row per document: its live version and record (the swap is one upsert here).
+        self.catalogue = client.get_or_create_collection(
+            f"{collection}{CATALOGUE_SUFFIX}", embedding_function=None
+        )
+        self._live: dict[str, str] | None = None
 
     @classmethod
     def open(cls, settings: Settings, collection: str = COLLECTION) -> ManualStore:
@@ -148,17 +167,16 @@ class ManualStore:
         origin: str,
         chunks: list[ManualChunk],
         vectors: list[list[float]],
+        *,
+        on_write: Callable[[str], None] | None = None,
     ) -> DocumentRecord:
-        """Add the new version's chunks, then remove every older version's chunks.
-
-        If adding fails part-way, the new rows are removed again and the old version
-        stays as it was: nothing is left half-ingested.
-        """
+        """Write the new version aside, swap it in with one catalogue row, then delete
+        every other version's chunks. ``on_write`` hears each step's name as it is done."""
         if not chunks or len(chunks) != len(vectors):
             raise InputError("a document needs at least one chunk, each with a vector")
         with WRITES:
             try:
-                return self._replace(manual, sha256, origin, chunks, vectors)
+                return self._replace(manual, sha256, origin, chunks, vectors, on_write)
             finally:
                 self.scrub()
 
@@ -169,8 +187,10 @@ class ManualStore:
         origin: str,
         chunks: list[ManualChunk],
         vectors: list[list[float]],
+        on_write: Callable[[str], None] | None,
     ) -> DocumentRecord:
         document_id = chunks[0].document_id
+        version = sha256[:16]
         record = DocumentRecord(
             document_id=document_id,
             filename=manual.name,
@@ -182,30 +202,56 @@ class ManualStore:
             ocr_pages=list(manual.ocr_pages),
             origin=origin,
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            version=version,
         )
-        version = sha256[:16]
-        ids = [f"{document_id}:{version}:{c.index}" for c in chunks]
+        ids = [self.row_id(record, c.index) for c in chunks]
         metadatas = [_chunk_metadata(c, record) for c in chunks]
+        step = on_write or (lambda _: None)
+        if self.live().get(document_id) == version:
+            self._delete_except(document_id, version)  # the same text again: tidy, keep
+            return self.document(document_id) or record
+        self._delete_version(document_id, version)  # leftovers of an interrupted write
         try:
             for i in range(0, len(ids), ADD_BATCH):
-                self.collection.upsert(
+                self.collection.add(
                     ids=ids[i : i + ADD_BATCH],
                     embeddings=vectors[i : i + ADD_BATCH],
                     documents=[c.text for c in chunks[i : i + ADD_BATCH]],
                     metadatas=metadatas[i : i + ADD_BATCH],
                 )
+                step("staged")
         except Exception:
-            self.collection.delete(ids=ids)
+            self._delete_version(document_id, version)
             raise
-        self.collection.delete(
-            where={"$and": [{"document_id": document_id}, {"sha256": {"$ne": sha256}}]}
+        self.catalogue.upsert(
+            ids=[document_id], embeddings=[_NO_VECTOR], metadatas=[_record_metadata(record)]
         )
+        self._live = None
+        step("swapped")
+        self._delete_except(document_id, version)
+        step("cleaned")
         return record
 
+    @staticmethod
+    def row_id(record: DocumentRecord, index: int) -> str:
+        """A chunk's row id: the version in it keeps two versions' rows apart."""
+        return f"{record.document_id}:{record.version}:{index}"
+
+    def _delete_version(self, document_id: str, version: str) -> None:
+        self.collection.delete(where={"$and": [{"document_id": document_id}, {"version": version}]})
+
+    def _delete_except(self, document_id: str, version: str) -> None:
+        self.collection.delete(
+            where={"$and": [{"document_id": document_id}, {"version": {"$ne": version}}]}
+        )
+
     def delete_document(self, document_id: str) -> int:
-        """Remove a document's chunks; returns how many there were."""
+        """Remove a document (its catalogue row first, so it is gone in one step) and its
+        chunks; returns how many chunks there were."""
         with WRITES:
             found = self.collection.get(where={"document_id": document_id}, include=[])
+            self.catalogue.delete(ids=[document_id])
+            self._live = None
             if found["ids"]:
                 self.collection.delete(ids=found["ids"])
             self.scrub()
@@ -218,23 +264,86 @@ class ManualStore:
         if (folder / "chroma.sqlite3").is_file():
             zero_unused_vector_slots(folder)
 
+    def repair(self) -> list[str]:
+        """Make the store whole after a crash: delete chunks of versions that are not live
+        and drop documents whose live version is missing chunks. Returns what it did, one
+        sentence per document (empty when there was nothing to do)."""
+        if self.catalogue.count() == 0 and self.collection.count() > 0:
+            self._catalogue_from_chunks()
+        records = {r.document_id: r for r in self.documents()}
+        counts: dict[tuple[str, str], int] = {}
+        offset = 0
+        while True:
+            rows = self.collection.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
+            if not rows["ids"]:
+                break
+            for meta in rows["metadatas"] or []:
+                key = (str(meta["document_id"]), str(meta.get("version", "")))
+                counts[key] = counts.get(key, 0) + 1
+            offset += len(rows["ids"])
+        notes = []
+        for (document_id, version), n in sorted(counts.items()):
+            record = records.get(document_id)
+            if record is None or record.version != version:
+                self._delete_version(document_id, version)
+                notes.append(
+                    f"{document_id}: removed {n} chunks of an unfinished or replaced version"
+                )
+        for record in records.values():
+            have = counts.get((record.document_id, record.version), 0)
+            if have != record.chunks:
+                self.delete_document(record.document_id)
+                notes.append(
+                    f"{record.filename}: {have} of its {record.chunks} chunks were found; "
+                    f"removed, ingest it again"
+                )
+        self._live = None
+        return notes
+
+    def _catalogue_from_chunks(self) -> None:
+        """A store written before the catalogue existed: each document's newest version."""
+        rows = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        newest: dict[str, dict[str, Any]] = {}
+        for row_id, meta in zip(rows["ids"], rows["metadatas"] or [], strict=True):
+            meta = {**meta, "version": meta.get("version") or row_id.split(":")[-2]}
+            held = newest.get(str(meta["document_id"]))
+            if held is None or str(meta["ingested_at"]) > str(held["ingested_at"]):
+                newest[str(meta["document_id"])] = meta
+        for document_id, meta in newest.items():
+            record = _record(meta)
+            self.collection.update(
+                ids=[self.row_id(record, i) for i in range(record.chunks)],
+                metadatas=[{"version": record.version}] * record.chunks,
+            )
+            self.catalogue.upsert(
+                ids=[document_id], embeddings=[_NO_VECTOR], metadatas=[_record_metadata(record)]
+            )
+
     # ------------------------------------------------------------------------ reading
 
+    def live(self) -> dict[str, str]:
+        """document id -> its live version (cached until this store writes)."""
+        if self._live is None:
+            self._live = {r.document_id: r.version for r in self.documents()}
+        return self._live
+
+    def forget_live(self) -> None:
+        """Read the catalogue again on next use (another instance may have written)."""
+        self._live = None
+
     def documents(self) -> list[DocumentRecord]:
-        rows = self.collection.get(where={"chunk_index": 0}, include=["metadatas"])
+        rows = self.catalogue.get(include=["metadatas"])
         records = [_record(m) for m in rows["metadatas"] or []]
         return sorted(records, key=lambda r: r.filename)
 
     def document(self, document_id: str) -> DocumentRecord | None:
-        rows = self.collection.get(
-            where={"$and": [{"document_id": document_id}, {"chunk_index": 0}]},
-            include=["metadatas"],
-        )
+        rows = self.catalogue.get(ids=[document_id], include=["metadatas"])
         metas = rows["metadatas"] or []
         return _record(metas[0]) if metas else None
 
     def count(self) -> int:
-        return int(self.collection.count())
+        """Chunks of live versions."""
+        return sum(r.chunks for r in self.documents())
 
     def fingerprint(self) -> str:
         """Changes whenever any document is added, replaced or removed."""
@@ -242,14 +351,24 @@ class ManualStore:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
     def nearest(self, vector: list[float], n: int) -> list[tuple[str, float]]:
-        """Row ids and cosine similarities of the ``n`` nearest chunks."""
-        total = self.count()
+        """Row ids and cosine similarities of the ``n`` nearest live chunks."""
+        total = self.collection.count()
         if total == 0:
             return []
         found = self.collection.query(
-            query_embeddings=[vector], n_results=min(n, total), include=["distances"]
+            query_embeddings=[vector],
+            n_results=min(n * 2, total),  # room for rows of versions not (or no longer) live
+            include=["distances", "metadatas"],
         )
-        return [(i, 1.0 - d) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
+        live = self.live()
+        hits = [
+            (i, 1.0 - d)
+            for i, d, m in zip(
+                found["ids"][0], found["distances"][0], found["metadatas"][0], strict=True
+            )
+            if live.get(str(m["document_id"])) == m.get("version")
+        ]
+        return hits[:n]
 
     def chunks(self, ids: list[str]) -> dict[str, ManualChunk]:
         if not ids:
@@ -260,26 +379,42 @@ class ManualStore:
             for i, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)
         }
 
+    def document_chunks(self, document_id: str) -> list[tuple[str, ManualChunk]]:
+        """A document's live chunks with their row ids, in order."""
+        version = self.live().get(document_id)
+        if version is None:
+            return []
+        rows = self.collection.get(
+            where={"$and": [{"document_id": document_id}, {"version": version}]},
+            include=["documents", "metadatas"],
+        )
+        out = [
+            (i, _chunk(i, t, m))
+            for i, t, m in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)
+        ]
+        return sorted(out, key=lambda pair: pair[1].index)
+
     def all_chunks(self) -> list[tuple[str, ManualChunk]]:
-        """Every chunk with its row id, in pages (BM25 and thresholds are built from these)."""
+        """Every live chunk with its row id, document by document."""
         out: list[tuple[str, ManualChunk]] = []
-        offset = 0
-        while True:
-            rows = self.collection.get(
-                include=["documents", "metadatas"], limit=GET_PAGE, offset=offset
-            )
-            if not rows["ids"]:
-                break
-            out.extend(
-                (i, _chunk(i, t, m))
-                for i, t, m in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)
-            )
-            offset += len(rows["ids"])
-        out.sort(key=lambda pair: (pair[1].document, pair[1].index))
+        for record in self.documents():
+            out.extend(self.document_chunks(record.document_id))
         return out
 
 
 def _chunk_metadata(chunk: ManualChunk, record: DocumentRecord) -> dict[str, Any]:
+    return {
+        **_record_metadata(record),
+        "chunk_index": chunk.index,
+        # Chroma metadata cannot hold None: 0 means "no page numbers" (not a paginated file).
+        "page": chunk.page or 0,
+        "heading_path": json.dumps(list(chunk.heading_path)),
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+    }
+
+
+def _record_metadata(record: DocumentRecord) -> dict[str, Any]:
     return {
         "document_id": record.document_id,
         "filename": record.filename,
@@ -291,12 +426,7 @@ def _chunk_metadata(chunk: ManualChunk, record: DocumentRecord) -> dict[str, Any
         "ocr_pages": json.dumps(record.ocr_pages),
         "origin": record.origin,
         "ingested_at": record.ingested_at,
-        "chunk_index": chunk.index,
-        # Chroma metadata cannot hold None: 0 means "no page numbers" (not a paginated file).
-        "page": chunk.page or 0,
-        "heading_path": json.dumps(list(chunk.heading_path)),
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
+        "version": record.version,
     }
 
 
@@ -312,6 +442,7 @@ def _record(meta: dict[str, Any]) -> DocumentRecord:
         ocr_pages=json.loads(str(meta.get("ocr_pages", "[]"))),
         origin=str(meta.get("origin", "upload")),
         ingested_at=str(meta.get("ingested_at", "")),
+        version=str(meta.get("version", "")),
     )
 
 
