@@ -146,6 +146,39 @@ def ollama(ollama_server: OllamaDouble) -> OllamaDouble:
     return ollama_server
 
 
+class OpenAIDouble(ServerDouble):
+    """The vLLM (OpenAI-compatible) test server (tests/fakes/openai_vision.py): a chat
+    model named as the real vLLM fixture's and a vision model; ``url`` ends in /v1."""
+
+
+OPENAI_DOUBLE_MODELS = (VLLM_MODEL_NAME, "qwen2-vl-2b-instruct")
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[OpenAIDouble]:
+    port = free_port()
+    proc = ServerProcess(
+        argv=[sys.executable, "-m", "tests.fakes.openai_vision", "--port", str(port),
+              "--models", ",".join(OPENAI_DOUBLE_MODELS)],
+        port=port,
+        health_path="/health",
+        log=LOGS / "fake-openai.log",
+        env={"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    proc.start()
+    try:
+        yield OpenAIDouble(f"{proc.base}/v1", proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def openai_double(openai_server: OpenAIDouble) -> OpenAIDouble:
+    """The vLLM test server, reset to normal behaviour for this test."""
+    openai_server.reset()
+    return openai_server
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server from the system's packages (scripts/test installs them)."""
