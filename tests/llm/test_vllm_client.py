@@ -100,8 +100,8 @@ async def test_max_tokens_is_cut_to_what_is_left_of_the_context(
     assert result.text == "a b c d e" and result.finish_reason == "length"
 
 
-async def test_the_server_failure_without_a_stream_is_an_http_error(
-    openai_double: OpenAIDouble, ollama: OllamaDouble
+async def test_vllms_failure_without_a_stream_is_an_http_error(
+    openai_double: OpenAIDouble,
 ) -> None:
     openai_double.control(fail_next=1, mid_stream=True, error="Internal server error")
     sdk = openai.AsyncOpenAI(base_url=openai_double.url, api_key="EMPTY", max_retries=0)
@@ -116,7 +116,9 @@ async def test_the_server_failure_without_a_stream_is_an_http_error(
         "code": 500,
     }
     await sdk.close()
-    # Ollama likewise: a failure while generating, with stream false, is an error status.
+
+
+def test_ollamas_failure_without_a_stream_is_an_http_error(ollama: OllamaDouble) -> None:
     ollama.control(fail_next=1, mid_stream=True, error="model runner crashed")
     reply = httpx.post(
         f"{ollama.url}/api/chat",
