@@ -10,8 +10,9 @@ the error status and body). Like Ollama, a prompt
 longer than ``options.num_ctx`` (default 2048) is silently truncated; the fake records
 that, so tests can prove RMA always sets ``num_ctx``.
 
-Test-only controls (not part of Ollama): ``POST /_control`` to script failures and
-delays, ``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
+Test-only controls (not part of Ollama): ``POST /_control`` to script failures, delays
+and replies (``reply`` for every call, ``replies`` for the next calls in turn),
+``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
 
 Run: ``python -m tests.fakes.ollama --port 11434 --models llama3.1:8b,llava:7b,all-minilm``
 """
@@ -269,6 +270,8 @@ class FakeOllama:
                 self.in_flight -= 1
 
     def _reply(self, body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
+        if self.control.get("replies"):  # one scripted reply per call, in turn
+            return str(self.control["replies"].pop(0))
         if "reply" in self.control:
             return str(self.control["reply"])
         fmt = body.get("format")
