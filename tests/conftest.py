@@ -208,14 +208,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No RMA variables from the surrounding shell leak into a test; data in tmp."""
+    clean_environment(monkeypatch, tmp_path)
+    return tmp_path
+
+
+def clean_environment(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """``clean_env`` for any scope: a module's fixture passes its own ``MonkeyPatch``."""
     prefixes = ("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")
     names = ("FALLBACK_PROVIDER", "EMBED_PROVIDER", "OCR_PROVIDER", "MANUALS_PATH")
     for name in list(os.environ):
         if (name.startswith(prefixes) or name in names) and not name.startswith("RMA_TEST_"):
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RMA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RMA_DATA_DIR", str(folder / "data"))
     monkeypatch.setenv("RMA_SERVICE_AUTH", SERVICE_AUTH_IN_TESTS)
-    return tmp_path
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,7 +8,6 @@ vLLM in tests/rag/test_e2e_vllm.py."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from rma.rag.api import MODEL_ID, create
-from tests.conftest import VLLM_MODEL_NAME, OpenAIDouble
+from tests.conftest import VLLM_MODEL_NAME, OpenAIDouble, clean_environment
 from tests.rag.conftest import copy_manuals
 from tests.support.answers import model_problems
 from tests.support.serve import serving
@@ -32,14 +31,11 @@ def rag_service(
 ) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("rag-model-part")
     with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")):
-                env.delenv(name)
+        clean_environment(env, folder)
         for name, value in {
             "LLM_PROVIDER": "vllm",
             "VLLM_URL": openai_server.url,
             "VLLM_MODEL": VLLM_MODEL_NAME,
-            "RMA_DATA_DIR": str(folder / "data"),
             "MANUALS_PATH": str(copy_manuals(folder / "manuals")),
         }.items():
             env.setenv(name, value)

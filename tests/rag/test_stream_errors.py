@@ -7,7 +7,6 @@ model failed before or after its first token."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import openai
 import pytest
 
 from rma.rag.api import MODEL_ID, create
-from tests.conftest import OllamaDouble
+from tests.conftest import OllamaDouble, clean_environment
 from tests.rag.conftest import copy_manuals
 from tests.support.serve import serving
 
@@ -30,14 +29,11 @@ def rag_service(
     """The RAG service over HTTP, on the Ollama test server, manuals ingested once."""
     folder = tmp_path_factory.mktemp("rag-stream-errors")
     with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")):
-                env.delenv(name)
+        clean_environment(env, folder)
         for name, value in {
             "LLM_PROVIDER": "ollama",
             "OLLAMA_URL": ollama_server.url,
             "LLM_RETRY_ATTEMPTS": "1",
-            "RMA_DATA_DIR": str(folder / "data"),
             "MANUALS_PATH": str(copy_manuals(folder / "manuals")),
         }.items():
             env.setenv(name, value)
