@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from rma.rag.api import MODEL_ID, create
-from tests.conftest import VLLM_MODEL_NAME, OpenAIDouble, clean_environment
-from tests.rag.conftest import copy_manuals
+from rma.rag.api import MODEL_ID
+from tests.conftest import VLLM_MODEL_NAME, OpenAIDouble
+from tests.rag.conftest import rag_over_http
 from tests.support.answers import model_problems
-from tests.support.serve import serving
 
 QUESTION = "What is the DRO debt limit?"
 CODE_SENTENCE = "As at 28 June 2024, the DRO debt limit (total qualifying debts) is £50,000"
@@ -30,18 +29,10 @@ def rag_service(
     openai_server: OpenAIDouble, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("rag-model-part")
-    with pytest.MonkeyPatch.context() as env:
-        clean_environment(env, folder)
-        for name, value in {
-            "LLM_PROVIDER": "vllm",
-            "VLLM_URL": openai_server.url,
-            "VLLM_MODEL": VLLM_MODEL_NAME,
-            "MANUALS_PATH": str(copy_manuals(folder / "manuals")),
-        }.items():
-            env.setenv(name, value)
-        with serving(create()) as url:
-            httpx.post(f"{url}/ingest-all-manuals", timeout=300).raise_for_status()
-            yield url
+    with rag_over_http(
+        folder, LLM_PROVIDER="vllm", VLLM_URL=openai_server.url, VLLM_MODEL=VLLM_MODEL_NAME
+    ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ import httpx
 import openai
 import pytest
 
-from rma.rag.api import MODEL_ID, create
-from tests.conftest import OllamaDouble, clean_environment
-from tests.rag.conftest import copy_manuals
-from tests.support.serve import serving
+from rma.rag.api import MODEL_ID
+from tests.conftest import OllamaDouble
+from tests.rag.conftest import rag_over_http
 
 QUESTION = "What is the DRO debt limit?"
 
@@ -28,18 +27,10 @@ def rag_service(
 ) -> Iterator[str]:
     """The RAG service over HTTP, on the Ollama test server, manuals ingested once."""
     folder = tmp_path_factory.mktemp("rag-stream-errors")
-    with pytest.MonkeyPatch.context() as env:
-        clean_environment(env, folder)
-        for name, value in {
-            "LLM_PROVIDER": "ollama",
-            "OLLAMA_URL": ollama_server.url,
-            "LLM_RETRY_ATTEMPTS": "1",
-            "MANUALS_PATH": str(copy_manuals(folder / "manuals")),
-        }.items():
-            env.setenv(name, value)
-        with serving(create()) as url:
-            httpx.post(f"{url}/ingest-all-manuals", timeout=300).raise_for_status()
-            yield url
+    with rag_over_http(
+        folder, LLM_PROVIDER="ollama", OLLAMA_URL=ollama_server.url, LLM_RETRY_ATTEMPTS="1"
+    ) as url:
+        yield url
 
 
 @pytest.fixture

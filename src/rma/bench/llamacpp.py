@@ -59,13 +59,17 @@ async def llamacpp_server(
             f"llama.cpp's server needs its extra packages ({exc.name}): pip install -e '.[bench]'"
         ) from None
     port = port or free_port()
+    async with _serving(server_argv(port, threads, n_ctx), port, log) as base:
+        yield base
+
+
+@asynccontextmanager
+async def _serving(argv: list[str], port: int, log: Path) -> AsyncIterator[str]:
+    """Run a server process, wait until it lists its model, yield its ``/v1`` URL, stop it."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            *server_argv(port, threads, n_ctx),
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+            *argv, stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True
         )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -147,26 +151,9 @@ async def llama_server(
 ) -> AsyncIterator[str]:
     """Start ``llama-server`` with ``slots`` slots, yield its ``/v1`` URL, stop it."""
     port = free_port()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *llama_server_argv(binary, port, slots, threads),
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        await _wait_ready(base, proc)
+    argv = llama_server_argv(binary, port, slots, threads)
+    async with _serving(argv, port, log) as base:
         yield base
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 def server_label(slots: int) -> str:
