@@ -21,7 +21,7 @@ from tests.rag.conftest import rag_over_http
 from tests.support.answers import model_problems
 
 QUESTION = "What is the DRO debt limit?"
-CODE_SENTENCE = "As at 28 June 2024, the DRO debt limit (total qualifying debts) is £50,000"
+CODE_SENTENCE = "the DRO debt limit is £50,000, in force from 28 June 2024"
 
 
 @pytest.fixture(scope="module")
