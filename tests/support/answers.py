@@ -1,12 +1,12 @@
 """What the model itself contributed to a cited answer, judged apart from what code adds.
 
-An answer from the manuals ends with sentences built by code ("As at 30 November 2026, the
-DRO debt limit is £50,000, in force from 28 June 2024 (source: ...) [1]."), which are correct and cited whatever the model said. A
-test that looks at the whole answer passes with a model that answered nothing. These
-checks strip the code-built sentences and judge the rest on their own, with their own
-reading of citations and figures (not the service's), against the sources in the response:
-the model's text is there, cites a source that exists, and states no figure its cited
-sources do not hold."""
+An answer from the manuals ends with sentences built by code ("As at 30 November 2026,
+the DRO debt limit is £50,000, in force from 28 June 2024 (source: ...) [1]."), correct
+and cited whatever the model said, so a test of the whole answer passes with a model
+that answered nothing. These checks strip the code-built sentences and judge the rest
+with their own reading of citations and figures (not the service's), against the
+sources in the response: the model's text is there, cites a source that exists, and
+states no figure its cited sources do not hold."""
 
 from __future__ import annotations
 
