@@ -90,6 +90,31 @@ llama_wheel() {
   ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
 }
 
+llama_server() {
+  # llama.cpp's own HTTP server, the peer `rma bench llm --start-llama-server` measures RMA
+  # against: built once from the llama.cpp source inside the llama-cpp-python sdist (the
+  # same version and portable flags as the wheel), statically linked, cached. Prints its path.
+  local key dir work
+  key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)
+  dir="$RMA_CACHE/llama-server-$key"
+  if [ ! -x "$dir/llama-server" ]; then
+    command -v cmake >/dev/null || install_system_packages cmake
+    say "building llama.cpp's llama-server $LLAMA_VERSION (about 6 minutes, once)"
+    work=$(mktemp -d)
+    "$VENV/bin/pip" download -q --no-deps --no-binary :all: -d "$work" \
+      "llama-cpp-python==$LLAMA_VERSION" >&2
+    tar -xzf "$work"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$work"
+    # shellcheck disable=SC2086  # the flags are words
+    with_heartbeat "building llama-server" bash -c "cmake -S '$work/llama_cpp_python-$LLAMA_VERSION/vendor/llama.cpp' \
+      -B '$work/build' -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
+      -DLLAMA_BUILD_SERVER=ON $LLAMA_CMAKE_ARGS && cmake --build '$work/build' --target llama-server -j"
+    mkdir -p "$dir"
+    cp "$work/build/bin/llama-server" "$dir/llama-server"
+    rm -rf "$work"
+  fi
+  echo "$dir/llama-server"
+}
+
 install_stamp() {
   # What an install depends on: the package's metadata, the model packages and this file.
   # RMA itself is installed editable, so changes to its code need no reinstall.

@@ -328,6 +328,31 @@ def test_one_rewording_when_above_target(
         assert len(chats) == 3  # extraction, rewording, its one corrective retry
 
 
+def test_a_rewording_that_passes_the_checks_is_used(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: OllamaDouble
+) -> None:
+    plain = {
+        "matters_discussed": ["You owe Lowell £4,230. This is for an old Vanquis card."],
+        "our_actions": ["We will ask for breathing space for you."],
+        "your_actions": ["Send us your SFS."],
+    }
+    for client in _client(
+        monkeypatch, LLM_PROVIDER="ollama", OLLAMA_URL=ollama.url, NOTES_READING_AGE_TARGET="5"
+    ):
+        ollama.reset()
+        ollama.control(replies=[json.dumps(EXTRACTION), json.dumps(plain)])
+        body = client.post("/convert", json=GOOD).json()
+        assert body["reworded"] is True, body["warnings"]
+        codes = [w["code"] for w in body["warnings"]]
+        assert "reword_failed" not in codes
+        assert body["matters_discussed"] == plain["matters_discussed"]
+        assert [a["action"] for a in body["our_actions"]] == plain["our_actions"]
+        assert "You owe Lowell £4,230. This is for an old Vanquis card." in body["letter"]
+        assert "You owe £4,230 to Lowell for an old Vanquis card." not in body["letter"]
+        chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
+        assert len(chats) == 2  # extraction, then one rewording that was accepted
+
+
 # ------------------------------------------------------------- privacy and CLI
 
 

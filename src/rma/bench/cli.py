@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -224,6 +225,24 @@ def _levels(value: str) -> tuple[int, ...]:
     "as 'llamacpp' (the stand-in for Ollama's default).",
 )
 @click.option(
+    "--start-llama-server",
+    "llama_slots",
+    multiple=True,
+    type=click.IntRange(1, 64),
+    metavar="SLOTS",
+    help="Also build (once, scripts/lib.sh) and start llama.cpp's own llama-server with SLOTS "
+    "parallel slots (continuous batching when more than one) and measure it as "
+    "'llama-server-SLOTS' (repeatable: e.g. 1 and 8).",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["shuffled", "fixed"]),
+    default="shuffled",
+    show_default=True,
+    help="The backends' order within each level: drawn again per level, or as given.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the shuffled order.")
+@click.option(
     "--llamacpp-threads", default=2, show_default=True, help="Threads for the in-process model."
 )
 @click.option("--levels", default="1,2,4,8,16,32", show_default=True, help="Concurrency levels.")
@@ -247,6 +266,9 @@ def _levels(value: str) -> tuple[int, ...]:
 def bench_llm(
     specs: tuple[str, ...],
     start_llamacpp: bool,
+    llama_slots: tuple[int, ...],
+    order: str,
+    seed: int,
     llamacpp_threads: int,
     levels: str,
     requests: int,
@@ -275,21 +297,36 @@ def bench_llm(
             warmup=warmup,
             client=client,  # type: ignore[arg-type]
             baseline=baseline,
+            order=order,  # type: ignore[arg-type]
+            seed=seed,
         )
     except RMAError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
 
     async def run() -> dict[str, Any]:
-        if not start_llamacpp:
-            return await lb.sweep(backends, settings, config, _progress, _level_done)
-        log = out_dir / "llamacpp-server.log"
-        click.echo(f"starting llama.cpp's server (log: {log})", err=True)
-        async with llamacpp.llamacpp_server(log, threads=llamacpp_threads) as url:
-            server = lb.BenchBackend(
-                "llamacpp", url, llamacpp.MODEL_ALIAS, "openai", llamacpp.LABEL
-            )
-            return await lb.sweep([*backends, server], settings, config, _progress, _level_done)
+        peers: list[lb.BenchBackend] = []
+        async with AsyncExitStack() as servers:
+            if start_llamacpp:
+                log = out_dir / "llamacpp-server.log"
+                click.echo(f"starting llama.cpp's Python server (log: {log})", err=True)
+                url = await servers.enter_async_context(
+                    llamacpp.llamacpp_server(log, threads=llamacpp_threads)
+                )
+                peers.append(
+                    lb.BenchBackend("llamacpp", url, llamacpp.MODEL_ALIAS, "openai", llamacpp.LABEL)
+                )
+            if llama_slots:
+                binary = await asyncio.to_thread(llamacpp.build_llama_server)
+            for slots in dict.fromkeys(llama_slots):
+                log = out_dir / f"llama-server-{slots}.log"
+                click.echo(f"starting llama-server with {slots} slot(s) (log: {log})", err=True)
+                url = await servers.enter_async_context(
+                    llamacpp.llama_server(binary, log, slots, threads=llamacpp_threads)
+                )
+                name, label = f"llama-server-{slots}", llamacpp.server_label(slots)
+                peers.append(lb.BenchBackend(name, url, llamacpp.MODEL_ALIAS, "openai", label))
+            return await lb.sweep([*backends, *peers], settings, config, _progress, _level_done)
 
     result = _run(run())
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,8 @@ from rma.rag.limits import (
 from rma.rag.store import DocumentRecord
 from rma.service.app import RouterDep, SettingsDep, create_app, error_body, status_for
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
-from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
+from rma.service.logs import request_id
+from rma.service.sse import DONE, SSE_RESPONSE, Frame, error_frames, event_stream
 
 log = logging.getLogger("rma.rag")
 MODEL_ID = "rma-manuals"
@@ -255,6 +256,10 @@ async def query_stream(body: QueryRequest, rag: ServiceDep) -> Response:
     async def frames() -> AsyncIterator[Frame]:
         yield first
         async for kind, payload in events:
+            if kind == "error":  # the same error event as a failure before the first token
+                for frame in error_frames("stream_interrupted", payload, 502):
+                    yield frame
+                continue
             yield kind, payload.response() if isinstance(payload, CitedAnswer) else payload
 
     return event_stream(frames())
@@ -461,13 +466,21 @@ async def chat_completions(
                     yield chunk({"content": tail})
                 yield chunk({}, "stop", rma=payload.response())
             elif kind == "error":
-                yield chunk({}, "error", error=error_body("stream_interrupted", payload))
+                yield _openai_error("stream_interrupted", payload, 502)
         yield None, DONE
 
     def failed(kind: str, detail: str, status: int) -> list[Frame]:
-        return [chunk({}, "error", error=error_body(kind, detail, status=status)), (None, DONE)]
+        return [_openai_error(kind, detail, status), (None, DONE)]
 
     return event_stream(frames(), error_events=failed)
+
+
+def _openai_error(kind: str, detail: str, status: int) -> Frame:
+    """A failure inside an OpenAI-style stream, as OpenAI's and vLLM's servers send it: an
+    event holding only an error object, which OpenAI clients raise as an error (a chunk with
+    a made-up ``finish_reason`` would read as a normal end)."""
+    body = {"message": detail, "type": kind, "param": None, "code": status}
+    return None, {"error": body | {"request_id": request_id.get()}}
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
