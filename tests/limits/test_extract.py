@@ -131,6 +131,25 @@ def test_a_passage_is_read_with_the_sentences_before_it() -> None:
     assert candidates([chunk]) == found
 
 
+def test_the_limit_under_a_heading_is_the_heading_s_limit() -> None:
+    """A printout's headings are headings, not text: "the limit" in the first sentence
+    under "4.3 The debt limit" is the debt limit, not the vehicle named just before it."""
+    before = Chunk(
+        "h:0", "h", "h.pdf", "Debt relief orders", 2, ("4.2 The conditions in brief",),
+        "The client may keep one vehicle worth less than £4,000.",
+    )  # fmt: skip
+    under = Chunk(
+        "h:1", "h", "h.pdf", "Debt relief orders", 2, ("4.3 The debt limit",),
+        "From 28 June 2024 the limit went up from £30,000 to £50,000.",
+    )  # fmt: skip
+    found = candidates([before, under])
+    assert [(c.name, int(c.value)) for c in found] == [
+        ("dro.vehicle", 4000),
+        ("dro.max_debt", 30000),
+        ("dro.max_debt", 50000),
+    ]
+
+
 def test_a_candidate_survives_being_stored() -> None:
     chunk = Chunk("g:1", "g", "g.md", "DROs", None, (), "The DRO debt limit is £30,000.")
     [candidate] = candidates([chunk])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -30,11 +29,12 @@ import pytest
 from corpora.handbook.build import BuildResult
 from fastapi.testclient import TestClient
 
+from rma.accounts.permissions import Actor
 from rma.config import load_settings
-from rma.limits import Actor, LimitChange, Proposal
+from rma.limits import LimitChange, Proposal
 from rma.rag.api import create
 from rma.rag.limits import open_register
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_environment
 from tests.corpora.conftest import handbook  # noqa: F401  (the session's built corpus)
 
 ANSWERS = ROOT / "corpora" / "handbook" / "answers"
@@ -47,8 +47,6 @@ CURRENT = {
     for q in QUESTIONS["questions"]
     if q["kind"] == "current-figure"
 }
-PREFIXES = ("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")
-NAMES = ("FALLBACK_PROVIDER", "EMBED_PROVIDER", "OCR_PROVIDER", "MANUALS_PATH")
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +57,9 @@ def service(
     """The service with the corpus ingested, and the environment it runs in (for the CLI)."""
     data = tmp_path_factory.mktemp("rag-corpus")
     with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if (name.startswith(PREFIXES) or name in NAMES) and not name.startswith("RMA_TEST_"):
-                mp.delenv(name)
+        clean_environment(mp, data)
+        mp.setenv("MANUALS_PATH", str(handbook.out_dir))
         env = {"RMA_DATA_DIR": str(data / "data"), "MANUALS_PATH": str(handbook.out_dir)}
-        for name, value in env.items():
-            mp.setenv(name, value)
         with TestClient(create()) as client:
             results = client.post("/ingest-all-manuals").json()["results"]
             assert len(results) == 16 and {r["outcome"] for r in results} == {"added"}
@@ -252,10 +247,10 @@ async def _propose_and_approve(document: str, quote: str, check: TestClient) -> 
             "dro.max_debt", Decimal(900000), document, "the manual says so", date(2026, 1, 1),
             evidence_page=1, evidence_quote=quote,
         )  # fmt: skip
-        proposed = await register.propose(proposal, Actor("Ann Adviser"))
+        proposed = await register.propose(proposal, Actor("Ann Adviser", "adviser"))
         # proposed is not approved: nothing changes
         still = await asyncio.to_thread(_ask, check, POISON_QUESTION)
         assert [x["value"] for x in still["limits"]] == ["50000"]
-        return await register.approve(proposed.id, Actor("Sam Supervisor"))
+        return await register.approve(proposed.id, Actor("Sam Supervisor", "supervisor"))
     finally:
         await database.aclose()

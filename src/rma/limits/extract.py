@@ -510,13 +510,21 @@ def read_passage(passage: Passage) -> list[Reading]:
 @dataclass
 class _Context:
     """What the reader remembers of a document while reading it: the last sentences (for
-    the scheme they are about and "before that date") and the last limit named."""
+    the scheme they are about and "before that date"), the last limit named, and the
+    section's own heading ("4.3 The debt limit": what "the limit" under it is)."""
 
     document_id: str
     recent: list[str] = field(default_factory=list)
     named: list[Reading] = field(default_factory=list)
+    heading: str = ""
+    new_section: bool = False  # no sentence read yet under this heading
+
+    def enter(self, heading: str) -> None:
+        if heading != self.heading:
+            self.heading, self.new_section = heading, True
 
     def remember(self, sentence: str, readings: list[Reading]) -> None:
+        self.new_section = False
         self.recent = [*self.recent[-2:], sentence]
         self.named.extend(r for r in readings if r.name and r.role != "other")
         self.named = self.named[-8:]
@@ -528,6 +536,7 @@ def _read_passage(passage: Passage, context: _Context) -> list[Reading]:
     nearby = _schemes(" ".join((*context.recent, passage.text)))
     table = bool(_PREVIOUS_COLUMN.search(passage.text))
     examples = bool(_EXAMPLE_SECTION.search(" ".join(passage.heading_path)))
+    context.enter(passage.heading_path[-1] if passage.heading_path else "")
     readings: list[Reading] = []
     for original in split_sentences(passage.text):
         sentence = readable(original)
@@ -567,7 +576,8 @@ def _read_sentence(
         schemes = set()
     text = _Sentence(sentence, figures, _cue_matches(sentence, schemes), named)
     text.examples = examples or bool(_EXAMPLE_SENTENCE.search(sentence))
-    previous = context.recent[-1] if context.recent else ""
+    # the first sentence under a heading looks back to the heading, not over it
+    previous = context.heading if context.new_section else (context.recent or [""])[-1]
     readings: list[Reading] = []
     for i, figure in enumerate(figures):
         reading = Reading(figure, sentence, sentence)
@@ -763,7 +773,8 @@ def _referent(
     schemes: set[str],
 ) -> str | None:
     """The limit "the limit", "it" or "this figure" refers to: the last one named before it
-    in the sentence, or by the sentence before, or by the ones before that."""
+    in the sentence, or by the sentence before (or the heading above the first one), or by
+    the section's heading, or by the sentences before that."""
 
     def fits(name: str | None) -> bool:
         return bool(name) and name not in (OTHER, THIS) and _unit_fits(figure.unit, str(name))
@@ -773,7 +784,8 @@ def _referent(
             return r.name
     earlier = [c for c in text.cues if c.end <= figure.start and c.cue.scheme]
     previous_cues = [c for c in _cue_matches(previous, schemes) if c.cue.scheme]
-    for c in [*reversed(earlier), *reversed(previous_cues)]:
+    heading_cues = [c for c in _cue_matches(context.heading, schemes) if c.cue.scheme]
+    for c in [*reversed(earlier), *reversed(previous_cues), *reversed(heading_cues)]:
         if figure.unit in c.cue.units or _money_fits(figure, c.cue):
             return c.cue.name
     for r in reversed(context.named):

@@ -397,6 +397,12 @@ def _join_hyphens(lines: list[_Line], report: CleaningReport) -> list[_Line]:
     return out
 
 
+def _ends_sentence(text: str) -> bool:
+    # A gap (or a step back up, to a cell's next line) after a line that ends no sentence
+    # is a table's row or cell: a table's rows stay one paragraph, each label by its values.
+    return text.rstrip().endswith((".", "!", "?", ":", '."', ".)", "?)", ".\u201d"))
+
+
 def _assemble(lines: list[_Line], levels: dict[int, int], body: float) -> list[Block]:
     blocks: list[Block] = []
     paragraph: list[_Line] = []
@@ -435,8 +441,8 @@ def _assemble(lines: list[_Line], levels: dict[int, int], body: float) -> list[B
             if (
                 ln.page != last.page
                 or abs(ln.line.size - last.line.size) > 0.6
-                or step > pitch * 1.3
-                or step < 0  # back up the page: the next column
+                or (ln.right_column != last.right_column)  # the next column
+                or ((step > pitch * 1.3 or step < 0) and _ends_sentence(last.text))
             ):
                 flush()
         paragraph.append(ln)
