@@ -30,8 +30,9 @@ import pytest
 from corpora.handbook.build import BuildResult
 from fastapi.testclient import TestClient
 
+from rma.accounts.permissions import Actor
 from rma.config import load_settings
-from rma.limits import Actor, LimitChange, Proposal
+from rma.limits import LimitChange, Proposal
 from rma.rag.api import create
 from rma.rag.limits import open_register
 from tests.conftest import ROOT
@@ -252,10 +253,10 @@ async def _propose_and_approve(document: str, quote: str, check: TestClient) -> 
             "dro.max_debt", Decimal(900000), document, "the manual says so", date(2026, 1, 1),
             evidence_page=1, evidence_quote=quote,
         )  # fmt: skip
-        proposed = await register.propose(proposal, Actor("Ann Adviser"))
+        proposed = await register.propose(proposal, Actor("Ann Adviser", "adviser"))
         # proposed is not approved: nothing changes
         still = await asyncio.to_thread(_ask, check, POISON_QUESTION)
         assert [x["value"] for x in still["limits"]] == ["50000"]
-        return await register.approve(proposed.id, Actor("Sam Supervisor"))
+        return await register.approve(proposed.id, Actor("Sam Supervisor", "supervisor"))
     finally:
         await database.aclose()
