@@ -317,8 +317,9 @@ class DocumentProcessor:
     ) -> tuple[DocumentPart, dict[str, Any], list[str]]:
         """Type, fields and table of one document's pages."""
         text = "\n\n".join(p.text for p in pages)
-        poorly_read = any(p.text.strip() for p in pages) and all(
-            p.method != "text-layer" and p.confidence < LOW_CONFIDENCE for p in pages
+        poorly_read = any(p.unreadable for p in pages) or (
+            any(p.text.strip() for p in pages)
+            and all(p.method != "text-layer" and p.confidence < LOW_CONFIDENCE for p in pages)
         )
         (classification, classify_prov, warnings), extracted = await asyncio.gather(
             # A page read too poorly to tell is not judged "not a client's": it is flagged.

@@ -42,6 +42,9 @@ TESSERACT_SLOTS = asyncio.Semaphore(2)
 RETRY_BELOW_CONFIDENCE = 0.75
 
 
+BLANK_INK_SHARE = 0.02
+
+
 @dataclass
 class PageText:
     number: int
@@ -55,6 +58,8 @@ class PageText:
     # the page's size in the same units; a vision model gives text only.
     words: list[Word] = field(default_factory=list)
     size: tuple[float, float] = (0.0, 0.0)
+    # Marks on the page but no text read from them: unreadable, not blank.
+    unreadable: bool = False
 
 
 @dataclass
@@ -178,6 +183,9 @@ class OcrReader:
             read, turned = await asyncio.to_thread(read_upright, image, self.psm)
         if turned:
             warnings.append(f"page {number} was turned {turned} degrees to read it upright")
+        unreadable = not read.text and await asyncio.to_thread(has_marks, image)
+        if unreadable:
+            warnings.append(f"page {number} has marks on it but no text could be read from them")
         return PageText(
             number,
             read.text,
@@ -186,7 +194,17 @@ class OcrReader:
             warnings,
             words=read.words,
             size=(float(read.size[0]), float(read.size[1])),
+            unreadable=unreadable,
         )
+
+
+def has_marks(image: PILImage.Image) -> bool:
+    """Whether a page with no text read from it still carries ink (a photo too dark, blurred
+    or noisy to read) rather than being blank paper: more than 2 % of it dark once the
+    lighting is evened out."""
+    import numpy as np
+
+    return float((np.asarray(even_out(image)) < 128).mean()) > BLANK_INK_SHARE
 
 
 def _prepare(image: PILImage.Image) -> PILImage.Image:
