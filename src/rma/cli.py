@@ -98,7 +98,7 @@ def chat_cmd(prompt: str, max_tokens: int, system: str) -> None:
 def doctor_cmd(as_json: bool) -> None:
     """Check every configured backend; exit non-zero if the chat backend is not ready."""
     from rma.llm.factory import build_router
-    from rma.service.app import summarise_readiness
+    from rma.service.readiness import summarise_readiness
 
     async def run() -> list[dict[str, Any]]:
         router = build_router(load_settings())
@@ -156,7 +156,9 @@ def _database_ready() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=int, default=None, help="Defaults to the service's own port.")
 def serve_cmd(service: str, host: str, port: int | None) -> None:
-    """Run one of the HTTP services (notes 8100, docs 8101, rag 8102)."""
+    """Run one of the HTTP services (notes 8100, docs 8101, rag 8102).
+
+    Beyond 127.0.0.1 it needs API keys (RMA_API_KEYS), or RMA_TRUSTED_NETWORK=1."""
     import importlib
 
     import uvicorn
@@ -170,6 +172,7 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
     }
     module_name, default_port = modules[service]
     try:
+        load_settings().check_exposure(host)
         if service in DATABASE_SERVICES:
             _database_ready()
         module = importlib.import_module(module_name)

@@ -45,7 +45,7 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     env_file = tmp_path / "rma.env"
     env_file.write_text(
         "VLLM_URL=http://vllm:8000/v1\nVLLM_MODEL=served-name\nVLLM_CONTEXT_TOKENS=4096\n"
-        "RMA_API_KEYS=secret-key\nVLLM_API_KEY=secret-vllm-key\n"
+        "RMA_API_KEYS=secret-key-0123456789abcdef0123456789\nVLLM_API_KEY=secret-vllm-key\n"
     )
     options = StackOptions(
         state_dir=tmp_path / "state", env_file=env_file, vllm_python="/opt/vllm/bin/python",
@@ -93,6 +93,16 @@ def test_invalid_settings_stop_the_stack_before_anything_starts(tmp_path: Path) 
     assert done.returncode == 2
     assert "LLM_PROVIDER" in done.stderr
     assert not (tmp_path / "state" / "run").exists()
+
+
+def test_a_stack_beyond_loopback_needs_keys_before_anything_starts(tmp_path: Path) -> None:
+    options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1", host="0.0.0.0")
+    with pytest.raises(ConfigError, match="without API keys"):
+        build_plan(options, {})
+    _, settings = build_plan(options, {"RMA_API_KEYS": "k" * 40})
+    assert settings.rma_api_keys
+    _, trusted = build_plan(options, {"RMA_TRUSTED_NETWORK": "1"})
+    assert trusted.rma_trusted_network and not trusted.rma_api_keys
 
 
 def test_a_stack_without_vllm_is_refused_with_what_to_give(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,8 @@ from tests.support.serve import serving
 from tests.support.servers import free_port
 
 CLIENT_TEXT = "Mrs Jane Example owes 4,230 pounds to Lowell"
+KEY_ONE = "k1-" + "a" * 32
+KEY_TWO = "k2-" + "b" * 32
 
 
 class Ask(BaseModel):
@@ -42,10 +45,20 @@ def ollama_env(ollama: OllamaDouble, **extra: object) -> dict[str, object]:
     return {"LLM_PROVIDER": "ollama", "OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama", **extra}
 
 
+def probed(base: str, timeout: float = 30) -> httpx.Response:
+    """/ready once the background prober has a result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = httpx.get(f"{base}/ready")
+        if ready.json()["checked_seconds_ago"] is not None or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.05)
+
+
 def test_health_ready_and_metrics(clean_env: Path, ollama: OllamaDouble) -> None:
     with serving(app_for(**ollama_env(ollama))) as base:
         assert httpx.get(f"{base}/health").json()["status"] == "ok"
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 200
         body = ready.json()
         assert body["status"] == "ready"
@@ -64,9 +77,10 @@ def test_health_ready_and_metrics(clean_env: Path, ollama: OllamaDouble) -> None
 def test_not_ready_when_the_chat_backend_is_down(clean_env: Path, ollama: OllamaDouble) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"
     with serving(app_for(**ollama_env(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead))) as base:
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 503
         assert ready.json()["status"] == "not_ready"
+        assert "127.0.0.1" not in ready.text  # an open endpoint names no internal address
 
 
 def test_degraded_but_serving_when_a_fallback_is_ready(
@@ -75,7 +89,7 @@ def test_degraded_but_serving_when_a_fallback_is_ready(
     dead = f"http://127.0.0.1:{free_port()}/v1"
     env = ollama_env(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead, FALLBACK_PROVIDER="ollama")
     with serving(app_for(**env)) as base:
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded"
         answer = httpx.post(f"{base}/ask", json={"question": "What is a DRO?"}).json()
@@ -114,7 +128,7 @@ def test_request_ids(clean_env: Path, ollama: OllamaDouble) -> None:
 
 
 def test_api_keys_when_configured(clean_env: Path, ollama: OllamaDouble) -> None:
-    with serving(app_for(**ollama_env(ollama, RMA_API_KEYS="k1,k2"))) as base:
+    with serving(app_for(**ollama_env(ollama, RMA_API_KEYS=f"{KEY_ONE},{KEY_TWO}"))) as base:
         question = {"question": "What is a DRO?"}
         assert httpx.post(f"{base}/ask", json=question).status_code == 401
         assert (
@@ -122,9 +136,10 @@ def test_api_keys_when_configured(clean_env: Path, ollama: OllamaDouble) -> None
             == 401
         )
         assert (
-            httpx.post(f"{base}/ask", json=question, headers={"X-API-Key": "k2"}).status_code == 200
+            httpx.post(f"{base}/ask", json=question, headers={"X-API-Key": KEY_TWO}).status_code
+            == 200
         )
-        bearer = {"Authorization": "Bearer k1"}
+        bearer = {"Authorization": f"Bearer {KEY_ONE}"}
         assert httpx.post(f"{base}/ask", json=question, headers=bearer).status_code == 200
         assert httpx.get(f"{base}/health").status_code == 200
 

@@ -20,7 +20,7 @@ from pydantic_core import to_jsonable_python
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from rma.errors import RMAError
-from rma.service.app import error_body, status_for
+from rma.service.errors import error_body, public_detail, status_for
 
 log = logging.getLogger("rma.http")
 
@@ -68,7 +68,7 @@ async def _encoded(
         async for event, data in frames:
             yield _event(event, data)
     except RMAError as exc:
-        for event, data in error_events(type(exc).__name__, str(exc), status_for(exc)):
+        for event, data in error_events(type(exc).__name__, public_detail(exc), status_for(exc)):
             yield _event(event, data)
     except Exception:
         log.exception("stream failed")  # the type only: see rma.service.logs

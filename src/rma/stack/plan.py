@@ -209,6 +209,7 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
         defaults["FALLBACK_PROVIDER"] = "ollama"
     provider_env = {k: v for k, v in defaults.items() if k not in chosen}
     settings = service_settings({**chosen, **provider_env, **wiring})
+    settings.check_exposure(options.host)  # before anything starts, not in each service's log
 
     if not options.vllm_url:
         vllm_env = {"VLLM_CPU_KVCACHE_SPACE": VLLM_CPU_KVCACHE_GIB}
