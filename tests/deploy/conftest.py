@@ -16,7 +16,8 @@ from tests.conftest import ROOT
 SERVICE_PORTS = {"notes": C.NOTES_PORT, "docs": C.DOCS_PORT, "rag": C.RAG_PORT}
 # The same services under their Compose and Kubernetes names.
 DEPLOYED_NAMES = {"notes-service": "notes", "doc-processor": "docs", "rag-service": "rag"}
-SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY"}
+# Settings only Secrets hold: never in a ConfigMap, never with a value in .env.example.
+SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY", "CHROMADB_TOKEN"}
 _ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[)\(?\s*["']([A-Z0-9_]+)["']"""
 )
