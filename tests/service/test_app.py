@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -173,3 +174,42 @@ def test_logs_are_json_and_never_contain_client_text(clean_env: Path, ollama: Ol
     assert any(line.get("route") == "/ask" and line.get("status") == 200 for line in lines)
     assert all("request_id" in line for line in lines if line["msg"] == "request")
     assert "Jane" not in buffer.getvalue() and "4,230" not in buffer.getvalue()
+
+
+def test_the_prober_says_not_ready_when_a_probe_outruns_its_timeout_or_probes_stop(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    """An honest /ready: the last result is served only while it still says something
+    about now. A probe slower than its timeout is not ready; so is a result older than
+    two intervals and a timeout (the prober stuck or gone)."""
+    from rma.llm.factory import build_router
+    from rma.service.readiness import ReadinessProber
+
+    async def scenario() -> list[tuple[int, dict]]:
+        router = build_router(load_settings(**ollama_env(ollama)))
+        prober = ReadinessProber(lambda: router, interval=0.3, timeout=1.0)
+        seen = []
+
+        async def settle(seconds: float) -> None:
+            await asyncio.sleep(seconds)
+            status, body = prober.answer()
+            seen.append((status, json.loads(body)))
+
+        prober.start()
+        await settle(0.8)  # a fast probe: ready
+        ollama.control(delay=3.0)
+        await settle(2.5)  # the next probes each outrun 1 s
+        ollama.control(delay=0.0)
+        await settle(1.5)  # ready again
+        await prober.stop()
+        await settle(2 * 0.3 + 1.0 + 0.5)  # nobody probes any more
+        await router.aclose()
+        return seen
+
+    (s1, fast), (s2, slow), (s3, again), (s4, stale) = asyncio.run(scenario())
+    assert (s1, fast["status"]) == (200, "ready")
+    assert (s2, slow["status"]) == (503, "not_ready")
+    assert "longer than 1 s" in slow["note"]
+    assert (s3, again["status"]) == (200, "ready")
+    assert (s4, stale["status"]) == (503, "not_ready")
+    assert "probes have stopped" in stale["note"] and stale["checked_seconds_ago"] > 1.6

@@ -33,7 +33,7 @@ from rma.config import Settings, load_settings
 from rma.errors import ConfigError, RMAError
 from rma.llm.factory import build_router, reload_router
 from rma.llm.router import ProviderRouter
-from rma.service.edge import Gate, RequestFrame
+from rma.service.edge import Gate, ProbeAnswers, RequestFrame
 from rma.service.errors import ERROR_RESPONSES, error_body, error_response
 from rma.service.guard import RefusedBody, RequestGuard
 from rma.service.logs import configure_logging
@@ -105,6 +105,12 @@ def create_app(
     # Added innermost first: the frame wraps everything, CORS answers before the gate.
     app.add_middleware(RequestGuard)
     app.add_middleware(Gate, service=service, keys=keys, rate_limit=settings.rma_rate_limit)
+    alive = Health(service=service, version=__version__).model_dump_json().encode()
+    probes = {
+        "/health": lambda: (200, alive),
+        "/ready": lambda: app.state.readiness.answer(),
+    }
+    app.add_middleware(ProbeAnswers, answers=probes)
     if settings.rma_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -116,10 +122,11 @@ def create_app(
     app.add_middleware(RequestFrame, service=service)
     _install_error_handlers(app)
 
+    # Answered by ProbeAnswers before any routing; declared here for the OpenAPI document.
     @app.get("/health", tags=["operations"], response_model=Health)
-    async def health() -> Health:
+    async def health() -> Response:
         """Liveness: the process is up and answering (nothing else is checked)."""
-        return Health(service=service, version=__version__)
+        return Response(alive, media_type="application/json")
 
     @app.get(
         "/ready",
@@ -127,11 +134,11 @@ def create_app(
         response_model=Readiness,
         responses={503: {"model": Readiness, "description": "Not ready"}},
     )
-    async def ready(request: Request) -> JSONResponse:
+    async def ready(request: Request) -> Response:
         """Readiness: each backend reachable, its model present, a one-token probe; the
         last result of the background prober, never a probe of its own."""
-        body, ok = request.app.state.readiness.current()
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+        status, body = request.app.state.readiness.answer()
+        return Response(body, status_code=status, media_type="application/json")
 
     @app.get(
         "/metrics",

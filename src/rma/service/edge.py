@@ -5,6 +5,9 @@
   handle becomes a 500 JSON body with that id, logged by its type only.
 - CORS (when origins are named), so a browser's preflight is answered before keys are
   asked for, and error responses carry the CORS headers a browser needs to read them.
+- :class:`ProbeAnswers`: ``GET /health`` and ``GET /ready`` answered from bodies kept
+  ready, without routing, keys or body checks, so a probe costs microseconds even when
+  the service is busy (the routes stay declared in the app, for its OpenAPI document).
 - :class:`Gate`: API keys, then a rate limit per key (429 with ``Retry-After``).
 - :class:`rma.service.guard.RequestGuard`: bodies within their limit, text that is text.
 
@@ -21,6 +24,8 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -47,6 +52,7 @@ HTTP_UNHANDLED = Counter(
 HTTP_LIMITED = Counter("rma_http_rate_limited_total", "Requests refused with 429", ["service"])
 # Open to probes and scrapers without a key; they say nothing about clients.
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+PROBE_PATHS = frozenset({"/health", "/ready"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -103,7 +109,10 @@ class RequestFrame:
             seconds = time.monotonic() - started
             HTTP_REQUESTS.labels(self.service, label, scope["method"], str(status)).inc()
             HTTP_LATENCY.labels(self.service, label).observe(seconds)
-            log.info(
+            # Probes come every few seconds from every kubelet: logged only at DEBUG.
+            level = logging.DEBUG if label in PROBE_PATHS else logging.INFO
+            log.log(
+                level,
                 "request",
                 extra={
                     "service": self.service,
@@ -114,6 +123,35 @@ class RequestFrame:
                 },
             )
             request_id.reset(token)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    path: str  # what the frame labels the request with, as Starlette's routes have
+
+
+ProbeAnswer = Callable[[], tuple[int, bytes]]
+
+
+class ProbeAnswers:
+    """Answers ``GET`` on each path in ``answers`` with the status and JSON body its
+    function gives (see the module); everything else goes on to ``app``."""
+
+    def __init__(self, app: ASGIApp, answers: dict[str, ProbeAnswer]) -> None:
+        self.app = app
+        self.answers = answers
+        self.labels = {path: _Probe(path) for path in answers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = self.answers.get(scope["path"]) if scope["type"] == "http" else None
+        if answer is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.labels[scope["path"]]
+        status, body = answer()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _route_label(scope: Scope) -> str:

@@ -4,14 +4,16 @@ A probe (every backend reachable, its model present, a one-token call) costs a m
 and, under load, many seconds. Probing per request would stack probes behind each other
 and behind users' calls, and Kubernetes would mark busy pods unready. Instead one task per
 service probes every ``READY_PROBE_SECONDS`` (at once after start-up and after a reload)
-and ``/ready`` serves its last result, saying how old it is. Before the first result, or
-after a probe that outran ``READY_PROBE_TIMEOUT``, the service is not ready.
+and ``/ready`` serves its last result, saying how old it is. Before the first result,
+after a probe that outran ``READY_PROBE_TIMEOUT``, or when the last result is older than
+a probe could take (the prober stuck or gone), the service is not ready.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -73,7 +75,10 @@ class ReadinessProber:
         self.interval = interval
         self.timeout = timeout
         self.probes = 0
+        # Older than this, the last result no longer says anything about now.
+        self.stale_after = 2 * interval + timeout
         self._result: tuple[Readiness, bool] | None = None
+        self._json: dict[str, Any] = {}  # the last result as /ready sends it, but its age
         self._at = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -93,12 +98,27 @@ class ReadinessProber:
         self._wake.set()
 
     def current(self) -> tuple[Readiness, bool]:
+        """The last result with its age; not ready before the first or once stale."""
         if self._result is None:
             note = "the first readiness probe has not finished yet"
             return Readiness(status="not_ready", checks=[], note=note), False
         body, ok = self._result
         age = round(time.monotonic() - self._at, 1)
+        if age > self.stale_after:
+            note = f"the last readiness probe finished {age:.0f} s ago; probes have stopped"
+            update = {"status": "not_ready", "checked_seconds_ago": age, "note": note}
+            return body.model_copy(update=update), False
         return body.model_copy(update={"checked_seconds_ago": age}), ok
+
+    def answer(self) -> tuple[int, bytes]:
+        """:meth:`current` as ``/ready`` sends it (HTTP status and JSON body), made from
+        the result's JSON kept since its probe: microseconds, however many call at once."""
+        age = round(time.monotonic() - self._at, 1)
+        if self._result is None or age > self.stale_after:
+            body, ok = self.current()
+            return (200 if ok else 503), body.model_dump_json().encode()
+        ok = self._result[1]
+        return (200 if ok else 503), json.dumps(self._json | {"checked_seconds_ago": age}).encode()
 
     async def probe(self) -> tuple[Readiness, bool]:
         """One probe of every backend, bounded by ``timeout``; internal addresses removed."""
@@ -118,13 +138,11 @@ class ReadinessProber:
         while True:
             self._wake.clear()
             try:
-                self._result = await self.probe()
+                result = await self.probe()
             except Exception:  # a probe must never end the prober
                 log.exception("readiness probe failed")
-                self._result = (
-                    Readiness(status="not_ready", checks=[], note="probe failed"),
-                    False,
-                )
+                result = Readiness(status="not_ready", checks=[], note="probe failed"), False
+            self._result, self._json = result, result[0].model_dump(mode="json")
             self._at = time.monotonic()
             try:
                 async with asyncio.timeout(self.interval):
