@@ -136,7 +136,7 @@ def up_cmd(
     rag_port: int,
     vllm_start_timeout: float,
 ) -> None:
-    """Start the stack and wait until every part answers its health check."""
+    """Start the stack and wait until every part is healthy and every service ready."""
     try:
         existing = StackPlan.load(state_dir)
     except ConfigError:
@@ -203,6 +203,9 @@ async def _up(plan: StackPlan) -> None:
                         if tail:
                             lines.append(f"--- last lines of {plan.log_path(c.name)}\n{tail}")
                     raise StackError("\n".join(lines))
+            # Healthy is alive; the stack is up once each service's first probe passed.
+            services = [c for c in plan.components if c.ready_path]
+            await asyncio.gather(*(processes.wait_ready(c, client) for c in services))
         except BaseException:
             for component in reversed(started):
                 await processes.stop(plan, component)
