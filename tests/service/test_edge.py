@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from rma import constants as C
 from rma.config import load_settings
 from rma.errors import ConfigError
-from rma.service.app import create_app
+from rma.llm.types import Message
+from rma.service.app import RouterDep, create_app
 from rma.service.logs import JsonFormatter
 from tests.conftest import LOGS, OllamaDouble
 from tests.support.load import concurrent_gets
@@ -42,6 +43,10 @@ def app_for(**env: object):  # type: ignore[no-untyped-def]
     @routes.post("/ask")
     async def ask(body: Ask) -> dict[str, str]:
         return {"echo": str(len(body.question))}
+
+    @routes.post("/chat")
+    async def chat(body: Ask, router: RouterDep) -> dict[str, str]:
+        return {"answer": (await router.chat([Message.user(body.question)], max_tokens=5)).text}
 
     @routes.get("/fails")
     async def fails() -> dict[str, str]:
@@ -76,6 +81,18 @@ def test_an_unexpected_exception_is_a_500_json_body_logged_by_type_and_counted(
     assert "Jane" not in buffer.getvalue()
     assert 'route="/fails",service="edge",status="500"' in metrics
     assert 'rma_http_unhandled_errors_total{error="RuntimeError",service="edge"} 1.0' in metrics
+
+
+def test_a_503_names_no_internal_address(clean_env: Path) -> None:
+    """The model server is down: the answer says so, by provider, not where it lives."""
+    with serving(app_for()) as base:
+        down = httpx.post(f"{base}/chat", json={"question": CLIENT_TEXT}, timeout=60)
+    assert down.status_code == 503
+    body = down.json()
+    assert body["error"] == "backends_unavailable" and body["hops"], body
+    assert body["hops"][0]["provider"] == "ollama"
+    assert "127.0.0.1" not in down.text and "http://" not in down.text, down.text
+    assert "Jane" not in down.text
 
 
 def test_unknown_routes_and_methods_answer_in_the_same_shape(clean_env: Path) -> None:

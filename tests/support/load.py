@@ -23,15 +23,24 @@ class Timed:
     status: int
     ms: float
     body: bytes
+    headers: dict[str, str]  # names in lower case
 
 
 async def concurrent_gets(
-    base: str, path: str, *, concurrency: int, rounds: int, pause: float = 0.0
+    base: str,
+    path: str,
+    *,
+    concurrency: int,
+    rounds: int,
+    pause: float = 0.0,
+    headers: dict[str, str] | None = None,
 ) -> list[Timed]:
     """``rounds`` rounds of ``concurrency`` GETs of ``path`` sent at once, one per
     connection (opened and used once before timing starts); each answer and its time."""
     where = urlsplit(base)
-    request = f"GET {path} HTTP/1.1\r\nHost: {where.netloc}\r\n\r\n".encode()
+    lines = [f"GET {path} HTTP/1.1", f"Host: {where.netloc}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     connections = [
         await asyncio.open_connection(where.hostname, where.port) for _ in range(concurrency)
     ]
@@ -42,7 +51,11 @@ async def concurrent_gets(
         head = await reader.readuntil(b"\r\n\r\n")
         length = _LENGTH.search(head)
         body = await reader.readexactly(int(length.group(1)) if length else 0)
-        return Timed(int(head.split(b" ", 2)[1]), (time.perf_counter() - started) * 1000, body)
+        ms = (time.perf_counter() - started) * 1000
+        lines = head.decode("latin-1").split("\r\n")
+        fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+        named = {name.strip().lower(): value.strip() for name, value in fields.items()}
+        return Timed(int(lines[0].split(" ", 2)[1]), ms, body, named)
 
     try:
         await asyncio.gather(*(one(r, w) for r, w in connections))  # warm up, untimed
