@@ -171,7 +171,7 @@ def rma_service(name: str, port: int, log: Path, env: dict[str, str]) -> ServerP
     """``rma serve NAME`` as its own process, as it is deployed (its sources first on the
     path, so a worktree's code is what runs)."""
     source = str(Path(__file__).resolve().parents[2] / "src")
-    path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (source, *sys.path) if p)  # then what the tests see
     return ServerProcess(
         argv=[sys.executable, "-m", "rma.cli", "serve", name, "--port", str(port)],
         port=port,
