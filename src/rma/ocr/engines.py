@@ -1,14 +1,14 @@
 """OCR engines: Tesseract (offline, always available) and vision models via the router.
 
 A vision failure falls back to Tesseract, and the page says so in ``warnings``.
+Tesseract runs in a document worker (:mod:`rma.ocr.workers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import get_args
 
 from PIL import Image as PILImage
 
@@ -16,72 +16,19 @@ from rma.config import OcrProvider
 from rma.errors import AllBackendsFailed, BackendError, ConfigError, InputError, RMAError
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Image
-from rma.ocr.images import (
-    OCR_MAX_SIDE,
-    VISION_MAX_SIDE,
-    cap_size,
-    clean_for_ocr,
-    detect_turn,
-    to_png,
-)
+from rma.ocr.images import OCR_MAX_SIDE, VISION_MAX_SIDE, cap_size, to_png
+from rma.ocr.pages import PageText
+from rma.ocr.tesseract import read_upright
+from rma.ocr.workers import workers
 
 log = logging.getLogger("rma.ocr")
 
-Method = Literal["text-layer", "vision", "tesseract"]
 OCR_PROMPT = (
     "Transcribe all text in this image exactly as written, line by line. "
     "Keep numbers, amounts, dates and references exactly. Output only the text."
 )
 # Vision models report no confidence; this marks their text as unscored but usable.
 VISION_CONFIDENCE = 0.8
-# Bound concurrent Tesseract processes (each uses a core).
-TESSERACT_SLOTS = asyncio.Semaphore(2)
-# Below this mean word confidence a page is retried cleaned, then checked for being turned.
-RETRY_BELOW_CONFIDENCE = 0.75
-
-
-@dataclass
-class PageText:
-    number: int
-    text: str
-    method: Method
-    confidence: float
-    warnings: list[str] = field(default_factory=list)
-    # The vision model call that read the page (None for Tesseract and text layers).
-    provenance: dict[str, Any] | None = None
-
-
-def tesseract_read(image: PILImage.Image) -> tuple[str, float]:
-    """Text and mean word confidence (0-1) from Tesseract."""
-    import pytesseract
-
-    try:
-        data = pytesseract.image_to_data(
-            image, lang="eng", config="--psm 3", output_type=pytesseract.Output.DICT
-        )
-    except pytesseract.TesseractNotFoundError:
-        raise ConfigError(
-            "Tesseract is not installed (Debian: apt-get install tesseract-ocr tesseract-ocr-eng)"
-        ) from None
-    lines: dict[tuple[int, int, int], list[str]] = {}
-    confidences: list[float] = []
-    for i, word in enumerate(data["text"]):
-        if not word.strip():
-            continue
-        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(word)
-        conf = float(data["conf"][i])
-        if conf >= 0:
-            confidences.append(conf / 100)
-    paragraphs: list[str] = []
-    last_par: tuple[int, int] | None = None
-    for key in sorted(lines):
-        if last_par is not None and key[:2] != last_par:
-            paragraphs.append("")
-        paragraphs.append(" ".join(lines[key]))
-        last_par = key[:2]
-    confidence = sum(confidences) / len(confidences) if confidences else 0.0
-    return "\n".join(paragraphs).strip(), confidence
 
 
 class OcrReader:
@@ -131,8 +78,9 @@ class OcrReader:
                 warnings.append(
                     f"page {number}: vision OCR unavailable ({exc}); read with Tesseract instead"
                 )
-        async with TESSERACT_SLOTS:
-            text, confidence, turned = await asyncio.to_thread(read_upright, image)
+        # In a document worker: its memory limit holds Tesseract too; the workers' number
+        # bounds how many pages are read at once.
+        text, confidence, turned = await workers().run(read_upright, image)
         if turned:
             warnings.append(f"page {number} was turned {turned} degrees to read it upright")
         return PageText(number, text, "tesseract", round(confidence, 3), warnings)
@@ -143,28 +91,3 @@ def _prepare(image: PILImage.Image) -> PILImage.Image:
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     return cap_size(image, OCR_MAX_SIDE)
-
-
-def read_upright(image: PILImage.Image) -> tuple[str, float, int]:
-    """Tesseract text and confidence, with second tries for a page that reads poorly.
-
-    A poor read is retried on a cleaned copy (speckle noise removed), then checked for
-    being sideways or upside down. Returns the degrees (counter-clockwise) the page was
-    turned, 0 if not.
-    """
-    text, confidence = tesseract_read(image)
-    if confidence >= RETRY_BELOW_CONFIDENCE and text:
-        return text, confidence, 0
-    cleaned = clean_for_ocr(image)
-    cleaned_text, cleaned_confidence = tesseract_read(cleaned)
-    if cleaned_confidence > confidence:
-        image, text, confidence = cleaned, cleaned_text, cleaned_confidence
-        if confidence >= RETRY_BELOW_CONFIDENCE:
-            return text, confidence, 0
-    turn = detect_turn(image)
-    if not turn:
-        return text, confidence, 0
-    turned_text, turned_confidence = tesseract_read(image.rotate(turn, expand=True))
-    if turned_confidence <= confidence:
-        return text, confidence, 0
-    return turned_text, turned_confidence, turn

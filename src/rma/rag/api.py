@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from rma.errors import InputError, InputTooLarge, RMAError
+from rma.ocr.workers import start_workers
 from rma.rag import cases
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
@@ -34,8 +35,9 @@ from rma.rag.answer import (
 from rma.rag.library import IngestResult, LibraryStats, ManualLibrary
 from rma.rag.store import DocumentRecord
 from rma.rag.thresholds import Status, ThresholdBook
-from rma.service.app import RouterDep, SettingsDep, create_app, error_body, status_for
+from rma.service.app import RouterDep, SettingsDep, create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
+from rma.service.errors import error_body, public_detail, status_for
 from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
 
 MODEL_ID = "rma-manuals"
@@ -65,7 +67,6 @@ UploadBody = Annotated[
     Depends(
         BodyLimit(
             lambda request: request.app.state.rag.library.max_upload_bytes + MULTIPART_OVERHEAD,
-            what="upload",
         )
     ),
 ]
@@ -213,7 +214,7 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
                 return answer.response()
             except RMAError as exc:
                 # One failed question is reported in its place; the others still count.
-                error = error_body(type(exc).__name__, str(exc), status=status_for(exc))
+                error = error_body(type(exc).__name__, public_detail(exc), status=status_for(exc))
                 return FailedQuestion(question=question, error=error)
 
     results = await asyncio.gather(*(one(q) for q in body.questions))
@@ -356,6 +357,7 @@ def _usage(answer: CitedAnswer) -> Usage:
 
 
 async def _start(app: FastAPI) -> None:
+    start_workers(app.state.settings)  # manuals uploaded are untrusted files too
     library = await ManualLibrary.open(app.state.settings, app.state.router)
     app.state.rag = RagService(library, ManualsAnswerer.for_library(library))
 

@@ -29,6 +29,8 @@ from rma.rag.manuals import LoadedManual, ManualChunk
 log = logging.getLogger("rma.rag")
 
 COLLECTION = "rma_manuals"
+# The header the token-checking proxy in front of the Chroma server reads (Chroma's own).
+CHROMA_TOKEN_HEADER = "X-Chroma-Token"
 ADD_BATCH = 1000
 GET_PAGE = 5000
 
@@ -97,22 +99,33 @@ class ManualStore:
         import chromadb
 
         if settings.chromadb_host:
+            token = settings.chromadb_token.get_secret_value()
             try:
                 client = chromadb.HttpClient(
-                    host=settings.chromadb_host, port=settings.chromadb_port
+                    host=settings.chromadb_host,
+                    port=settings.chromadb_port,
+                    headers={CHROMA_TOKEN_HEADER: token} if token else None,
                 )
                 client.heartbeat()
+                client.list_collections(limit=1)  # the heartbeat asks for no token; this does
             except Exception as exc:
+                refused = "401" in str(exc) or "403" in str(exc)
                 raise ConfigError(
-                    f"cannot reach the Chroma server at CHROMADB_HOST={settings.chromadb_host} "
-                    f"CHROMADB_PORT={settings.chromadb_port}: {exc}"
+                    f"the Chroma server at CHROMADB_HOST={settings.chromadb_host} "
+                    f"CHROMADB_PORT={settings.chromadb_port} "
+                    + (
+                        "refused CHROMADB_TOKEN (set it to the token its proxy expects)"
+                        if refused
+                        else f"cannot be reached: {exc}"
+                    )
                 ) from None
-            where = f"http://{settings.chromadb_host}:{settings.chromadb_port}"
+            # Where, as /stats shows it: the kind of store, never an address or a path.
+            where = "chroma-server"
         else:
             path = Path(settings.rma_data_dir) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path))
-            where = str(path)
+            where = "embedded"
         return cls(client, collection, where)
 
     # ---------------------------------------------------------------- the embedding model

@@ -367,7 +367,9 @@ class ThresholdExtractor:
         return out
 
     async def extract(self, chunks: list[ManualChunk], fingerprint: str = "") -> ThresholdBook:
-        found = self.candidates(chunks)
+        # Reading and checking the figures is CPU work of seconds for a large library:
+        # off the event loop, which other requests wait on.
+        found = await asyncio.to_thread(self.candidates, chunks)
         warnings: list[str] = []
         labels: list[tuple[str, bool, str]] = [
             (c.names[0], c.example, "rules") for c in found
@@ -375,16 +377,8 @@ class ThresholdExtractor:
         if self.classifier == "model" and found:
             labels, notes = await self._classify_with_model(found, labels)
             warnings.extend(notes)
-        verified: list[tuple[Candidate, str, bool, str]] = []
-        for cand, (name, example, by) in zip(found, labels, strict=True):
-            problem = _verify(cand)
-            if problem:
-                warnings.append(
-                    f"{name}: dropped a candidate from {cand.chunk.document}: {problem}"
-                )
-                continue
-            verified.append((cand, name, example, by))
-        thresholds = _resolve(verified, self.today or date.today(), warnings)
+        today = self.today or date.today()
+        thresholds = await asyncio.to_thread(_verified_and_resolved, found, labels, today, warnings)
         book = ThresholdBook(thresholds=thresholds, warnings=warnings)
         book.fingerprint = fingerprint
         return book
@@ -481,6 +475,24 @@ def _verify(cand: Candidate) -> str:
     ):
         return "the quote does not occur in the source text"
     return ""
+
+
+def _verified_and_resolved(
+    found: list[Candidate],
+    labels: list[tuple[str, bool, str]],
+    today: date,
+    warnings: list[str],
+) -> list[Threshold]:
+    """The candidates that pass :func:`_verify`, resolved by date (``warnings`` gains a
+    line for each one dropped)."""
+    verified: list[tuple[Candidate, str, bool, str]] = []
+    for cand, (name, example, by) in zip(found, labels, strict=True):
+        problem = _verify(cand)
+        if problem:
+            warnings.append(f"{name}: dropped a candidate from {cand.chunk.document}: {problem}")
+            continue
+        verified.append((cand, name, example, by))
+    return _resolve(verified, today, warnings)
 
 
 def _resolve(
