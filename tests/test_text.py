@@ -32,6 +32,7 @@ from rma.text import (
     parse_money,
     read_misread_amount,
     read_period,
+    relative_dates,
     resolve_year,
     to_pence,
 )
@@ -178,6 +179,8 @@ def test_pence() -> None:
         ("due March 31st", date(2026, 3, 31), False),  # a deadline: the next one
         ("December 9, 2025", date(2025, 12, 9), True),
         ("Date: 05/03/2025", date(2025, 3, 5), True),
+        ("Bill date: 05-Mar-2025", date(2025, 3, 5), True),
+        ("by 05-Mar-25.", date(2025, 3, 5), True),
     ],
 )
 def test_date_forms(text: str, expected: date, year_given: bool) -> None:
@@ -374,3 +377,27 @@ def test_the_token_estimate_is_never_below_the_bundled_tokenizers(smollm2: Any) 
 )
 def test_the_token_estimate_counts(text: str, tokens: int) -> None:
     assert estimate_tokens(text) == tokens
+
+
+def test_days_named_relative_to_the_day_written() -> None:
+    thursday = date(2025, 9, 4)
+
+    def read(text: str) -> list[tuple[str, date]]:
+        return [(d.text, d.value) for d in find_dates(text, thursday, relative=True)]
+
+    assert read("by Friday the 12th") == [("Friday the 12th", date(2025, 9, 12))]
+    assert read("ring today, pay tomorrow, send by fri") == [
+        ("today", thursday),
+        ("tomorrow", date(2025, 9, 5)),
+        ("fri", date(2025, 9, 5)),
+    ]
+    assert read("by thu") == [("thu", date(2025, 9, 11))]  # the next one, not today
+    assert read("by end of month; by end Feb; by 29th") == [
+        ("end of month", date(2025, 9, 30)),
+        ("end Feb", date(2026, 2, 28)),
+        ("by 29th", date(2025, 9, 29)),
+    ]
+    # A weekday with its date is read once, as the date; without relative, nothing.
+    assert read("full appt Mon 8/9") == [("8/9", date(2025, 9, 8))]
+    assert find_dates("by fri, today", thursday) == []
+    assert relative_dates("sat down on Sunday", thursday)[0].value == date(2025, 9, 7)

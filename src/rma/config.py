@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         C.NOTES_READING_AGE_TARGET, alias="NOTES_READING_AGE_TARGET", ge=5, le=25
     )
     notes_retain_seconds: int = Field(C.NOTES_RETAIN_SECONDS, alias="NOTES_RETAIN_SECONDS", ge=0)
+    notes_extract_max_tokens: int = Field(
+        C.NOTES_EXTRACT_MAX_TOKENS,
+        alias="NOTES_EXTRACT_MAX_TOKENS",
+        ge=32,
+        le=C.NOTES_EXTRACT_MAX_TOKENS,
+    )
 
     # The adviser app (rma serve app): the services it calls over HTTP, the key it sends
     # them (a service token from `rma tokens create --service`, or one of their
@@ -182,9 +188,6 @@ class Settings(BaseSettings):
 
     # Ask the Manuals (RAG) service.
     manuals_path: Path = Field(Path("manuals"), alias="MANUALS_PATH")
-    rag_thresholds_classifier: Literal["rules", "model"] = Field(
-        "rules", alias="RAG_THRESHOLDS_CLASSIFIER"
-    )
 
     @field_validator(
         "fallback_provider", "vllm_url", "vllm_embed_url", "rma_cors_origins", mode="before"

@@ -65,6 +65,9 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 # how long letters are kept for download (0: never kept; notes are personal data).
 NOTES_READING_AGE_TARGET = 11.0
 NOTES_RETAIN_SECONDS = 0
+# The model's extraction reply, in tokens (also its share of the context). Debts, actions
+# and deadlines are read by code, so a short reply loses wording, never a fact.
+NOTES_EXTRACT_MAX_TOKENS = 640
 NOTES_MAX_RETAINED = 200
 
 # Notes letters scored against hand-written answer keys (rma.notes.evaluate): the corpus

@@ -20,6 +20,7 @@ onto a small hierarchy, so callers catch meaning, not transport details.
     │   ├── BackendOverloaded *     429 or our own queue is full (has retry_after)
     │   ├── BackendServerError *    5xx
     │   ├── BackendRejected         4xx: bad request, unknown model (never retried)
+    │   │   └── ContextTooLong      the prompt does not fit the model's context window
     │   └── MalformedResponse       the backend answered something we cannot read
     ├── CircuitOpen *               the breaker is open for that backend
     ├── StoredDataError             stored data does not read back (altered, damaged)
@@ -141,6 +142,10 @@ class BackendServerError(BackendError):
 
 class BackendRejected(BackendError):
     """A 4xx from the backend: our request or model name is wrong. Never falls back."""
+
+
+class ContextTooLong(BackendRejected):
+    """The server refused a prompt longer than its context window (vLLM's 400)."""
 
 
 class MalformedResponse(BackendError):

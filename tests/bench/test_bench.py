@@ -69,6 +69,34 @@ async def test_sweep_measures_each_level_and_counts_errors(
     assert level["requests_per_s"] == 0 and level["latency_p99_s"] is None
 
 
+async def test_a_shuffled_sweep_draws_the_order_again_at_each_level(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    names = ["a", "b", "c"]
+    backends = [lb.BenchBackend(n, ollama.url, "llama3.1:8b", "ollama") for n in names]
+    levels = (1, 1, 1, 1, 1, 1)
+    config = lb.SweepConfig(levels, 1, 4, 0, order="shuffled", seed=7)
+    result = await lb.sweep(backends, load_settings(), config)
+    orders = result["run_order"]
+    assert all(sorted(o) == names for o in orders) and len(orders) == len(levels)
+    assert len({tuple(o) for o in orders}) > 1  # not the same order every level
+    assert result["order"] == "shuffled" and result["seed"] == 7
+    again = await lb.sweep(backends, load_settings(), config)
+    assert again["run_order"] == orders  # the seed makes it repeatable
+    fixed = await lb.sweep(backends, load_settings(), lb.SweepConfig((1, 1), 1, 4, 0))
+    assert fixed["run_order"] == [names, names]
+
+
+def test_llama_server_runs_parallel_slots_with_continuous_batching() -> None:
+    from rma.bench.llamacpp import llama_server_argv
+
+    many = llama_server_argv(Path("/bin/llama-server"), 9000, 8, 2, n_ctx=2048)
+    assert many[many.index("--parallel") + 1] == "8" and "--cont-batching" in many
+    assert many[many.index("--ctx-size") + 1] == str(8 * 2048)  # each slot its own window
+    one = llama_server_argv(Path("/bin/llama-server"), 9000, 1, 2)
+    assert one[one.index("--parallel") + 1] == "1" and "--no-cont-batching" in one
+
+
 def test_bench_llm_command_writes_json_markdown_and_chart(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:

@@ -5,10 +5,11 @@ from, priorities by rule, and the budget's surplus computed in code."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from rma.accounts.approvals import LetterApprovals
 from rma.accounts.permissions import Actor
 from rma.app.facts import client_facts
 from rma.cases.schema import (
@@ -244,3 +245,39 @@ async def test_the_facts_carry_assets_and_circumstances(store: CaseStore) -> Non
         case_id, ADVISER, CircumstancesUpdate.model_validate({"previous_dro": None})
     )
     assert cleared.previous_dro is None and cleared.lived_in_england_wales is True
+
+
+async def test_the_worklist_shows_what_waits_in_the_cases_one_may_read(
+    store: CaseStore, letters: dict[str, SampleLetter]
+) -> None:
+    letter = letters["creditor-letter"]
+    due = date.fromisoformat(letter.fields["deadline"])
+    payslips = due + timedelta(days=400)
+    mine = await store.create_case(ADVISER, NewCase(client=ClientDetails(name="Jo Client")))
+    other = await new_case(store, "Someone Else")
+    document = await add(store, mine.id, png(letter), "letter.png")
+    await store.start_reading(document.id)
+    await store.finish_reading(document.id, reading_of(letter))
+    await store.add_letter(
+        mine.id, ADVISER, body="Dear Jo", note_id=None,
+        details={"your_actions": [{"action": "Send your payslips", "due": payslips.isoformat()},
+                                  {"action": "Already past", "due": "2001-01-01"},
+                                  {"action": "No date given", "due": None}]},
+    )  # fmt: skip
+    written = await store.add_letter(other, ADVISER, body="Dear S", details={}, note_id=None)
+    await LetterApprovals(store.database).submit(SUPERVISOR, written.id)
+
+    work = await store.worklist(today=due)
+    assert work.proposed_debts == {mine.id: 1}
+    assert work.letters_submitted == [(other, written.id)]
+    assert [(d.due, d.case_id, d.source, d.what) for d in work.deadlines] == [
+        (due, mine.id, "document", "the deadline a document states"),
+        (payslips, mine.id, "letter", "Send your payslips"),
+    ]
+    # The day after the document's deadline, only the letter's is still to come.
+    later = await store.worklist(today=due + timedelta(days=1))
+    assert [d.what for d in later.deadlines] == ["Send your payslips"]
+    # An adviser who reaches neither case (no such adviser, no team) sees nothing waiting.
+    nobody = await store.worklist(visible_to=(999, None), today=due)
+    assert nobody.proposed_debts == {} and nobody.letters_submitted == []
+    assert nobody.deadlines == []

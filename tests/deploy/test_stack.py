@@ -2,13 +2,14 @@
 the CPU, the Chroma server and the three services as separate processes, wired by an env
 file as Compose wires the containers; the tests then use the services as a client would.
 
-vLLM is started by the stack itself (from ``RMA_TEST_VLLM_PYTHON`` and
-``RMA_TEST_VLLM_MODEL_DIR``, as ``scripts/test`` exports them), once for this module.
+vLLM is started by the stack itself (from the vLLM environment and model the session's
+vLLM fixture would use: see ``tests/conftest.py``), once for this module.
 That costs CI one more vLLM start (about 90 s) beside the session's shared server, and is
 deliberate: it is the only way ``stack up`` starting vLLM is tested, and the rollback
 test stops that vLLM for good; stopping the shared server instead would cost the same
 restart, and every later test would wait for it. Given only ``RMA_TEST_VLLM_URL`` (a
-server someone else runs), the stack uses it and the rollback test is skipped.
+server someone else runs), the stack uses it and the rollback test is skipped (a failure
+under CI, which always starts its own).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ import pytest
 from rma.constants import READY_PROBE_SECONDS
 from rma.documents.sample_letters import render_png, sample_letters
 from rma.stack.processes import is_alive
-from tests.conftest import IN_CI, LOGS, ROOT, OllamaDouble
-from tests.support.servers import free_port
+from tests.conftest import LOGS, NO_VLLM, ROOT, OllamaDouble
+from tests.support.servers import free_port, require_reachable, vllm_install
 
 pytestmark = pytest.mark.vllm
 
@@ -71,24 +72,18 @@ class RunningStack:
         )
 
 
-def _need(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI needs the real vLLM server: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
-    python = os.environ.get("RMA_TEST_VLLM_PYTHON")
-    model_dir = os.environ.get("RMA_TEST_VLLM_MODEL_DIR")
+    install = vllm_install()
     external = os.environ.get("RMA_TEST_VLLM_URL")
-    if python and model_dir:
-        vllm_args = ["--vllm-python", python, "--vllm-model-dir", model_dir]
+    if install:
+        vllm_args = ["--vllm-python", install[0], "--vllm-model-dir", install[1]]
         vllm_args += ["--vllm-port", str(free_port())]
     elif external:
+        require_reachable(external, "RMA_TEST_VLLM_URL")
         vllm_args = ["--vllm-url", external]
     else:
-        _need("set RMA_TEST_VLLM_PYTHON and RMA_TEST_VLLM_MODEL_DIR (scripts/test does)")
+        pytest.skip(NO_VLLM)
     state_dir = LOGS / "stack"
     shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True)
@@ -112,7 +107,7 @@ def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
         state_dir,
         env,
         {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-        owns_vllm=bool(python and model_dir),
+        owns_vllm=install is not None,
     )
     up = running.rma(
         "up",

@@ -4,7 +4,6 @@ test server, and apps wired to the test servers."""
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,34 +13,20 @@ from PIL import Image
 from rma.config import Settings, load_settings
 from rma.documents.api import create
 from rma.documents.sample_letters import SampleLetter, render_image, render_pdf, sample_letters
-from tests.conftest import LOGS, ROOT, OllamaDouble
+from tests.conftest import OPENAI_DOUBLE_MODELS, OllamaDouble, OpenAIDouble
 from tests.support.serve import serving
-from tests.support.servers import ServerDouble, ServerProcess, free_port
 
 VISION_MODEL = "qwen2-vl-2b-instruct"
 
 
-class OpenAIVisionDouble(ServerDouble):
-    """The OpenAI-compatible vision test server (tests/fakes/openai_vision.py); ``url``
-    ends in /v1."""
+OpenAIVisionDouble = OpenAIDouble
 
 
 @pytest.fixture(scope="session")
-def openai_vision_server() -> Iterator[OpenAIVisionDouble]:
-    port = free_port()
-    proc = ServerProcess(
-        argv=[sys.executable, "-m", "tests.fakes.openai_vision", "--port", str(port),
-              "--models", VISION_MODEL],
-        port=port,
-        health_path="/health",
-        log=LOGS / "fake-openai-vision.log",
-        env={"PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    proc.start()
-    try:
-        yield OpenAIVisionDouble(f"{proc.base}/v1", proc)
-    finally:
-        proc.stop()
+def openai_vision_server(openai_server: OpenAIDouble) -> OpenAIDouble:
+    """The OpenAI-compatible test server (tests/conftest.py), which serves ``VISION_MODEL``."""
+    assert VISION_MODEL in OPENAI_DOUBLE_MODELS
+    return openai_server
 
 
 @pytest.fixture

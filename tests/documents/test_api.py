@@ -20,7 +20,7 @@ from tests.support.serve import serving
 from tests.support.servers import free_port
 
 PAGE_KEYS = {"number", "text", "method", "confidence"}
-FIELD_KEYS = {"value", "page", "quote", "confidence", "source", "verified", "note"}
+FIELD_KEYS = {"value", "page", "pages", "quote", "confidence", "source", "verified", "note"}
 
 
 def process(base: str, name: str, data: bytes) -> httpx.Response:
@@ -55,6 +55,11 @@ def test_process_response_shape(
     assert body["fields"]["account_reference"]["value"] == expected["account_reference"]
     assert body["fields"]["account_reference"]["verified"] is True
     assert body["doc_type"] == "default_notice"
+    # Two documents in one file: each with its page range and type.
+    assert [(d["first_page"], d["last_page"], d["doc_type"]) for d in body["documents"]] == [
+        (1, 1, "default_notice"),
+        (2, 2, "creditor_letter"),
+    ]
 
 
 def test_chat_backend_down_still_returns_pages_and_code_fields(
@@ -142,5 +147,5 @@ def test_cli_writes_the_sample_letters(clean_env: Path, tmp_path: Path) -> None:
 
 
 def test_cli_evaluate_refuses_bad_seeds(clean_env: Path) -> None:
-    result = CliRunner().invoke(main, ["documents", "evaluate", "--seeds", "seven"])
+    result = CliRunner().invoke(main, ["documents", "ocr-samples", "--seeds", "seven"])
     assert result.exit_code == 2 and "comma-separated whole numbers" in result.output

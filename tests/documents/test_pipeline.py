@@ -10,13 +10,28 @@ from rma.documents.pipeline import DocumentProcessor
 from rma.documents.sample_letters import SampleLetter, render_image
 from tests.documents.conftest import png_bytes
 
+# A sample letter's general names as the type's own fields name them.
+# (None: the type has no such field; a reminder's annual balance is not asked for.)
+TYPE_NAMES = {"council_tax_bill": {"creditor": "council", "balance": None, "arrears": "amount"}}
+# Names and references read by OCR come back right but unverified (nothing confirms them).
+UNCHECKABLE = {"creditor", "council", "account_reference", "claim_number", "claimant"}
+
 
 def assert_fields(result: dict, letter: SampleLetter) -> None:
-    for name, expected in letter.fields.items():
+    names = TYPE_NAMES.get(result["doc_type"], {})
+    ocr = all(p["method"] != "text-layer" for p in result["pages"])
+    for general, expected in letter.fields.items():
+        name = names.get(general, general)
+        if name is None:
+            continue
         got = result["fields"].get(name)
         assert got is not None, f"{name} missing"
         assert got["value"] == expected, name
-        assert got["verified"] is True, name
+        if ocr and name in UNCHECKABLE:
+            assert got["verified"] is False and "read by OCR" in got["note"], name
+            assert any(w.startswith(f"{name}: ") for w in result["warnings"]), name
+        else:
+            assert got["verified"] is True, name
         assert got["page"] >= 1 and got["quote"], name
 
 

@@ -5,12 +5,14 @@ Implements the parts RMA uses, as documented in Ollama's docs/api.md:
 as ``"json"`` or a JSON schema; ``images`` as raw base64; ``options``; ``keep_alive``),
 ``POST /api/embed`` (``input`` string or list, ``truncate``), ``GET /api/tags``,
 ``GET /api/version``. Errors are ``{"error": "..."}`` bodies with Ollama's status codes;
-an error during a stream arrives as an ``{"error": ...}`` line. Like Ollama, a prompt
+an error during a stream arrives as an ``{"error": ...}`` line (with ``stream: false``, as
+the error status and body). Like Ollama, a prompt
 longer than ``options.num_ctx`` (default 2048) is silently truncated; the fake records
 that, so tests can prove RMA always sets ``num_ctx``.
 
-Test-only controls (not part of Ollama): ``POST /_control`` to script failures and
-delays, ``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
+Test-only controls (not part of Ollama): ``POST /_control`` to script failures, delays
+and replies (``reply`` for every call, ``replies`` for the next calls in turn),
+``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
 
 Run: ``python -m tests.fakes.ollama --port 11434 --models llama3.1:8b,llava:7b,all-minilm``
 """
@@ -216,6 +218,12 @@ class FakeOllama:
         if body.get("stream", True) is False:
             async with self._turn():
                 await asyncio.sleep(delay + self.token_delay * len(pieces))
+            if mid_stream:
+                # Without a stream, a failure while generating is the HTTP response itself.
+                return self.error(
+                    failure["status"],
+                    failure["error"] or "an error was encountered while running the model",
+                )
             final["message"] = {"role": "assistant", "content": "".join(pieces)}
             return JSONResponse(final)
 
@@ -262,6 +270,8 @@ class FakeOllama:
                 self.in_flight -= 1
 
     def _reply(self, body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
+        if self.control.get("replies"):  # one scripted reply per call, in turn
+            return str(self.control["replies"].pop(0))
         if "reply" in self.control:
             return str(self.control["reply"])
         fmt = body.get("format")

@@ -1,20 +1,28 @@
-"""A faithful stand-in for an OpenAI-compatible vision server (vLLM serving a VLM), for tests.
+"""A faithful stand-in for vLLM's OpenAI-compatible server (a chat model, or a VLM), for tests.
 
-Implements the parts RMA uses, as the OpenAI Chat Completions API defines them:
-``GET /v1/models``; ``POST /v1/chat/completions`` with ``content`` either a string or a
-list of parts (``{"type": "text", "text": ...}`` and ``{"type": "image_url",
+Implements the parts RMA uses, as the OpenAI Chat Completions API defines them and vLLM
+serves them: ``GET /v1/models``; ``POST /v1/chat/completions`` with ``content`` either a
+string or a list of parts (``{"type": "text", "text": ...}`` and ``{"type": "image_url",
 "image_url": {"url": "data:image/png;base64,..."}}``), ``max_tokens`` or
 ``max_completion_tokens``, ``response_format`` (``json_schema``), ``stream`` with
 server-sent events (``data: {chunk}`` lines, a final chunk with ``finish_reason``, a
 usage chunk with empty ``choices`` when ``stream_options.include_usage`` is true, then
-``data: [DONE]``). Errors are OpenAI-style bodies ``{"error": {"message", "type",
-"param", "code"}}`` with the same status codes. Images are checked like a real server
-checks them: a data URL with an image MIME type, valid base64, bytes that are an image
-of that type; raw base64 without the ``data:`` prefix is refused.
+``data: [DONE]``). Images are checked like a real server checks them: a data URL with an
+image MIME type, valid base64, bytes that are an image of that type; raw base64 without
+the ``data:`` prefix is refused.
+
+It fails the way vLLM fails (vllm/entrypoints/serve/exception_handling/error_response.py):
+errors are ``{"error": {"message", "type", "param", "code"}}`` with vLLM's type names
+(``BadRequestError``, ``NotFoundError``, ``InternalServerError`` ...) and the status as an
+integer ``code``; a prompt longer than the context window (``max_model_len``) is a 400
+worded as vLLM words it, and ``max_tokens`` is cut to what is left of the window; an
+error during generation in a stream is one ``data: {"error": {...}}`` event after the
+text sent so far, then ``data: [DONE]``, as vLLM's stream generator sends it (and, without
+``stream``, the same error as the HTTP response).
 
 Test-only controls (not part of the API): ``POST /_control`` (``reply``, ``fail_next``,
-``status``, ``error``, ``retry_after``, ``token_delay``), ``GET /_requests``,
-``GET /_stats``, ``POST /_reset``.
+``status``, ``error``, ``retry_after``, ``token_delay``, ``mid_stream``,
+``max_model_len``), ``GET /_requests``, ``GET /_stats``, ``POST /_reset``.
 
 Run: ``python -m tests.fakes.openai_vision --port 8000 --models qwen2-vl-2b-instruct``
 """
@@ -47,6 +55,16 @@ MAGIC = {
     "image/webp": (b"RIFF",),
 }
 CONTEXT_TOKENS = 4096
+# vLLM's ``type`` for each status (create_error_response; GracefulHTTPError uses the phrase).
+ERROR_TYPES = {
+    400: "BadRequestError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "Too Many Requests",
+    500: "InternalServerError",
+    501: "NotImplementedError",
+    503: "ServiceUnavailableError",
+}
 
 
 def _tokens(text: str) -> int:
@@ -62,12 +80,20 @@ class FakeOpenAIVision:
         self.max_in_flight = 0
 
     @staticmethod
+    def error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+        kind = ERROR_TYPES.get(
+            status, "InternalServerError" if status >= 500 else "BadRequestError"
+        )
+        return {"error": {"message": message, "type": kind, "param": param, "code": status}}
+
+    @classmethod
     def error(
-        status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None,
-        code: str | None = None, headers: dict[str, str] | None = None,
+        cls, status: int, message: str, *, param: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> JSONResponse:  # fmt: skip
-        body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(
+            cls.error_body(status, message, param), status_code=status, headers=headers
+        )
 
     # ------------------------------------------------------------------ validation
 
@@ -142,9 +168,7 @@ class FakeOpenAIVision:
         self.requests.append({"path": "/v1/chat/completions", "body": body})
         model = body.get("model")
         if model not in self.models:
-            return self.error(
-                404, f"The model `{model}` does not exist.", param="model", code="model_not_found"
-            )
+            return self.error(404, f"The model `{model}` does not exist.")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return self.error(400, "messages must be a non-empty array", param="messages")
@@ -162,27 +186,37 @@ class FakeOpenAIVision:
         limit = body.get("max_completion_tokens", body.get("max_tokens"))
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             return self.error(400, "max_tokens must be a positive integer", param="max_tokens")
+        prompt_tokens = _tokens(" ".join(prompt)) + 256 * images
+        window = int(self.control.get("max_model_len", CONTEXT_TOKENS))
+        if prompt_tokens > window:
+            return self.error(
+                400,
+                f"This model's maximum context length is {window} tokens. However, your "
+                f"prompt contains {prompt_tokens} input tokens, which exceeds this limit even "
+                f"without any output tokens. Please reduce the length of the input prompt. "
+                f"(parameter=input_tokens, value={prompt_tokens})",
+                param="input_tokens",
+            )
+        limit = min(limit, window - prompt_tokens) if limit is not None else window - prompt_tokens
         failure = self._take_failure()
-        if failure:
+        in_stream = failure is not None and failure.get("mid_stream") and body.get("stream")
+        if failure and not in_stream:
             status = int(failure.get("status", 500))
             headers = (
                 {"Retry-After": str(failure["retry_after"])} if "retry_after" in failure else None
             )
-            kind = "server_error" if status >= 500 else "invalid_request_error"
-            return self.error(
-                status, failure.get("error") or "scripted failure", kind=kind, headers=headers
-            )
+            return self.error(status, failure.get("error") or "scripted failure", headers=headers)
         reply = self._reply(body, images)
         words = reply.split(" ")
         finish = "stop"
-        if isinstance(limit, int) and limit < len(words):
+        if limit < len(words):
             words, finish = words[:limit], "length"
         pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
         # Each image costs tokens in a real VLM; count a fixed amount so usage is plausible.
         usage = {
-            "prompt_tokens": _tokens(" ".join(prompt)) + 256 * images,
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": len(pieces),
-            "total_tokens": _tokens(" ".join(prompt)) + 256 * images + len(pieces),
+            "total_tokens": prompt_tokens + len(pieces),
         }
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         delay = float(self.control.get("token_delay", 0.0))
@@ -229,7 +263,14 @@ class FakeOpenAIVision:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
                 yield chunk({"role": "assistant", "content": ""}, None)
-                for piece in pieces:
+                for i, piece in enumerate(pieces):
+                    if in_stream and i == len(pieces) // 2:
+                        # vLLM: "data: {ErrorResponse}" from the generator, then [DONE].
+                        status = int(failure.get("status", 500))
+                        message = failure.get("error") or "Internal server error"
+                        yield f"data: {json.dumps(self.error_body(status, message))}\n\n"
+                        yield "data: [DONE]\n\n"
+                        return
                     await asyncio.sleep(delay)
                     yield chunk({"content": piece}, None)
                 yield chunk({}, finish)

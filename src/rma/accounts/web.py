@@ -148,14 +148,16 @@ async def _check_csrf(request: Request, session: ActiveSession) -> None:
     if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("Host"):
         raise Forbidden("this request came from another site")
     token = request.headers.get(C.CSRF_HEADER)
-    # A plain form may carry it as a field; a file upload sends the header (its body is
-    # read later, within its size limit, and is not parsed before the caller is known).
-    if not token and request.headers.get("Content-Type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    kind = request.headers.get("Content-Type", "")
+    # A plain form may carry it as a field. A file upload's body is read later, within its
+    # size limit, and is not parsed before the caller is known: a script sends the header,
+    # a page's upload form (no script) the query parameter.
+    if not token and kind.startswith("application/x-www-form-urlencoded"):
         form = await request.form()
         field = form.get(C.CSRF_FORM_FIELD)
         token = field if isinstance(field, str) else None
+    elif not token and kind.startswith("multipart/form-data"):
+        token = request.query_params.get(C.CSRF_FORM_FIELD)
     if not csrf_matches(session.id, token):
         raise Forbidden(
             f"the CSRF token is missing or wrong: send it as {C.CSRF_HEADER} or the "

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from rma.accounts.audit import AuditEvent, AuditLog
 from rma.accounts.web import check_rules, install
+from rma.app import pages
 from rma.app.actor import Access, AccessHook
 from rma.app.deps import AppState
 from rma.app.reader import DocumentReader
@@ -108,5 +109,6 @@ def create(settings: Settings | None = None, router: ProviderRouter | None = Non
         service_gate=False,
     )
     install(app, settings, Database.from_settings(settings))
+    pages.install(app)
     check_rules(app)
     return app

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -141,6 +142,59 @@ def bench_accounts(
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("app")
+@click.option("--cases", default=500, show_default=True, help="Cases seeded in the database.")
+@click.option("--calls", default=100, show_default=True, help="Requests timed per page.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the JSON result here.")
+def bench_app(cases: int, calls: int, out: Path | None) -> None:
+    """Page render times of the adviser app, server-side, with CASES cases on SQLite."""
+    from rma.bench import app as page_bench
+
+    try:
+        result = page_bench.run(cases, calls)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(page_bench.markdown(result))
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+        click.echo(f"\nwrote {out}")
+
+
+@bench.command("limits-extraction")
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/corpora/handbook"),
+    show_default=True,
+    help="The built handbook corpus (python -m corpora.handbook.build DIR).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("corpora/handbook/answers/limits.json"),
+    show_default=True,
+    help="The answer key: every statement of a limit in the corpus, with its status.",
+)
+@click.option("--mistakes", is_flag=True, help="Also list every statement read wrongly.")
+@_out_dir("limits-extraction.json and limits-extraction.md")
+def bench_limits_extraction(corpus: Path, key: Path, mistakes: bool, out_dir: Path) -> None:
+    """Limits read from the handbook corpus against its answer key: recall and precision
+    by status, wrong values stated as current, stale quotes listed as conflicts."""
+    from rma.bench import limits_extraction as le
+
+    try:
+        result, _ = le.run(corpus, key)
+    except RMAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    _publish(out_dir, "limits-extraction", result, le.markdown(result))
+    if mistakes:
+        for m in result["mistakes"]:
+            click.echo(f"- {m['id'] or 'unkeyed'} {m['document']} p.{m['page']}: key "
+                       f"{m['key']}, read {m['read']}: {m['quote'][:100]}")  # fmt: skip
+
+
 def _progress(name: str, concurrency: int, done: int, total: int, errors: int) -> None:
     if sys.stderr.isatty():
         note = f", {errors} errors" if errors else ""
@@ -182,6 +236,24 @@ def _levels(value: str) -> tuple[int, ...]:
     "as 'llamacpp' (the stand-in for Ollama's default).",
 )
 @click.option(
+    "--start-llama-server",
+    "llama_slots",
+    multiple=True,
+    type=click.IntRange(1, 64),
+    metavar="SLOTS",
+    help="Also build (once, scripts/lib.sh) and start llama.cpp's own llama-server with SLOTS "
+    "parallel slots (continuous batching when more than one) and measure it as "
+    "'llama-server-SLOTS' (repeatable: e.g. 1 and 8).",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["shuffled", "fixed"]),
+    default="shuffled",
+    show_default=True,
+    help="The backends' order within each level: drawn again per level, or as given.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the shuffled order.")
+@click.option(
     "--llamacpp-threads", default=2, show_default=True, help="Threads for the in-process model."
 )
 @click.option("--levels", default="1,2,4,8,16,32", show_default=True, help="Concurrency levels.")
@@ -205,6 +277,9 @@ def _levels(value: str) -> tuple[int, ...]:
 def bench_llm(
     specs: tuple[str, ...],
     start_llamacpp: bool,
+    llama_slots: tuple[int, ...],
+    order: str,
+    seed: int,
     llamacpp_threads: int,
     levels: str,
     requests: int,
@@ -233,21 +308,36 @@ def bench_llm(
             warmup=warmup,
             client=client,  # type: ignore[arg-type]
             baseline=baseline,
+            order=order,  # type: ignore[arg-type]
+            seed=seed,
         )
     except RMAError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
 
     async def run() -> dict[str, Any]:
-        if not start_llamacpp:
-            return await lb.sweep(backends, settings, config, _progress, _level_done)
-        log = out_dir / "llamacpp-server.log"
-        click.echo(f"starting llama.cpp's server (log: {log})", err=True)
-        async with llamacpp.llamacpp_server(log, threads=llamacpp_threads) as url:
-            server = lb.BenchBackend(
-                "llamacpp", url, llamacpp.MODEL_ALIAS, "openai", llamacpp.LABEL
-            )
-            return await lb.sweep([*backends, server], settings, config, _progress, _level_done)
+        peers: list[lb.BenchBackend] = []
+        async with AsyncExitStack() as servers:
+            if start_llamacpp:
+                log = out_dir / "llamacpp-server.log"
+                click.echo(f"starting llama.cpp's Python server (log: {log})", err=True)
+                url = await servers.enter_async_context(
+                    llamacpp.llamacpp_server(log, threads=llamacpp_threads)
+                )
+                peers.append(
+                    lb.BenchBackend("llamacpp", url, llamacpp.MODEL_ALIAS, "openai", llamacpp.LABEL)
+                )
+            if llama_slots:
+                binary = await asyncio.to_thread(llamacpp.build_llama_server)
+            for slots in dict.fromkeys(llama_slots):
+                log = out_dir / f"llama-server-{slots}.log"
+                click.echo(f"starting llama-server with {slots} slot(s) (log: {log})", err=True)
+                url = await servers.enter_async_context(
+                    llamacpp.llama_server(binary, log, slots, threads=llamacpp_threads)
+                )
+                name, label = f"llama-server-{slots}", llamacpp.server_label(slots)
+                peers.append(lb.BenchBackend(name, url, llamacpp.MODEL_ALIAS, "openai", label))
+            return await lb.sweep([*backends, *peers], settings, config, _progress, _level_done)
 
     result = _run(run())
     out_dir.mkdir(parents=True, exist_ok=True)

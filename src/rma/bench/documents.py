@@ -19,7 +19,7 @@ from rma.documents.sample_letters import render_pdf, render_png, sample_letters
 from rma.documents.validation import check_upload
 from rma.ocr.images import load_page
 from rma.ocr.pdf import MIN_TEXT_LAYER_CHARS, pdf_text_layers, render_pdf_page
-from rma.ocr.tesseract import read_upright
+from rma.ocr.tesseract import read_page
 from rma.ocr.workers import WorkerLimits, configure_workers
 
 Runner = Callable[..., Awaitable[Any]]
@@ -40,19 +40,19 @@ async def read(name: str, data: bytes, run: Runner) -> int:
     """Every parsing step of one document through ``run``; the characters read."""
     upload = await run(check_upload, data, name)
     if upload.kind == "pdf":
-        texts = await run(pdf_text_layers, data, 50)
+        layers = await run(pdf_text_layers, data, 50)
         images = [
             await run(render_pdf_page, data, i)
-            for i, text in enumerate(texts)
-            if len(text) < MIN_TEXT_LAYER_CHARS
+            for i, layer in enumerate(layers)
+            if len(layer.text) < MIN_TEXT_LAYER_CHARS
         ]
-        characters = sum(len(t) for t in texts)
+        characters = sum(len(layer.text) for layer in layers)
     else:
         images = [await run(load_page, data, 0)]
         characters = 0
     for image in images:
-        text, _, _ = await run(read_upright, image)
-        characters += len(text)
+        page = await run(read_page, image)
+        characters += len(page.read.text)
     return characters
 
 

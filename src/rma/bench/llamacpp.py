@@ -59,13 +59,17 @@ async def llamacpp_server(
             f"llama.cpp's server needs its extra packages ({exc.name}): pip install -e '.[bench]'"
         ) from None
     port = port or free_port()
+    async with _serving(server_argv(port, threads, n_ctx), port, log) as base:
+        yield base
+
+
+@asynccontextmanager
+async def _serving(argv: list[str], port: int, log: Path) -> AsyncIterator[str]:
+    """Run a server process, wait until it lists its model, yield its ``/v1`` URL, stop it."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            *server_argv(port, threads, n_ctx),
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+            *argv, stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True
         )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -95,3 +99,62 @@ async def _wait_ready(base: str, proc: asyncio.subprocess.Process) -> None:
                 pass
             await asyncio.sleep(0.5)
     raise ConfigError(f"llama.cpp's server did not answer within {START_TIMEOUT:.0f} s")
+
+
+# ---------------------------------------------------------------- llama.cpp's own server
+
+SERVER_LABEL = "llama.cpp's llama-server, {slots} slot(s){batching}"
+
+
+# The repository (a source checkout): scripts/lib.sh builds what the benchmarks run.
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def build_llama_server(root: Path = REPOSITORY) -> Path:
+    """The ``llama-server`` binary, built once by ``scripts/lib.sh`` (``llama_server``) from
+    the llama.cpp source in the llama-cpp-python sdist, with the wheel's portable flags."""
+    import subprocess
+
+    script = root / "scripts" / "lib.sh"
+    if not script.is_file():
+        raise ConfigError(f"building llama-server needs the repository's {script}")
+    done = subprocess.run(
+        ["bash", "-c", f'source "{script}" && llama_server'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    path = Path(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
+    if done.returncode != 0 or path is None or not path.is_file():
+        raise ConfigError(f"llama-server could not be built: {done.stderr[-800:]}")
+    return path
+
+
+def llama_server_argv(
+    binary: Path, port: int, slots: int, threads: int, n_ctx: int = 2048
+) -> list[str]:
+    """``llama-server`` on the bundled GGUF with ``slots`` parallel slots (continuous
+    batching on when more than one), each with ``n_ctx`` tokens of context."""
+    gguf = assets.locate(assets.SMOLLM2_GGUF)
+    argv = [
+        str(binary), "--model", str(gguf), "--alias", MODEL_ALIAS,
+        "--parallel", str(slots), "--ctx-size", str(n_ctx * slots),
+        "--threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    argv.append("--cont-batching" if slots > 1 else "--no-cont-batching")
+    return argv
+
+
+@asynccontextmanager
+async def llama_server(
+    binary: Path, log: Path, slots: int, threads: int = C.LOCAL_THREADS
+) -> AsyncIterator[str]:
+    """Start ``llama-server`` with ``slots`` slots, yield its ``/v1`` URL, stop it."""
+    port = free_port()
+    argv = llama_server_argv(binary, port, slots, threads)
+    async with _serving(argv, port, log) as base:
+        yield base
+
+
+def server_label(slots: int) -> str:
+    return SERVER_LABEL.format(slots=slots, batching=", continuous batching" if slots > 1 else "")

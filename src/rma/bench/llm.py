@@ -3,8 +3,10 @@
 Each backend is measured at each concurrency level (1, 2, 4 ... by default) with the same
 fixed prompts, ``max_tokens`` and temperature 0, after a warm-up that is not counted.
 Levels are interleaved (backend A at 1, backend B at 1, A at 2 ...) so a change in the
-machine's load over the run touches every backend alike. A level is a closed loop:
-``concurrency`` workers each send their next request as soon as the last one ends.
+machine's load over the run touches every backend alike; with ``order="shuffled"`` the
+backends' order within each level is drawn again (seeded, and kept in the result). A
+level is a closed loop: ``concurrency`` workers each send their next request as soon as
+the last one ends.
 
 Requests go through the provider layer (a router built by the factory, as the services
 build theirs), so the numbers are what RMA gets; ``client="raw"`` sends them with the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -269,6 +272,10 @@ class SweepConfig:
     warmup: int = 2
     client: Client = "router"
     baseline: str = ""  # the backend the others are compared with; default the last
+    # "shuffled": the backends' order is drawn again at each level (seeded), so none is
+    # always measured first or right after another (a warm prefix cache, a cooler CPU).
+    order: Literal["fixed", "shuffled"] = "fixed"
+    seed: int = 0
 
     def requests_at(self, concurrency: int) -> int:
         """At least ``min_requests``, and at least two per worker."""
@@ -316,12 +323,18 @@ async def sweep(
         raise InputError("concurrency levels must be 1 or more")
     runners = [await _runner(b, settings, config.client) for b in backends]
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    run_order: list[list[str]] = []
     try:
         for r in runners:
             for i in range(config.warmup):  # not counted
                 await r.call([Message.user(PROMPTS[i % len(PROMPTS)])], config.max_tokens)
+        rng = random.Random(config.seed)
         for level in config.levels:
-            for r in runners:
+            ordered = list(runners)
+            if config.order == "shuffled":
+                rng.shuffle(ordered)
+            run_order.append([r.backend.name for r in ordered])
+            for r in ordered:
                 result = await run_level(
                     r.backend.name,
                     r.call,
@@ -347,6 +360,9 @@ async def sweep(
         "prompts": len(PROMPTS),
         "warmup_requests": config.warmup,
         "levels": list(config.levels),
+        "order": config.order,
+        "seed": config.seed,
+        "run_order": run_order,
         "backends": [asdict(b) for b in backends],
         "results": results,
         "comparison": compare(results, config.baseline or backends[-1].name),

@@ -15,10 +15,12 @@ from typing import Any
 
 from rma.text.money import PENCE, parse_money, to_pence
 
-# The doc-processor's field names for each figure of a debt, in order of preference.
+# The doc-processor's field names for each figure of a debt, in order of preference
+# (each document type names its own: a council tax paper's council and amount, a claim's
+# claimant and total, a bill's supplier).
 FIGURE_FIELDS: dict[str, tuple[str, ...]] = {
-    "creditor": ("creditor",),
-    "balance": ("balance",),
+    "creditor": ("creditor", "council", "claimant", "supplier"),
+    "balance": ("balance", "total", "amount"),
     "arrears": ("arrears",),
     "reference": ("account_reference", "claim_number"),
 }

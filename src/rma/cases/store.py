@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,6 +97,27 @@ class DocumentFile:
     data: bytes
 
 
+@dataclass(frozen=True, order=True)
+class Deadline:
+    """A date a case must meet: from a document (the deadline it states) or a letter (an
+    action it gives the client; ``what`` holds its words, shown only to who may read it)."""
+
+    due: date
+    case_id: int
+    source: str  # "document" or "letter"
+    object_id: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What waits across the cases a person may read."""
+
+    proposed_debts: dict[int, int]  # case id -> proposed debts and updates to decide
+    letters_submitted: list[tuple[int, int]]  # (case id, letter id), oldest first
+    deadlines: list[Deadline]  # soonest first
+
+
 @dataclass(frozen=True)
 class Work:
     """A document to read: its row, its case's key and its bytes."""
@@ -163,11 +184,7 @@ class CaseStore:
     ) -> list[Case]:
         """Cases, oldest first; with ``visible_to`` (an adviser's id and team id), only
         theirs and their team's."""
-        query = select(Case).order_by(Case.id)
-        if visible_to is not None:
-            adviser_id, team_id = visible_to
-            mine = Case.adviser_id == adviser_id
-            query = query.where(mine | (Case.team_id == team_id) if team_id is not None else mine)
+        query = _visible(select(Case).order_by(Case.id), visible_to)
         if status:
             query = query.where(Case.status == status)
         if closed_before:
@@ -672,6 +689,54 @@ class CaseStore:
             await _commit(session)
         return await self.letter(case_id, letter_id)
 
+    # ------------------------------------------------------------------ work waiting
+
+    async def worklist(
+        self, *, visible_to: tuple[int | None, int | None] | None = None, today: date | None = None
+    ) -> Worklist:
+        """What waits across the cases a person may read (``visible_to`` as in
+        :meth:`cases`): proposed debts to confirm, letters submitted for approval, and the
+        deadlines still to come that documents state or letters give the client."""
+        today = today or date.today()
+        cases = _visible(select(Case.id), visible_to).scalar_subquery()
+        async with self.database.session() as session:
+            proposed = await session.execute(
+                select(Debt.case_id, func.count())
+                .where(Debt.status == "proposed", Debt.case_id.in_(cases))
+                .group_by(Debt.case_id)
+            )
+            submitted = await session.execute(
+                select(Letter.case_id, Letter.id)
+                .where(Letter.status == "submitted", Letter.case_id.in_(cases))
+                .order_by(Letter.id)
+            )
+            stated = await session.execute(
+                select(CaseDocument.case_id, CaseDocument.id, DocumentField.value)
+                .join(DocumentField, DocumentField.document_id == CaseDocument.id)
+                .where(DocumentField.name == "deadline", CaseDocument.case_id.in_(cases))
+            )
+            given = await session.execute(
+                select(Letter.case_id, Letter.id, Letter.details).where(
+                    Letter.status != "sent", Letter.case_id.in_(cases)
+                )
+            )
+            deadlines = [
+                Deadline(due, case_id, "document", document_id, "the deadline a document states")
+                for case_id, document_id, value in stated
+                if (due := _iso_date(value)) is not None and due >= today
+            ]
+            for case_id, letter_id, details in given:
+                for action in (details or {}).get("your_actions", []):
+                    due = _iso_date(action.get("due"))
+                    if due is not None and due >= today:
+                        what = str(action.get("action") or "an action the letter gives")
+                        deadlines.append(Deadline(due, case_id, "letter", letter_id, what))
+            return Worklist(
+                proposed_debts={case_id: count for case_id, count in proposed},
+                letters_submitted=[(case_id, letter_id) for case_id, letter_id in submitted],
+                deadlines=sorted(deadlines),
+            )
+
     # ------------------------------------------------------------------ helpers
 
     async def _children(self, case_id: int, model: type[M]) -> list[M]:
@@ -712,6 +777,22 @@ class CaseStore:
 
 
 # ---------------------------------------------------------------------- queries
+
+
+def _visible(query: Select[Any], visible_to: tuple[int | None, int | None] | None) -> Select[Any]:
+    """Only the cases of one adviser and their team (None: every case)."""
+    if visible_to is None:
+        return query
+    adviser_id, team_id = visible_to
+    mine = Case.adviser_id == adviser_id
+    return query.where(mine | (Case.team_id == team_id) if team_id is not None else mine)
+
+
+def _iso_date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 async def _case(session: AsyncSession, case_id: int) -> Case:

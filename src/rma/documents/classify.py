@@ -35,6 +35,7 @@ class DocType(StrEnum):
     UTILITY_BILL = "utility_bill"
     BANK_STATEMENT = "bank_statement"
     UNIVERSAL_CREDIT_STATEMENT = "universal_credit_statement"
+    NOT_A_CLIENT_DOCUMENT = "not_a_client_document"
     OTHER = "other"
 
 
@@ -49,7 +50,8 @@ DESCRIPTIONS: dict[DocType, str] = {
     DocType.UTILITY_BILL: "a gas, electricity, water, phone or broadband bill",
     DocType.BANK_STATEMENT: "a bank account statement listing transactions",
     DocType.UNIVERSAL_CREDIT_STATEMENT: "a Universal Credit statement or award notice",
-    DocType.OTHER: "anything else",
+    DocType.NOT_A_CLIENT_DOCUMENT: "not a client's paper: a manual or book page, a blank page",
+    DocType.OTHER: "a client's paper of another kind",
 }
 
 # Wording each type carries: (pattern, weight). 3 = decisive on its own, 1 = supporting.
@@ -60,6 +62,14 @@ WORDING: dict[DocType, list[tuple[str, float]]] = {
         (r"consumer credit act 1974", 1),
         (r"remedy the breach", 2),
     ],
+    # A judgment restates its claim; a claim never says judgment was given.
+    DocType.CCJ: [
+        (r"county court judgm?ent", 3),
+        (r"judgm?ent for (the )?claimant", 3),
+        (r"\bN30\b", 2),
+        (r"judgm?ent (was )?(entered|made)", 2),
+        (r"register of judgm?ents", 2),
+    ],
     DocType.COUNTY_COURT_CLAIM: [
         (r"claim form", 3),
         (r"\bN1\b", 1),
@@ -68,13 +78,6 @@ WORDING: dict[DocType, list[tuple[str, float]]] = {
         (r"particulars of claim|brief details of claim", 2),
         (r"\bclaimant\b", 1),
         (r"\bdefendant\b", 1),
-    ],
-    DocType.CCJ: [
-        (r"county court judgm?ent", 3),
-        (r"judgm?ent for (the )?claimant", 3),
-        (r"\bN30\b", 2),
-        (r"judgm?ent (was )?(entered|made)", 2),
-        (r"register of judgm?ents", 2),
     ],
     DocType.ENFORCEMENT_AGENT_NOTICE: [
         (r"notice of enforcement", 3),
@@ -91,6 +94,7 @@ WORDING: dict[DocType, list[tuple[str, float]]] = {
     ],
     DocType.UTILITY_BILL: [
         (r"\bkwh\b", 3),
+        (r"your (electricity|gas|water|energy)( and \w+)? bill|\bsewerage\b", 3),
         (r"meter reading", 2),
         (r"\b(electricity|gas|water) (bill|supply|usage|charges)\b", 2),
         (r"standing charge", 2),
@@ -115,10 +119,13 @@ WORDING: dict[DocType, list[tuple[str, float]]] = {
         (r"(instructed|appointed) by", 2),
         (r"on (their|its) behalf", 1),
         (r"original creditor", 2),
+        (r"current creditor|client account (number|no)", 2),
         (r"(assigned|sold) (the|this|your) (debt|account)|debt (has been|was) (sold|assigned)", 2),
     ],
     DocType.CREDITOR_LETTER: [
         (r"\barrears\b", 1),
+        (r"payments? (have been |were )?missed|account is (in arrears|overdue|behind)", 2),
+        (r"credit limit|minimum payment", 1),
         (r"missed payments?|not received your (last )?payments?", 2),
         (r"account number|agreement number", 1),
         (r"overdue", 1),
@@ -147,6 +154,8 @@ class Classification:
     model_type: DocType | None
     wording_type: DocType | None
     evidence: list[str] = field(default_factory=list)
+    # Why this type won, in a sentence, when the model and the wording disagreed.
+    reason: str = ""
 
     def record(self) -> ClassificationRecord:
         return ClassificationRecord(
@@ -156,6 +165,7 @@ class Classification:
             model_type=self.model_type,
             wording_type=self.wording_type,
             evidence=self.evidence,
+            reason=self.reason,
         )
 
 
@@ -168,6 +178,20 @@ class ClassificationRecord(BaseModel):
     model_type: DocType | None
     wording_type: DocType | None
     evidence: list[str]
+    reason: str = Field("", description="Why this type, when the model and wording differ.")
+
+
+# A sentence saying what may happen later ("we may pass your account to a collection
+# agency") is not what has happened: a collector's wording there does not count.
+MAY_HAPPEN = re.compile(
+    r"\b(?:may|might|could|would|will)\b[^.]{0,40}\b(?:pass|refer|transfer|sell)\b"
+)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    first = max(text.rfind(".", 0, start), text.rfind("\n\n", 0, start)) + 1
+    last = text.find(".", end)
+    return text[first : last if last >= 0 else len(text)]
 
 
 def wording_scores(text: str) -> dict[DocType, tuple[float, list[str]]]:
@@ -176,7 +200,15 @@ def wording_scores(text: str) -> dict[DocType, tuple[float, list[str]]]:
     for doc_type, patterns in WORDING.items():
         total, found = 0.0, []
         for pattern, weight in patterns:
-            match = re.search(pattern, text, re.IGNORECASE)
+            match = next(
+                (
+                    m
+                    for m in re.finditer(pattern, text, re.IGNORECASE)
+                    if doc_type is not DocType.DEBT_COLLECTION_LETTER
+                    or not MAY_HAPPEN.search(_sentence(text, m.start(), m.end()))
+                ),
+                None,
+            )
             if match:
                 total += weight
                 found.append(match.group(0))
@@ -240,6 +272,7 @@ def decide(
                 f"support; classified by its wording as {wording_type.value}"
             )
     result.evidence = evidence(result.doc_type)
+    result.reason = "; ".join(warnings)
     return result, warnings
 
 
@@ -255,9 +288,14 @@ def _prompt(text: str) -> list[Message]:
 
 
 async def classify(
-    text: str, router: ProviderRouter | None
+    text: str, router: ProviderRouter | None, *, addressed: bool = True
 ) -> tuple[Classification, dict[str, Any] | None, list[str]]:
-    """Classification, the model call's provenance (None if no model answered), warnings."""
+    """Classification, the model call's provenance (None if no model answered), warnings.
+
+    ``addressed``: whether the paper addresses a client or names an account (see
+    :mod:`rma.documents.parts`); one that does neither is not a client's document,
+    whatever its wording or the model say.
+    """
     model_type: DocType | None = None
     provenance: dict[str, Any] | None = None
     warnings: list[str] = []
@@ -273,4 +311,30 @@ async def classify(
                 "classified by wording only"
             )
     result, decided = decide(model_type, wording_scores(text))
+    if not addressed:
+        result, decided = not_a_client(text, result), []
     return result, provenance, warnings + decided
+
+
+def not_a_client(text: str, decided: Classification) -> Classification:
+    """A paper addressed to no one: a manual's or book's page, a blank page. The type
+    wording and the model suggested is kept in the record, with the reason it lost."""
+    if not text.strip():
+        reason = "the page is blank"
+    else:
+        reason = (
+            "no client is addressed (no name with a title at the top) and no account or "
+            "reference number is given"
+        )
+    suggested = [t.value for t in (decided.wording_type, decided.model_type) if t]
+    if suggested:
+        reason += f"; its wording suggested {', '.join(dict.fromkeys(suggested))}"
+    return Classification(
+        DocType.NOT_A_CLIENT_DOCUMENT,
+        0.8,
+        "wording",
+        decided.model_type,
+        decided.wording_type,
+        [reason],
+        reason,
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from rma.config import load_settings
+from rma.documents.corpus import cli as corpus_cli
 from rma.errors import ConfigError, InputError, RMAError
 
 
@@ -71,12 +72,12 @@ def documents() -> None:
     """Client documents: measure OCR and fields, write the sample letters."""
 
 
-@documents.command("evaluate")
+@documents.command("ocr-samples")
 @click.option("--seeds", default="7", show_default=True, help="Comma-separated seeds.")
 @click.option(
     "--with-model", is_flag=True, help="Use the configured chat model for type and fields."
 )
-def evaluate_cmd(seeds: str, with_model: bool) -> None:
+def ocr_samples_cmd(seeds: str, with_model: bool) -> None:
     """OCR and field accuracy on the sample letters in each page condition (clean, skewed,
     turned, noisy, faded, small), as a Markdown table: character error rate, fields right,
     and fields verified but wrong."""
@@ -114,5 +115,9 @@ def samples_cmd(out: Path, seed: int) -> None:
     written = write_samples(out, seed)
     click.echo(f"wrote {written} sample files to {out}")
 
+
+# The labelled set's scorer and writer (see docs/document-corpus.md).
+documents.add_command(corpus_cli.evaluate_cmd, "evaluate")
+documents.add_command(corpus_cli.write_cmd, "corpus")
 
 commands: list[click.Command] = [process, documents]

@@ -49,6 +49,7 @@ TRUST = {
 }
 MODEL_TEXT_CHARS = 3000
 Source = Literal["code", "model"]
+FieldValue = str | bool | list[dict[str, str | None]]
 
 
 @dataclass
@@ -64,18 +65,21 @@ class Line:
 class DocumentField:
     """One extracted value with where it is and how far to trust it."""
 
-    value: str
+    value: FieldValue
     page: int | None
     quote: str
     confidence: float
     source: Source
     verified: bool
     note: str = ""
+    # Every page a list's items came from (a statement's rows run over pages).
+    pages: list[int] = field(default_factory=list)
 
     def record(self) -> FieldRecord:
         return FieldRecord(
             value=self.value,
             page=self.page,
+            pages=self.pages or ([self.page] if self.page is not None else []),
             quote=self.quote,
             confidence=round(self.confidence, 3),
             source=self.source,
@@ -87,8 +91,12 @@ class DocumentField:
 class FieldRecord(BaseModel):
     """One field as the API gives it."""
 
-    value: str
+    value: FieldValue = Field(
+        description="Money as pounds ('1234.56', negative if overdrawn), dates ISO, text as "
+        "printed; a check's outcome true/false; a list's items as objects in the same forms."
+    )
     page: int | None = Field(description="The page it was found on; None if not found.")
+    pages: list[int] = Field(default_factory=list, description="Every page it was read from.")
     quote: str = Field(description="The line it was read from.")
     confidence: float
     source: Source
@@ -279,7 +287,7 @@ def find_dates_fields(lines: list[Line]) -> dict[str, DocumentField]:
                 )
                 break
     if "deadline" not in found and "letter_date" in found:
-        sent = date.fromisoformat(found["letter_date"].value)
+        sent = date.fromisoformat(str(found["letter_date"].value))
         for line in lines:
             m = RELATIVE_DEADLINE.search(line.text)
             if m:
@@ -397,7 +405,7 @@ def cross_check(fields: dict[str, DocumentField]) -> list[str]:
     warnings: list[str] = []
     sent, due = fields.get("letter_date"), fields.get("deadline")
     if sent and due:
-        sent_on, due_on = parse_date(sent.value), parse_date(due.value)
+        sent_on, due_on = parse_date(str(sent.value)), parse_date(str(due.value))
         if sent_on and due_on and due_on <= sent_on:
             due.verified = False
             due.confidence = min(due.confidence, TRUST["unverified"])
@@ -407,7 +415,7 @@ def cross_check(fields: dict[str, DocumentField]) -> list[str]:
             )
     balance, arrears = fields.get("balance"), fields.get("arrears")
     if balance and arrears:
-        b, a = parse_money(balance.value), parse_money(arrears.value)
+        b, a = parse_money(str(balance.value)), parse_money(str(arrears.value))
         if b is not None and a is not None and a > b:
             warnings.append(
                 f"arrears {a} are more than the balance {b}; one of them may be misread"

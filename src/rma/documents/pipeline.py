@@ -24,10 +24,15 @@ from rma.documents.fields import (
     check_against_type,
     extract_fields,
 )
+from rma.documents.layout_fields import Page
+from rma.documents.parts import a_clients_paper, split
+from rma.documents.statement import Table
+from rma.documents.typed import merge_fields, read_fields
 from rma.documents.validation import CheckedUpload, UploadLimits, check_upload
 from rma.llm.router import ProviderRouter
 from rma.ocr import OcrReader, PageText, read_pdf
 from rma.ocr.images import load_page
+from rma.ocr.layout import page_layout, rows_from_text
 from rma.ocr.pdf import PAGE_CONCURRENCY
 from rma.ocr.workers import document_budget, workers
 
@@ -36,22 +41,74 @@ LOW_CONFIDENCE = 0.6
 
 
 @dataclass
+class DocumentPart:
+    """One document in a file (the whole file, or one of a scanned pile): its pages,
+    type, fields and, for a statement, its table."""
+
+    first_page: int
+    last_page: int
+    classification: Classification
+    fields: ExtractedFields
+    table: Table | None = None
+
+    def record(self) -> PartRecord:
+        return PartRecord(
+            first_page=self.first_page,
+            last_page=self.last_page,
+            doc_type=self.classification.doc_type,
+            classification=self.classification.record(),
+            fields={name: f.record() for name, f in self.fields.fields.items()},
+            transactions=None
+            if self.table is None
+            else [
+                TransactionRecord.model_validate(
+                    {
+                        "date": t.date,
+                        "description": t.description,
+                        "out": _pounds(t.money_out),
+                        "in": _pounds(t.money_in),
+                        "balance": _pounds(t.balance),
+                        "page": t.page,
+                        "quote": t.quote,
+                        "confidence": round(t.confidence, 3),
+                    }
+                )
+                for t in self.table.rows
+            ],
+            warnings=self.fields.warnings,
+        )
+
+
+def _pounds(pence: int | None) -> str | None:
+    return None if pence is None else f"{pence / 100:.2f}"
+
+
+@dataclass
 class ProcessedDocument:
-    """Everything the service returns for one document."""
+    """Everything the service returns for one file."""
 
     upload: CheckedUpload
     pages: list[PageText]
-    classification: Classification
-    fields: ExtractedFields
+    documents: list[DocumentPart]
     warnings: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     processing_ms: float = 0.0
+
+    @property
+    def classification(self) -> Classification:
+        """The first document's type (the file's, when it holds one)."""
+        return self.documents[0].classification
+
+    @property
+    def fields(self) -> ExtractedFields:
+        return self.documents[0].fields
 
     @property
     def markdown(self) -> str:
         return to_markdown(self.pages)
 
     def response(self) -> ProcessResponse:
+        first = self.documents[0].record()
         return ProcessResponse(
             filename=self.upload.filename,
             file_type=self.upload.kind,
@@ -60,13 +117,44 @@ class ProcessedDocument:
                 for p in self.pages
             ],
             markdown=self.markdown,
-            doc_type=self.classification.doc_type,
-            classification=self.classification.record(),
-            fields={name: f.record() for name, f in self.fields.fields.items()},
+            doc_type=first.doc_type,
+            classification=first.classification,
+            fields=first.fields,
+            transactions=first.transactions,
+            documents=[d.record() for d in self.documents],
             warnings=self.warnings,
             provenance=self.provenance,
             processing_ms=round(self.processing_ms, 1),
         )
+
+
+class TransactionRecord(BaseModel):
+    """One row of a statement's table; amounts in pounds, None where the row has none."""
+
+    model_config = {"populate_by_name": True}
+
+    date: str | None = Field(description="ISO date (the row above's when the row has none)")
+    description: str
+    out: str | None
+    in_: str | None = Field(alias="in")
+    balance: str | None
+    page: int
+    quote: str = Field(description="The row as read.")
+    confidence: float
+
+
+class PartRecord(BaseModel):
+    """One document found in the file, with its page range."""
+
+    first_page: int
+    last_page: int
+    doc_type: DocType
+    classification: ClassificationRecord
+    fields: dict[str, FieldRecord]
+    transactions: list[TransactionRecord] | None = Field(
+        description="A statement's rows, read as a table; None for other types."
+    )
+    warnings: list[str]
 
 
 class PageRecord(BaseModel):
@@ -86,6 +174,14 @@ class ProcessResponse(BaseModel):
     doc_type: DocType
     classification: ClassificationRecord
     fields: dict[str, FieldRecord]
+    transactions: list[TransactionRecord] | None = Field(
+        None, description="The first document's statement rows, if it is a statement."
+    )
+    documents: list[PartRecord] = Field(
+        default_factory=list,
+        description="Every document in the file with its pages (several in a scanned pile); "
+        "doc_type, classification and fields above are the first one's.",
+    )
     warnings: list[str]
     provenance: dict[str, Any] = Field(
         description="The model calls behind OCR, the type and the fields."
@@ -166,19 +262,38 @@ class DocumentProcessor:
                     f"page {page.number} was read with low confidence ({page.confidence:.2f}); "
                     "check names and figures against the original"
                 )
-        text = "\n\n".join(p.text for p in pages)
-        shown = min(CLASSIFY_CHARS, FIELDS_CHARS)
-        if self.router is not None and len(text) > shown:
+        layouts = [
+            Page(
+                p.number,
+                page_layout(p.words, p.size) if p.words else rows_from_text(p.text),
+                p.confidence,
+            )
+            for p in pages
+        ]
+        spans = split(layouts)
+        if len(spans) > 1:
             warnings.append(
-                f"the model saw the first {shown:,} of {len(text):,} characters; "
+                f"the file holds {len(spans)} documents: "
+                + ", ".join(f"pages {a}-{b}" if a != b else f"page {a}" for a, b in spans)
+            )
+        shown = min(CLASSIFY_CHARS, FIELDS_CHARS)
+        if self.router is not None and any(
+            len("\n\n".join(p.text for p in pages[a - 1 : b])) > shown for a, b in spans
+        ):
+            warnings.append(
+                f"the model saw the first {shown:,} characters of each document; "
                 "code checked all of them"
             )
-        (classification, classify_prov, classify_warnings), extracted = await asyncio.gather(
-            classify(text, self.router),
-            extract_fields([(p.number, p.text, p.confidence) for p in pages], self.router),
-        )
-        warnings += classify_warnings + extracted.warnings
-        warnings += check_against_type(extracted.fields, classification.doc_type.value)
+        documents: list[DocumentPart] = []
+        provenance_parts = []
+        for first, last in spans:
+            part, prov, part_warnings = await self._read_part(
+                pages[first - 1 : last], layouts[first - 1 : last]
+            )
+            documents.append(part)
+            provenance_parts.append(prov)
+            prefix = f"pages {first}-{last}: " if len(spans) > 1 else ""
+            warnings += [prefix + w for w in part_warnings]
         provenance = {
             "ocr": {
                 "provider": self.ocr_provider,
@@ -186,15 +301,39 @@ class DocumentProcessor:
                     {"number": p.number, "method": p.method, "model": p.provenance} for p in pages
                 ],
             },
-            "classification": classify_prov,
-            "fields": extracted.provenance,
+            "classification": provenance_parts[0]["classification"],
+            "fields": provenance_parts[0]["fields"],
         }
         return ProcessedDocument(
             upload=upload,
             pages=pages,
-            classification=classification,
-            fields=extracted,
+            documents=documents,
             warnings=warnings,
             provenance=provenance,
             processing_ms=(time.monotonic() - started) * 1000,
         )
+
+    async def _read_part(
+        self, pages: list[PageText], layouts: list[Page]
+    ) -> tuple[DocumentPart, dict[str, Any], list[str]]:
+        """Type, fields and table of one document's pages."""
+        text = "\n\n".join(p.text for p in pages)
+        poorly_read = any(p.unreadable for p in pages) or (
+            any(p.text.strip() for p in pages)
+            and all(p.method != "text-layer" and p.confidence < LOW_CONFIDENCE for p in pages)
+        )
+        (classification, classify_prov, warnings), extracted = await asyncio.gather(
+            # A page read too poorly to tell is not judged "not a client's": it is flagged.
+            classify(text, self.router, addressed=a_clients_paper(layouts) or poorly_read),
+            extract_fields([(p.number, p.text, p.confidence) for p in pages], self.router),
+        )
+        doc_type = classification.doc_type.value
+        typed, table = read_fields(doc_type, layouts)
+        ocr_pages = {p.number for p in pages if p.method != "text-layer"}
+        merge_fields(extracted, typed, doc_type, ocr_pages)
+        if table is not None:
+            extracted.warnings += [f"sums: {w}" for w in table.warnings]
+        warnings += extracted.warnings
+        warnings += check_against_type(extracted.fields, doc_type)
+        part = DocumentPart(pages[0].number, pages[-1].number, classification, extracted, table)
+        return part, {"classification": classify_prov, "fields": extracted.provenance}, warnings

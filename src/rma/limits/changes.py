@@ -35,6 +35,7 @@ from rma.limits.table import (
     LimitRow,
     LimitTable,
     LimitTableError,
+    canonical_name,
     display_value,
     shipped_table,
     with_rows,
@@ -316,6 +317,7 @@ class LimitRegister:
     async def changes(
         self, status: ChangeStatus | None = None, name: str | None = None
     ) -> list[LimitChange]:
+        name = canonical_name(name) if name else None
         async with self.database.session() as session:
             return await _changes(session, status=status, name=name)
 
@@ -329,6 +331,7 @@ class LimitRegister:
     async def propose(self, proposal: Proposal, actor: Actor) -> LimitChange:
         """Record a proposal, after checking it would leave a valid table."""
         authorise(actor, "limits.propose")
+        proposal = replace(proposal, name=canonical_name(proposal.name))
         for label, text in (("evidence", proposal.evidence), ("reason", proposal.reason)):
             if not text.strip():
                 raise InputError(f"a change to a limit needs its {label}")

@@ -19,7 +19,7 @@ This is pure code: conflicts are listed, never applied. Only an approved change
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,7 +39,9 @@ _COMPARABLE = {"GBP": {"GBP", "GBP/month"}, "GBP/month": {"GBP", "GBP/month"}}
 @dataclass(frozen=True)
 class Candidate:
     """One figure a manual states for a limit, and the dates it gives (first and last day
-    in force, each with the precision the text used)."""
+    in force, each with the precision the text used). ``past``: the text itself puts the
+    value in the past ("was £15,000", "the old limit of", "rose from £20,000"). The
+    passage it comes from: document, page, heading, the quote and the chunk it is in."""
 
     name: str
     value: Decimal
@@ -52,6 +54,11 @@ class Candidate:
     document: str = ""
     page: int | None = None
     quote: str = ""
+    past: bool = False
+    figure: str = ""
+    document_id: str = ""
+    chunk_id: str = ""
+    heading: str = ""
 
     @property
     def display(self) -> str:
@@ -70,6 +77,22 @@ class Candidate:
         if self.effective_to:
             parts.append(f"until {_spoken(self.effective_to, self.to_precision)}")
         return " ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The candidate as JSON-ready data (``from_dict`` reads it back)."""
+        data = asdict(self)
+        data["value"] = str(self.value)
+        for key in ("effective_from", "effective_to"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        fields = dict(data)
+        fields["value"] = Decimal(fields["value"])
+        for key in ("effective_from", "effective_to"):
+            fields[key] = date.fromisoformat(fields[key]) if fields.get(key) else None
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,15 @@ def classify_one(candidate: Candidate, table: LimitTable, *, today: date | None 
         if row.status(today) == "upcoming":
             message = f"{c.where} gives {shown} {stated}, as the table announces: {row.period()}"
             return Finding(c, "upcoming", False, row, in_force, message)
+        if _open_ended(c) and row.last_day is not None and row.last_day < today:
+            # "£30,000 from 29 June 2021", with no end, presents an old value as in force
+            current = next((r for r in rows if r.covers(today)), None)
+            now = f"; it is now {current.display}" if current else ""
+            message = (
+                f"{c.where} quotes {shown} {stated} as if still in force, but {shown} was "
+                f"the limit {row.period()}{now}"
+            )
+            return Finding(c, "stale", True, row, current, message)
         message = (
             f"{c.where} supports the table: {label} {_tense(row, today)} {row.display} "
             f"{row.period()}"
@@ -158,6 +190,18 @@ def _undated(
     c: Candidate, rows: list[LimitRow], same: list[LimitRow], shown: str, label: str, today: date
 ) -> Finding:
     current = next((r for r in rows if r.covers(today)), None)
+    if c.past:
+        ended = [r for r in same if r.last_day is not None and r.last_day < today]
+        if ended:
+            row = ended[-1]
+            message = f"{c.where} supports the table: {label} was {row.display} {row.period()}"
+            return Finding(c, "supports", False, row, current, message)
+        if same:
+            message = (
+                f"{c.where} gives {shown} as a past value of {label}, but the table has it "
+                f"in force ({same[-1].period()}): for review"
+            )
+            return Finding(c, "unknown_value", True, same[-1], current, message)
     if current is not None and current.value == c.value:
         message = f"{c.where} supports the table: {label} is {current.display} ({current.period()})"
         return Finding(c, "supports", False, current, current, message)
@@ -172,6 +216,11 @@ def _undated(
         return Finding(c, "stale", True, row, current, message + now)
     message = f"{c.where} quotes {shown}, which matches no known value of {label}"
     return Finding(c, "unknown_value", True, None, current, message + now)
+
+
+def _open_ended(c: Candidate) -> bool:
+    """A start and no end, and not put in the past: the text presents it as in force."""
+    return c.effective_from is not None and c.effective_to is None and not c.past
 
 
 def _consistent(row: LimitRow, c: Candidate) -> bool:

@@ -35,6 +35,19 @@ Status = Literal["current", "historical", "upcoming"]
 Origin = Literal["shipped", "approved"]
 SHIPPED = Path(__file__).with_name("table.toml")
 UNKNOWN_START = "unknown-start"
+# Names the limits had before the canonical ones; a caller may still use them.
+RENAMED: dict[str, str] = {
+    "dro.max_surplus_income": "dro.surplus_income",
+    "dro.max_assets": "dro.assets",
+    "dro.vehicle_disregard": "dro.vehicle",
+    "bankruptcy.creditor_petition_deposit": "bankruptcy.petition_deposit",
+    "iva.approval_majority": "iva.approval_share",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The limit's name today (``dro.max_assets`` is ``dro.assets``)."""
+    return RENAMED.get(name, name)
 
 
 class LimitTableError(ConfigError):
@@ -326,6 +339,7 @@ class LimitTable:
         """The value of ``name`` in force on ``when`` (default: today)."""
         today = today or date.today()
         when = when or today
+        name = canonical_name(name)
         rows = self._rows(name, jurisdiction)
         i = bisect.bisect_right(self._starts[(name, jurisdiction)], when) - 1
         if i >= 0 and rows[i].covers(when):
@@ -395,6 +409,7 @@ class LimitTable:
         return out
 
     def _rows(self, name: str, jurisdiction: str) -> list[LimitRow]:
+        name = canonical_name(name)
         rows = self._by_key.get((name, jurisdiction))
         if rows is not None:
             return rows
@@ -676,6 +691,7 @@ def with_rows(
 
 
 __all__ = [
+    "RENAMED",
     "LimitDefinition",
     "LimitRow",
     "LimitTable",
@@ -684,6 +700,7 @@ __all__ = [
     "NoValueInForce",
     "UnknownLimit",
     "ValueChange",
+    "canonical_name",
     "display_value",
     "load_table",
     "parse_table",

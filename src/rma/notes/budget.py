@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rma import constants as C
 from rma.errors import InputTooLarge
 from rma.text import estimate_prompt_tokens, estimate_tokens
 
-# The extraction reply's share of the context.
-EXTRACT_MAX_TOKENS = 640
+# The extraction reply's share of the context (its largest setting).
+EXTRACT_MAX_TOKENS = C.NOTES_EXTRACT_MAX_TOKENS
 SAFETY_TOKENS = 64
 # Whatever the model's context, notes longer than this are not one appointment.
 MAX_NOTES_CHARS = 20_000

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from rma.notes.facts import (
     NoteAction,
@@ -153,7 +154,8 @@ _LETTER_WORDS = frozenset(
         "discuss discussed explain explained ask asked tell told help send sent get give "
         "make do did not no yes also any some all more if so as from up out what when how "
         "which who they them their there here has have had been being next now today "
-        "client adviser appointment appt date notes case shorthand " + " ".join(MONTHS)
+        "client adviser appointment appt date notes case shorthand day days week weeks "
+        "month months year years " + " ".join(MONTHS)
     )
 )
 # A model sentence must share this much of its content with the notes to be used.
@@ -186,6 +188,7 @@ def dropped_actions(
     """Actions in the notes that no line of the letter carries, and deadlines lost."""
     if checked is not None:
         checked["actions"] = len(facts.actions)
+        checked["deadlines"] = sum(a.due is not None for a in facts.actions)
     lines = [
         line
         for part in letter.splitlines()
@@ -223,11 +226,40 @@ def dropped_actions(
     return warnings
 
 
+def dropped_debts(
+    letter: str, debts: Iterable[tuple[str, str | None]], checked: dict[str, int] | None = None
+) -> list[LetterWarning]:
+    """Debts of the table (creditor, balance in pounds) that no line of the letter
+    gives with its balance."""
+    debts = list(debts)
+    if checked is not None:
+        checked["debts"] = len(debts)
+    lines = letter.splitlines()
+    warnings = []
+    for creditor, amount in debts:
+        wanted = Decimal(amount) if amount is not None else None
+        if not any(
+            creditor in line
+            and (wanted is None or any(a.value == wanted for a in find_amounts(line)))
+            for line in lines
+        ):
+            warnings.append(
+                LetterWarning(
+                    "dropped_debt",
+                    f"the debt to {creditor}"
+                    + (f" of {format_money(wanted)}" if wanted is not None else "")
+                    + " is not in the letter",
+                )
+            )
+    return warnings
+
+
 def check_letter(
     letter: str,
     facts: NotesFacts,
     *,
     creditors: Iterable[str] = (),
+    debts: Iterable[tuple[str, str | None]] = (),
     allowed_dates: Iterable[date] = (),
     reading_age_target: float | None = None,
     readable_text: str | None = None,
@@ -237,9 +269,13 @@ def check_letter(
     age is measured (the body, without address and signature); the whole letter if None.
     ``checked``, when given, receives how many amounts, dates, creditors and actions
     were checked, so a response can show the checks ran on this letter."""
-    warnings = invented_facts(
-        letter, facts, creditors=creditors, allowed_dates=allowed_dates, checked=checked
-    ) + dropped_actions(letter, facts, checked)
+    warnings = (
+        invented_facts(
+            letter, facts, creditors=creditors, allowed_dates=allowed_dates, checked=checked
+        )
+        + dropped_actions(letter, facts, checked)
+        + dropped_debts(letter, debts, checked)
+    )
     if reading_age_target is not None:
         measured = reading_age(letter if readable_text is None else readable_text)
         warnings += check_reading_age(measured, reading_age_target)

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
+from rma.notes.advice import Advice, read_advice
 from rma.notes.checks import (
     LetterWarning,
     grounded,
     invented_facts,
     is_carried,
 )
+from rma.notes.debts import NoteDebt, find_debts, is_priority_kind
 from rma.notes.facts import (
+    NoteAction,
     NotesFacts,
+    Owner,
+    expand_abbreviations,
     name_in_text,
-    priority_kind,
+    words,
 )
 from rma.notes.letter import (
     LetterContent,
@@ -37,7 +42,7 @@ from rma.notes.schema import (
     ExtractedAction,
     NotesExtraction,
 )
-from rma.text import MONTHS, find_amounts, find_dates, format_date
+from rma.text import MONTHS, Amount, find_amounts, find_dates, format_date, format_money
 
 
 def _checked_sentence(
@@ -193,71 +198,27 @@ def _unique(items: list[Any], key: Any, what: str, warnings: list[LetterWarning]
 def checked_content(
     extraction: NotesExtraction, facts: NotesFacts, request: ConvertRequest, letter_date: date
 ) -> tuple[LetterContent, list[LetterWarning]]:
-    """Keep what the notes support, normalise amounts and dates, note what was left out."""
+    """Keep what the notes support, normalise amounts and dates, note what was left out.
+    The debts, the advice and the actions are the notes', read by code."""
     warnings: list[LetterWarning] = []
+    advice = read_advice(facts.text)
     matters = [
         _checked_sentence(m, facts, "the matter", warnings, undated=False)
         for m in extraction.matters_discussed
     ]
     ours = [_checked_action(a, facts, "our action", warnings) for a in extraction.our_actions]
     yours = [_checked_action(a, facts, "your action", warnings) for a in extraction.your_actions]
-    debts: list[Debt] = []
-    for item in extraction.debts:
-        creditor = _creditor_name(item.creditor, facts, warnings)
-        if creditor is None:
-            continue
-        amount = None
-        written = find_amounts(item.amount or "")
-        if written:
-            if facts.has_amount(written[0].value):
-                amount = written[0]
-            else:
-                warnings.append(
-                    LetterWarning(
-                        "left_out_unsupported",
-                        f"the amount {item.amount!r} for {creditor} is not in the notes and "
-                        "was left out",
-                    )
-                )
-        debts.append(
-            Debt(
-                creditor=creditor,
-                amount=str(amount.value) if amount else None,
-                amount_as_written=amount.text if amount else None,
-                priority=_priority(creditor, facts.text),
-            )
-        )
-    # Creditors code sees in the notes that the model did not list.
-    for name in facts.creditors:
-        if not any(name_in_text(name, d.creditor) for d in debts):
-            warnings.append(
-                LetterWarning(
-                    "creditor_not_in_letter",
-                    f"the notes mention {name}, which is not in the letter's list of debts "
-                    "(fine if it is only the original lender of a debt listed)",
-                )
-            )
+    debts = debts_table(facts, request, advice)
+    _compare_debts(extraction, debts, facts, warnings)
     our_list, your_list = _align_with_notes(
         [a for a in ours if a is not None], [a for a in yours if a is not None], facts, warnings
     )
-    # Actions code found in the notes that the model's reply left out are written
-    # from the notes' own words: a letter never says "nothing to do" over the notes.
-    for action in facts.actions:
-        mine = our_list if action.owner == "us" else your_list
-        if any(is_carried(action, a.action) for a in [*our_list, *your_list]):
-            continue
-        sentence, due = sentence_from_notes(action.text, action.owner, facts.appointment)
-        if not sentence:
-            continue
-        mine.append(Action(action=sentence, due=due))
-        warnings.append(
-            LetterWarning(
-                "action_from_notes",
-                f"{'our' if action.owner == 'us' else 'your'} action {action.text!r} was "
-                "missing from the model's reply; the letter uses the notes' own words "
-                f"({sentence!r}): check the phrasing",
-            )
-        )
+    # Every action comes from the notes, in the notes' words, with the notes' deadline:
+    # the model's wording is not trusted to keep what matters ("send payslips AND bank
+    # statements", "do NOT let them in"). A model item no notes action carries is left
+    # out (an appointment, the adviser's own task, someone else's), and said so.
+    our_list = _from_notes("us", our_list, facts, warnings)
+    your_list = _from_notes("client", your_list, facts, warnings)
     if not any(matters):
         warnings.append(
             LetterWarning(
@@ -273,7 +234,8 @@ def checked_content(
         matters=_unique([m for m in matters if m], str, "matters", warnings),
         our_actions=_unique(our_list, _action_key, "actions", warnings),
         your_actions=_unique(your_list, _action_key, "actions", warnings),
-        debts=_unique(debts, lambda d: d.creditor, "debts", warnings),
+        debts=debts,
+        advice=advice,
         adviser_name=request.adviser_name,
         organisation=request.organisation,
         tone=request.tone,
@@ -281,21 +243,138 @@ def checked_content(
     return content, warnings
 
 
+def debts_table(facts: NotesFacts, request: ConvertRequest, advice: Advice) -> list[Debt]:
+    """The letter's debts: the case's confirmed debts when the request carries them,
+    else the debts code reads from the notes."""
+    solution = advice.solution if advice.solution in _SOLUTIONS else None
+    if request.debts is not None:
+        found = [
+            NoteDebt(
+                creditor=d.creditor,
+                kind=d.kind or "debt",
+                balance=Amount(format_money(d.balance), d.balance, True) if d.balance else None,
+                priority=(d.kind or "priority debt")
+                if (d.priority if d.priority is not None else is_priority_kind(d.kind or ""))
+                else None,
+            )
+            for d in request.debts
+        ]
+        source = "case"
+    else:
+        found, source = find_debts(facts.text), "notes"
+    origin: Literal["notes", "case"] = "case" if source == "case" else "notes"
+    return [
+        Debt(
+            creditor=d.creditor,
+            amount=str(d.balance.value) if d.balance else None,
+            amount_as_written=d.balance.text if d.balance else None,
+            priority=d.priority,
+            kind=d.kind,
+            original_creditor=d.original_creditor,
+            next=d.next_step(solution),
+            source=origin,
+        )
+        for d in found
+    ]
+
+
+# Debt solutions that take in every non-priority debt.
+_SOLUTIONS = frozenset(
+    {
+        "a debt management plan",
+        "a Debt Relief Order",
+        "an Individual Voluntary Arrangement",
+        "bankruptcy",
+    }
+)
+
+
+def _compare_debts(
+    extraction: NotesExtraction,
+    debts: list[Debt],
+    facts: NotesFacts,
+    warnings: list[LetterWarning],
+) -> None:
+    """The model's debts are not listed (code reads them); one the table lacks, or a
+    creditor the notes name that is in no debt, is for the adviser to look at."""
+    for item in extraction.debts:
+        name = _creditor_name(item.creditor, facts, warnings)
+        if name is None:
+            continue
+        if not any(name_in_text(name, f"{d.creditor} {d.original_creditor or ''}") for d in debts):
+            warnings.append(
+                LetterWarning(
+                    "debt_not_in_table",
+                    f"the model read a debt to {name} that code did not find with a balance "
+                    "in the notes; it is not listed: check the notes",
+                )
+            )
+    for name in facts.creditors:
+        if not any(name_in_text(name, f"{d.creditor} {d.original_creditor or ''}") for d in debts):
+            warnings.append(
+                LetterWarning(
+                    "creditor_not_in_letter",
+                    f"the notes mention {name}, which is not in the letter's list of debts "
+                    "(fine if it is only the original lender of a debt listed)",
+                )
+            )
+
+
+def _from_notes(
+    owner: Owner, listed: list[Action], facts: NotesFacts, warnings: list[LetterWarning]
+) -> list[Action]:
+    out: list[Action] = []
+    for item in listed:
+        if not any(a.owner == owner and is_carried(a, item.action) for a in facts.actions):
+            whose = "the client's" if owner == "client" else "ours"
+            warnings.append(
+                LetterWarning(
+                    "left_out_unsupported",
+                    f"{item.action!r} is not an action the notes give as {whose}; it was left out",
+                )
+            )
+    for action in facts.actions:
+        if action.owner != owner:
+            continue
+        worded = [item.action for item in listed if _words_it(action, item.action)]
+        if worded:  # the model's wording, where it keeps every word the notes give
+            out.append(Action(action=worded[0], due=action.due, due_as_written=action.due_text))
+            continue
+        if not any(is_carried(action, item.action) for item in listed):
+            warnings.append(
+                LetterWarning(
+                    "action_from_notes",
+                    f"{'our' if owner == 'us' else 'your'} action {action.text!r} was missing "
+                    "from the model's reply; the letter uses the notes' own words: check "
+                    "the phrasing",
+                )
+            )
+        sentence = sentence_from_notes(
+            action.text,
+            owner,
+            facts.appointment,
+            due_text=action.due_text,
+            person=action.person,
+        )
+        if sentence:
+            out.append(Action(action=sentence, due=action.due, due_as_written=action.due_text))
+    return out
+
+
+_NEGATION = re.compile(r"\b(?:not|no|never|don't|do not|dont|stop|cannot|can't)\b", re.I)
+
+
+def _words_it(action: NoteAction, sentence: str) -> bool:
+    """Whether a model's sentence says the notes action: every key word of it, and no
+    "not" the notes do not have ("Do not apply for breathing space")."""
+    present = set(words(expand_abbreviations(sentence)))
+    if not set(action.key_words) <= present:
+        return False
+    return bool(_NEGATION.search(action.text)) == bool(_NEGATION.search(sentence))
+
+
 def _action_key(action: Action) -> str:
     return action.action
-
-
-def _priority(creditor: str, notes: str) -> str | None:
-    """Priority kind from the creditor's name or the notes' lines that mention it."""
-    kind = priority_kind(creditor)
-    if kind:
-        return kind
-    for line in re.split(r"[\n;]|\.\s|,\s(?=\D)", notes):
-        if name_in_text(creditor, line):
-            kind = priority_kind(line)
-            if kind:
-                return kind
-    return None
 
 
 def apply_rewording(
@@ -310,11 +389,17 @@ def apply_rewording(
         sentence = _checked_sentence(proposed, facts, what, warnings, undated=undated)
         return sentence or old
 
+    action_words = {w for a in facts.actions for w in a.key_words}
+
     def action(a: Action, proposed: str) -> Action:
         # A deadline is added by code after the sentence; any other date stays in it.
-        return a.model_copy(
-            update={"action": better(a.action, proposed, undated=a.due is not None)}
-        )
+        new = better(a.action, proposed, undated=a.due is not None)
+        # Simpler words for an action must keep every word of it the notes give:
+        # "send payslips and bank statements" may not become "send your papers".
+        needed = action_words & set(words(expand_abbreviations(a.action)))
+        if not needed <= set(words(expand_abbreviations(new))):
+            new = a.action
+        return a.model_copy(update={"action": new})
 
     pairs = zip(content.matters, new["matters_discussed"], strict=True)
     matters = [better(old, proposed, undated=False) for old, proposed in pairs]

@@ -36,7 +36,7 @@ from rma.llm.types import (
     StructuredRetry,
     TextDelta,
 )
-from rma.notes.budget import EXTRACT_MAX_TOKENS, check_size
+from rma.notes.budget import check_size
 from rma.notes.checks import (
     LetterWarning,
     ReadingAge,
@@ -56,6 +56,7 @@ from rma.notes.letter import (
     compose,
 )
 from rma.notes.schema import (
+    AdviceGiven,
     ConvertRequest,
     ConvertResponse,
     NotesExtraction,
@@ -130,7 +131,7 @@ def prepare(request: ConvertRequest, context_window: int, today: date | None = N
     user = before + request.notes + after
     return Prepared(
         request=request,
-        facts=NotesFacts.read(request.notes, appointment),
+        facts=NotesFacts.read(request.notes, appointment, [request.client_name]),
         letter_date=today,
         messages=[Message.system(system), Message.user(user)],
         warnings=warnings,
@@ -190,6 +191,7 @@ class Conversion:
     checked: dict[str, int]
 
     def response(self, letter_id: str | None = None) -> ConvertResponse:
+        advice = self.content.advice
         return ConvertResponse(
             id=letter_id,
             appointment_date=self.content.appointment,
@@ -197,6 +199,11 @@ class Conversion:
             our_actions=self.content.our_actions,
             your_actions=self.content.your_actions,
             debts=self.content.debts,
+            advice=AdviceGiven(
+                options_discussed=advice.options if advice else [],
+                recommended=advice.recommended if advice else None,
+                reason=advice.reason if advice else None,
+            ),
             letter=self.letter.text,
             reading_age=self.reading_age,
             reading_age_target=self.target,
@@ -262,6 +269,7 @@ async def finish(
             letter.text,
             prepared.facts,
             creditors=[d.creditor for d in content.debts],
+            debts=[(d.creditor, d.amount) for d in content.debts],
             allowed_dates=allowed,
             checked=checked,
         )
@@ -343,7 +351,9 @@ class ConversionRun:
 
     async def open(self) -> ConversionRun:
         self._events = self.router.stream_structured(
-            self.prepared.messages, NotesExtraction, max_tokens=EXTRACT_MAX_TOKENS
+            self.prepared.messages,
+            NotesExtraction,
+            max_tokens=self.settings.notes_extract_max_tokens,
         )
         try:
             self._first = await anext(self._events)

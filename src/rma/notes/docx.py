@@ -12,6 +12,7 @@ import io
 from datetime import UTC, datetime
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.shared import Pt
 
 from rma.notes.checks import LetterWarning
@@ -23,10 +24,7 @@ DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingm
 
 def letter_docx(letter: ComposedLetter, warnings: list[LetterWarning] = ()) -> bytes:  # type: ignore[assignment]
     """A .docx of ``letter``. CPU work: call it through ``asyncio.to_thread`` on request paths."""
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = "Arial"  # a clear sans-serif, as plain-English guidance advises
-    style.font.size = Pt(12)
+    doc = _document()
     for line in letter.header:
         doc.add_paragraph(line)
     doc.add_paragraph(letter.greeting)
@@ -48,10 +46,36 @@ def letter_docx(letter: ComposedLetter, warnings: list[LetterWarning] = ()) -> b
             author=COMMENT_AUTHOR,
             initials="RMA",
         )
+    doc.core_properties.comments = f"{len(warnings)} check(s) to review before sending"
+    return _saved(doc, letter.title)
+
+
+def text_docx(text: str, title: str) -> bytes:
+    """A .docx of a letter kept as text (as a case keeps it, perhaps edited since it was
+    written): a paragraph per paragraph, "- " lines as bullets. CPU work, as above."""
+    doc = _document()
+    for block in text.split("\n\n"):
+        lines = [line.rstrip() for line in block.strip("\n").splitlines()]
+        if lines and all(line.lstrip().startswith("- ") for line in lines):
+            for line in lines:
+                doc.add_paragraph(line.lstrip()[2:], style="List Bullet")
+        elif lines:
+            doc.add_paragraph("\n".join(lines))
+    return _saved(doc, title)
+
+
+def _document() -> DocumentObject:
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = "Arial"  # a clear sans-serif, as plain-English guidance advises
+    style.font.size = Pt(12)
+    return doc
+
+
+def _saved(doc: DocumentObject, title: str) -> bytes:
     props = doc.core_properties
-    props.title = letter.title
+    props.title = title
     props.created = datetime.now(UTC)
-    props.comments = f"{len(warnings)} check(s) to review before sending"
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

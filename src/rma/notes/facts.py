@@ -16,82 +16,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from rma.text import Amount, FoundDate, find_amounts, find_dates
+from rma.notes import glossary
+from rma.text import MONTHS, WEEKDAYS, Amount, FoundDate, find_amounts, find_dates
 
 # ---------------------------------------------------------------- abbreviations
-
-# Adviser shorthand -> plain words. Used to match letters against notes, and to give
-# the model a glossary of the abbreviations a set of notes actually uses.
-ABBREVIATIONS: dict[str, str] = {
-    "cl": "client",
-    "clt": "client",
-    "adv": "adviser",
-    "sfs": "Standard Financial Statement",
-    "i&e": "income and spending",
-    "ccj": "County Court Judgment",
-    "ct": "council tax",
-    "ctr": "council tax reduction",
-    "dro": "Debt Relief Order",
-    "iva": "Individual Voluntary Arrangement",
-    "dmp": "debt management plan",
-    "bs": "breathing space",
-    "uc": "Universal Credit",
-    "hb": "Housing Benefit",
-    "pip": "Personal Independence Payment",
-    "esa": "Employment and Support Allowance",
-    "ea": "enforcement agent",
-    "eas": "enforcement agents",
-    "ho": "holding letter",
-    "f&f": "full and final settlement",
-    "lbc": "London Borough Council",
-    "arrs": "arrears",
-    "arr": "arrears",
-    "o/s": "outstanding",
-    "bal": "balance",
-    "stmts": "statements",
-    "stmt": "statement",
-    "docs": "documents",
-    "appt": "appointment",
-    "f2f": "face-to-face",
-    "tel": "telephone",
-    "re": "about",
-    "w/": "with",
-    "pm": "a month",
-    "pw": "a week",
-    "asap": "as soon as possible",
-    "tbc": "to be confirmed",
-    "n1": "claim form",
-    "n9": "reply form",
-    "hmrc": "HM Revenue and Customs",
-    "dwp": "Department for Work and Pensions",
-    "tvl": "TV licence",
-    "hp": "hire purchase",
-    "mags": "magistrates",
-    "pcn": "parking penalty",
-    "ni": "National Insurance",
-}
-
-
-def whole_words(words: Iterable[str]) -> re.Pattern[str]:
-    """Any of ``words`` standing alone (longest first), ignoring case."""
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(r"(?<![\w&/])(" + alternatives + r")(?![\w&/])", re.IGNORECASE)
-
-
-_ABBREVIATION = whole_words(ABBREVIATIONS)
 
 
 def expand_abbreviations(text: str) -> str:
     """``text`` with adviser shorthand spelled out (for matching, not for the letter)."""
-    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
+    return glossary.expand(text, KNOWN_CREDITORS)
 
 
 def abbreviations_used(text: str) -> dict[str, str]:
     """The shorthand that ``text`` uses, as written, with its meaning."""
-    found: dict[str, str] = {}
-    for m in _ABBREVIATION.finditer(text):
-        found.setdefault(m.group(1), ABBREVIATIONS[m.group(1).lower()])
-    return found
+    return glossary.used_in(text)
 
 
 # ------------------------------------------------------------------ appointment
@@ -105,7 +43,14 @@ def appointment_date(notes: str, today: date) -> date | None:
     """The date the notes say the appointment was: the first date on one of the first
     lines that names it ("Date: 5/3/25", "Appt 14/01/2025") or starts with it."""
     for line in notes.strip().splitlines()[:3]:
-        dates = find_dates(line, today)
+        # "w/c 11/11/24 - seen Weds 13/11": a week commencing is not the day, but its
+        # year is the year of a day written without one.
+        with_year = [d.value for d in find_dates(line, today) if d.year_given]
+        dates = [
+            d
+            for d in find_dates(line, with_year[0] if with_year else today)
+            if not line[: d.start].rstrip().lower().endswith("w/c")
+        ]
         starts_with_date = dates and dates[0].start == len(line) - len(line.lstrip())
         if dates and (_APPOINTMENT_WORD.search(line) or starts_with_date):
             return dates[0].value
@@ -194,7 +139,52 @@ KNOWN_CREDITORS: tuple[str, ...] = (
     "Rossendales",
     "Newlyn",
     "Student Loans Company",
+    "Loans 2 Go",
+    "Lending Stream",
+    "Moneyboat",
+    "Drafty",
+    "Likely Loans",
+    "Cabot Financial",
+    "Hoist Finance",
+    "NewDay",
+    "American Express",
+    "Amex",
+    "PayPal Credit",
+    "Nat West",
+    "Monzo Flex",
+    "Places for People",
+    "Clarion",
+    "Peabody",
+    "Sanctuary",
+    "Child Maintenance Service",
+    "Rossendales",
+    "Drafty",
+    "Everyday Loans",
+    "Bamboo",
+    "Lendable",
+    "Creation",
+    "Jaja",
+    "Zable",
+    "Tymit",
+    "Ocean Finance",
+    "Shop Direct",
+    "Freemans",
+    "Simply Be",
+    "Argos",
+    "Ford Credit",
+    "Black Horse",
+    "Santander Consumer",
+    "Motonovo",
+    "Blue Motor Finance",
+    "Water Plus",
+    "Welsh Water",
+    "Northumbrian Water",
+    "South West Water",
+    "Wessex Water",
 )
+
+
+MONTHS_AND_DAYS = frozenset(MONTHS) | frozenset(WEEKDAYS)
 
 
 # Words that say what kind of body a creditor is, not which one.
@@ -286,41 +276,83 @@ def priority_kind(text: str) -> str | None:
 
 Owner = Literal["us", "client"]
 
-_OUR_MARKERS = re.compile(
-    r"\b(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b"
-    r"|\bwe'll\b|\bwe’ll\b|\bi'll\b|\bwe are to\b",
-    re.IGNORECASE,
+# Verbs that start an action ("..., send to court", "+ move wages", "and to bring").
+ACTION_VERBS = (
+    "send|call|ring|phone|write|email|e-mail|apply|ask|check|get|pay|bring|sign|return|"
+    "attend|draft|complete|fill|post|contact|chase|request|provide|make|book|cancel|open|"
+    "move|switch|keep|stop|tell|give|upload|forward|fwd|report|confirm|file|gather|put|"
+    "set up|save|collect|submit|refer|arrange|offer|claim|speak|go|do|start|look|visit|"
+    "enclose|dispute|read|find|take|register|change"
 )
-_CLIENT_MARKERS = re.compile(
-    r"\b(?:cl|clt|client|c|she|he|they|you)\s+(?:to|will|agreed to|needs? to|must|should|"
-    r"has to|is to|said (?:she|he|they)(?:'d| would))\b|\bagreed to\b|\b(?:cl|client) agreed\b",
-    re.IGNORECASE,
+_VERB = rf"(?:{ACTION_VERBS})"
+_OUR_SUBJECT = (
+    r"(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b"
+    r"|we'll\b|we’ll\b|i'll\b|i’ll\b|we are to\b"
 )
+_CLIENT_WORD = r"(?:cl|clt|cleint|client|clients|c|she|he|they|you|both)"
+_CLIENT_SUBJECT = (
+    rf"{_CLIENT_WORD}\s+(?:also\s+)?(?:to|will|agreed to|needs? to|must|should|is to|"
+    rf"said (?:she|he|they)(?:'d| would))\b|agreed to\b|(?:cl|client) agreed\b|"
+    rf"(?:cl|clt|client)\s+(?={_VERB}s\b)|told (?:cl|clt|client|her|him|them)\b\s*:?"
+)
+# Another person of the household by name ("Dev to pay", "Anna to bring"): a capitalised
+# word, then "to"/"will", then an action verb. All-capital words are roles ("CPN to ask").
+_NAMED_SUBJECT = re.compile(
+    rf"(?<![\w'])(?P<name>[A-Z][a-z]{{2,}})(?:\s+(?:and|&|\+)\s+[A-Z][a-z]{{2,}})?\s+"
+    rf"(?:also\s+)?(?:to|will|should|agreed to)\s+(?={_VERB}\b)"
+)
+_NOT_NAMES = _wordset(
+    "agreed explained advised told need needs must also then next the this that they she he "
+    "and but will may can cannot could would should client clients both adviser"
+)
+_LEAD_IN = r"(?:(?:agreed|also|then|so|plus)\s*:?\s+)?"
+_OUR_MARKERS = re.compile(rf"^\s*{_LEAD_IN}(?:{_OUR_SUBJECT})", re.IGNORECASE)
+_CLIENT_MARKERS = re.compile(rf"^\s*{_LEAD_IN}(?:{_CLIENT_SUBJECT})", re.IGNORECASE)
 _HEADING = re.compile(
     r"^\s*(?P<who>our|we|adv(?:iser)?|org|cl(?:ient)?|clt|your?)?\s*(?:'s\s*)?"
     r"(?:actions?|to do|todo|next steps?)\s*(?:\((?P<who2>[^)]*)\))?\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _NONE = re.compile(r"^\s*(?:(?:none|n/?a|nil|nothing)\b.*|-+\.?\s*)$", re.IGNORECASE)
-_CLAUSE_SPLIT = re.compile(r"(?:\n|;|\.\s+|,\s+(?=\D)|\s+-\s+|\s+&\s+(?=(?:we|cl|client)\b))")
-
-
-# Verbs that start an action clause with its subject left out ("..., send to court").
-_ACTION_VERB = re.compile(
-    r"^(?:send|call|ring|phone|write|email|apply|ask|check|get|pay|bring|sign|return|"
-    r"attend|draft|complete|fill in|post|contact|chase|request|provide|make|book|cancel)\b",
+# Sentences: a line, ";" or a full stop before a space (not in "approx." or "s.2").
+_SENTENCE_SPLIT = re.compile(r"\n|;\s*|(?<![A-Z])(?<!\b[a-z])(?<!approx)(?<!\bno)\.\s+")
+# Inside a sentence, a new clause starts where a separator is followed by a subject or
+# an action verb: "cl to open acct + move wages", "I will call X, cl posts to court".
+_CLAUSE_START = re.compile(
+    rf"(?:,\s*(?:\+\s*|and\s+)?|\s+-+\s+|\s*\+\s*|\s+&\s+|:\s+|\s+and\s+(?:then\s+)?)"
+    rf"(?=(?:{_OUR_SUBJECT}|{_CLIENT_SUBJECT}|(?:to\s+)?{_VERB}\b|"
+    rf"[A-Z][a-z]{{2,}}\s+(?:to|will|should)\s+{_VERB}\b))",
+    re.IGNORECASE,
+)
+# A clause that holds an action back: a standing offer, something on hold, a condition.
+_NOT_YET = re.compile(
+    r"\b(?:on hold|hold for now|if (?:cl |she |he |they )?wants?|if things change|"
+    r"decided not)\b",
+    re.IGNORECASE,
+)
+_CONDITION = re.compile(r"\b(?:once|when|after|if|until)\b", re.IGNORECASE)
+_NEXT_APPOINTMENT = re.compile(
+    r"\b(?:next|review|full|follow-?up)\s+(?:tel\s+|f2f\s+)?(?:appt|appointment|visit|"
+    r"apointment|review)\b|^\s*next\s*:",
+    re.IGNORECASE,
+)
+_AT_NEXT_APPOINTMENT = re.compile(
+    r"\b(?:at|to|by|before)?\s*(?:the\s+)?next\s+(?:appt|appointment|visit|wk|week)\b",
     re.IGNORECASE,
 )
 
 
 @dataclass
 class NoteAction:
-    """An action code found in the notes: who does it, the clause, and any deadline."""
+    """An action code found in the notes: who does it, the clause, and any deadline.
+    ``person`` names someone of the household other than the client ("Dev")."""
 
     owner: Owner
     text: str
     due: date | None = None
     key_words: list[str] = field(default_factory=list)
+    person: str | None = None
+    due_text: str | None = None
 
 
 _ACTION_STOP = _wordset(
@@ -343,9 +375,87 @@ def _owner_of_heading(line: str) -> tuple[Owner | None, str] | None:
     return None, m.group("rest")
 
 
-def find_actions(notes: str, reference: date) -> list[NoteAction]:
-    """Actions in the notes: clauses with "we to"/"cl to"/"agreed to", and lines under
-    an "Our actions:" / "Client actions:" heading. "None" under a heading is no action."""
+def next_appointment(notes: str, reference: date) -> date | None:
+    """The date of the next appointment the notes name ("next appt 20/2 2pm")."""
+    for sentence in _SENTENCE_SPLIT.split(notes):
+        m = _NEXT_APPOINTMENT.search(sentence)
+        if m is None:
+            continue
+        dates = find_dates(sentence[m.start() :], reference, relative=True)
+        later = [d.value for d in dates if d.value > reference]
+        if later:
+            return later[0]
+    return None
+
+
+def _named(clause: str) -> str | None:
+    m = _NAMED_SUBJECT.match(clause.strip())
+    if m is None or m.group("name").lower() in _NOT_NAMES:
+        return None
+    if m.group("name") in KNOWN_CREDITORS or m.group("name").lower() in MONTHS_AND_DAYS:
+        return None
+    return m.group("name")
+
+
+def _clauses(sentence: str) -> list[str]:
+    parts, start = [], 0
+    for m in _CLAUSE_START.finditer(sentence):
+        parts.append(sentence[start : m.start()])
+        start = m.end()
+    parts.append(sentence[start:])
+    return [p.strip(" .,;:-") for p in parts if p.strip(" .,;:-")]
+
+
+_PRONOUN_OBJECT = re.compile(rf"^(?:to\s+)?{_VERB}\s+(?:them|it|him|her|this|that)\b", re.I)
+
+
+def _joined(
+    found: list[NoteAction], inherit: list[bool], groups: list[int]
+) -> tuple[list[NoteAction], list[bool], list[int]]:
+    """One action where a split would lose its meaning: "cl to call Klarna + set up plan
+    by 22/11" (the first part has no deadline of its own), "+ give them our letter" (its
+    object is in the part before), "... cl posts to court by 14/10" (too short alone)."""
+    out: list[tuple[NoteAction, bool, int]] = []
+    for action, may_inherit, group in zip(found, inherit, groups, strict=True):
+        mine = [i for i, (a, _, _) in enumerate(out) if a.owner == action.owner]
+        if mine:
+            at = mine[-1]
+            last, last_inherit, last_group = out[at]
+            same = last_group == group and at == len(out) - 1
+            short = len(action.key_words) <= 2
+            joins = same and (last.due is None or _PRONOUN_OBJECT.match(action.text))
+            if (joins or short) and (last.due is None or action.due in (None, last.due)):
+                merged = NoteAction(
+                    last.owner,
+                    last.text + " and " + _bare(action.text),
+                    last.due or action.due,
+                    last.key_words + [w for w in action.key_words if w not in last.key_words],
+                    last.person,
+                    last.due_text or action.due_text,
+                )
+                out[at] = (merged, last_inherit and may_inherit, last_group)
+                continue
+        out.append((action, may_inherit, group))
+    return [a for a, _, _ in out], [i for _, i, _ in out], [g for _, _, g in out]
+
+
+def _bare(clause: str) -> str:
+    """A joined clause without its subject: "cl posts to court" -> "post to court"."""
+    m = re.match(rf"^\s*(?:cl|clt|client)\s+(?P<verb>{_VERB})e?s\b", clause, re.I)
+    if m:
+        return m.group("verb") + clause[m.end() :]
+    return re.sub(rf"^\s*{_LEAD_IN}(?:{_CLIENT_SUBJECT})\s*", "", clause, flags=re.I)
+
+
+def find_actions(notes: str, reference: date, client_names: Iterable[str] = ()) -> list[NoteAction]:
+    """Actions in the notes: clauses with "we to"/"cl to"/"agreed to"/"Dev to", and
+    lines under an "Our actions:" / "Client actions:" heading. A clause split off by a
+    verb ("..., + move wages before 9/12") shares its neighbour's deadline; "today",
+    "by fri", "next wk" (the next appointment) are deadlines too. "None" under a
+    heading, a standing offer ("call back if wants") and a task on hold are no action.
+    ``client_names`` are the client's own names: "Piotr to call" is the client's."""
+    mine = {n.lower() for name in client_names for n in name.split()}
+    following = next_appointment(notes, reference)
     actions: list[NoteAction] = []
     section: Owner | None = None
     for raw_line in notes.splitlines():
@@ -362,36 +472,79 @@ def find_actions(notes: str, reference: date) -> list[NoteAction]:
             section = None  # another heading ends an actions list
             continue
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)
-        line_owner: Owner | None = None
-        for clause in _CLAUSE_SPLIT.split(line):
-            clause = clause.strip(" .,;")
-            if len(clause) < 4 or _NONE.match(clause):
-                continue
-            owner: Owner | None = None
-            if _OUR_MARKERS.search(clause):
-                owner = "us"
-            elif _CLIENT_MARKERS.search(clause):
-                owner = "client"
-            elif section is not None:
-                owner = section
-            elif line_owner is not None and _ACTION_VERB.match(clause):
-                owner = line_owner  # "we to draft defence, send to court by 29/8"
-            if owner is None:
-                continue
-            line_owner = owner
-            dates = find_dates(clause, reference)
-            undated = clause
-            for d in reversed(dates):
-                undated = undated[: d.start] + " " * len(d.text) + undated[d.end :]
-            plain = expand_abbreviations(undated)
-            key = [
-                w
-                for w in words(plain)
-                if w not in _ACTION_STOP_STEMS and not w.isdigit() and len(w) > 1
-            ]
-            if key:
-                actions.append(NoteAction(owner, clause, dates[0].value if dates else None, key))
+        for sentence in _SENTENCE_SPLIT.split(line):
+            actions += _sentence_actions(sentence, section, reference, following, mine)
     return actions
+
+
+def _sentence_actions(
+    sentence: str,
+    section: Owner | None,
+    reference: date,
+    following: date | None,
+    client_names: set[str],
+) -> list[NoteAction]:
+    found: list[NoteAction] = []
+    owner: Owner | None = None
+    person: str | None = None
+    inherit: list[bool] = []  # whether each action may take a neighbour's deadline
+    groups: list[int] = []  # clauses of one subject: "cl to X + Y by 9/12" is one group
+    group = 0
+    for clause in _clauses(sentence):
+        if len(clause) < 4 or _NONE.match(clause):
+            continue
+        name = _named(clause)
+        if _OUR_MARKERS.search(clause):
+            owner, person, group = "us", None, group + 1
+        elif _CLIENT_MARKERS.search(clause):
+            owner, person, group = "client", None, group + 1
+        elif name is not None:
+            owner, group = "client", group + 1
+            person = None if name.lower() in client_names else name
+        elif section is not None and owner is None:
+            owner = section
+        elif owner is None or not re.match(rf"^(?:to\s+)?{_VERB}\b", clause, re.IGNORECASE):
+            owner = None if section is None else owner
+            continue
+        if _NEXT_APPOINTMENT.search(clause) and not re.search(_VERB, clause, re.IGNORECASE):
+            continue
+        if _NOT_YET.search(clause):
+            continue
+        dates = find_dates(clause, reference, relative=True)
+        # A date after "on" is when something happens ("attend hearing on 3/9"), and
+        # stays in the sentence; it is the deadline only in the reader's eyes.
+        dates = [d for d in dates if not re.search(r"\bon\s*$", clause[: d.start], re.I)]
+        due = dates[0].value if dates else None
+        due_text = dates[0].text if dates else None
+        if due is None and following is not None:
+            at_next = _AT_NEXT_APPOINTMENT.search(clause)
+            if at_next:
+                due, due_text = following, at_next.group(0).strip()
+        undated = clause
+        for d in reversed(dates):
+            undated = undated[: d.start] + " " * len(d.text) + undated[d.end :]
+        key = [
+            w
+            for w in words(expand_abbreviations(undated))
+            if w not in _ACTION_STOP_STEMS and not w.isdigit() and len(w) > 1
+        ]
+        if key:
+            found.append(NoteAction(owner, clause, due, key, person, due_text))
+            inherit.append(due is None and not _CONDITION.search(clause))
+            groups.append(group)
+    found, inherit, groups = _joined(found, inherit, groups)
+    # "send payslips + bank stmts by 9/12": a deadline covers the clauses of its group
+    # before it that have none, then any after it ("& send us crime ref").
+    for i, action in enumerate(found):
+        if not inherit[i]:
+            continue
+        same = [j for j in range(len(found)) if groups[j] == groups[i] and found[j].due]
+        later = [found[j] for j in same if j > i]
+        earlier = [found[j] for j in same if j < i]
+        source = later[0] if later else earlier[-1] if earlier else None
+        if source is not None:
+            action.due, action.due_text = source.due, source.due_text
+    return found
 
 
 # -------------------------------------------------------------------- the notes
@@ -409,14 +562,14 @@ class NotesFacts:
     actions: list[NoteAction]
 
     @classmethod
-    def read(cls, notes: str, appointment: date) -> NotesFacts:
+    def read(cls, notes: str, appointment: date, client_names: Iterable[str] = ()) -> NotesFacts:
         return cls(
             text=notes,
             appointment=appointment,
             amounts=find_amounts(notes),
-            dates=find_dates(notes, appointment),
+            dates=find_dates(notes, appointment, relative=True),
             creditors=known_creditors_in(notes),
-            actions=find_actions(notes, appointment),
+            actions=find_actions(notes, appointment, client_names),
         )
 
     def has_amount(self, value: Decimal) -> bool:

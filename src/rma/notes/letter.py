@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from rma.notes.facts import (
-    ABBREVIATIONS,
-    whole_words,
-)
+from rma.notes import glossary
+from rma.notes.advice import Advice, advice_lines
+from rma.notes.facts import ACTION_VERBS, KNOWN_CREDITORS
 from rma.notes.schema import Action, Debt, Tone
 from rma.text import find_amounts, find_dates, format_date, format_money
 
@@ -25,6 +24,7 @@ TITLE = "Confirmation of your advice"
 HEADINGS = {
     "matters": "What we talked about",
     "debts": "Your debts",
+    "advice": "Our advice",
     "ours": "What we will do",
     "yours": "What you need to do",
 }
@@ -42,16 +42,6 @@ CLOSING_LINE = (
     "as soon as you can."
 )
 
-# In the letter, shorthand is spelt out and the client is "you".
-_LETTER_WORDS = {
-    **ABBREVIATIONS,
-    "cl": "you",
-    "clt": "you",
-    "adv": "your adviser",
-    "bs": "breathing space",
-}
-_SHORTHAND = whole_words(_LETTER_WORDS)
-
 
 def plain_sentence(text: str, reference: date) -> str:
     """A model-written phrase made fit for a letter: one line, no list marks or markup,
@@ -64,7 +54,7 @@ def plain_sentence(text: str, reference: date) -> str:
     text = re.sub(r"[\s]+", " ", text).strip()
     text = re.sub(r"^(?:[-*•]+|\d+[.)])\s*", "", text)
     text = re.sub(r"[`*_#|<>{}\[\]\\]", "", text)
-    text = _SHORTHAND.sub(lambda m: _LETTER_WORDS[m.group(1).lower()], text).strip(" ,;:")
+    text = glossary.plain_english(text, KNOWN_CREDITORS).strip(" ,;:")
     if not text:
         return ""
     text = text[0].upper() + text[1:]
@@ -74,7 +64,7 @@ def plain_sentence(text: str, reference: date) -> str:
 def standard_figures(text: str, reference: date) -> str:
     """``text`` with each date written as ``12 March 2025`` and each sum of money as
     ``£4,230`` (values resolved by code, so "12/3" and "£4.2k" read plainly)."""
-    for found in reversed(find_dates(text, reference)):
+    for found in reversed(find_dates(text, reference, relative=True)):
         text = text[: found.start] + format_date(found.value) + text[found.end :]
     for amount in reversed(find_amounts(text)):
         if amount.is_money:
@@ -82,41 +72,66 @@ def standard_figures(text: str, reference: date) -> str:
     return text
 
 
-def without_dates(text: str, reference: date) -> str:
-    """``text`` with its dates (and a "by" before them) removed: code adds the deadline."""
-    for found in reversed(find_dates(text, reference)):
-        before = re.sub(r"\s*\b(?:by|before|on|until|no later than)\s*$", "", text[: found.start])
-        text = before + text[found.end :]
-    return re.sub(r"\s+([.,;])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+_DEADLINE_BEFORE = r"\s*\b(?:by|before|on|until|no later than|at|to|starting|from)?\s*(?:the\s+)?$"
+
+
+def without_dates(text: str, reference: date, also: str | None = None) -> str:
+    """``text`` with its dates (and a "by" before them) removed: code adds the deadline.
+    ``also`` is another deadline phrase to remove ("at next appt")."""
+    if also and also in text:
+        at = text.index(also)
+        text = re.sub(_DEADLINE_BEFORE, " ", text[:at]) + text[at + len(also) :]
+    for found in reversed(find_dates(text, reference, relative=True)):
+        if re.search(r"\bon\s*$", text[: found.start], re.I):
+            continue  # "attend hearing on 3/9": when it happens, not a deadline
+        before = re.sub(_DEADLINE_BEFORE, "", text[: found.start])
+        text = before + " " + text[found.end :]
+    text = re.sub(r"\(\s*(?:w/c)?\s*\)", "", text)
+    return re.sub(r"\s+([.,;)])", r"\1", re.sub(r"\s{2,}", " ", text)).strip(" -,")
 
 
 _OUR_LEAD = re.compile(
-    r"^\s*(?:we|i|adv|adviser|advisor)\s+(?:agreed to|to|will|shall|'ll)\s+", re.IGNORECASE
-)
-_CLIENT_LEAD = re.compile(
-    r"^\s*(?:(?:cl|clt|client|c)\s+(?:agreed to|to|will|needs? to|must|should|has to)|"
-    r"agreed to)\s+",
+    r"^\s*(?:(?:we|i|adv|adviser|advisor)\s+(?:agreed to|to|will|shall)|we'll|we’ll|i'll|i’ll)"
+    r"\s+",
     re.IGNORECASE,
 )
+_CLIENT_LEAD = re.compile(
+    r"^\s*(?:(?:agreed|also|then|so|plus)\s*:?\s+)?"
+    r"(?:(?:cl|clt|cleint|client|clients|c|she|he|they|you|both|(?-i:[A-Z][a-z]+"
+    r"(?:\s+(?:and|&|\+)\s+[A-Z][a-z]+)?))\s+(?:also\s+)?(?:agreed to|to|will|needs? to|must|"
+    r"should|has to|is to)|agreed to)\s+(?:also\s+)?",
+    re.IGNORECASE,
+)
+# "cl posts to court": the client and a verb in the third person.
+_CLIENT_DOES = re.compile(r"^\s*(?:cl|clt|client)\s+(?P<verb>[a-z]+?)e?s\b", re.IGNORECASE)
 
 
-def sentence_from_notes(clause: str, owner: str, reference: date) -> tuple[str, date | None]:
-    """An action in the notes' own words, made readable by code, and its deadline:
-    "we to request BS" becomes "We will request breathing space.", "cl to send SFS by
-    12/3" becomes "Send Standard Financial Statement." due 12 March. A date after "on"
-    (a hearing, an appointment) stays in the sentence. Used when the model's reply left
-    the action out."""
-    dates = find_dates(clause, reference)
-    due = None
-    if dates and not re.search(r"\bon\s*$", clause[: dates[0].start]):
-        due = dates[0].value
-        clause = without_dates(clause, reference)
+def sentence_from_notes(
+    clause: str,
+    owner: str,
+    reference: date,
+    *,
+    due_text: str | None = None,
+    person: str | None = None,
+) -> str:
+    """An action in the notes' own words, made readable by code (its deadline, found
+    by :func:`rma.notes.facts.find_actions`, is removed: code adds it after the
+    sentence): "we to request BS" becomes "We will request breathing space.", "cl to
+    send SFS by 12/3" becomes "Send Standard Financial Statement.", "Anna to bring
+    MATB1 form" becomes "Anna will bring maternity certificate form."."""
+    clause = without_dates(clause, reference, due_text)
     if owner == "us":
         text = _OUR_LEAD.sub("", clause)
         text = "We will " + text[:1].lower() + text[1:]
     else:
-        text = _CLIENT_LEAD.sub("", clause)
-    return plain_sentence(text, reference), due
+        does = _CLIENT_DOES.match(clause)
+        if does and re.fullmatch(ACTION_VERBS, does.group("verb"), re.IGNORECASE):
+            text = does.group("verb") + clause[does.end() :]
+        else:
+            text = _CLIENT_LEAD.sub("", clause)
+        if person:
+            text = f"{person} will " + text[:1].lower() + text[1:]
+    return plain_sentence(text, reference)
 
 
 @dataclass
@@ -130,6 +145,7 @@ class LetterContent:
     our_actions: list[Action] = field(default_factory=list)
     your_actions: list[Action] = field(default_factory=list)
     debts: list[Debt] = field(default_factory=list)
+    advice: Advice | None = None
     adviser_name: str | None = None
     organisation: str | None = None
     tone: Tone = "warm"
@@ -164,12 +180,25 @@ def action_line(action: Action) -> str:
     return line
 
 
+def in_order(actions: list[Action]) -> list[Action]:
+    """Actions in the order they fall due; those without a deadline after, as given."""
+    dated = sorted((a for a in actions if a.due is not None), key=lambda a: a.due or date.max)
+    return dated + [a for a in actions if a.due is None]
+
+
 def debt_line(debt: Debt) -> str:
     line = debt.creditor
+    if debt.original_creditor:
+        line += f" (the debt was with {debt.original_creditor})"
     if debt.amount is not None:
         line += f": {format_money(Decimal(debt.amount))}"
+    if debt.kind:
+        line += f", {debt.kind}"
     if debt.priority:
-        line += f" ({debt.priority}, a priority debt)"
+        line += ". This is a priority debt"
+    line += "."
+    if debt.next:
+        line += " " + debt.next
     return line
 
 
@@ -204,6 +233,9 @@ def compose(content: LetterContent) -> ComposedLetter:
                 PRIORITY_NOTE if has_priority else "",
             )
         )
+    advice = advice_lines(content.advice) if content.advice else []
+    if advice:
+        sections.append(Section(HEADINGS["advice"], advice))
     sections.append(
         Section(
             HEADINGS["ours"],
@@ -214,7 +246,7 @@ def compose(content: LetterContent) -> ComposedLetter:
     sections.append(
         Section(
             HEADINGS["yours"],
-            [action_line(a) for a in content.your_actions],
+            [action_line(a) for a in in_order(content.your_actions)],
             "" if content.your_actions else EMPTY["yours"],
         )
     )

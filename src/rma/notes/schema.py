@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -82,6 +83,20 @@ def _person_or_body(value: str | None, what: str, max_len: int) -> str | None:
     return value
 
 
+class CaseDebt(BaseModel):
+    """A debt the case record holds as confirmed by the adviser. A request that carries
+    these lists them in the letter instead of the debts code reads from the notes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creditor: str = Field(min_length=1, max_length=100)
+    kind: str | None = Field(None, max_length=60)
+    balance: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    priority: bool | None = Field(
+        None, description="Whether it is a priority debt; by the usual rules if not given."
+    )
+
+
 class ConvertRequest(BaseModel):
     """``POST /convert``: an adviser's notes and who the letter is to and from."""
 
@@ -96,6 +111,12 @@ class ConvertRequest(BaseModel):
         None,
         description="When the appointment was; dates like 12/3 in the notes are resolved "
         "against it. Default: a 'Date:' line in the notes, else today.",
+    )
+    debts: list[CaseDebt] | None = Field(
+        default=None,
+        max_length=100,
+        description="The case's confirmed debts; the letter lists these instead of the "
+        "debts read from the notes.",
     )
 
     @field_validator("notes")
@@ -151,6 +172,20 @@ class Debt(BaseModel):
     priority: str | None = Field(
         None, description="Why this is a priority debt (e.g. 'council tax'), if it is one."
     )
+    kind: str | None = Field(None, description="What kind of debt (e.g. 'credit card').")
+    original_creditor: str | None = Field(None, description="Who lent the money first.")
+    next: str | None = Field(None, description="What happens next with it, in plain words.")
+    source: Literal["notes", "case"] = Field(
+        "notes", description="Read from the notes by code, or the case's confirmed debts."
+    )
+
+
+class AdviceGiven(BaseModel):
+    """The advice as the notes record it (read by code, spelt out)."""
+
+    options_discussed: list[str] = Field(default_factory=list)
+    recommended: str | None = None
+    reason: str | None = None
 
 
 class StepProvenance(Provenance):
@@ -166,6 +201,7 @@ class ConvertResponse(BaseModel):
     our_actions: list[Action]
     your_actions: list[Action]
     debts: list[Debt]
+    advice: AdviceGiven = Field(default_factory=AdviceGiven)
     letter: str
     reading_age: float
     reading_age_target: float

@@ -18,7 +18,7 @@ from rma.llm.router import ProviderRouter
 from rma.llm.types import Image
 from rma.ocr.images import OCR_MAX_SIDE, VISION_MAX_SIDE, cap_size, to_png
 from rma.ocr.pages import PageText
-from rma.ocr.tesseract import read_upright
+from rma.ocr.tesseract import read_page
 from rma.ocr.workers import workers
 
 log = logging.getLogger("rma.ocr")
@@ -34,7 +34,14 @@ VISION_CONFIDENCE = 0.8
 class OcrReader:
     """Reads page images with the configured engine (``tesseract``, ``vllm`` or ``ollama``)."""
 
-    def __init__(self, provider: str = "tesseract", router: ProviderRouter | None = None):
+    def __init__(
+        self,
+        provider: str = "tesseract",
+        router: ProviderRouter | None = None,
+        *,
+        psm: int = 3,
+    ):
+        """``psm``: Tesseract's page segmentation (see :mod:`rma.ocr.tesseract`)."""
         if provider not in get_args(OcrProvider):
             choices = ", ".join(get_args(OcrProvider))
             raise ConfigError(f"OCR_PROVIDER={provider!r}: use one of {choices}")
@@ -42,6 +49,7 @@ class OcrReader:
             raise ConfigError(f"OCR_PROVIDER={provider} needs the provider router")
         self.provider = provider
         self.router = router
+        self.psm = psm
 
     async def read(self, image: PILImage.Image, number: int) -> PageText:
         """Text of one page image (numbered from 1), by vision model or Tesseract.
@@ -80,10 +88,22 @@ class OcrReader:
                 )
         # In a document worker: its memory limit holds Tesseract too; the workers' number
         # bounds how many pages are read at once.
-        text, confidence, turned = await workers().run(read_upright, image)
+        page = await workers().run(read_page, image, self.psm)
+        read, turned, unreadable = page.read, page.turned, page.unreadable
         if turned:
             warnings.append(f"page {number} was turned {turned} degrees to read it upright")
-        return PageText(number, text, "tesseract", round(confidence, 3), warnings)
+        if unreadable:
+            warnings.append(f"page {number} has marks on it but no text could be read from them")
+        return PageText(
+            number,
+            read.text,
+            "tesseract",
+            round(read.confidence, 3),
+            warnings,
+            words=read.words,
+            size=(float(read.size[0]), float(read.size[1])),
+            unreadable=unreadable,
+        )
 
 
 def _prepare(image: PILImage.Image) -> PILImage.Image:

@@ -25,6 +25,10 @@ MAX_IMAGE_PIXELS = 50_000_000
 PILImage.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 # Longest side Tesseract gets: 300 dpi A4 is 3508 px; more detail only costs time.
 OCR_MAX_SIDE = 3600
+# A smaller page is enlarged to this long side before OCR (about 280 dpi for A4): the
+# small print of a statement's table, photographed at 200 dpi or sent as a shrunken
+# JPEG, is too few pixels high for Tesseract otherwise.
+OCR_MIN_SIDE = 3300
 # Longest side sent to a vision model: their encoders downscale further anyway.
 VISION_MAX_SIDE = 1600
 # Tesseract OSD "orientation_conf" below this is a guess, not a finding.
@@ -103,6 +107,42 @@ def detect_turn(image: PILImage.Image) -> int:
         return 0
     # OSD's "rotate" is clockwise degrees that fix the page; PIL rotates counter-clockwise.
     return (360 - int(osd.get("rotate", 0))) % 360
+
+
+def even_out(image: PILImage.Image) -> PILImage.Image:
+    """A grey copy with the paper made evenly white: the page divided by its own
+    background (a shadow across a phone photo, a faded print, a dark desk around the
+    page), then enlarged to ``OCR_MIN_SIDE`` if smaller.
+
+    Tesseract binarises with one threshold for the page, so the shadowed side of a photo
+    goes black and its words are lost; divided by the background, ink is dark and paper
+    white everywhere.
+    """
+    import numpy as np
+
+    grey = image.convert("L")
+    longest = max(grey.size)
+    if longest < OCR_MIN_SIDE:
+        scale = OCR_MIN_SIDE / longest
+        size = (round(grey.width * scale), round(grey.height * scale))
+        grey = grey.resize(size, PILImage.Resampling.LANCZOS)
+    # The background is the page without its ink: the brightest nearby pixel, found on a
+    # small copy (a letter is a few pixels wide there) and smoothed back up to size.
+    small = grey.resize(
+        (max(1, grey.width // 8), max(1, grey.height // 8)), PILImage.Resampling.BILINEAR
+    )
+    background = (
+        small.filter(ImageFilter.MaxFilter(7))
+        .filter(ImageFilter.GaussianBlur(2))
+        .resize(grey.size, PILImage.Resampling.BILINEAR)
+    )
+    ink = np.asarray(grey, dtype=np.float32)
+    paper = np.maximum(np.asarray(background, dtype=np.float32), 1.0)
+    flat = ink / paper * 255
+    # Faded ink is darkened, at most twice over: a blank page's grain must stay faint.
+    darkest = min(float(np.percentile(flat, 1)), 128.0)
+    stretched = (flat - darkest) / max(1.0, 255 - darkest) * 255
+    return PILImage.fromarray(np.clip(stretched, 0, 255).astype(np.uint8))
 
 
 def clean_for_ocr(image: PILImage.Image) -> PILImage.Image:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
@@ -25,6 +26,7 @@ from rma import constants as C
 from rma.errors import InputError, InputTooLarge
 from rma.ocr.images import MAX_IMAGE_PIXELS
 from rma.ocr.pages import PageText
+from rma.ocr.words import Word, words_from_chars
 from rma.ocr.workers import workers
 
 if TYPE_CHECKING:
@@ -137,20 +139,39 @@ def pdf_page_count(data: bytes) -> int:
         doc.close()
 
 
-def pdf_text_layers(data: bytes, max_pages: int) -> list[str]:
+@dataclass
+class TextLayer:
+    """A page's text layer: its text, its words with their boxes, its size (points)."""
+
+    text: str
+    words: list[Word]
+    size: tuple[float, float]
+
+
+def pdf_text_layers(data: bytes, max_pages: int) -> list[TextLayer]:
     """Each page's text layer (run in a worker); refuses more than ``max_pages``."""
     scan_pdf(data)
     doc = _open(data)
     try:
         if len(doc) > max_pages:
             raise InputTooLarge(f"the PDF has {len(doc)} pages; the limit is {max_pages}")
-        texts = []
+        layers = []
         for page in doc:
             textpage = page.get_textpage()
-            texts.append(textpage.get_text_bounded().replace("\r\n", "\n").strip())
+            width, height = page.get_size()
+            count = textpage.count_chars()
+            chars = textpage.get_text_range(0, count) if count else ""
+            words: list[Word] = []
+            if len(chars) == count:  # one character per index, as pdfium promises
+                boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+                words = words_from_chars(
+                    [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
+                )
+            text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
+            layers.append(TextLayer(text, words, (width, height)))
             textpage.close()
             page.close()
-        return texts
+        return layers
     finally:
         doc.close()
 
@@ -175,19 +196,21 @@ def render_pdf_page(data: bytes, index: int) -> PILImage.Image:
 async def read_pdf(data: bytes, reader: OcrReader, *, max_pages: int = 200) -> list[PageText]:
     """One :class:`PageText` per page, numbered from 1, in order."""
     pool = workers()
-    texts = await pool.run(pdf_text_layers, data, max_pages)
+    layers = await pool.run(pdf_text_layers, data, max_pages)
     slots = asyncio.Semaphore(PAGE_CONCURRENCY)
 
-    async def one(index: int, text: str) -> PageText:
-        if len(text) >= MIN_TEXT_LAYER_CHARS:
-            return PageText(index + 1, text, "text-layer", 1.0)
+    async def one(index: int, layer: TextLayer) -> PageText:
+        if len(layer.text) >= MIN_TEXT_LAYER_CHARS:
+            return PageText(
+                index + 1, layer.text, "text-layer", 1.0, words=layer.words, size=layer.size
+            )
         async with slots:
             image = await pool.run(render_pdf_page, data, index)
             return await reader.read(image, index + 1)
 
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(i, t)) for i, t in enumerate(texts)]
+            tasks = [group.create_task(one(i, t)) for i, t in enumerate(layers)]
     except ExceptionGroup as failed:  # the first page's error, as a single exception
         raise failed.exceptions[0] from None
     return [task.result() for task in tasks]

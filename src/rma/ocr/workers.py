@@ -52,7 +52,7 @@ _deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.Cont
     "document_deadline", default=None
 )
 # What a worker imports before its first file, so that no document pays for it.
-_WARM_MODULES = ("rma.ocr.pdf", "rma.ocr.tesseract", "pypdfium2", "docx")
+_WARM_MODULES = ("rma.ocr.pdf", "rma.ocr.tesseract", "pypdfium2", "docx", "numpy")
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,24 @@ The model writes the language; code does everything a reader relies on:
   ``[2]`` in the answer are resolved back to them.
 - **Not covered**: when retrieval finds nothing relevant, the answer says the manuals do
   not cover the question, and no model is asked to guess.
-- **Limits**: when the question is about a named limit, the current verified value with
-  its effective date goes into the prompt, and the answer always carries the sentence
-  "As at <date>, <limit> is <value> [n]" built by code from the threshold book.
-- **Figures**: every amount, day count and percentage in the answer is checked against
-  the text of the sources it cites; figures not found there are listed in
-  ``unsupported_figures``, and historical values of an asked-about limit are flagged.
+- **Limits**: when the question is about a named limit, the value from RMA's approved
+  table for the date asked (today, "in 2022", "before June 2024") goes into the prompt,
+  and the answer always carries the sentence built by code: "As at <date>, <limit> is
+  <value>, in force from <date> (source: <instrument>) [n]", where [n] is a passage of
+  the manuals that supports the value (when one does). A past value is stated as such,
+  with today's beside it. Nothing read from a manual is stated as a limit.
+- **Figures**: every amount, day count and percentage in the model's text is checked
+  against the text of the sources it cites (and the values the table states); figures
+  not found there are listed in ``unsupported_figures``, and old values of an
+  asked-about limit are flagged. A source that quotes a stale or unknown value of a
+  limit is named in a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,22 +31,28 @@ from pydantic import BaseModel, Field
 
 from rma import constants as C
 from rma.errors import InputError, InputTooLarge
+from rma.limits.conflicts import Finding
+from rma.limits.evidence import LimitEvidence
+from rma.limits.extract import find_figures
+from rma.limits.questions import read_question
 from rma.llm.router import ProviderRouter
 from rma.llm.types import ChatResult, Message, Provenance, StreamEnd, StreamFailed, TextDelta
 from rma.rag.library import ManualLibrary
+from rma.rag.limits import (
+    AskedValue,
+    ConflictRecord,
+    LimitCheck,
+    LimitCheckRecord,
+    ManualLimits,
+    StatedLimit,
+    check_against_limits,
+    conflict_record,
+    values_asked,
+)
 from rma.rag.manuals import ManualChunk
 from rma.rag.retrieval import HybridRetriever, Retrieval
 from rma.rag.store import ManualStore
-from rma.rag.thresholds import (
-    LimitCheck,
-    LimitCheckRecord,
-    Threshold,
-    ThresholdBook,
-    check_against_limits,
-    find_figures,
-    thresholds_in_question,
-)
-from rma.text import cited_numbers, estimate_prompt_tokens, estimate_tokens, format_date
+from rma.text import cited_numbers, estimate_prompt_tokens, estimate_tokens
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5
@@ -77,12 +88,6 @@ class SourceRecord(BaseModel):
     cited: bool
 
 
-class StatedLimit(Threshold):
-    """A limit an answer states, with the sentence that states it."""
-
-    statement: str
-
-
 class AnswerResponse(BaseModel):
     """A cited answer from the manuals (``POST /query``)."""
 
@@ -94,6 +99,10 @@ class AnswerResponse(BaseModel):
     unsupported_figures: list[dict[str, str]]
     limits: list[StatedLimit]
     limit_checks: list[LimitCheckRecord]
+    limit_conflicts: list[ConflictRecord] = Field(
+        default_factory=list,
+        description="Sources that quote a value of a limit the approved table does not hold.",
+    )
     warnings: list[str]
     provenance: Provenance | None
 
@@ -104,13 +113,11 @@ class AnalysisResponse(BaseModel):
     topic: str
     question_type: str
     figures: list[dict[str, Any]]
-    thresholds: list[str]
-    current_values: list[StatedLimit] = Field(default_factory=list)
+    limits: list[str] = Field(description="The limits the question asks about.")
+    asked_when: str | None = Field(description="The date or period asked about, as written.")
+    values: list[StatedLimit] = Field(default_factory=list)
     limit_checks: list[LimitCheckRecord] = Field(default_factory=list)
-
-
-def stated(threshold: Threshold) -> StatedLimit:
-    return StatedLimit(**dict(threshold), statement=threshold.as_at_statement())
+    warnings: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -142,11 +149,13 @@ class PreparedQuestion:
     question: str
     retrieval: Retrieval | None
     sources: list[Source]
-    limits: list[tuple[Threshold, int]]  # current threshold, the source number it cites
-    checks: list[tuple[LimitCheck, int]]  # the question's amounts against those limits
+    limits: list[tuple[AskedValue, int | None]]  # a value to state, the source it cites
+    checks: list[tuple[LimitCheck, int | None]]  # the question's figures against them
     messages: list[Message]
     covered: bool
     left_out: int = 0  # retrieved passages that did not fit the model's context
+    conflicts: list[tuple[Finding, int]] = field(default_factory=list)  # in the sources
+    notes: list[str] = field(default_factory=list)  # what could not be stated, and why
 
 
 @dataclass
@@ -156,11 +165,12 @@ class CitedAnswer:
     sources: list[Source]
     citations: list[int]
     unsupported_figures: list[dict[str, str]]
-    limits: list[Threshold]
+    limits: list[StatedLimit]
     warnings: list[str]
     provenance: Provenance | None
     covered: bool
     limit_checks: list[LimitCheck] = field(default_factory=list)
+    limit_conflicts: list[Finding] = field(default_factory=list)
 
     def response(self) -> AnswerResponse:
         return AnswerResponse(
@@ -170,8 +180,9 @@ class CitedAnswer:
             sources=[s.record() for s in self.sources],
             citations=self.citations,
             unsupported_figures=self.unsupported_figures,
-            limits=[stated(t) for t in self.limits],
+            limits=self.limits,
             limit_checks=[c.record() for c in self.limit_checks],
+            limit_conflicts=[conflict_record(f) for f in self.limit_conflicts],
             warnings=self.warnings,
             provenance=self.provenance,
         )
@@ -191,15 +202,16 @@ def check_question(question: str) -> str:
 class ManualsAnswerer:
     """Answers questions from the manuals with numbered, checked citations.
 
-    ``thresholds`` gives the threshold book in force at the moment of asking (the
-    library's, which it rebuilds whenever the manuals change), so an answer never uses
-    a copy that an ingest has made stale."""
+    ``limits`` gives the approved table and what the manuals say about it at the moment
+    of asking (rebuilt when an approval is recorded or the manuals change)."""
+
+    states_limits = True  # False: the sources are not manuals (a client's own papers)
 
     def __init__(
         self,
         retriever: HybridRetriever,
         store: ManualStore,
-        thresholds: Callable[[], ThresholdBook],
+        limits: ManualLimits,
         router: ProviderRouter,
         *,
         context_window: int = C.LOCAL_CONTEXT_TOKENS,
@@ -208,56 +220,53 @@ class ManualsAnswerer:
         self.store = store
         self.router = router
         self.context_window = context_window
-        self._book = thresholds
+        self.limits = limits
 
     @classmethod
-    def for_library(cls, library: ManualLibrary) -> ManualsAnswerer:
+    def for_library(cls, library: ManualLibrary, limits: ManualLimits) -> ManualsAnswerer:
         """The answerer over a library's store and indexes, sized to the chat context."""
         retriever = HybridRetriever(library.store, library.keywords, library.router)
         return cls(
             retriever,
             library.store,
-            lambda: library.thresholds,
+            limits,
             library.router,
             context_window=library.router.context_window(),
         )
 
-    @property
-    def thresholds(self) -> ThresholdBook:
-        return self._book()
-
     async def prepare(
         self, question: str, top_k: int = DEFAULT_TOP_K, max_tokens: int = DEFAULT_ANSWER_TOKENS
     ) -> PreparedQuestion:
-        """Retrieve, pick the limits the question is about, and build the prompt."""
+        """Retrieve, pick the limit values to state, and build the prompt."""
         question = check_question(question)
         if not 1 <= top_k <= MAX_TOP_K:
             raise InputError(f"top_k must be between 1 and {MAX_TOP_K}")
+        evidence = await self.limits.evidence()
         retrieval = await self.retriever.retrieve(question, top_k)
-        limits = [
-            t for t in (self.thresholds.current(n) for n in thresholds_in_question(question)) if t
-        ]
-        covered = retrieval.relevant or bool(limits)
+        hits = [h.chunk for h in retrieval.hits] if retrieval.relevant else []
+        asked = read_question(question, today=evidence.today) if self.states_limits else None
+        values, notes = (
+            values_asked(asked, evidence, prefer=[c.chunk_id for c in hits]) if asked else ([], [])
+        )
+        covered = retrieval.relevant or bool(values)
         if not covered:
-            return PreparedQuestion(question, retrieval, [], [], [], [], False)
+            return PreparedQuestion(question, retrieval, [], [], [], [], False, notes=notes)
         chunks: list[ManualChunk] = []
-        if limits:
-            # The passage a verified limit was read from goes first, so it is always cited.
-            found = await asyncio.to_thread(self.store.chunks, [t.source.chunk_id for t in limits])
-            chunks.extend(found[t.source.chunk_id] for t in limits if t.source.chunk_id in found)
-        if retrieval.relevant:
-            chunks.extend(h.chunk for h in retrieval.hits)
-        sources: list[Source] = []
-        seen: set[str] = set()
+        cited_ids = [v.support.candidate.chunk_id for v in values if v.support]
+        if cited_ids:
+            # A passage that supports a stated value goes first, so it is always given.
+            found = await asyncio.to_thread(self.store.chunks, cited_ids)
+            chunks.extend(found[i] for i in cited_ids if i in found)
+        chunks.extend(hits)
+        checks = check_against_limits(question, [v.value for v in values])
         # Everything but the sources, as if every limit were stated: what is left is theirs.
         frame = self._messages(
-            question,
-            [],
-            [(t, 0) for t in limits],
-            [(c, 0) for c in check_against_limits(question, limits)],
+            question, [], [(v, None) for v in values], [(c, None) for c in checks]
         )
         fixed = estimate_prompt_tokens(m.content for m in frame)
         budget = self.context_window - max_tokens - fixed - SAFETY_TOKENS
+        sources: list[Source] = []
+        seen: set[str] = set()
         left_out = 0
         for chunk in chunks:
             if chunk.chunk_id in seen:
@@ -270,30 +279,34 @@ class ManualsAnswerer:
             seen.add(chunk.chunk_id)
             sources.append(Source(len(sources) + 1, chunk))
         by_chunk = {s.chunk.chunk_id: s.number for s in sources}
-        stated = [(t, by_chunk[t.source.chunk_id]) for t in limits if t.source.chunk_id in by_chunk]
-        checks = [
-            (c, by_chunk[c.threshold.source.chunk_id])
-            for c in check_against_limits(question, [t for t, _ in stated])
+        stated = [
+            (v, by_chunk.get(v.support.candidate.chunk_id) if v.support else None) for v in values
         ]
-        messages = self._messages(question, sources, stated, checks)
+        cite = {id(v.value.row): n for v, n in stated}
+        cited_checks = [(c, cite.get(id(c.value.row))) for c in checks]
+        conflicts = [
+            (f, by_chunk[f.candidate.chunk_id]) for f in evidence.in_chunks(by_chunk) if f.conflict
+        ]
+        messages = self._messages(question, sources, stated, cited_checks)
         return PreparedQuestion(
-            question, retrieval, sources, stated, checks, messages, True, left_out
-        )
+            question, retrieval, sources, stated, cited_checks, messages, True, left_out,
+            conflicts=conflicts, notes=notes,
+        )  # fmt: skip
 
     def _messages(
         self,
         question: str,
         sources: list[Source],
-        limits: list[tuple[Threshold, int]],
-        checks: list[tuple[LimitCheck, int]],
+        limits: list[tuple[AskedValue, int | None]],
+        checks: list[tuple[LimitCheck, int | None]],
     ) -> list[Message]:
         parts = ["Sources:", *(_source_text(s.number, s.chunk) for s in sources)]
         if limits:
-            parts.append("Verified current limits (state these, with their date):")
-            parts.extend(f"- {t.as_at_statement()} [{n}]." for t, n in limits)
+            parts.append("Limits from the approved table (state these as given, with their dates):")
+            parts.extend(f"- {v.sentence(n)}" for v, n in limits)
         if checks:
             parts.append("Checked by calculation (state these as given):")
-            parts.extend(f"- {c.statement()} [{n}]." for c, n in checks)
+            parts.extend(f"- {c.sentence(n)}" for c, n in checks)
         parts.append(f"Question: {question}")
         return [Message.system(SYSTEM_PROMPT), Message.user("\n\n".join(parts))]
 
@@ -330,13 +343,13 @@ class ManualsAnswerer:
                 yield "error", f"{event.error}: {event.message}"
 
     def finish(self, prepared: PreparedQuestion, result: ChatResult | None) -> CitedAnswer:
-        """Resolve citations, state limits as at their date, check every figure."""
-        warnings: list[str] = []
+        """Resolve citations, state limits from the table, check every figure."""
+        warnings: list[str] = list(prepared.notes)
         if result is None:
             return CitedAnswer(
                 prepared.question, NOT_COVERED, [], [], [], [], warnings, None, False
             )
-        text = result.text.strip()
+        model_text = result.text.strip()
         if prepared.left_out:
             warnings.append(
                 f"{prepared.left_out} retrieved passage(s) did not fit the model's context "
@@ -345,23 +358,24 @@ class ManualsAnswerer:
         if result.finish_reason == "length":
             warnings.append("the answer was cut off at the token limit")
         numbers = {s.number: s for s in prepared.sources}
-        cited = cited_numbers(text)
+        cited = cited_numbers(model_text)
         unknown = [n for n in cited if n not in numbers]
         if unknown:
             warnings.append(f"the answer cites sources that do not exist: {unknown}")
         cited = [n for n in cited if n in numbers]
-        # The current value of each asked-about limit, stated by code with its date.
+        # Each asked-about limit, stated by code from the table with its dates and source.
         statements = []
-        for t, n in prepared.limits:
-            sentence = f"{t.as_at_statement()} [{n}]."
-            if sentence not in text:
+        for value, n in prepared.limits:
+            sentence = value.sentence(n)
+            if sentence not in model_text:
                 statements.append(sentence)
-            if n not in cited:
+            if n is not None and n not in cited:
                 cited.append(n)
         for check, n in prepared.checks:
-            sentence = f"{check.statement()} [{n}]."
-            if sentence not in text:
+            sentence = check.sentence(n)
+            if sentence not in model_text:
                 statements.append(sentence)
+        text = model_text
         if statements:
             text = f"{text}\n\n{' '.join(statements)}" if text else " ".join(statements)
         if not cited:
@@ -371,10 +385,12 @@ class ManualsAnswerer:
         for n in cited:
             numbers[n].cited = True
         checked = [numbers[n] for n in cited] or prepared.sources
-        # The client's own figures from the question may be repeated without a source.
-        evidence = "\n".join([prepared.question, *(s.chunk.text for s in checked)])
+        # The client's own figures from the question, and the values the table states, are
+        # supported without a passage.
+        stated_values = " ".join(v.value.display for v, _ in prepared.limits)
+        evidence = "\n".join([prepared.question, stated_values, *(s.chunk.text for s in checked)])
         unsupported = []
-        for figure in find_figures(text):
+        for figure in find_figures(model_text):
             supported = any(
                 f.value == figure.value and _same_kind(f.unit, figure.unit)
                 for f in find_figures(evidence)
@@ -383,32 +399,42 @@ class ManualsAnswerer:
                 unsupported.append(
                     {"figure": figure.text, "reason": "not found in the text of the cited sources"}
                 )
-        for t, _ in prepared.limits:
-            for old in self.thresholds.values(t.name):
-                if old.status == "historical" and any(
-                    f.value == old.value and _same_kind(f.unit, old.unit)
-                    for f in find_figures(result.text)
+        model_figures = find_figures(model_text)
+        stated_by_name: dict[str, list[AskedValue]] = {}
+        for value, _ in prepared.limits:
+            stated_by_name.setdefault(value.value.name, []).append(value)
+        for name, asked in stated_by_name.items():
+            said = {v.value.value for v in asked}
+            table = asked[0].evidence.table
+            for other in table.history(name, asked[0].value.row.jurisdiction):
+                if other.value in said:
+                    continue
+                if any(
+                    f.value == other.value and _same_kind(f.unit, other.unit) for f in model_figures
                 ):
-                    until = (
-                        f" until {format_date(old.effective_until)}" if old.effective_until else ""
-                    )
+                    shown = " or ".join(v.value.display for v in asked)
                     warnings.append(
-                        f"the answer mentions {old.display}, a historical "
-                        f"value of {t.name}{until}; the current value is {t.display_value}"
+                        f"the answer mentions {other.display}, the value of {name} "
+                        f"{other.period()}; for the date asked it is {shown}"
                     )
+        for finding, n in prepared.conflicts:
+            warning = f"source [{n}] quotes an out-of-date or unknown figure: {finding.message}"
+            if warning not in warnings:
+                warnings.append(warning)
         if prepared.retrieval and not prepared.retrieval.relevant and prepared.limits:
-            warnings.append("only the verified limit answers this; no other passage was relevant")
+            warnings.append("only the approved limit answers this; no other passage was relevant")
         return CitedAnswer(
             prepared.question,
             text,
             prepared.sources,
             sorted(cited),
             unsupported,
-            [t for t, _ in prepared.limits],
+            [v.record(n) for v, n in prepared.limits],
             warnings,
             result.provenance,
             True,
             [c for c, _ in prepared.checks],
+            [f for f, _ in prepared.conflicts],
         )
 
 
@@ -459,21 +485,26 @@ QUESTION_TYPES = (
 )
 
 
-def analyze_question(question: str, book: ThresholdBook) -> AnalysisResponse:
-    """Topic, question type, figures and limits a question mentions: all by code."""
+def analyze_question(question: str, evidence: LimitEvidence) -> AnalysisResponse:
+    """Topic, question type, figures, and the limits a question asks about with their
+    approved values for the date asked: all by code."""
     question = check_question(question)
     topic = next((name for name, rx in TOPICS if re.search(rx, question, re.I)), "other")
     kind = next((name for name, rx in QUESTION_TYPES if re.search(rx, question, re.I)), "other")
     figures = [
         {"text": f.text, "value": float(f.value), "unit": f.unit} for f in find_figures(question)
     ]
-    names = thresholds_in_question(question)
-    limits = [t for t in (book.current(n) for n in names) if t]
+    asked = read_question(question, today=evidence.today)
+    values, notes = values_asked(asked, evidence)
     return AnalysisResponse(
         topic=topic,
         question_type=kind,
         figures=figures,
-        thresholds=names,
-        current_values=[stated(t) for t in limits],
-        limit_checks=[c.record() for c in check_against_limits(question, limits)],
+        limits=asked.names,
+        asked_when=asked.when.words if asked.when else None,
+        values=[v.record(None) for v in values],
+        limit_checks=[
+            c.record() for c in check_against_limits(question, [v.value for v in values])
+        ],
+        warnings=notes,
     )

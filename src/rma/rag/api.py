@@ -1,4 +1,4 @@
-"""Ask the Manuals over HTTP (port 8102): cited answers, thresholds, ingestion.
+"""Ask the Manuals over HTTP (port 8102): cited answers, legal limits, ingestion.
 
 Also speaks the OpenAI chat-completions protocol (model ``rma-manuals``) so existing chat
 front ends and SDK clients can ask the manuals; citations come back in the text and in
@@ -11,13 +11,16 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from rma import constants as C
+from rma.db import Database
 from rma.errors import InputError, InputTooLarge, RMAError
 from rma.ocr.workers import start_workers
 from rma.rag import cases
@@ -33,24 +36,45 @@ from rma.rag.answer import (
     format_with_citations,
 )
 from rma.rag.library import IngestResult, LibraryStats, ManualLibrary
+from rma.rag.limits import (
+    ConflictsResponse,
+    LimitHistoryResponse,
+    LimitsResponse,
+    ManualLimits,
+    Status,
+    ThresholdBook,
+    conflict_record,
+    limit_history,
+    limits_on,
+    open_register,
+    threshold_book,
+)
 from rma.rag.store import DocumentRecord
-from rma.rag.thresholds import Status, ThresholdBook
 from rma.service.app import RouterDep, SettingsDep, create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
-from rma.service.errors import error_body, public_detail, status_for
-from rma.service.sse import DONE, SSE_RESPONSE, Frame, event_stream
+from rma.service.errors import error_body, public_detail, redact, status_for
+from rma.service.logs import request_id
+from rma.service.sse import DONE, SSE_RESPONSE, Frame, error_frames, event_stream
 
 MODEL_ID = "rma-manuals"
 MAX_BATCH_QUESTIONS = 100
 
 
 class RagService:
-    """What the routes share: the library (store and indexes) and the answerer, which
-    reads the library's current threshold book whenever it answers."""
+    """What the routes share: the library (store and indexes), the limits (the approved
+    table and what the manuals say about it) and the answerer, which reads both."""
 
-    def __init__(self, library: ManualLibrary, answerer: ManualsAnswerer) -> None:
+    def __init__(
+        self,
+        library: ManualLibrary,
+        limits: ManualLimits,
+        answerer: ManualsAnswerer,
+        database: Database | None = None,
+    ) -> None:
         self.library = library
+        self.limits = limits
         self.answerer = answerer
+        self.database = database
 
 
 async def get_service(request: Request) -> RagService:
@@ -191,6 +215,10 @@ async def query_stream(body: QueryRequest, rag: ServiceDep) -> Response:
     async def frames() -> AsyncIterator[Frame]:
         yield first
         async for kind, payload in events:
+            if kind == "error":  # the same error event as a failure before the first token
+                for frame in error_frames("stream_interrupted", redact(payload), 502):
+                    yield frame
+                continue
             yield kind, payload.response() if isinstance(payload, CitedAnswer) else payload
 
     return event_stream(frames())
@@ -228,14 +256,55 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
 
 @routes.post("/analyze-question", tags=["answers"], response_model=AnalysisResponse)
 async def analyze(body: AnalyzeRequest, rag: ServiceDep) -> AnalysisResponse:
-    """Topic, question type, figures mentioned and the limits a question is about."""
-    return analyze_question(body.question, rag.library.thresholds)
+    """Topic, question type, figures mentioned, and the limits a question is about with
+    their approved values for the date it asks about."""
+    return analyze_question(body.question, await rag.limits.evidence())
 
 
-@routes.get("/thresholds", tags=["thresholds"], response_model=ThresholdBook)
+AsAt = Annotated[
+    date | None, Query(description="The date the values are for (YYYY-MM-DD); default today.")
+]
+Jurisdiction = Annotated[str, Query(description="e.g. england-wales")]
+
+
+@routes.get("/limits", tags=["limits"], response_model=LimitsResponse)
+async def limits(
+    rag: ServiceDep, as_at: AsAt = None, jurisdiction: Jurisdiction | None = None
+) -> LimitsResponse:
+    """Every limit's value in force on a date: status, dates, instrument, the passages of
+    the manuals that support it, and the open conflicts."""
+    evidence = await rag.limits.evidence()
+    return limits_on(evidence, as_at or evidence.today, jurisdiction)
+
+
+@routes.get("/limits/conflicts", tags=["limits"], response_model=ConflictsResponse)
+async def limit_conflicts(rag: ServiceDep, name: str | None = None) -> ConflictsResponse:
+    """Figures the manuals state that the approved table does not hold for those dates:
+    stale quotes and values for review. They change nothing until a change is approved."""
+    evidence = await rag.limits.evidence()
+    if name is not None:
+        name = evidence.table.definition(name).name  # 404 naming the known limits
+    found = [conflict_record(f) for f in evidence.conflicts(name)]
+    return ConflictsResponse(count=len(found), conflicts=found)
+
+
+@routes.get("/limits/{name}", tags=["limits"], response_model=LimitHistoryResponse)
+async def limit(
+    name: str,
+    rag: ServiceDep,
+    as_at: AsAt = None,
+    jurisdiction: Jurisdiction = C.DEFAULT_JURISDICTION,
+) -> LimitHistoryResponse:
+    """One limit: its value on ``as_at`` (if given), every value it has had, and the
+    conflicts open against it. An unknown name is a 404 that lists the known ones."""
+    return limit_history(await rag.limits.evidence(), name, as_at, jurisdiction)
+
+
+@routes.get("/thresholds", tags=["limits"], response_model=ThresholdBook)
 async def thresholds(rag: ServiceDep, status: Status | None = None) -> ThresholdBook:
-    """Named limits with value, unit, effective date, status and source quote."""
-    return rag.library.thresholds.only(status)
+    """The limits in the shape this route has always had, now from the approved table
+    (``source`` is a passage that supports the value). Use ``/limits`` instead."""
+    return threshold_book(await rag.limits.evidence(), status)
 
 
 @routes.post("/ingest", tags=["manuals"], response_model=IngestResult, openapi_extra=UPLOAD_SCHEMA)
@@ -330,13 +399,21 @@ async def chat_completions(
                     yield chunk({"content": tail})
                 yield chunk({}, "stop", rma=payload.response())
             elif kind == "error":
-                yield chunk({}, "error", error=error_body("stream_interrupted", payload))
+                yield _openai_error("stream_interrupted", redact(payload), 502)
         yield None, DONE
 
     def failed(kind: str, detail: str, status: int) -> list[Frame]:
-        return [chunk({}, "error", error=error_body(kind, detail, status=status)), (None, DONE)]
+        return [_openai_error(kind, detail, status), (None, DONE)]
 
     return event_stream(frames(), error_events=failed)
+
+
+def _openai_error(kind: str, detail: str, status: int) -> Frame:
+    """A failure inside an OpenAI-style stream, as OpenAI's and vLLM's servers send it: an
+    event holding only an error object, which OpenAI clients raise as an error (a chunk with
+    a made-up ``finish_reason`` would read as a normal end)."""
+    body = {"message": detail, "type": kind, "param": None, "code": status}
+    return None, {"error": body | {"request_id": request_id.get()}}
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -359,9 +436,20 @@ def _usage(answer: CitedAnswer) -> Usage:
 async def _start(app: FastAPI) -> None:
     start_workers(app.state.settings)  # manuals uploaded are untrusted files too
     library = await ManualLibrary.open(app.state.settings, app.state.router)
-    app.state.rag = RagService(library, ManualsAnswerer.for_library(library))
+    register, database = await open_register(app.state.settings)
+    limits = ManualLimits(library.candidates, register)
+    answerer = ManualsAnswerer.for_library(library, limits)
+    app.state.rag = RagService(library, limits, answerer, database)
+
+
+async def _stop(app: FastAPI) -> None:
+    rag: RagService | None = getattr(app.state, "rag", None)
+    if rag is not None and rag.database is not None:
+        await rag.database.aclose()
 
 
 def create(**kwargs: Any) -> FastAPI:
     """The Ask the Manuals service (``rma serve rag``)."""
-    return create_app("rag", routes=[routes, cases.routes], on_startup=_start, **kwargs)
+    return create_app(
+        "rag", routes=[routes, cases.routes], on_startup=_start, on_shutdown=_stop, **kwargs
+    )

@@ -47,10 +47,10 @@ from rma.rag.answer import (
     Source,
 )
 from rma.rag.bm25 import KeywordIndex
+from rma.rag.limits import ManualLimits
 from rma.rag.manuals import Block, LoadedManual, chunk_manual
 from rma.rag.retrieval import HybridRetriever
 from rma.rag.store import WRITES, ManualStore
-from rma.rag.thresholds import ThresholdBook
 
 log = logging.getLogger("rma.rag")
 
@@ -126,7 +126,10 @@ class _OneQuestionKeywords(KeywordIndex):
 
 
 class CaseAnswerer(ManualsAnswerer):
-    """The manuals' cited answers, over one case's passages and worded for them."""
+    """The manuals' cited answers, over one case's passages and worded for them; a
+    client's letters state no legal limits."""
+
+    states_limits = False
 
     def _messages(self, question: str, sources: list[Source], *rest: Any) -> list[Message]:
         messages = super()._messages(question, sources, *rest)
@@ -204,9 +207,8 @@ class CaseIndex:
         keywords = _OneQuestionKeywords(Path())
         await asyncio.to_thread(keywords.build, [(i, c.embedding_text()) for i, c in rows], "")
         retriever = HybridRetriever(store, keywords, self.router)
-        no_limits = ThresholdBook()  # a client's letters state no limits to verify
         answerer = CaseAnswerer(
-            retriever, store, lambda: no_limits, self.router,
+            retriever, store, ManualLimits(lambda: (0, [])), self.router,
             context_window=self.router.context_window(),
         )  # fmt: skip
         return await answerer.answer(query.question, query.top_k, query.max_tokens)

@@ -1,8 +1,11 @@
-"""``rma ingest``, ``rma ask`` and ``rma thresholds``: the manuals from the command line."""
+"""``rma ingest``, ``rma ask`` and ``rma thresholds``: the manuals from the command line.
+``rma thresholds`` lists the approved limits with the passages that support them and the
+conflicts the manuals raise (as ``GET /thresholds`` and ``GET /limits/conflicts``)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,18 +19,24 @@ from rma.errors import RMAError
 T = TypeVar("T")
 
 
-def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the library with the configured router, run ``work(library)``, close."""
+def _run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Open the library and the approved limits with the configured router, run
+    ``work(library, limits)``, close."""
     from rma.llm.factory import build_router
     from rma.rag.library import ManualLibrary
+    from rma.rag.limits import ManualLimits, open_register
 
     async def main() -> T:
         settings = load_settings()
         router = build_router(settings)
+        database = None
         try:
             library = await ManualLibrary.open(settings, router)
-            return await work(library)
+            register, database = await open_register(settings)
+            return await work(library, ManualLimits(library.candidates, register))
         finally:
+            if database is not None:
+                await database.aclose()
             await router.aclose()
 
     try:
@@ -42,7 +51,7 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
 def ingest_cmd(paths: tuple[Path, ...]) -> None:
     """Ingest manuals: files, or folders (every supported file directly inside)."""
 
-    async def work(library: Any) -> list[Any]:
+    async def work(library: Any, _: Any) -> list[Any]:
         results = []
         for path in paths:
             if path.is_dir():
@@ -73,8 +82,8 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
     """Ask the manuals; prints the answer and the sources it cites."""
     from rma.rag.answer import ManualsAnswerer, format_with_citations
 
-    async def work(library: Any) -> Any:
-        answerer = ManualsAnswerer.for_library(library)
+    async def work(library: Any, limits: Any) -> Any:
+        answerer = ManualsAnswerer.for_library(library, limits)
         return await answerer.answer(question, top_k, max_tokens)
 
     answer = _run(work)
@@ -88,23 +97,30 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
 
 @click.command("thresholds")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--all", "show_all", is_flag=True, help="Include historical values and examples.")
+@click.option("--all", "show_all", is_flag=True, help="Include past and announced values.")
 def thresholds_cmd(as_json: bool, show_all: bool) -> None:
-    """The named limits read from the manuals, with their dates and sources."""
+    """The approved limits, each with a passage of the manuals that supports it, and the
+    conflicts the manuals raise (``rma limits`` manages the table itself)."""
+    from rma.rag.limits import conflict_record, threshold_book
 
-    async def work(library: Any) -> Any:
-        return library.thresholds
+    async def work(_: Any, limits: Any) -> Any:
+        evidence = await limits.evidence()
+        return threshold_book(evidence), [conflict_record(f) for f in evidence.conflicts()]
 
-    book = _run(work)
+    book, conflicts = _run(work)
     if as_json:
-        click.echo(book.model_dump_json(indent=2))
+        data = book.model_dump(mode="json")
+        data["conflicts"] = [c.model_dump(mode="json") for c in conflicts]
+        click.echo(json.dumps(data, indent=2))
         return
     for t in book.thresholds:
         if t.status != "current" and not show_all:
             continue
-        since = f"from {t.effective_from}" if t.effective_from else "undated"
+        since = f"from {t.effective_from}" if t.effective_from else "start not recorded"
         where = t.source.document + (f" p.{t.source.page}" if t.source.page else "")
-        click.echo(f"{t.name:<38} {t.display_value:<14} {t.status:<10} {since:<16} {where}")
+        click.echo(f"{t.name:<42} {t.display:<14} {t.status:<10} {since:<24} {where or '-'}")
+    for c in conflicts:
+        click.echo(f"conflict: {c.message}", err=True)
     for warning in book.warnings:
         click.echo(f"warning: {warning}", err=True)
 

@@ -2,15 +2,18 @@
 
 One ingest at a time (an asyncio lock): a manual is read, chunked and embedded in full
 before anything is written, then its chunks replace the previous version's in the store,
-and the BM25 index and the threshold book are rebuilt from the store. Ingestion is
+and the BM25 index and each manual's limit candidates (figures it states for a named
+limit, :func:`rma.limits.extract.candidates`) are rebuilt from the store. Ingestion is
 idempotent by content hash: an unchanged file adds nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from itertools import groupby
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +21,8 @@ from pydantic import BaseModel, Field
 
 from rma.config import Settings
 from rma.errors import InputError, InputTooLarge
+from rma.limits.conflicts import Candidate
+from rma.limits.extract import candidates as read_candidates
 from rma.llm.router import ProviderRouter
 from rma.llm.types import Role
 from rma.ocr import OcrReader
@@ -31,7 +36,6 @@ from rma.rag.manuals import (
     safe_filename,
 )
 from rma.rag.store import DocumentRecord, ManualStore
-from rma.rag.thresholds import ThresholdBook, ThresholdExtractor
 
 log = logging.getLogger("rma.rag")
 
@@ -61,7 +65,7 @@ class LibraryStats(BaseModel):
     pages: int
     ocr_pages: int
     keyword_index_chunks: int
-    thresholds: int
+    limit_candidates: int = Field(description="Figures the manuals state for a named limit.")
     embedding_model: str | None
     embedding_dimension: int | None
     store: str
@@ -82,17 +86,17 @@ class ManualLibrary:
         data_dir: Path,
         *,
         ocr: OcrReader | None = None,
-        extractor: ThresholdExtractor | None = None,
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
     ) -> None:
         self.store = store
         self.router = router
         self.ocr = ocr or OcrReader()
-        self.extractor = extractor or ThresholdExtractor(router)
         self.max_upload_bytes = max_upload_bytes
         self.folder = data_dir / "rag"
         self.keywords = KeywordIndex(self.folder / "bm25")
-        self.thresholds = ThresholdBook()
+        # Each manual's limit candidates, by document id; the version changes with them.
+        self.limit_candidates: dict[str, list[Candidate]] = {}
+        self.candidates_version = 0
         # The embedder's own tokenizer when it runs in-process, else the high estimate.
         self.count_tokens = router.token_counter(Role.EMBED)
         self.change_check_seconds = CHANGE_CHECK_SECONDS
@@ -104,8 +108,7 @@ class ManualLibrary:
         """Open the store and load the saved indexes, rebuilding any that are out of date."""
         store = await asyncio.to_thread(ManualStore.open, settings)
         ocr = OcrReader(settings.ocr_provider, router)
-        extractor = ThresholdExtractor(router, classifier=settings.rag_thresholds_classifier)
-        library = cls(store, router, Path(settings.rma_data_dir), ocr=ocr, extractor=extractor)
+        library = cls(store, router, Path(settings.rma_data_dir), ocr=ocr)
         await library.load_indexes()
         return library
 
@@ -114,16 +117,11 @@ class ManualLibrary:
     async def load_indexes(self) -> None:
         fingerprint = await asyncio.to_thread(self.store.fingerprint)
         loaded = await asyncio.to_thread(self.keywords.load)
-        book = self._load_book()
-        if (
-            not loaded
-            or self.keywords.fingerprint != fingerprint
-            or book is None
-            or (book.fingerprint != fingerprint)
-        ):
+        found = await asyncio.to_thread(self._load_candidates, fingerprint)
+        if not loaded or self.keywords.fingerprint != fingerprint or found is None:
             await self.rebuild_indexes()
         else:
-            self.thresholds = book
+            self._set_candidates(found)
 
     async def refresh_if_changed(self) -> bool:
         """Rebuild the indexes if another instance changed the shared store since we last
@@ -142,31 +140,55 @@ class ManualLibrary:
         return True
 
     async def rebuild_indexes(self) -> None:
-        """BM25 and thresholds from the store's chunks (after any change to the manuals)."""
+        """BM25 and the limit candidates from the store's chunks (after any change to the
+        manuals); the candidates are read per document, in the document's order."""
         rows = await asyncio.to_thread(self.store.all_chunks)
         fingerprint = await asyncio.to_thread(self.store.fingerprint)
         await asyncio.to_thread(
             self.keywords.build, [(i, c.embedding_text()) for i, c in rows], fingerprint
         )
-        chunks = [c for _, c in rows]
-        self.thresholds = await self.extractor.extract(chunks, fingerprint)
-        await asyncio.to_thread(self._save_book, self.thresholds)
+        chunks = sorted((c for _, c in rows), key=lambda c: (c.document_id, c.index))
+        found = await asyncio.to_thread(
+            lambda: {
+                document: read_candidates(list(group))
+                for document, group in groupby(chunks, key=lambda c: c.document_id)
+            }
+        )
+        self._set_candidates(found)
+        await asyncio.to_thread(self._save_candidates, found, fingerprint)
 
-    def _book_path(self) -> Path:
-        return self.folder / "thresholds.json"
+    def candidates(self) -> tuple[int, list[Candidate]]:
+        """Every manual's limit candidates, and a version that changes with them."""
+        return self.candidates_version, [c for cs in self.limit_candidates.values() for c in cs]
 
-    def _load_book(self) -> ThresholdBook | None:
+    def _set_candidates(self, found: dict[str, list[Candidate]]) -> None:
+        self.limit_candidates = found
+        self.candidates_version += 1
+
+    def _candidates_path(self) -> Path:
+        return self.folder / "limit-candidates.json"
+
+    def _load_candidates(self, fingerprint: str) -> dict[str, list[Candidate]] | None:
         try:
-            saved = self._book_path().read_text(encoding="utf-8")
-            return ThresholdBook.model_validate_json(saved)
-        except (OSError, ValueError):
+            saved = json.loads(self._candidates_path().read_text(encoding="utf-8"))
+            if saved.get("fingerprint") != fingerprint:
+                return None
+            return {
+                document: [Candidate.from_dict(c) for c in found]
+                for document, found in saved["documents"].items()
+            }
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _save_book(self, book: ThresholdBook) -> None:
+    def _save_candidates(self, found: dict[str, list[Candidate]], fingerprint: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        staging = self._book_path().with_suffix(".json.new")
-        staging.write_text(book.model_dump_json(indent=1), encoding="utf-8")
-        staging.replace(self._book_path())
+        data = {
+            "fingerprint": fingerprint,
+            "documents": {d: [c.as_dict() for c in cs] for d, cs in found.items()},
+        }
+        staging = self._candidates_path().with_suffix(".json.new")
+        staging.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        staging.replace(self._candidates_path())
 
     # ---------------------------------------------------------------------- ingesting
 
@@ -284,7 +306,7 @@ class ManualLibrary:
             pages=sum(d.pages for d in documents),
             ocr_pages=sum(len(d.ocr_pages) for d in documents),
             keyword_index_chunks=len(self.keywords.ids),
-            thresholds=len(self.thresholds.thresholds),
+            limit_candidates=sum(len(c) for c in self.limit_candidates.values()),
             embedding_model=model[0] if model else None,
             embedding_dimension=model[1] if model else None,
             store=self.store.location,

@@ -24,7 +24,7 @@ from rma import constants as C
 from rma.errors import InputError, InputTooLarge, UnsupportedMediaType
 from rma.ocr.pdf import read_pdf
 from rma.ocr.workers import document_budget, workers
-from rma.text import TokenCounter, estimate_tokens
+from rma.text import TokenCounter, estimate_tokens, split_sentences
 
 if TYPE_CHECKING:
     from rma.ocr import OcrReader
@@ -47,8 +47,6 @@ MAX_FILENAME_CHARS = 200
 # OCR text below this mean confidence is flagged on ingest.
 LOW_OCR_CONFIDENCE = 0.6
 FIGURE = re.compile(r"£\s?\d|\d\s?%|\b\d+\s+(?:days?|weeks?|months?|years?)\b", re.I)
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "no.", "mr.", "mrs.", "ms.", "dr.", "st.", "vs.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£])")
 
 
 @dataclass(frozen=True)
@@ -369,23 +367,6 @@ _LOADERS: dict[str, Callable[[str, bytes], LoadedManual]] = {
 
 
 # ---------------------------------------------------------------------------- chunking
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph; abbreviations such as "e.g." do not end a sentence."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start()].rsplit(None, 1)
-        last_word = before[-1].lower() if before else ""
-        if last_word.endswith(_ABBREVIATIONS):
-            continue
-        pieces.append(text[start : match.start()].strip())
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        pieces.append(tail)
-    return [p for p in pieces if p]
 
 
 def chunk_manual(

@@ -9,9 +9,11 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
   :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
   :func:`format_money`, :func:`format_pence`
 - dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
-  :func:`read_period`, :func:`format_date`, :data:`MONTHS`, :data:`MONTH_NAMES`,
+  :func:`read_period`, :func:`relative_dates`, :func:`format_date`, :data:`MONTHS`,
+  :data:`MONTH_NAMES`, :data:`WEEKDAYS`,
   :func:`ordinal`, :func:`ordinal_day`
 - citations: :func:`cited_numbers`
+- sentences: :func:`split_sentences`
 - tokens: :func:`estimate_tokens`, :func:`estimate_prompt_tokens`
 """
 
@@ -19,6 +21,7 @@ from rma.text.citations import cited_numbers
 from rma.text.dates import (
     MONTH_NAMES,
     MONTHS,
+    WEEKDAYS,
     FoundDate,
     Period,
     find_dates,
@@ -27,6 +30,7 @@ from rma.text.dates import (
     ordinal_day,
     parse_date,
     read_period,
+    relative_dates,
     resolve_year,
 )
 from rma.text.money import (
@@ -42,6 +46,7 @@ from rma.text.money import (
     to_pence,
     to_pounds,
 )
+from rma.text.sentences import split_sentences
 from rma.text.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     TokenCounter,
@@ -53,6 +58,7 @@ __all__ = [
     "MESSAGE_OVERHEAD_TOKENS",
     "MONTHS",
     "MONTH_NAMES",
+    "WEEKDAYS",
     "Amount",
     "CurrencyToken",
     "FoundDate",
@@ -74,7 +80,9 @@ __all__ = [
     "parse_money",
     "read_misread_amount",
     "read_period",
+    "relative_dates",
     "resolve_year",
+    "split_sentences",
     "to_pence",
     "to_pounds",
 ]

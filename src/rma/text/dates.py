@@ -56,6 +56,11 @@ _DAY_PATTERNS = [
         rf"(?<![\w£])(?P<d>\d{{1,2}}){_ORDINAL}?\s+(?:of\s+)?{_MONTH}(?:,?\s+(?P<y>\d{{4}}))?\b",
         re.IGNORECASE,
     ),
+    # 05-Mar-2025, 05-Mar-25: as statements and systems print them
+    re.compile(
+        rf"(?<![\w£])(?P<d>\d{{1,2}})-{_MONTH}-(?P<y>\d{{4}}|\d{{2}})(?!\d)",
+        re.IGNORECASE,
+    ),
     re.compile(
         rf"\b{_MONTH}\s+(?P<d>\d{{1,2}}){_ORDINAL}?\b(?:,?\s+(?P<y>\d{{4}}))?", re.IGNORECASE
     ),
@@ -101,14 +106,19 @@ def resolve_year(day: int, month: int, reference: date, *, future: bool) -> date
 
 
 def find_dates(
-    text: str, reference: date | None = None, *, months: bool = False
+    text: str,
+    reference: date | None = None,
+    *,
+    months: bool = False,
+    relative: bool = False,
 ) -> list[FoundDate]:
     """Every valid date in ``text``, in order of position.
 
     A date without a year (``12/3``, ``12th March``) is resolved against ``reference``
     (see :func:`resolve_year`; after "by", "due" and the like it is the next one), and
     skipped when there is no reference. With ``months``, a month alone (``June 2021``)
-    is found too, as its first day with precision "month"."""
+    is found too, as its first day with precision "month". With ``relative`` (and a
+    reference), days named relative to it are found too (see :func:`relative_dates`)."""
     found: list[FoundDate] = []
     patterns = [*_DAY_PATTERNS, _MONTH_PATTERN] if months else _DAY_PATTERNS
     for pattern in patterns:
@@ -122,6 +132,10 @@ def find_dates(
                 found.append(
                     FoundDate(m.group(0), value, year_given, m.start(), m.end(), precision)
                 )
+    if relative and reference is not None:
+        for d in relative_dates(text, reference):
+            if not any(d.start < f.end and f.start < d.end for f in found):
+                found.append(d)
     return sorted(found, key=lambda d: d.start)
 
 
@@ -142,6 +156,85 @@ def _resolve(m: re.Match[str], text: str, reference: date | None) -> date | None
         return date(year, month, day)
     except ValueError:
         return None
+
+
+# ------------------------------------------------------------------ relative days
+
+#: Weekday names and abbreviations (lower case) -> ``date.weekday()``.
+WEEKDAYS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("monday", "mon"),
+            ("tuesday", "tue", "tues"),
+            ("wednesday", "wed", "weds"),
+            ("thursday", "thu", "thur", "thurs"),
+            ("friday", "fri"),
+            ("saturday",),  # "sat" and "sun" are words too often to read as days
+            ("sunday",),
+        ]
+    )
+    for name in names
+}
+_WEEKDAY = r"(?P<wd>" + "|".join(sorted(WEEKDAYS, key=len, reverse=True)) + r")\.?"
+_RELATIVE_PATTERNS = [
+    # "Friday the 12th": the first Friday that is a 12th, from the reference on.
+    re.compile(rf"\b{_WEEKDAY}\s+(?:the\s+)?(?P<d>\d{{1,2}}){_ORDINAL}\b", re.I),
+    re.compile(r"\b(?P<word>today|tonight|this (?:morning|afternoon|evening)|tomorrow)\b", re.I),
+    # "end of month", "by end Aug", "by the end of June"
+    re.compile(
+        rf"\bend\s+(?:of\s+)?(?:the\s+)?(?:(?P<this>month)\b|{_MONTH}(?![\w\d]|\s+\d))",
+        re.I,
+    ),
+    # "by 29th", "before the 3rd": a day of the month alone, after a deadline word.
+    re.compile(rf"\b(?:by|before|on|until)\s+(?:the\s+)?(?P<d>\d{{1,2}}){_ORDINAL}\b", re.I),
+    # A weekday alone ("by fri", "on Tue") but not one a date follows ("Mon 3/3").
+    re.compile(rf"\b{_WEEKDAY}(?!\w)(?!\s*(?:the\s+)?\d)", re.I),
+]
+
+
+def relative_dates(text: str, reference: date) -> list[FoundDate]:
+    """Days named relative to ``reference`` (the day the text was written): "today",
+    "tomorrow", a weekday ("by fri": the next one after it), "Friday the 12th" (the
+    first such day from it on), "by the 29th" (the next 29th), "end of month" and "end
+    of June" (the month's last day, this month or the next such). ``year_given`` is
+    False: the year comes from the reference."""
+    found: list[FoundDate] = []
+    for pattern in _RELATIVE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < d.end and d.start < m.end() for d in found):
+                continue
+            value = _relative_value(m, reference)
+            if value is not None:
+                found.append(FoundDate(m.group(0), value, False, m.start(), m.end()))
+    return sorted(found, key=lambda d: d.start)
+
+
+def _relative_value(m: re.Match[str], reference: date) -> date | None:
+    parts = m.groupdict()
+    word = (parts.get("word") or "").lower()
+    if word:
+        return reference + timedelta(days=1) if word == "tomorrow" else reference
+    if parts.get("this") or parts.get("mon"):
+        month = reference.month if parts.get("this") else MONTHS[parts["mon"].lower()]
+        year = reference.year + (month < reference.month)
+        return date(year, month, calendar.monthrange(year, month)[1])
+    weekday = WEEKDAYS[parts["wd"].lower()] if parts.get("wd") else None
+    day = int(parts["d"]) if parts.get("d") else None
+    if day is None:
+        assert weekday is not None
+        return reference + timedelta(days=(weekday - reference.weekday() - 1) % 7 + 1)
+    # The first day numbered ``day`` (on the weekday, if one is named) from the reference.
+    for months_on in range(14):
+        month = (reference.month - 1 + months_on) % 12 + 1
+        year = reference.year + (reference.month - 1 + months_on) // 12
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= reference and (weekday is None or candidate.weekday() == weekday):
+            return candidate
+    return None
 
 
 def parse_date(text: str, reference: date | None = None) -> date | None:

@@ -10,9 +10,12 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import Headers
 
+from rma.accounts.permissions import Actor
 from rma.app.actor import CaseEditor, CaseReader, record_access
-from rma.app.deps import StateDep, StoreDep, get_state
+from rma.app.deps import AppState, StateDep, StoreDep, get_state
+from rma.cases.models import CaseDocument
 from rma.cases.store import Upload
 from rma.cases.views import debt_view, document_view
 from rma.documents.validation import ACCEPTED, check_upload
@@ -35,13 +38,22 @@ async def upload(
     """Upload a document (multipart field ``file``): checked (type by its content, size,
     pages), stored encrypted and read in the background; poll it until ``status`` is
     processed or failed."""
+    document = await store_upload(state, case_id, actor, body, request.headers)
+    return document_view(document, with_fields=False)
+
+
+async def store_upload(
+    state: AppState, case_id: int, actor: Actor, body: bytes, headers: Headers
+) -> CaseDocument:
+    """The file in a multipart ``body``, checked (type by content, size, pages), stored
+    encrypted on the case and queued for reading (for the API and the pages)."""
     await state.store.case(case_id)
-    sent = await uploaded_file(body, request.headers)
+    sent = await uploaded_file(body, headers)
     checked = await asyncio.to_thread(check_upload, sent.data, sent.filename, state.upload_limits)
     found = Upload(checked.filename or f"document.{checked.kind}", checked.mime, checked.pages)
     document = await state.store.add_document(case_id, actor, sent.data, found)
     state.reader.schedule(document.id)
-    return document_view(document, with_fields=False)
+    return document
 
 
 @routes.get("")

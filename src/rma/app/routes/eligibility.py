@@ -10,9 +10,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from rma.app.actor import Assessor, CaseReader
-from rma.app.deps import StateDep
+from rma.app.deps import AppState, StateDep
 from rma.app.facts import client_facts
-from rma.eligibility import ClientFacts, assess
+from rma.eligibility import Assessment, ClientFacts, assess
 
 routes = APIRouter(tags=["eligibility"])
 
@@ -31,9 +31,14 @@ async def case_eligibility(
     """Each scheme's criteria for this case, with the limits in force on ``as_at``
     (default today): the client's value, the limit and its source, pass / fail / unknown,
     the margin and what is missing."""
+    return {"case_id": case_id, **(await case_assessment(state, case_id, as_at)).as_dict()}
+
+
+async def case_assessment(state: AppState, case_id: int, as_at: date | None = None) -> Assessment:
+    """A case's assessment on its confirmed figures, with the approved limits as at
+    ``as_at`` (for the API and the pages)."""
     facts = await client_facts(state.store, case_id)
-    table = await state.register.table()
-    return {"case_id": case_id, **assess(facts, table, as_at).as_dict()}
+    return assess(facts, await state.register.table(), as_at)
 
 
 @routes.post("/eligibility")

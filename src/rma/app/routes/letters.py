@@ -7,8 +7,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from rma.accounts.permissions import Actor
 from rma.app.actor import CaseEditor, CaseReader, record_access
-from rma.app.deps import StateDep, StoreDep
+from rma.app.deps import AppState, StateDep, StoreDep
+from rma.cases.models import Debt, Letter
 from rma.cases.proposals import same_debt
 from rma.cases.schema import DebtDetails, LetterEdit, NoteIn
 from rma.cases.views import debt_view, letter_view, note_view
@@ -49,6 +51,15 @@ async def write_letter(
 ) -> dict[str, Any]:
     """Write a Confirmation of Advice from a note (the notes service, over HTTP). Debts
     the notes name that the case does not have yet are proposed, for the adviser to confirm."""
+    letter, proposed = await draft_letter(state, case_id, actor, body)
+    return {**letter_view(letter), "proposed_debts": [debt_view(d) for d in proposed]}
+
+
+async def draft_letter(
+    state: AppState, case_id: int, actor: Actor, body: LetterRequest
+) -> tuple[Letter, list[Debt]]:
+    """The letter the notes service writes from a note on the case (or new notes, kept as
+    one), and the debts it names that the case lacks, proposed (for the API and the pages)."""
     store = state.store
     if (body.note_id is None) == (body.notes is None):
         raise InputError("give either note_id (a note on the case) or notes (new notes)")
@@ -71,7 +82,7 @@ async def write_letter(
             continue
         details = DebtDetails(creditor=creditor[:200], balance_pence=pence)
         proposed.append(await store.add_debt(case_id, actor, details, source="notes"))
-    return {**letter_view(letter), "proposed_debts": [debt_view(d) for d in proposed]}
+    return letter, proposed
 
 
 @routes.get("/letters")

@@ -45,8 +45,15 @@ def corpus() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("build/corpus"),
     show_default=True,
+    help="Folder to write the files, key.json and files.json into.",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="The generator's seed (another seed: other names, amounts and layouts).",
+)
 @click.option("--variants", default="standard", show_default=True, help=VARIANT_HELP)
 def write_cmd(out: Path, seed: int, variants: str) -> None:
     """Write every file, key.json (the answer keys) and files.json (what each file is)."""
@@ -69,7 +76,13 @@ def write_cmd(out: Path, seed: int, variants: str) -> None:
 
 
 @corpus.command("evaluate")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="The generator's seed (another seed: other names, amounts and layouts).",
+)
 @click.option("--variants", default="standard", show_default=True, help=VARIANT_HELP)
 @click.option(
     "--with-model", is_flag=True, help="Use the configured chat model for type and fields."

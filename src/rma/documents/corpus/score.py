@@ -37,7 +37,7 @@ from rma.documents.corpus.schema import (
 from rma.errors import RMAError
 
 if TYPE_CHECKING:
-    from rma.documents.pipeline import DocumentProcessor, ProcessedDocument
+    from rma.documents.pipeline import DocumentPart, DocumentProcessor, ProcessedDocument
 
 Outcome = Literal["right", "missing", "wrong", "extra", "unscored"]
 NOT_SPLIT = "(not split)"
@@ -103,12 +103,34 @@ TODAY_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def prediction_from(result: ProcessedDocument) -> Prediction:
-    """Today's :class:`ProcessedDocument` as a prediction (one document, no table read)."""
+    """The pipeline's result as a prediction: the first document's type, fields and
+    table; with several documents found, each one as a part."""
+    parts = [_part(d) for d in result.documents]
+    first = parts[0].prediction
+    if len(parts) > 1:
+        first.parts = parts
+    return first
+
+
+def _part(document: DocumentPart) -> PredictedPart:
     fields = {
         name: PredictedField(found.value, found.verified, found.page)
-        for name, found in result.fields.fields.items()
+        for name, found in document.fields.fields.items()
     }
-    return Prediction(result.classification.doc_type.value, fields)
+    rows = None
+    if document.table is not None:
+        rows = [
+            {
+                "date": t.date,
+                "description": t.description,
+                "out": t.money_out,
+                "in": t.money_in,
+                "balance": t.balance,
+            }
+            for t in document.table.rows
+        ]
+    prediction = Prediction(document.classification.doc_type.value, fields, rows)
+    return PredictedPart(document.first_page, document.last_page, prediction)
 
 
 def in_key_names(fields: dict[str, PredictedField], doc_type: str) -> dict[str, PredictedField]:

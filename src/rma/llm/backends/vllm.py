@@ -24,6 +24,7 @@ from rma.errors import (
     BackendServerError,
     BackendTimeout,
     BackendUnavailable,
+    ContextTooLong,
     MalformedResponse,
 )
 from rma.llm.backends.base import Backend
@@ -57,28 +58,35 @@ def map_openai_error(exc: Exception, provider: str, replica: str) -> BackendErro
     if isinstance(exc, openai.APIConnectionError):
         return BackendUnavailable(f"{provider} unreachable at {replica}: {exc}", **kw)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _error_detail(exc)
-        kw["status_code"] = status
-        if status == 429:
-            return BackendOverloaded(
-                f"{provider} is overloaded (429): {detail}",
-                retry_after=_retry_after(exc.response.headers),
-                **kw,
-            )
-        if status >= 500:
-            return BackendServerError(f"{provider} server error {status}: {detail}", **kw)
-        return BackendRejected(f"{provider} rejected the request ({status}): {detail}", **kw)
+        return _status_error(exc.status_code, _error_detail(exc.body, exc), exc, kw)
     if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError)):
         return MalformedResponse(f"{provider} sent a malformed response: {exc}", **kw)
     if isinstance(exc, openai.APIError):
-        # Errors inside an open stream (the server sent an error event or hung up).
-        return BackendServerError(f"{provider} failed mid-response: {exc}", **kw)
+        # An error event inside an open stream: vLLM sends {"error": {..., "code": status}}.
+        code = exc.body.get("code") if isinstance(exc.body, dict) else None
+        detail = _error_detail(exc.body, exc)
+        if isinstance(code, int) and 400 <= code < 500:
+            return _status_error(code, detail, exc, kw)
+        return BackendServerError(f"{provider} failed mid-response: {detail}", **kw)
     return BackendUnavailable(f"{provider} failed: {type(exc).__name__}: {exc}", **kw)
 
 
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
+def _status_error(status: int, detail: str, exc: Exception, kw: dict[str, Any]) -> BackendError:
+    provider = kw["provider"]
+    kw = {**kw, "status_code": status}
+    if status == 429:
+        headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
+        return BackendOverloaded(
+            f"{provider} is overloaded (429): {detail}", retry_after=_retry_after(headers), **kw
+        )
+    if status >= 500:
+        return BackendServerError(f"{provider} server error {status}: {detail}", **kw)
+    if status == 400 and "maximum context length" in detail:
+        return ContextTooLong(f"{provider}: the prompt does not fit its context: {detail}", **kw)
+    return BackendRejected(f"{provider} rejected the request ({status}): {detail}", **kw)
+
+
+def _error_detail(body: object, exc: Exception) -> str:
     if isinstance(body, dict):
         msg = body.get("message") or body.get("error") or body
         if isinstance(msg, dict):

@@ -1,0 +1,83 @@
+"""Signing in and out, and the dashboard: my cases, deadlines coming up, letters waiting
+for a supervisor's approval, documents whose figures wait to be confirmed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from rma.accounts.permissions import ALL, Actor, case_reach
+from rma.accounts.web import check_assignment, note_object, permit, sign_in, sign_out
+from rma.app.actor import CaseOpener
+from rma.app.deps import StoreDep
+from rma.app.pages.render import PAGE_PREFIX, back_to, page
+from rma.cases.schema import ClientDetails, NewCase
+from rma.cases.views import case_line
+from rma.errors import InputError, TooManyAttempts
+
+routes = APIRouter(include_in_schema=False)
+
+SignInPage = Annotated[Actor, Depends(permit("session.login"))]
+SigningOut = Annotated[Actor, Depends(permit("session.logout"))]
+SignedIn = Annotated[Actor, Depends(permit("session.read"))]
+
+
+@routes.get("/")
+async def dashboard(request: Request, store: StoreDep, actor: SignedIn) -> HTMLResponse:
+    """The dashboard (an anonymous visitor gets the sign-in page instead)."""
+    reach = case_reach(actor)
+    cases, work = [], None
+    if reach is not None:
+        visible = None if reach is ALL else (actor.id, actor.team_id)
+        cases = [case_line(c) for c in await store.cases(status="open", visible_to=visible)]
+        work = await store.worklist(visible_to=visible)
+    names = {c["id"]: c for c in cases}
+    return page(request, "dashboard.html", cases=cases, work=work, names=names)
+
+
+@routes.get(f"{PAGE_PREFIX}/sign-in")
+async def sign_in_page(request: Request, _: SignInPage) -> HTMLResponse:
+    return page(request, "sign_in.html")
+
+
+@routes.post(f"{PAGE_PREFIX}/sign-in")
+async def sign_in_form(
+    request: Request,
+    _: SignInPage,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    try:
+        await sign_in(request, response, email, password)
+    except TooManyAttempts as exc:
+        return page(request, "sign_in.html", 429, message=str(exc), email=email)
+    except InputError as exc:
+        return page(request, "sign_in.html", exc.status_code, message=str(exc), email=email)
+    return response
+
+
+@routes.post(f"{PAGE_PREFIX}/sign-out")
+async def sign_out_form(request: Request, _: SigningOut) -> Response:
+    response = back_to(f"{PAGE_PREFIX}/sign-in")
+    await sign_out(request, response)
+    return response
+
+
+@routes.post(f"{PAGE_PREFIX}/cases")
+async def open_case(
+    request: Request,
+    store: StoreDep,
+    actor: CaseOpener,
+    client_name: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    """Open a case for a new client (the adviser's own, in their team)."""
+    adviser, team = await check_assignment(request, actor, adviser_id=None, team_id=None)
+    new = NewCase(
+        client=ClientDetails.model_validate({"name": client_name}), adviser_id=adviser, team_id=team
+    )
+    case = await store.create_case(actor, new)
+    note_object(request, case_id=case.id, object_type="case", object_id=case.id)
+    return back_to(f"{PAGE_PREFIX}/cases/{case.id}")

@@ -1,0 +1,73 @@
+"""Pages everyone signed in uses beside the cases: ask the manuals (a cited answer, or
+"not in the manuals" said as such), and the legal limits (the values in force with their
+dates and sources, each limit's history, the changes proposed, and approving them by
+role)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from rma.accounts.permissions import Actor
+from rma.accounts.web import permit
+from rma.app.actor import ManualAsker
+from rma.app.deps import StateDep
+from rma.app.pages.render import PAGE_PREFIX, back_to, page
+from rma.limits.api import Approver, Reader, Rejecter
+
+routes = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
+AskPage = Annotated[Actor, Depends(permit("manuals.ask"))]
+
+
+@routes.get("/ask")
+async def ask_page(request: Request, _: AskPage) -> HTMLResponse:
+    return page(request, "ask.html", answer=None)
+
+
+@routes.post("/ask")
+async def ask(
+    request: Request,
+    state: StateDep,
+    _: ManualAsker,
+    question: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> HTMLResponse:
+    """The RAG service's cited answer; its sources listed by number as the answer cites them."""
+    answer = await state.services.manuals.ask({"question": question})
+    return page(request, "ask.html", question=question, answer=answer)
+
+
+@routes.get("/limits")
+async def limits_page(request: Request, state: StateDep, _: Reader) -> HTMLResponse:
+    table = await state.register.table()
+    current = [v.as_dict() for v in table.current()]
+    history = {
+        v["name"]: [r.as_dict() for r in table.history(v["name"], v["jurisdiction"])]
+        for v in current
+    }
+    changes = [c.as_dict() for c in await state.register.changes(None)]
+    return page(request, "limits.html", table=table.as_dict(), current=current, history=history,
+                changes=changes)  # fmt: skip
+
+
+@routes.post("/limits/changes/{change_id}/approve")
+async def approve_change(
+    change_id: int,
+    state: StateDep,
+    actor: Approver,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    await state.register.approve(change_id, actor, note)
+    return back_to(f"{PAGE_PREFIX}/limits#change-{change_id}")
+
+
+@routes.post("/limits/changes/{change_id}/reject")
+async def reject_change(
+    change_id: int,
+    state: StateDep,
+    actor: Rejecter,
+    note: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    await state.register.reject(change_id, actor, note)
+    return back_to(f"{PAGE_PREFIX}/limits#change-{change_id}")

@@ -1,0 +1,255 @@
+"""An adviser's day in a real browser, on the embedded default: sign in, open a case,
+upload a photographed creditor letter, confirm the figures read from it, see the debt and
+the DRO result with its citations, paste notes, get the letter, have a supervisor approve
+it, download it as Word. And: an adviser of another team cannot open the case. And: the
+keyboard alone signs in and opens a case; the pages work 320 px wide.
+
+The answer key is the sample letter's own fields (what the letter states) and the facts
+file's DRO debt limit (£50,000 since 28 June 2024), not what the app computes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from rma.accounts.audit import AuditLog
+from rma.db import Database
+from rma.documents.sample_letters import SampleLetter, sample_letters
+from rma.text import format_money
+from tests.app.browser.conftest import Browser, Web
+from tests.app.conftest import png
+
+NOTES = (
+    "Client Jo Sample attended. Debts: Northgate Bank credit card about £2,400. "
+    "Discussed a Debt Relief Order. Client to send three months of payslips within 14 days. "
+    "We will write to Northgate Bank to ask them to hold action for 30 days."
+)
+
+
+@pytest.fixture(scope="module")
+def letter() -> SampleLetter:
+    return next(x for x in sample_letters() if x.name == "creditor-letter")
+
+
+def money(value: str) -> str:
+    return format_money(Decimal(value))
+
+
+def wait_until_read(browser: Browser, timeout: float = 600) -> None:
+    """Reload the document's page until its reading has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = browser.text("dl.facts dd")
+        if status.startswith(("processed", "failed")):
+            return
+        time.sleep(1)
+        browser.driver.refresh()
+    raise TimeoutError("the document was not read in time")
+
+
+def new_case(browser: Browser, name: str) -> int:
+    browser.fill("client_name", name)
+    browser.press("Open case")
+    case_id = int(browser.path.rsplit("/", 1)[-1])
+    assert browser.path == f"/ui/cases/{case_id}" and name not in browser.driver.current_url
+    return case_id
+
+
+def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_supervisor_approves(
+    browser: Browser, letter: SampleLetter, tmp_path: Path
+) -> None:
+    browser.go("/")
+    assert browser.text("h1") == "Sign in"  # an anonymous visitor
+    browser.check("sign-in")
+    browser.sign_in("adviser")
+    case_id = new_case(browser, "Jo Sample")
+    assert browser.text("h1").endswith("Jo Sample")
+    assert "No confirmed debts yet." in browser.text("#debts")
+
+    upload = tmp_path / "creditor-letter.png"
+    upload.write_bytes(png(letter))
+    browser.find("#file").send_keys(str(upload))
+    browser.press("Upload")
+    assert "/documents/" in browser.path
+    wait_until_read(browser)
+    assert browser.text("dl.facts dd").startswith("processed"), browser.text()
+    fields = {
+        row.find_element(browser.by.CSS_SELECTOR, "th").text: row
+        for row in browser.all("main table tbody tr")
+    }
+    for name in ("balance", "arrears", "account reference"):
+        cells = fields[name].find_elements(browser.by.CSS_SELECTOR, "td")
+        assert cells[0].text == letter.fields[name.replace(" ", "_")], name
+        assert cells[1].text == "1" and cells[2].text  # the page and the quote
+    browser.check("document")
+
+    # Confirm, correcting what the adviser knows better: the creditor's name and the kind.
+    creditor = letter.fields["creditor"]
+    browser.fill(next(e.get_attribute("id") for e in browser.all("input[name=creditor]")), creditor)
+    browser.choose(next(e.get_attribute("id") for e in browser.all("select[name=kind]")),
+                   "credit_card")  # fmt: skip
+    browser.press("Confirm debt")
+    assert browser.path == f"/ui/cases/{case_id}#debts" or browser.path == f"/ui/cases/{case_id}"
+    row = browser.text("#debts tbody tr")
+    balance = money(letter.fields["balance"])
+    assert creditor in row and balance in row and "credit card" in row and "document" in row
+    assert balance in browser.text("#debts tfoot")
+
+    # Eligibility: the DRO, each criterion with the client's figure and the cited limit.
+    dro = browser.text("#scheme-dro")
+    assert "Debt Relief Order" in dro
+    debt_row = next(
+        r.text for r in browser.all("#scheme-dro tbody tr") if "debts" in r.text.lower()
+    )
+    assert balance in debt_row and "£50,000" in debt_row and "2024-06-28" in debt_row
+    citations = [c.text for c in browser.all("#scheme-dro cite") if c.text]
+    assert any("Insolvency Proceedings (Monetary Limits)" in c for c in citations), citations
+    assert browser.all("#scheme-dro .outcome")
+    browser.check("case")
+
+    browser.fill("notes", NOTES)
+    browser.press("Write the letter")  # the notes service, on the bundled model
+    letter_box = browser.all("article.letter")[-1]
+    letter_id = int(letter_box.get_attribute("id").removeprefix("letter-"))
+    assert "draft" in browser.text(f"#letter-{letter_id} h3")
+    assert "Jo Sample" in browser.text(f"#letter-{letter_id} pre")
+    browser.press(f"Submit letter {letter_id} for approval")
+    assert "submitted" in browser.text(f"#letter-{letter_id} h3")
+    assert "Waiting for a supervisor" in browser.text(f"#letter-{letter_id}")
+    browser.sign_out()
+
+    browser.sign_in("supervisor")
+    assert f"Letter {letter_id}" in browser.text("main")
+    browser.check("dashboard")
+    browser.go(f"/ui/cases/{case_id}")
+    browser.press(f"Approve letter {letter_id}")
+    assert "approved" in browser.text(f"#letter-{letter_id} h3")
+    browser.sign_out()
+
+    browser.sign_in("adviser")
+    browser.go(f"/ui/cases/{case_id}")
+    button = browser.driver.find_element(
+        browser.by.XPATH, f"//button[normalize-space()='Download letter {letter_id} as Word']"
+    )
+    button.click()
+    saved = browser.driver.downloads / f"letter-{case_id}-{letter_id}.docx"
+    deadline = time.monotonic() + 60
+    while not saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert saved.exists(), list(browser.driver.downloads.iterdir())
+    words = "\n".join(p.text for p in Document(str(saved)).paragraphs)
+    assert "Jo Sample" in words
+
+
+def test_an_adviser_cannot_open_another_teams_case(browser: Browser, web: Web) -> None:
+    browser.sign_in("adviser")
+    case_id = new_case(browser, "Sam Private")
+    browser.sign_out()
+    browser.sign_in("other")
+    assert "Sam Private" not in browser.text()
+    browser.go(f"/ui/cases/{case_id}")
+    assert browser.text("h1") == "You may not open this"
+    assert f"case {case_id} is not yours or your team's" in browser.text()
+    assert "Sam Private" not in browser.driver.page_source
+    browser.check("forbidden")
+
+    async def refusals() -> list[str]:
+        database = Database.from_settings(web.app.settings)
+        try:
+            entries = await AuditLog(database).entries(case_id=case_id, action="cases.read")
+        finally:
+            await database.aclose()
+        return [str(e["actor"]) for e in entries if e["outcome"] == "denied"]
+
+    assert asyncio.run(refusals()) == [web.people["other"]]
+
+
+def test_the_keyboard_alone_signs_in_and_opens_a_case(browser: Browser) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.sign_in("adviser")
+    case_id = new_case(browser, "Kim Keys")
+    browser.sign_out()
+    keys = ActionChains(browser.driver)
+
+    def tab_to(predicate: str, most: int = 40) -> None:
+        for _ in range(most):
+            keys.send_keys(Keys.TAB).perform()
+            active = browser.driver.switch_to.active_element
+            if browser.driver.execute_script(f"return arguments[0].matches({predicate!r})", active):
+                return
+        raise AssertionError(f"no tab stop matches {predicate}")
+
+    browser.go("/")
+    keys.send_keys(Keys.TAB).perform()
+    skip = browser.driver.switch_to.active_element
+    assert skip.text == "Skip to main content"  # the first tab stop
+    tab_to("#email")
+    keys.send_keys(browser.web.people["adviser"]).perform()
+    tab_to("#password")
+    from tests.support.accounts import PASSWORD
+
+    keys.send_keys(PASSWORD).send_keys(Keys.ENTER).perform()
+    _wait_for(browser, lambda: browser.path == "/")
+    tab_to(f"a[href='/ui/cases/{case_id}']", most=200)
+    outline = browser.driver.execute_script(
+        "return getComputedStyle(document.activeElement).outlineStyle"
+    )
+    assert outline != "none"  # focus is visible
+    keys.send_keys(Keys.ENTER).perform()
+    _wait_for(browser, lambda: browser.path == f"/ui/cases/{case_id}")
+    assert browser.text("h1").endswith("Kim Keys")
+
+
+def test_the_pages_are_usable_at_320_pixels_wide(browser: Browser) -> None:
+    browser.sign_in("adviser")
+    case_id = new_case(browser, "Nat Narrow")
+    # A phone's width (a desktop window cannot be made this narrow): 320 CSS pixels.
+    browser.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+    )
+    for path in ("/", f"/ui/cases/{case_id}", "/ui/limits", "/ui/ask"):
+        browser.go(path)
+        width = browser.driver.execute_script("return document.documentElement.scrollWidth")
+        viewport = browser.driver.execute_script("return document.documentElement.clientWidth")
+        assert width <= viewport, (path, width, viewport)  # nothing wider than the screen
+        browser.check("narrow-" + (path.strip("/").split("/")[1] if path != "/" else "dashboard"))
+
+
+def test_the_other_pages_pass_the_accessibility_checks(browser: Browser) -> None:
+    browser.sign_in("supervisor")
+    browser.go("/ui/limits")
+    assert "£50,000" in browser.text("#limit-dro\\.max_debt") and "2024-06-28" in browser.text(
+        "#limit-dro\\.max_debt"
+    )
+    browser.check("limits")
+    browser.go("/ui/ask")
+    browser.fill("question", "What is the debt limit for a Debt Relief Order?")
+    browser.press("Ask")
+    answer = browser.text("section.answer")
+    assert "Not in the manuals." in answer or browser.all("ol.sources li")
+    browser.check("ask")
+    browser.go("/ui/admin/users")
+    assert "other-team@advice.example" in browser.text()
+    browser.sign_out()
+    browser.sign_in("admin")
+    browser.go("/ui/admin/users")
+    assert "Add a user" in browser.text()
+    browser.check("users")
+    browser.go("/ui/admin/audit")
+    assert "session.login" in browser.text("tbody")
+    browser.check("audit")
+
+
+def _wait_for(browser: Browser, condition: object, timeout: float = 60) -> None:
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(browser.driver, timeout).until(lambda _: condition())  # type: ignore[operator]

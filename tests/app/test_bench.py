@@ -1,0 +1,27 @@
+"""``rma bench app`` runs end to end: it seeds the cases, and every page it times answers
+200 with what the seed put there (a page that failed would stop it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rma.cli import main
+
+
+def test_bench_app_seeds_cases_and_times_each_page(clean_env: Path) -> None:
+    out = clean_env / "app.json"
+    done = CliRunner().invoke(
+        main, ["bench", "app", "--cases", "6", "--calls", "3", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    result = json.loads(out.read_text())
+    assert result["cases"] == 6 and result["database"] == "sqlite"
+    pages = result["pages"]
+    assert set(pages) >= {"dashboard (adviser: 3 cases)", "dashboard (supervisor: 6 cases)",
+                          "case page", "limits", "JSON: GET /cases (supervisor)"}  # fmt: skip
+    for label, stats in pages.items():
+        assert stats["n"] == 3 and stats["p95_ms"] > 0 and stats["bytes"] > 0, label
+    assert "| case page |" in done.output
