@@ -16,6 +16,8 @@ import json
 import logging
 import struct
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -169,20 +171,6 @@ class ManualStore:
         """
         if not chunks or len(chunks) != len(vectors):
             raise InputError("a document needs at least one chunk, each with a vector")
-        with WRITES:
-            try:
-                return self._replace(manual, sha256, origin, chunks, vectors)
-            finally:
-                self.scrub()
-
-    def _replace(
-        self,
-        manual: LoadedManual,
-        sha256: str,
-        origin: str,
-        chunks: list[ManualChunk],
-        vectors: list[list[float]],
-    ) -> DocumentRecord:
         document_id = chunks[0].document_id
         record = DocumentRecord(
             document_id=document_id,
@@ -199,30 +187,39 @@ class ManualStore:
         version = sha256[:16]
         ids = [f"{document_id}:{version}:{c.index}" for c in chunks]
         metadatas = [_chunk_metadata(c, record) for c in chunks]
-        try:
-            for i in range(0, len(ids), ADD_BATCH):
-                self.collection.upsert(
-                    ids=ids[i : i + ADD_BATCH],
-                    embeddings=vectors[i : i + ADD_BATCH],
-                    documents=[c.text for c in chunks[i : i + ADD_BATCH]],
-                    metadatas=metadatas[i : i + ADD_BATCH],
-                )
-        except Exception:
-            self.collection.delete(ids=ids)
-            raise
-        self.collection.delete(
-            where={"$and": [{"document_id": document_id}, {"sha256": {"$ne": sha256}}]}
-        )
+        with self._writing():
+            try:
+                for i in range(0, len(ids), ADD_BATCH):
+                    self.collection.upsert(
+                        ids=ids[i : i + ADD_BATCH],
+                        embeddings=vectors[i : i + ADD_BATCH],
+                        documents=[c.text for c in chunks[i : i + ADD_BATCH]],
+                        metadatas=metadatas[i : i + ADD_BATCH],
+                    )
+            except Exception:
+                self.collection.delete(ids=ids)
+                raise
+            self.collection.delete(
+                where={"$and": [{"document_id": document_id}, {"sha256": {"$ne": sha256}}]}
+            )
         return record
 
     def delete_document(self, document_id: str) -> int:
         """Remove a document's chunks; returns how many there were."""
-        with WRITES:
+        with self._writing():
             found = self.collection.get(where={"document_id": document_id}, include=[])
             if found["ids"]:
                 self.collection.delete(ids=found["ids"])
-            self.scrub()
         return len(found["ids"])
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time in this process; the index files scrubbed after each write."""
+        with WRITES:
+            try:
+                yield
+            finally:
+                self.scrub()
 
     def scrub(self) -> None:
         """On the embedded store, clear what Chroma's index files hold beyond their data
