@@ -342,7 +342,7 @@ def test_a_rewording_that_passes_the_checks_is_used(
 ) -> None:
     plain = {
         "matters_discussed": ["You owe Lowell £4,230. This is for an old Vanquis card."],
-        "our_actions": ["We will ask for breathing space for you."],
+        "our_actions": ["We will request breathing space for you."],
         "your_actions": ["Send us your SFS."],
     }
     for client in _client(

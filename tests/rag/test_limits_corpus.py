@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -35,7 +34,7 @@ from rma.config import load_settings
 from rma.limits import LimitChange, Proposal
 from rma.rag.api import create
 from rma.rag.limits import open_register
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_environment
 from tests.corpora.conftest import handbook  # noqa: F401  (the session's built corpus)
 
 ANSWERS = ROOT / "corpora" / "handbook" / "answers"
@@ -48,8 +47,6 @@ CURRENT = {
     for q in QUESTIONS["questions"]
     if q["kind"] == "current-figure"
 }
-PREFIXES = ("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_")
-NAMES = ("FALLBACK_PROVIDER", "EMBED_PROVIDER", "OCR_PROVIDER", "MANUALS_PATH")
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +57,9 @@ def service(
     """The service with the corpus ingested, and the environment it runs in (for the CLI)."""
     data = tmp_path_factory.mktemp("rag-corpus")
     with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if (name.startswith(PREFIXES) or name in NAMES) and not name.startswith("RMA_TEST_"):
-                mp.delenv(name)
+        clean_environment(mp, data)
+        mp.setenv("MANUALS_PATH", str(handbook.out_dir))
         env = {"RMA_DATA_DIR": str(data / "data"), "MANUALS_PATH": str(handbook.out_dir)}
-        for name, value in env.items():
-            mp.setenv(name, value)
         with TestClient(create()) as client:
             results = client.post("/ingest-all-manuals").json()["results"]
             assert len(results) == 16 and {r["outcome"] for r in results} == {"added"}

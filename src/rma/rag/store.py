@@ -121,14 +121,24 @@ class ManualStore:
                         else f"cannot be reached: {exc}"
                     )
                 ) from None
-            # Where, as /stats shows it: the kind of store, never an address or a path.
             where = "chroma-server"
         else:
             path = Path(settings.rma_data_dir) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path))
-            where = "embedded"
+            where = str(path)
         return cls(client, collection, where)
+
+    @property
+    def folder(self) -> Path | None:
+        """The embedded store's folder (None for a Chroma server)."""
+        path = Path(self.location)
+        return path if self.location and (path / "chroma.sqlite3").is_file() else None
+
+    @property
+    def kind(self) -> str:
+        """Where, as /stats shows it: the kind of store, never an address or a path."""
+        return "embedded" if self.folder else "chroma-server"
 
     # ---------------------------------------------------------------- the embedding model
 
@@ -224,9 +234,8 @@ class ManualStore:
     def scrub(self) -> None:
         """On the embedded store, clear what Chroma's index files hold beyond their data
         (:func:`zero_unused_vector_slots`). A Chroma server's files are its own."""
-        folder = Path(self.location)
-        if (folder / "chroma.sqlite3").is_file():
-            zero_unused_vector_slots(folder)
+        if self.folder:
+            zero_unused_vector_slots(self.folder)
 
     # ------------------------------------------------------------------------ reading
 
