@@ -98,7 +98,7 @@ def chat_cmd(prompt: str, max_tokens: int, system: str) -> None:
 def doctor_cmd(as_json: bool) -> None:
     """Check every configured backend; exit non-zero if the chat backend is not ready."""
     from rma.llm.factory import build_router
-    from rma.service.app import summarise_readiness
+    from rma.service.readiness import summarise_readiness
 
     async def run() -> list[dict[str, Any]]:
         router = build_router(load_settings())
@@ -141,7 +141,6 @@ def doctor_cmd(as_json: bool) -> None:
 # brought up to date, under a lock, before they start. Every service checks service tokens
 # there too, unless RMA_SERVICE_AUTH=off.
 DATABASE_SERVICES = ("notes", "rag", "app")
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _database_ready() -> None:
@@ -159,7 +158,10 @@ def _database_ready() -> None:
 @click.option("--port", type=int, default=None, help="Defaults to the service's own port.")
 def serve_cmd(service: str, host: str, port: int | None) -> None:
     """Run one of the HTTP services (notes 8100, docs 8101, rag 8102) or the adviser app
-    (8103)."""
+    (8103).
+
+    With RMA_SERVICE_AUTH=off a service listens on 127.0.0.1 only, unless
+    RMA_TRUSTED_NETWORK=1."""
     import importlib
 
     import uvicorn
@@ -175,12 +177,8 @@ def serve_cmd(service: str, host: str, port: int | None) -> None:
     module_name, default_port = modules[service]
     try:
         settings = load_settings()
-        if service != "app" and settings.rma_service_auth == "off" and host not in LOOPBACK:
-            _fail(
-                f"RMA_SERVICE_AUTH=off lets anyone call the {service} service: it is for "
-                f"development on this machine only (--host 127.0.0.1), not {host}",
-                2,
-            )
+        if service != "app":  # the app admits people itself (rma.accounts.web)
+            settings.check_exposure(host, service)
         if service in DATABASE_SERVICES or settings.rma_service_auth == "tokens":
             _database_ready()
         module = importlib.import_module(module_name)

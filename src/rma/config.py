@@ -9,6 +9,7 @@ names the variable; it is never replaced by a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
     # Storage.
     chromadb_host: str = Field("", alias="CHROMADB_HOST")
     chromadb_port: int = Field(8000, alias="CHROMADB_PORT")
+    # Sent as X-Chroma-Token to the Chroma server (its token-checking proxy, see
+    # docs/security.md); empty sends none.
+    chromadb_token: SecretStr = Field(SecretStr(""), alias="CHROMADB_TOKEN")
     rma_data_dir: Path = Field(default_factory=default_data_dir, alias="RMA_DATA_DIR")
     # The product's database (rma.db): empty means SQLite in RMA_DATA_DIR. A password kept
     # apart from the URL (a Kubernetes or Compose secret) is put into it by rma.db.
@@ -123,11 +127,15 @@ class Settings(BaseSettings):
     rma_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, alias="RMA_API_KEYS"
     )
+    # With RMA_SERVICE_AUTH=off a service listens on loopback only, unless the network is
+    # declared trusted (only people allowed to use RMA can reach it).
+    rma_trusted_network: bool = Field(False, alias="RMA_TRUSTED_NETWORK")
+    rma_rate_limit: str = Field(C.DEFAULT_RATE_LIMIT, alias="RMA_RATE_LIMIT")
     rma_cors_origins: CommaList = Field(default_factory=list, alias="RMA_CORS_ORIGINS")
     rma_log_level: str = Field("INFO", alias="RMA_LOG_LEVEL")
     # What the three services accept: "tokens" (service tokens from `rma tokens create
     # --service`, or a key in RMA_API_KEYS) or "off" (nothing asked; development only,
-    # refused by `rma serve` on any address but loopback).
+    # refused by `rma serve` on any address but loopback unless RMA_TRUSTED_NETWORK=1).
     rma_service_auth: Literal["tokens", "off"] = Field("tokens", alias="RMA_SERVICE_AUTH")
 
     # Accounts and sessions (rma.accounts).
@@ -153,6 +161,13 @@ class Settings(BaseSettings):
     rma_audit_retention_days: int = Field(
         C.AUDIT_RETENTION_DAYS, alias="RMA_AUDIT_RETENTION_DAYS", ge=1
     )
+
+    # Untrusted documents: worker processes, their memory, each document's time budget.
+    rma_document_workers: int = Field(C.DOCUMENT_WORKERS, alias="RMA_DOCUMENT_WORKERS", ge=1)
+    rma_document_memory_mb: int = Field(
+        C.DOCUMENT_WORKER_MEMORY_MB, alias="RMA_DOCUMENT_MEMORY_MB", ge=256
+    )
+    rma_document_seconds: float = Field(C.DOCUMENT_SECONDS, alias="RMA_DOCUMENT_SECONDS", gt=0)
 
     # Notes service.
     notes_reading_age_target: float = Field(
@@ -200,6 +215,33 @@ class Settings(BaseSettings):
     def _keys(cls, value: Any) -> Any:
         return _split(value)
 
+    @field_validator("rma_api_keys")
+    @classmethod
+    def _long_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        short = sum(1 for k in keys if len(k.get_secret_value()) < C.MIN_API_KEY_CHARS)
+        if short:
+            # Neither the key nor its position: a log of this error must not help guess it.
+            raise ValueError(
+                f"each key must be at least {C.MIN_API_KEY_CHARS} characters ({short} of "
+                f"{len(keys)} are shorter); use long random values (`openssl rand -hex 24`)"
+            )
+        return keys
+
+    @field_validator("rma_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        value = value.strip()
+        if value:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate such as 120/minute or 20/second;600/minute"
+                ) from None
+        return value
+
     @field_validator("vllm_url", "vllm_embed_url")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
@@ -242,6 +284,22 @@ class Settings(BaseSettings):
     def embed_urls(self) -> list[str]:
         return self.vllm_embed_url or self.vllm_url
 
+    def check_exposure(self, host: str, service: str = "") -> None:
+        """Refuse to serve with the service gate off (``RMA_SERVICE_AUTH=off``) on an
+        address beyond this machine, unless ``RMA_TRUSTED_NETWORK`` says only people
+        allowed to use RMA can reach it. With the gate on, every call needs a service
+        credential (a service token or a key in ``RMA_API_KEYS``) wherever it listens."""
+        if self.rma_service_auth != "off" or self.rma_trusted_network or is_loopback(host):
+            return
+        what = f"the {service} service" if service else "the services"
+        raise ConfigError(
+            f"RMA_SERVICE_AUTH=off lets anyone call {what}: refusing to listen on {host} "
+            "without service credentials. Leave RMA_SERVICE_AUTH=tokens (service tokens from "
+            f"`rma tokens create --service`, or RMA_API_KEYS of at least {C.MIN_API_KEY_CHARS} "
+            "characters), listen on 127.0.0.1, or set RMA_TRUSTED_NETWORK=1 if only people "
+            "allowed to use RMA can reach this address"
+        )
+
     def masked(self) -> dict[str, Any]:
         """The effective settings under their variable names, secrets masked."""
         out: dict[str, Any] = {}
@@ -280,6 +338,16 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name to listen on) is this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings; turn validation errors into one readable :class:`ConfigError`."""
     config_file = os.environ.get("RMA_CONFIG")
@@ -294,7 +362,11 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "settings"
-            field = Settings.model_fields.get(where)
+            field = Settings.model_fields.get(where) or next(
+                (f for f in Settings.model_fields.values() if f.alias == where), None
+            )
             name = (field.alias if field and field.alias else where).upper()
-            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            secret = field is not None and "SecretStr" in str(field.annotation)
+            got = "" if secret else f" (got {err.get('input')!r})"  # never echo a secret
+            lines.append(f"{name}: {err['msg']}{got}")
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -78,6 +78,34 @@ NOTES_EVALUATE_TIMEOUT = 900.0
 REQUEST_ID_HEADER = "X-Request-ID"
 API_KEY_HEADER = "X-API-Key"
 
+# The services' edge (rma.service): what a request may be before any route sees it.
+# A JSON or text body, unless a route declares its own limit (uploads do).
+MAX_BODY_BYTES = 1024 * 1024
+# Nesting of a JSON body: far beyond any request the services take (theirs are 3-4 deep).
+MAX_JSON_DEPTH = 32
+# API keys shorter than this are refused at start-up (32 characters: e.g. 24 random bytes
+# in base64, or `openssl rand -hex 16`).
+MIN_API_KEY_CHARS = 32
+# Requests per API key (per client address when keys are off), in the `limits` notation:
+# "120/minute", several separated by ";" ("20/second;600/minute"); empty turns it off.
+DEFAULT_RATE_LIMIT = "120/minute"
+# One background probe of every backend this often; /ready answers from its last result.
+READY_PROBE_SECONDS = 10.0
+# A probe that takes longer than this reports the service not ready.
+READY_PROBE_TIMEOUT = 30.0
+
+# Untrusted documents (rma.ocr.workers): parsed and OCR'd in worker processes, each with an
+# address-space limit, and each document within a budget of decoded bytes and seconds.
+DOCUMENT_WORKERS = 2
+DOCUMENT_WORKER_MEMORY_MB = 1536
+DOCUMENT_SECONDS = 120.0
+# What one document may decode to: a PDF's compressed streams other than images (page
+# contents, fonts, object streams) each up to MAX_PDF_STREAM_BYTES and all together up to
+# MAX_DECODED_BYTES (images are bounded by their declared pixels instead); an Office
+# file's parts unzipped, up to MAX_DECODED_BYTES.
+MAX_PDF_STREAM_BYTES = 64_000_000
+MAX_DECODED_BYTES = 250_000_000
+
 # The database (rma.db): the SQLite file under RMA_DATA_DIR when RMA_DATABASE_URL is empty,
 # how long SQLite waits for another writer, and the PostgreSQL advisory lock that lets one
 # replica at a time run migrations (an arbitrary constant: "RMA" in ASCII).

@@ -16,13 +16,13 @@ from tests.accounts.conftest import OPERATOR, make_organisation, settings_for
 from tests.conftest import ROOT
 from tests.support.serve import serving
 
-LEGACY_KEY = "an-older-shared-key"
+LEGACY_KEY = "an-older-shared-key-" + "0" * 16
 
 
 @pytest.fixture
 def notes(database_url: str, accounts: Accounts) -> Iterator[str]:
     settings = settings_for(
-        database_url, RMA_SERVICE_AUTH="tokens", RMA_API_KEYS=f"other-key,{LEGACY_KEY}"
+        database_url, RMA_SERVICE_AUTH="tokens", RMA_API_KEYS=f"other-key-{'1' * 32},{LEGACY_KEY}"
     )
     with serving(notes_app(settings=settings)) as base:
         yield base
@@ -73,3 +73,32 @@ def test_serve_refuses_an_open_service_on_a_public_address(tmp_path) -> None:  #
     )  # fmt: skip
     assert done.returncode == 2
     assert "RMA_SERVICE_AUTH=off lets anyone call the notes service" in done.stderr
+
+
+async def test_the_rate_limit_counts_per_service_account(
+    database_url: str, accounts: Accounts
+) -> None:
+    """The edge's rate limit is keyed on the caller the gate admits: two tokens of one
+    service account share its limit; another account, or a key, has its own."""
+    app_account = await accounts.directory.create_service_account(OPERATOR, "adviser-app")
+    one = await accounts.tokens.create_service(OPERATOR, app_account, "one")
+    two = await accounts.tokens.create_service(OPERATOR, app_account, "two")
+    other_account = await accounts.directory.create_service_account(OPERATOR, "reports")
+    other = await accounts.tokens.create_service(OPERATOR, other_account, "three")
+    settings = settings_for(
+        database_url, RMA_SERVICE_AUTH="tokens", RMA_API_KEYS=LEGACY_KEY, RMA_RATE_LIMIT="2/minute"
+    )
+    path = "/convert/0123456789abcdef"
+    with serving(notes_app(settings=settings)) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+            async def status(secret: str) -> int:
+                answer = await client.delete(path, headers={"Authorization": f"Bearer {secret}"})
+                return answer.status_code
+
+            assert [await status(one.secret), await status(two.secret)] == [404, 404]
+            limited = await client.delete(path, headers={"X-API-Key": one.secret})
+            assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+            assert await status(two.secret) == 429  # the same account
+            assert await status(other.secret) == 404  # another account
+            assert await status(LEGACY_KEY) == 404  # a key is its own caller

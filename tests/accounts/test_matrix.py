@@ -30,7 +30,7 @@ from rma.config import Settings
 from rma.db import Database, database_urls, ensure_current
 from rma.errors import ConfigError
 from rma.limits.changes import LimitRegister, Proposal
-from rma.service.app import OPEN_PATHS
+from rma.service.edge import OPEN_PATHS
 from tests.accounts.conftest import OPERATOR, Organisation, make_organisation, settings_for
 from tests.support.accounts import adviser_app
 

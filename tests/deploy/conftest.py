@@ -23,7 +23,8 @@ DEPLOYED_NAMES = {
 }  # fmt: skip
 # The ones that call models and read the vector store (the app calls them instead).
 MODEL_USERS = {"notes-service", "doc-processor", "rag-service"}
-SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY", "RMA_SERVICE_KEY"}
+# Settings only Secrets hold: never in a ConfigMap, never with a value in .env.example.
+SECRETS = {"RMA_API_KEYS", "VLLM_API_KEY", "RMA_SERVICE_KEY", "CHROMADB_TOKEN"}
 _ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[)\(?\s*["']([A-Z0-9_]+)["']"""
 )

@@ -40,6 +40,8 @@ THIRD_PARTY_ENV = {
     "ollama/ollama": {"CUDA_VISIBLE_DEVICES", "OLLAMA_MAX_LOADED_MODELS", "OLLAMA_NUM_PARALLEL",
                       "OLLAMA_HOST", "OLLAMA_FLASH_ATTENTION", "OLLAMA_KV_CACHE_TYPE"},
     "chromadb/chroma": set(),
+    # The token proxy in front of Chroma reads the token under RMA's name for it.
+    "nginx": {"CHROMADB_TOKEN", "CHROMA_UPSTREAM"},
     "postgres": {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"},
 }  # fmt: skip
 # The services that read the database (the governed limits, the service tokens they accept;
@@ -83,10 +85,31 @@ def image_of(spec: dict[str, Any]) -> str:
     return str(spec["image"]).split(":")[0]
 
 
+# What an operator puts in .env for the secrets .env.example leaves empty.
+OPERATOR_SECRETS = {"RMA_API_KEYS": "k" * 48, "VLLM_API_KEY": "v" * 48,
+                    "CHROMADB_TOKEN": "c" * 48, "RMA_DATABASE_PASSWORD": "p" * 48,
+                    "RMA_ENCRYPTION_KEY": "k:" + "A" * 43}  # fmt: skip
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """``${NAME}``, ``${NAME:?message}`` and ``${NAME:-default}`` as Compose fills them."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, rest = match.group(1), match.group(2) or ""
+        found = env.get(name, "")
+        if rest.startswith(":?") and not found:
+            raise AssertionError(f"Compose would refuse: {rest[2:]}")
+        return found or (rest[2:] if rest.startswith(":-") else "")
+
+    return re.sub(r"\$\{([A-Z0-9_]+)([^}]*)\}", fill, value)
+
+
 def service_environment(spec: dict[str, Any], env_example: dict[str, str]) -> dict[str, str]:
-    """What a service container sees: its env_file (.env as .env.example), then environment."""
-    env = dict(env_example) if spec.get("env_file") else {}
-    env.update({k: str(v) for k, v in (spec.get("environment") or {}).items()})
+    """What a service container sees: its env_file (.env: .env.example with the secrets an
+    operator sets), then environment, interpolated from the same .env."""
+    dotenv = {**env_example, **OPERATOR_SECRETS}
+    env = dict(dotenv) if spec.get("env_file") else {}
+    env.update({k: interpolate(str(v), dotenv) for k, v in (spec.get("environment") or {}).items()})
     return env
 
 
@@ -181,12 +204,13 @@ def test_urls_in_env_example_point_at_the_compose_services(env_example: dict[str
     assert f"--port={vllm.port}" in services["vllm"]["command"]
     assert "--served-model-name=${VLLM_MODEL}" in services["vllm"]["command"]
     assert "--max-model-len=${VLLM_CONTEXT_TOKENS}" in services["vllm"]["command"]
-    # vLLM reads VLLM_API_KEY itself: the server's key is the key the services send.
-    assert services["vllm"]["environment"]["VLLM_API_KEY"] == "${VLLM_API_KEY}"
+    # vLLM reads VLLM_API_KEY itself: the server's key is the key the services send, and
+    # Compose refuses to start without one.
+    assert services["vllm"]["environment"]["VLLM_API_KEY"].startswith("${VLLM_API_KEY:?")
     ollama = urlsplit(env_example["OLLAMA_URL"])
     assert (ollama.hostname, ollama.port) == ("ollama", 11434)
     assert env_example["CHROMADB_HOST"] == "chromadb" and env_example["CHROMADB_PORT"] == "8000"
-    assert "chroma:/data" in services["chromadb"]["volumes"]
+    assert "chroma:/data" in services["chroma-store"]["volumes"]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -317,12 +341,13 @@ def test_docker_compose_accepts_the_variant(variant: str, tmp_path: Path) -> Non
         if v1:  # the project name is passed with -p instead
             text = text.replace("\nname: rma\n", "\n")
         (tmp_path / path.name).write_text(text)
-    env = (ROOT / ".env.example").read_text()  # with the one secret Compose requires set
-    (tmp_path / ".env").write_text(
-        env.replace("RMA_DATABASE_PASSWORD=\n", "RMA_DATABASE_PASSWORD=x\n").replace(
-            "RMA_ENCRYPTION_KEY=\n", "RMA_ENCRYPTION_KEY=k:" + "A" * 43 + "\n"
-        )
-    )
+    env = (ROOT / ".env.example").read_text()
+    for name, value in OPERATOR_SECRETS.items():  # the secrets Compose requires, set
+        env = env.replace(f"\n{name}=\n", f"\n{name}={value}\n")
+    (tmp_path / ".env").write_text(env)
+    (tmp_path / "deploy" / "chroma-proxy").mkdir(parents=True)
+    template = ROOT / "deploy" / "chroma-proxy" / "default.conf.template"
+    (tmp_path / "deploy" / "chroma-proxy" / template.name).write_text(template.read_text())
     (tmp_path / "manuals").mkdir()
     files = [arg for name in VARIANTS[variant] for arg in ("-f", name)]
     done = subprocess.run(
@@ -345,3 +370,34 @@ def test_the_app_calls_the_services_where_compose_runs_them(env_example: dict[st
             url = urlsplit(env_example[variable])
             assert url.hostname == name and f"{url.port}:{url.port}" in services[name]["ports"]
         assert "app-data:/var/lib/rma/data" in services["adviser-app"]["volumes"]
+
+
+def test_no_secret_has_a_value_to_ship(env_example: dict[str, str]) -> None:
+    """Each secret is empty in .env.example and required (``:?``) wherever Compose passes it,
+    so a stack never starts on a placeholder."""
+    for name in OPERATOR_SECRETS:
+        assert env_example[name] == "", name
+    for variant in VARIANTS.values():
+        for spec in resolved_services(variant).values():
+            for value in (spec.get("environment") or {}).values():
+                for name in OPERATOR_SECRETS:
+                    if f"${{{name}" in str(value):
+                        assert f"${{{name}:?" in str(value), value
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_chroma_is_reached_only_through_its_token_proxy(variant: str) -> None:
+    services = resolved_services(VARIANTS[variant])
+    store, proxy = services["chroma-store"], services["chromadb"]
+    assert store["networks"] == ["chroma"]  # no port of its own on the services' network
+    assert "ports" not in store
+    assert load(VARIANTS[variant][0])["networks"]["chroma"]["internal"] is True
+    assert set(proxy["networks"]) == {"default", "chroma"}
+    assert proxy["environment"]["CHROMADB_TOKEN"].startswith("${CHROMADB_TOKEN:?")
+    assert proxy["environment"]["CHROMA_UPSTREAM"] == "chroma-store:8000"
+    assert "--port" in store["command"] and "8000" in store["command"]
+    assert any(
+        v.startswith("./deploy/chroma-proxy/default.conf.template:") for v in proxy["volumes"]
+    )
+    for name in DEPLOYED_NAMES:
+        assert "chroma-store" not in services[name]["depends_on"]

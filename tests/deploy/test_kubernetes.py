@@ -43,24 +43,26 @@ def containers(workload: Manifest) -> list[Manifest]:
 
 def settings_of(objects: list[Manifest]) -> dict[str, str]:
     config = by_kind(objects, "ConfigMap")["rma-settings"]["data"]
-    secret = by_kind(objects, "Secret")["rma-secrets"]["stringData"]
-    assert set(secret) == SECRETS and not set(config) & SECRETS  # secrets only in the Secret
-    return {**config, **secret}
+    assert not set(config) & SECRETS  # secrets only in the Secret the operator creates
+    return dict(config)
 
 
 def test_the_expected_objects_are_rendered(rendered: tuple[str, list[Manifest]]) -> None:
     overlay, objects = rendered
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
-    expected = {("Namespace", "rma"), ("ConfigMap", "rma-settings"), ("Secret", "rma-secrets"),
-                ("StatefulSet", "chromadb"), ("Service", "chromadb"),
+    expected = {("Namespace", "rma"), ("ConfigMap", "rma-settings"),
+                ("StatefulSet", "chromadb"), ("Service", "chromadb"), ("ConfigMap", "chroma-proxy"),
                 ("StatefulSet", "postgres"), ("Service", "postgres"),
-                ("PersistentVolumeClaim", "case-files")}  # fmt: skip
+                ("PersistentVolumeClaim", "case-files"),
+                ("NetworkPolicy", "chromadb-from-services"),
+                ("NetworkPolicy", "postgres-from-services")}  # fmt: skip
     for name in DEPLOYED_NAMES:
         expected |= {("Deployment", name), ("Service", name), ("HorizontalPodAutoscaler", name)}
     if overlay == "gpu":
         expected |= {("Deployment", "vllm"), ("Service", "vllm"), ("Deployment", "ollama"),
                      ("Service", "ollama"), ("PersistentVolumeClaim", "models"),
-                     ("PersistentVolumeClaim", "ollama-models")}  # fmt: skip
+                     ("PersistentVolumeClaim", "ollama-models"),
+                     ("NetworkPolicy", "model-servers-from-services")}  # fmt: skip
     assert kinds == expected
     assert all(o["metadata"].get("namespace") == "rma" for o in objects if o["kind"] != "Namespace")
 
@@ -141,11 +143,81 @@ def test_chroma_keeps_its_data_on_a_claimed_volume(rendered: tuple[str, list[Man
     _, objects = rendered
     chroma = by_kind(objects, "StatefulSet")["chromadb"]
     (claim,) = chroma["spec"]["volumeClaimTemplates"]
-    (container,) = containers(chroma)
-    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in container["volumeMounts"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
+    store = next(c for c in containers(chroma) if c["image"].startswith("chromadb/chroma:"))
+    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in store["volumeMounts"]
     service = by_kind(objects, "Service")["chromadb"]["spec"]
     assert chroma["spec"]["serviceName"] == "chromadb" and service["clusterIP"] == "None"
+
+
+def test_chroma_answers_only_through_its_token_proxy(rendered: tuple[str, list[Manifest]]) -> None:
+    _, objects = rendered
+    chroma = by_kind(objects, "StatefulSet")["chromadb"]
+    store = next(c for c in containers(chroma) if c["image"].startswith("chromadb/chroma:"))
+    proxy = next(c for c in containers(chroma) if c["image"].startswith("nginx:"))
+    args = store["args"]
+    assert args[args.index("--host") + 1] == "127.0.0.1"  # not reachable from outside the pod
+    assert "ports" not in store
+    assert proxy["ports"] == [{"name": "http", "containerPort": 8000}]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in proxy["env"]}
+    assert env["CHROMADB_TOKEN"] == {
+        "secretKeyRef": {"name": "rma-secrets", "key": "CHROMADB_TOKEN"}
+    }
+    assert env["CHROMA_UPSTREAM"] == f"127.0.0.1:{args[args.index('--port') + 1]}"
+    assert proxy["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
+    # The configuration is deploy/chroma-proxy's, word for word (Compose mounts that file).
+    template = (ROOT / "deploy" / "chroma-proxy" / "default.conf.template").read_text()
+    config = by_kind(objects, "ConfigMap")["chroma-proxy"]["data"]["default.conf.template"]
+    assert config == template
+    mount = next(m for m in proxy["volumeMounts"] if m["name"] == "proxy-config")
+    assert mount["mountPath"] == "/etc/nginx/templates"
+
+
+def test_no_secret_is_shipped(rendered: tuple[str, list[Manifest]]) -> None:
+    """The operator creates rma-secrets and rma-database; nothing rendered holds a value."""
+    _, objects = rendered
+    assert by_kind(objects, "Secret") == {}
+    for workload in [
+        *by_kind(objects, "Deployment").values(),
+        *by_kind(objects, "StatefulSet").values(),
+    ]:
+        for container in containers(workload):
+            for entry in container.get("env", []):
+                assert entry["name"] not in SECRETS or "valueFrom" in entry, entry
+
+
+def test_only_the_services_reach_the_stores_and_model_servers(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    overlay, objects = rendered
+    services = {"notes-service", "doc-processor", "rag-service"}
+    # The adviser app calls the services, not the models or Chroma; it keeps the cases,
+    # accounts and audit log in PostgreSQL.
+    callers = {"postgres": services | {"adviser-app"}}
+    guarded = {"chromadb", "postgres"} | ({"vllm", "ollama"} if overlay == "gpu" else set())
+    covered: set[str] = set()
+    for policy in by_kind(objects, "NetworkPolicy").values():
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress"]
+        selector = spec["podSelector"]
+        targets = set(selector.get("matchLabels", {}).values())
+        for expression in selector.get("matchExpressions", []):
+            targets |= set(expression["values"])
+        covered |= targets
+        (allowed,) = {frozenset(callers.get(target, services)) for target in targets}
+        for rule in spec["ingress"]:
+            for peer in rule["from"]:
+                (expression,) = peer["podSelector"]["matchExpressions"]
+                assert expression["key"] == "app.kubernetes.io/name"
+                assert set(expression["values"]) == allowed
+    assert covered == guarded
+    # Each guarded workload's pods carry the label the policy selects on.
+    workloads = {**by_kind(objects, "Deployment"), **by_kind(objects, "StatefulSet")}
+    for name in guarded:
+        labels = workloads[name]["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == name
+    for name in services | callers["postgres"]:
+        labels = workloads[name]["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == name
 
 
 DATABASE_SECRET = {"secretKeyRef": {"name": "rma-database", "key": "password"}}

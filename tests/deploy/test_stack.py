@@ -28,15 +28,15 @@ from typing import Any
 import httpx
 import pytest
 
+from rma.constants import READY_PROBE_SECONDS
 from rma.documents.sample_letters import render_png, sample_letters
-from rma.service.app import READY_CACHE_SECONDS
 from rma.stack.processes import is_alive
 from tests.conftest import LOGS, NO_VLLM, ROOT, OllamaDouble
 from tests.support.servers import free_port, require_reachable, vllm_install
 
 pytestmark = pytest.mark.vllm
 
-API_KEY = "stack-test-key"
+API_KEY = "stack-test-key-" + "0123456789abcdef" * 2
 MANUAL = ROOT / "manuals" / "debt-relief-orders.md"
 NOTES = ROOT / "tests" / "notes" / "samples" / "01_lowell_breathing_space.txt"
 STACK_UP_TIMEOUT = 900
@@ -227,7 +227,7 @@ def test_rollback_stop_vllm_and_the_services_answer_through_ollama(
     assert any(r["path"] == "/api/chat" for r in ollama_server.requests())
 
     # /ready answers from a cache for a few seconds; then it reports the fallback at work.
-    deadline = time.monotonic() + READY_CACHE_SECONDS + 15
+    deadline = time.monotonic() + READY_PROBE_SECONDS + 15
     while True:
         ready = httpx.get(f"{stack.urls['rag']}/ready", timeout=60)
         assert ready.status_code == 200  # degraded is still ready to serve

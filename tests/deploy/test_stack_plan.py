@@ -45,7 +45,8 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     env_file = tmp_path / "rma.env"
     env_file.write_text(
         "VLLM_URL=http://vllm:8000/v1\nVLLM_MODEL=served-name\nVLLM_CONTEXT_TOKENS=4096\n"
-        "RMA_API_KEYS=secret-key\nVLLM_API_KEY=secret-vllm-key\nRMA_SERVICE_KEY=secret-key\n"
+        "RMA_API_KEYS=secret-key-0123456789abcdef0123456789\nVLLM_API_KEY=secret-vllm-key\n"
+        "RMA_SERVICE_KEY=secret-key-0123456789abcdef0123456789\n"
     )
     options = StackOptions(
         state_dir=tmp_path / "state", env_file=env_file, vllm_python="/opt/vllm/bin/python",
@@ -101,7 +102,7 @@ def test_the_embedded_stack_runs_no_model_server_and_keeps_its_key(tmp_path: Pat
     with pytest.raises(ConfigError, match="vLLM options"):
         build_plan(StackOptions(state_dir=tmp_path, embedded=True, vllm_url="http://x/v1"), {})
     with pytest.raises(ConfigError, match="RMA_SERVICE_KEY"):
-        build_plan(options, {"RMA_API_KEYS": "people-key"})
+        build_plan(options, {"RMA_API_KEYS": "people-key-" + "0" * 32})
 
 
 def test_the_stack_makes_the_apps_service_key_once_and_keeps_it_out_of_stack_json(
@@ -122,7 +123,8 @@ def test_the_stack_makes_the_apps_service_key_once_and_keeps_it_out_of_stack_jso
     assert (Path(again.component("app").env["RMA_SECRETS_DIR"]) / "RMA_SERVICE_KEY").read_text() \
         == app_key.read_text()  # fmt: skip
     # An operator's own keys, or the check turned off: the stack makes none.
-    for given in ({"RMA_API_KEYS": "k1", "RMA_SERVICE_KEY": "k1"}, {"RMA_SERVICE_AUTH": "off"}):
+    key = "k1-" + "1" * 32
+    for given in ({"RMA_API_KEYS": key, "RMA_SERVICE_KEY": key}, {"RMA_SERVICE_AUTH": "off"}):
         other, _ = build_plan(StackOptions(state_dir=tmp_path / "other", embedded=True), given)
         assert "RMA_SECRETS_DIR" not in other.component("rag").env
 
@@ -141,6 +143,23 @@ def test_invalid_settings_stop_the_stack_before_anything_starts(tmp_path: Path) 
     assert done.returncode == 2
     assert "LLM_PROVIDER" in done.stderr
     assert not (tmp_path / "state" / "run").exists()
+
+
+def test_a_stack_beyond_loopback_needs_credentials_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    options = StackOptions(state_dir=tmp_path, vllm_url="http://127.0.0.1:1/v1", host="0.0.0.0")
+    with pytest.raises(ConfigError, match=r"refusing to listen on 0\.0\.0\.0"):
+        build_plan(options, {"RMA_SERVICE_AUTH": "off"})
+    assert not (tmp_path / "keys").exists()  # refused before anything was made
+    key = "k" * 40
+    tokens = {"RMA_SERVICE_AUTH": "tokens"}
+    _, settings = build_plan(options, tokens | {"RMA_API_KEYS": key, "RMA_SERVICE_KEY": key})
+    assert settings.rma_api_keys
+    plan, made = build_plan(options, tokens)  # the services ask for credentials: a key made
+    assert made.rma_service_auth == "tokens" and "RMA_SECRETS_DIR" in plan.component("notes").env
+    _, trusted = build_plan(options, {"RMA_SERVICE_AUTH": "off", "RMA_TRUSTED_NETWORK": "1"})
+    assert trusted.rma_trusted_network and not trusted.rma_api_keys
 
 
 def test_a_stack_without_vllm_is_refused_with_what_to_give(tmp_path: Path) -> None:

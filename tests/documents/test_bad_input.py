@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import resource
-import struct
-import zlib
 
 import httpx
 import pypdfium2 as pdfium
@@ -14,29 +12,13 @@ from PIL import Image
 
 from rma.documents.validation import UploadLimits, check_upload
 from rma.errors import InputError, InputTooLarge, UnsupportedMediaType
+from tests.security.files import huge_png
 
 
 def post(
     base: str, name: str, data: bytes, mime: str = "application/octet-stream"
 ) -> httpx.Response:
     return httpx.post(f"{base}/process", files={"file": (name, data, mime)}, timeout=60)
-
-
-def huge_png(width: int, height: int) -> bytes:
-    """A real, complete PNG of width x height 1-bit pixels: small on disk, huge decoded."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    row = b"\x00" + b"\x00" * ((width + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def pdf_with_pages(count: int) -> bytes:

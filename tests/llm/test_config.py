@@ -62,7 +62,7 @@ def test_a_fallback_named_twice_is_refused(
 
 def test_secrets_are_masked(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VLLM_API_KEY", "sk-very-secret")
-    monkeypatch.setenv("RMA_API_KEYS", "key-one,key-two")
+    monkeypatch.setenv("RMA_API_KEYS", "key-one-" + "1" * 32 + ",key-two-" + "2" * 32)
     shown = load_settings().masked()
     assert "sk-very-secret" not in str(shown)
     assert "key-one" not in str(shown)

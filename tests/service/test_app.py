@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,8 @@ from tests.support.serve import serving
 from tests.support.servers import free_port
 
 CLIENT_TEXT = "Mrs Jane Example owes 4,230 pounds to Lowell"
+KEY_ONE = "k1-" + "a" * 32
+KEY_TWO = "k2-" + "b" * 32
 
 
 class Ask(BaseModel):
@@ -42,10 +46,20 @@ def ollama_env(ollama: OllamaDouble, **extra: object) -> dict[str, object]:
     return {"LLM_PROVIDER": "ollama", "OLLAMA_URL": ollama.url, "EMBED_PROVIDER": "ollama", **extra}
 
 
+def probed(base: str, timeout: float = 30) -> httpx.Response:
+    """/ready once the background prober has a result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = httpx.get(f"{base}/ready")
+        if ready.json()["checked_seconds_ago"] is not None or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.05)
+
+
 def test_health_ready_and_metrics(clean_env: Path, ollama: OllamaDouble) -> None:
     with serving(app_for(**ollama_env(ollama))) as base:
         assert httpx.get(f"{base}/health").json()["status"] == "ok"
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 200
         body = ready.json()
         assert body["status"] == "ready"
@@ -64,9 +78,10 @@ def test_health_ready_and_metrics(clean_env: Path, ollama: OllamaDouble) -> None
 def test_not_ready_when_the_chat_backend_is_down(clean_env: Path, ollama: OllamaDouble) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"
     with serving(app_for(**ollama_env(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead))) as base:
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 503
         assert ready.json()["status"] == "not_ready"
+        assert "127.0.0.1" not in ready.text  # an open endpoint names no internal address
 
 
 def test_degraded_but_serving_when_a_fallback_is_ready(
@@ -75,7 +90,7 @@ def test_degraded_but_serving_when_a_fallback_is_ready(
     dead = f"http://127.0.0.1:{free_port()}/v1"
     env = ollama_env(ollama, LLM_PROVIDER="vllm", VLLM_URL=dead, FALLBACK_PROVIDER="ollama")
     with serving(app_for(**env)) as base:
-        ready = httpx.get(f"{base}/ready")
+        ready = probed(base)
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded"
         answer = httpx.post(f"{base}/ask", json={"question": "What is a DRO?"}).json()
@@ -114,7 +129,7 @@ def test_request_ids(clean_env: Path, ollama: OllamaDouble) -> None:
 
 
 def test_api_keys_when_configured(clean_env: Path, ollama: OllamaDouble) -> None:
-    env = ollama_env(ollama, RMA_API_KEYS="k1,k2", RMA_SERVICE_AUTH="tokens")
+    env = ollama_env(ollama, RMA_API_KEYS=f"{KEY_ONE},{KEY_TWO}", RMA_SERVICE_AUTH="tokens")
     with serving(app_for(**env)) as base:
         question = {"question": "What is a DRO?"}
         assert httpx.post(f"{base}/ask", json=question).status_code == 401
@@ -123,9 +138,10 @@ def test_api_keys_when_configured(clean_env: Path, ollama: OllamaDouble) -> None
             == 401
         )
         assert (
-            httpx.post(f"{base}/ask", json=question, headers={"X-API-Key": "k2"}).status_code == 200
+            httpx.post(f"{base}/ask", json=question, headers={"X-API-Key": KEY_TWO}).status_code
+            == 200
         )
-        bearer = {"Authorization": "Bearer k1"}
+        bearer = {"Authorization": f"Bearer {KEY_ONE}"}
         assert httpx.post(f"{base}/ask", json=question, headers=bearer).status_code == 200
         assert httpx.get(f"{base}/health").status_code == 200
 
@@ -159,3 +175,42 @@ def test_logs_are_json_and_never_contain_client_text(clean_env: Path, ollama: Ol
     assert any(line.get("route") == "/ask" and line.get("status") == 200 for line in lines)
     assert all("request_id" in line for line in lines if line["msg"] == "request")
     assert "Jane" not in buffer.getvalue() and "4,230" not in buffer.getvalue()
+
+
+def test_the_prober_says_not_ready_when_a_probe_outruns_its_timeout_or_probes_stop(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    """An honest /ready: the last result is served only while it still says something
+    about now. A probe slower than its timeout is not ready; so is a result older than
+    two intervals and a timeout (the prober stuck or gone)."""
+    from rma.llm.factory import build_router
+    from rma.service.readiness import ReadinessProber, router_readiness
+
+    async def scenario() -> list[tuple[int, dict]]:
+        router = build_router(load_settings(**ollama_env(ollama)))
+        prober = ReadinessProber(lambda: router_readiness(router), interval=0.3, timeout=1.0)
+        seen = []
+
+        async def settle(seconds: float) -> None:
+            await asyncio.sleep(seconds)
+            status, body = prober.answer()
+            seen.append((status, json.loads(body)))
+
+        prober.start()
+        await settle(0.8)  # a fast probe: ready
+        ollama.control(delay=3.0)
+        await settle(2.5)  # the next probes each outrun 1 s
+        ollama.control(delay=0.0)
+        await settle(1.5)  # ready again
+        await prober.stop()
+        await settle(2 * 0.3 + 1.0 + 0.5)  # nobody probes any more
+        await router.aclose()
+        return seen
+
+    (s1, fast), (s2, slow), (s3, again), (s4, stale) = asyncio.run(scenario())
+    assert (s1, fast["status"]) == (200, "ready")
+    assert (s2, slow["status"]) == (503, "not_ready")
+    assert "longer than 1 s" in slow["note"]
+    assert (s3, again["status"]) == (200, "ready")
+    assert (s4, stale["status"]) == (503, "not_ready")
+    assert "probes have stopped" in stale["note"] and stale["checked_seconds_ago"] > 1.6

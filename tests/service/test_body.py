@@ -17,7 +17,7 @@ from rma.service.body import BodyLimit, uploaded_file
 from rma.service.sse import Frame, event_stream
 
 LIMIT = 100_000
-Body = Annotated[bytes, Depends(BodyLimit(LIMIT, what="upload"))]
+Body = Annotated[bytes, Depends(BodyLimit(LIMIT))]
 seen: list[int] = []
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -59,6 +61,8 @@ class ServerProcess:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
     start_timeout: float = 60.0
+    # Variables of the test's own environment the process must not inherit (by prefix).
+    withheld: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,7 +81,10 @@ class ServerProcess:
             self.argv,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith(self.withheld or "\0")},
+                **self.env,
+            },
             start_new_session=True,
         )
         try:
@@ -160,6 +167,60 @@ def vllm_process(
         env={"VLLM_CPU_KVCACHE_SPACE": "1" if pooling else "2", "VLLM_LOGGING_LEVEL": "WARNING"},
         start_timeout=420.0,
     )
+
+
+def rma_service(name: str, port: int, log: Path, env: dict[str, str]) -> ServerProcess:
+    """``rma serve NAME`` as its own process, as it is deployed (its sources first on the
+    path, so a worktree's code is what runs)."""
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    path = os.pathsep.join(p for p in (source, *sys.path) if p)  # then what the tests see
+    return ServerProcess(
+        argv=[sys.executable, "-m", "rma.cli", "serve", name, "--port", str(port)],
+        port=port,
+        health_path="/health",
+        log=log,
+        env={"PYTHONPATH": path, **env},
+        start_timeout=180.0,
+        # The developer's own settings would change what is tested.
+        withheld=("LLM_", "VLLM_", "OLLAMA_", "RMA_", "CHROMADB_", "FALLBACK_PROVIDER",
+                  "EMBED_PROVIDER", "OCR_PROVIDER", "MANUALS_PATH"),
+    )  # fmt: skip
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (a service and its document workers)."""
+    found = [pid]
+    for current in found:
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (0 once it has gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((ln for ln in status.splitlines() if ln.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) * 1024
+
+
+def temp_bytes(pid: int, folder: Path) -> int:
+    """Bytes of regular files a process holds open in ``folder`` or that are deleted but
+    still open (a spooled upload), plus the files in ``folder`` itself."""
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            target = os.readlink(fd)
+            if target.startswith(str(folder)) or target.endswith("(deleted)"):
+                info = fd.stat()
+                if stat.S_ISREG(info.st_mode):
+                    total += info.st_size
+        except OSError:
+            pass
+    return total
 
 
 def vllm_install() -> tuple[str, str] | None:

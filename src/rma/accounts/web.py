@@ -56,7 +56,8 @@ from rma.cases.store import CaseStore
 from rma.config import Settings
 from rma.db.engine import Database
 from rma.errors import ConfigError, Forbidden, InputError, NotFound
-from rma.service.app import OPEN_PATHS, error_body
+from rma.service.edge import OPEN_PATHS
+from rma.service.errors import error_body
 
 log = logging.getLogger("rma.accounts")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

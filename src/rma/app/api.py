@@ -30,7 +30,8 @@ from rma.errors import ConfigError
 from rma.limits.api import routes as limit_routes
 from rma.limits.changes import LimitRegister
 from rma.llm.router import ProviderRouter
-from rma.service.app import Readiness, create_app
+from rma.service.app import create_app
+from rma.service.readiness import Readiness
 
 ROUTES = [cases.routes, documents.routes, debts.routes, money.routes, eligibility.routes,
           letters.routes, search.routes, manuals.routes]  # fmt: skip

@@ -78,6 +78,17 @@ def bench_router(calls: int, requests: int, max_tokens: int, out: Path | None) -
         click.echo(f"\nwrote {out}")
 
 
+@bench.command("documents")
+@click.option("--repeats", default=5, show_default=True, help="Reads of each document per path.")
+@_out_dir("documents.json and documents.md")
+def bench_documents(repeats: int, out_dir: Path) -> None:
+    """Reading uploads in worker processes (memory and time limits) against on a thread."""
+    from rma.bench import documents as bd
+
+    result = _run(bd.measure(repeats))
+    _publish(out_dir, "documents", result, bd.markdown(result))
+
+
 @bench.command("limits")
 @click.option("--calls", default=10_000, show_default=True, help="as_at lookups to time.")
 @click.option("--rounds", default=5, show_default=True, help="Migrations up and down.")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from rma.config import Settings
 from rma.documents.pipeline import DocumentProcessor, ProcessResponse
 from rma.llm.router import ProviderRouter
+from rma.ocr.workers import start_workers
 from rma.service.app import create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
@@ -47,7 +48,6 @@ UploadBody = Annotated[
     Depends(
         BodyLimit(
             lambda request: get_service(request).processor.limits.max_bytes + MULTIPART_OVERHEAD,
-            what="upload",
         )
     ),
 ]
@@ -64,6 +64,7 @@ async def process(request: Request, body: UploadBody, docs: ServiceDep) -> Proce
 
 async def _start(app: FastAPI) -> None:
     settings = app.state.settings
+    start_workers(settings)
     processor = DocumentProcessor(app.state.router, ocr_provider=settings.ocr_provider)
     app.state.docs = DocsService(processor, asyncio.Semaphore(DOCUMENTS_IN_FLIGHT))
 

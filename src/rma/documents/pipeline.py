@@ -34,6 +34,7 @@ from rma.ocr import OcrReader, PageText, read_pdf
 from rma.ocr.images import load_page
 from rma.ocr.layout import page_layout, rows_from_text
 from rma.ocr.pdf import PAGE_CONCURRENCY
+from rma.ocr.workers import document_budget, workers
 
 # A page read with less confidence than this gets a warning to check it by eye.
 LOW_CONFIDENCE = 0.6
@@ -222,12 +223,14 @@ class DocumentProcessor:
     async def read_pages(
         self, data: bytes, filename: str = ""
     ) -> tuple[CheckedUpload, list[PageText]]:
-        """Validate, then read every page; raises the validation errors."""
-        upload = await asyncio.to_thread(check_upload, data, filename, self.limits)
-        if upload.kind == "pdf":
-            pages = await read_pdf(data, self.reader, max_pages=self.limits.max_pages)
-        else:
-            pages = await self._read_image_pages(data, upload.pages)
+        """Validate, then read every page; raises the validation errors. Every parse runs
+        in a document worker, all of them within one time budget."""
+        with document_budget():
+            upload = await workers().run(check_upload, data, filename, self.limits)
+            if upload.kind == "pdf":
+                pages = await read_pdf(data, self.reader, max_pages=self.limits.max_pages)
+            else:
+                pages = await self._read_image_pages(data, upload.pages)
         return upload, pages
 
     async def _read_image_pages(self, data: bytes, count: int) -> list[PageText]:
@@ -235,9 +238,7 @@ class DocumentProcessor:
 
         async def one(index: int) -> PageText:
             async with slots:  # decoded one slot at a time, so memory stays bounded
-                image = await asyncio.to_thread(
-                    load_page, data, index, max_pixels=self.limits.max_pixels
-                )
+                image = await workers().run(load_page, data, index, self.limits.max_pixels)
                 return await self.reader.read(image, index + 1)
 
         try:

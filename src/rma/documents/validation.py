@@ -103,7 +103,9 @@ def check_upload(
 ) -> CheckedUpload:
     """Check an upload end to end; raises InputError, InputTooLarge or UnsupportedMediaType.
 
-    Blocking (it parses the PDF's page tree or the image header): call it in a thread.
+    It parses an untrusted file (the PDF's page tree, the image header): the service calls
+    it in a document worker (:mod:`rma.ocr.workers`). A PDF is scanned first, so one
+    that decodes to more than ``MAX_DECODED_BYTES`` is refused before pdfium reads it.
     """
     limits = limits or UploadLimits()
     name = PurePath(filename).name if filename else ""

@@ -147,8 +147,9 @@ async def convert_notes(
         body,
         {
             "X-RMA-Reading-Age": f"{response.reading_age:g}",
-            # ASCII JSON: header values cannot carry other bytes.
-            "X-RMA-Warnings": json.dumps(dumped["warnings"]),
+            # Codes only: proxies log headers, and a warning's message can quote the notes
+            # (the messages are comments in the document). ASCII JSON, as headers need.
+            "X-RMA-Warnings": json.dumps([w["code"] for w in dumped["warnings"]]),
             "X-RMA-Provenance": json.dumps(dumped["provenance"]),
         }
         | ({"X-RMA-Letter-Id": letter_id} if letter_id else {}),

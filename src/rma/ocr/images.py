@@ -61,7 +61,7 @@ def inspect_image(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImageIn
         image.close()
 
 
-def load_page(data: bytes, index: int = 0, *, max_pixels: int = MAX_IMAGE_PIXELS) -> PILImage.Image:
+def load_page(data: bytes, index: int = 0, max_pixels: int = MAX_IMAGE_PIXELS) -> PILImage.Image:
     """Decode one frame (a TIFF page; 0 for other formats), upright per EXIF, as RGB.
 
     Opens the data afresh each time, so pages can be decoded one at a time on any thread.

@@ -1,8 +1,15 @@
 """PDF pages to text: the text layer where a page has one, OCR where it does not.
 
-pdfium is not thread-safe, so every pdfium call runs on a worker thread under one lock.
-Pages without a text layer are rendered one at a time as their OCR slot comes free, so
-at most ``PAGE_CONCURRENCY`` page images are in memory per document.
+Every pdfium call runs in a document worker (:mod:`rma.ocr.workers`), never in the
+service: a PDF is untrusted input. Before pdfium sees a file, :func:`scan_pdf` inflates
+its compressed streams just to count the bytes they decode to, and reads the sizes its
+images declare, so a small file that expands to gigabytes is refused (413) after
+inflating at most ``MAX_PDF_STREAM_BYTES`` of it. Pages without a text layer are
+rendered one at a time as their OCR slot comes free, so at most ``PAGE_CONCURRENCY``
+page images are in memory per document.
+
+The functions called in workers (``scan_pdf``, ``pdf_page_count``, ``pdf_text_layers``,
+``render_pdf_page``) keep this module light to import: no router, no models.
 
 For printed manuals :func:`read_pdf_layout` also gives each text-layer line its position,
 font size and boldness, and the document's outline: what a cleaner needs to tell running
@@ -15,22 +22,104 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import re
-import threading
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
 
+from rma import constants as C
 from rma.errors import InputError, InputTooLarge
-from rma.ocr.engines import OcrReader, PageText
+from rma.ocr.images import MAX_IMAGE_PIXELS
+from rma.ocr.pages import PageText
 from rma.ocr.words import Word, words_from_chars
+from rma.ocr.workers import workers
 
-_PDFIUM = threading.Lock()
+if TYPE_CHECKING:
+    from rma.ocr.engines import OcrReader
+
 # A page with fewer characters than this in its text layer is treated as scanned.
 MIN_TEXT_LAYER_CHARS = 20
 RENDER_DPI = 200
 MAX_RENDER_PIXELS = 40_000_000
 PAGE_CONCURRENCY = 4
+# A stream starts after its dictionary: "<< ... >> stream" and an end of line.
+_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+_FLATE = re.compile(rb"/(?:FlateDecode|Fl)\b")
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_WIDTH = re.compile(rb"/Width\s+(\d+)(?!\s+\d+\s+R)")
+_HEIGHT = re.compile(rb"/Height\s+(\d+)(?!\s+\d+\s+R)")
+_INFLATE_STEP = 1 << 20
+_DICTIONARY_WINDOW = 4096
+
+
+def scan_pdf(
+    data: bytes,
+    max_stream: int = C.MAX_PDF_STREAM_BYTES,
+    max_decoded: int = C.MAX_DECODED_BYTES,
+) -> int:
+    """The bytes the PDF's Flate streams decode to, counted without keeping them. Refuses
+    (413) a stream past ``max_stream``, all of them past ``max_decoded``, or an image over
+    the pixel limit (images are checked by the size they declare, not inflated)."""
+    decoded = 0
+    position = 0
+    while match := _STREAM.search(data, position):
+        start = match.end()
+        head = data[max(0, match.start() - _DICTIONARY_WINDOW) : match.start()]
+        head = head[head.rfind(b"obj") + 1 :] if b"obj" in head else head
+        position = start
+        if _IMAGE.search(head):
+            _check_image(head)
+            continue
+        if not _FLATE.search(head):
+            continue
+        allowance = min(max_stream, max_decoded - decoded)
+        size, consumed = _inflated_size(data, start, allowance)
+        decoded += size
+        position = start + max(consumed, 1)
+        if size > max_stream:
+            raise InputTooLarge(
+                f"a stream in the PDF expands to more than {max_stream / 1e6:.0f} MB when "
+                "decoded; it cannot be read safely (print it to a new PDF, or send images)"
+            )
+        if decoded > max_decoded:
+            raise InputTooLarge(
+                f"the PDF's content expands to more than {max_decoded / 1e6:.0f} MB when "
+                "decoded; it cannot be read safely (send fewer pages at a time)"
+            )
+    return decoded
+
+
+def _check_image(dictionary: bytes) -> None:
+    width, height = _WIDTH.search(dictionary), _HEIGHT.search(dictionary)
+    if width and height and int(width.group(1)) * int(height.group(1)) > MAX_IMAGE_PIXELS:
+        w, h = int(width.group(1)), int(height.group(1))
+        raise InputTooLarge(
+            f"the PDF holds an image of {w}x{h} pixels ({w * h / 1e6:.0f} MP); "
+            f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        )
+
+
+def _inflated_size(data: bytes, start: int, allowance: int) -> tuple[int, int]:
+    """(bytes out, bytes in) of the zlib stream at ``start``, stopping once past
+    ``allowance``; a damaged stream counts what came out before the damage."""
+    inflater = zlib.decompressobj()
+    out = 0
+    offset = start
+    pending = b""
+    try:
+        while out <= allowance and not inflater.eof:
+            if not pending:
+                if offset >= len(data):
+                    break
+                pending = data[offset : offset + _INFLATE_STEP]
+                offset += len(pending)
+            out += len(inflater.decompress(pending, _INFLATE_STEP))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass
+    consumed = offset - start - len(pending) - len(inflater.unused_data)
+    return out, consumed
 
 
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.I)
@@ -93,82 +182,86 @@ def _open(data: bytes) -> Any:
 
 
 def pdf_page_count(data: bytes) -> int:
-    with _PDFIUM:
-        doc = _open(data)
-        try:
-            return len(doc)
-        finally:
-            doc.close()
+    """Pages in the PDF, after :func:`scan_pdf` (run in a worker)."""
+    scan_pdf(data)
+    doc = _open(data)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
 
 
 @dataclass
 class TextLayer:
+    """A page's text layer: its text, its words with their boxes, its size (points) and,
+    when asked for, its lines with position and font."""
+
     text: str
     words: list[Word]
     size: tuple[float, float]
+    layout: PageLayout | None = None
 
 
-class _PdfPages:
-    """An open PDF whose pages are read and rendered on demand, under the pdfium lock."""
+def pdf_text_layers(data: bytes, max_pages: int, layout: bool = False) -> list[TextLayer]:
+    """Each page's text layer (run in a worker); refuses more than ``max_pages``. With
+    ``layout``, each layer also carries its lines with position and font."""
+    scan_pdf(data)
+    doc = _open(data)
+    try:
+        if len(doc) > max_pages:
+            raise InputTooLarge(f"the PDF has {len(doc)} pages; the limit is {max_pages}")
+        layers = []
+        for index, page in enumerate(doc):
+            textpage = page.get_textpage()
+            width, height = page.get_size()
+            count = textpage.count_chars()
+            chars = textpage.get_text_range(0, count) if count else ""
+            words: list[Word] = []
+            if len(chars) == count:  # one character per index, as pdfium promises
+                boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+                words = words_from_chars(
+                    [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
+                )
+            text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
+            lines = PageLayout(index + 1, width, height, _lines(textpage)) if layout else None
+            layers.append(TextLayer(text, words, (width, height), lines))
+            textpage.close()
+            page.close()
+        return layers
+    finally:
+        doc.close()
 
-    def __init__(self, data: bytes, max_pages: int) -> None:
-        with _PDFIUM:
-            self.doc = _open(data)
-            if len(self.doc) > max_pages:
-                count = len(self.doc)
-                self.doc.close()
-                raise InputTooLarge(f"the PDF has {count} pages; the limit is {max_pages}")
 
-    def text_layers(self, layout: bool = False) -> tuple[list[TextLayer], dict[int, PageLayout]]:
-        """Each page's text layer (its text, its words with their boxes, its size) and, with
-        ``layout``, its lines with position and font."""
-        with _PDFIUM:
-            layers: list[TextLayer] = []
-            layouts: dict[int, PageLayout] = {}
-            for index, page in enumerate(self.doc):
-                textpage = page.get_textpage()
-                width, height = page.get_size()
-                count = textpage.count_chars()
-                chars = textpage.get_text_range(0, count) if count else ""
-                words: list[Word] = []
-                if len(chars) == count:  # one character per index, as pdfium promises
-                    boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
-                    words = words_from_chars(
-                        [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
-                    )
-                text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
-                layers.append(TextLayer(text, words, (width, height)))
-                if layout:
-                    layouts[index + 1] = PageLayout(index + 1, width, height, _lines(textpage))
-                textpage.close()
-                page.close()
-            return layers, layouts
+def render_pdf_page(data: bytes, index: int) -> PILImage.Image:
+    """Page ``index`` as an RGB image at ``RENDER_DPI`` (run in a worker)."""
+    doc = _open(data)
+    try:
+        page = doc[index]
+        try:
+            width, height = page.get_size()
+            scale = RENDER_DPI / 72
+            if width * height * scale * scale > MAX_RENDER_PIXELS:
+                scale = (MAX_RENDER_PIXELS / (width * height)) ** 0.5
+            return page.render(scale=scale).to_pil().convert("RGB")
+        finally:
+            page.close()
+    finally:
+        doc.close()
 
-    def outline(self) -> list[OutlineEntry]:
-        with _PDFIUM:
-            entries = []
-            for bookmark in self.doc.get_toc(max_depth=8):
-                dest = bookmark.get_dest()
-                title = " ".join(bookmark.get_title().split())
-                if dest is not None and dest.get_index() is not None and title:
-                    entries.append(OutlineEntry(title, bookmark.level, dest.get_index() + 1))
-            return entries
 
-    def render(self, index: int) -> PILImage.Image:
-        with _PDFIUM:
-            page = self.doc[index]
-            try:
-                width, height = page.get_size()
-                scale = RENDER_DPI / 72
-                if width * height * scale * scale > MAX_RENDER_PIXELS:
-                    scale = (MAX_RENDER_PIXELS / (width * height)) ** 0.5
-                return page.render(scale=scale).to_pil().convert("RGB")
-            finally:
-                page.close()
-
-    def close(self) -> None:
-        with _PDFIUM:
-            self.doc.close()
+def pdf_outline(data: bytes) -> list[OutlineEntry]:
+    """The PDF's bookmarks (run in a worker), in order; empty when it has none."""
+    doc = _open(data)
+    try:
+        entries = []
+        for bookmark in doc.get_toc(max_depth=8):
+            dest = bookmark.get_dest()
+            title = " ".join(bookmark.get_title().split())
+            if dest is not None and dest.get_index() is not None and title:
+                entries.append(OutlineEntry(title, bookmark.level, dest.get_index() + 1))
+        return entries
+    finally:
+        doc.close()
 
 
 def _lines(textpage: Any) -> list[TextLine]:
@@ -237,28 +330,29 @@ async def read_pdf_layout(data: bytes, reader: OcrReader, *, max_pages: int = 20
 
 
 async def _read(data: bytes, reader: OcrReader, max_pages: int, *, layout: bool) -> PdfLayout:
-    pdf = await asyncio.to_thread(_PdfPages, data, max_pages)
+    pool = workers()
+    layers = await pool.run(pdf_text_layers, data, max_pages, layout)
+    outline = await pool.run(pdf_outline, data) if layout else []
+    slots = asyncio.Semaphore(PAGE_CONCURRENCY)
+
+    async def one(index: int, layer: TextLayer) -> PageText:
+        if len(layer.text) >= MIN_TEXT_LAYER_CHARS:
+            return PageText(
+                index + 1, layer.text, "text-layer", 1.0, words=layer.words, size=layer.size
+            )
+        async with slots:
+            image = await pool.run(render_pdf_page, data, index)
+            return await reader.read(image, index + 1)
+
     try:
-        layers, layouts = await asyncio.to_thread(pdf.text_layers, layout)
-        outline = await asyncio.to_thread(pdf.outline) if layout else []
-        slots = asyncio.Semaphore(PAGE_CONCURRENCY)
-
-        async def one(index: int, layer: TextLayer) -> PageText:
-            if len(layer.text) >= MIN_TEXT_LAYER_CHARS:
-                return PageText(
-                    index + 1, layer.text, "text-layer", 1.0, words=layer.words, size=layer.size
-                )
-            async with slots:
-                image = await asyncio.to_thread(pdf.render, index)
-                return await reader.read(image, index + 1)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(i, t)) for i, t in enumerate(layers)]
-        except ExceptionGroup as failed:  # the first page's error, as a single exception
-            raise failed.exceptions[0] from None
-        pages = [task.result() for task in tasks]
-        text_pages = {p.number for p in pages if p.method == "text-layer"}
-        return PdfLayout(pages, {n: v for n, v in layouts.items() if n in text_pages}, outline)
-    finally:
-        await asyncio.to_thread(pdf.close)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(i, t)) for i, t in enumerate(layers)]
+    except ExceptionGroup as failed:  # the first page's error, as a single exception
+        raise failed.exceptions[0] from None
+    pages = [task.result() for task in tasks]
+    layouts = {
+        page.number: lines
+        for page in pages
+        if page.method == "text-layer" and (lines := layers[page.number - 1].layout) is not None
+    }
+    return PdfLayout(pages, layouts, outline)

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from rma import constants as C
 from rma.db import Database
 from rma.errors import InputError, InputTooLarge, RMAError
+from rma.ocr.workers import start_workers
 from rma.rag import cases
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
@@ -52,8 +53,9 @@ from rma.rag.limits import (
     threshold_book,
 )
 from rma.rag.store import DocumentRecord
-from rma.service.app import RouterDep, SettingsDep, create_app, error_body, status_for
+from rma.service.app import RouterDep, SettingsDep, create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
+from rma.service.errors import error_body, public_detail, redact, status_for
 from rma.service.logs import request_id
 from rma.service.sse import DONE, SSE_RESPONSE, Frame, error_frames, event_stream
 
@@ -120,7 +122,6 @@ UploadBody = Annotated[
     Depends(
         BodyLimit(
             lambda request: request.app.state.rag.library.max_upload_bytes + MULTIPART_OVERHEAD,
-            what="upload",
         )
     ),
 ]
@@ -257,7 +258,7 @@ async def query_stream(body: QueryRequest, rag: ServiceDep) -> Response:
         yield first
         async for kind, payload in events:
             if kind == "error":  # the same error event as a failure before the first token
-                for frame in error_frames("stream_interrupted", payload, 502):
+                for frame in error_frames("stream_interrupted", redact(payload), 502):
                     yield frame
                 continue
             yield kind, payload.response() if isinstance(payload, CitedAnswer) else payload
@@ -283,7 +284,7 @@ async def batch_query(body: BatchRequest, rag: ServiceDep, router: RouterDep) ->
                 return answer.response()
             except RMAError as exc:
                 # One failed question is reported in its place; the others still count.
-                error = error_body(type(exc).__name__, str(exc), status=status_for(exc))
+                error = error_body(type(exc).__name__, public_detail(exc), status=status_for(exc))
                 return FailedQuestion(question=question, error=error)
 
     results = await asyncio.gather(*(one(q) for q in body.questions))
@@ -466,7 +467,7 @@ async def chat_completions(
                     yield chunk({"content": tail})
                 yield chunk({}, "stop", rma=payload.response())
             elif kind == "error":
-                yield _openai_error("stream_interrupted", payload, 502)
+                yield _openai_error("stream_interrupted", redact(payload), 502)
         yield None, DONE
 
     def failed(kind: str, detail: str, status: int) -> list[Frame]:
@@ -501,6 +502,7 @@ def _usage(answer: CitedAnswer) -> Usage:
 
 
 async def _start(app: FastAPI) -> None:
+    start_workers(app.state.settings)  # manuals uploaded are untrusted files too
     library = await ManualLibrary.open(app.state.settings, app.state.router)
     register, database = await open_register(app.state.settings)
     limits = ManualLimits(library.candidates, register)

@@ -433,7 +433,7 @@ class ManualLibrary:
             limit_candidates=sum(len(c) for c in self.limit_candidates.values()),
             embedding_model=model[0] if model else None,
             embedding_dimension=model[1] if model else None,
-            store=self.store.location,
+            store=self.store.kind,
             fingerprint=self._synced,
             repairs=self.repairs,
         )

@@ -14,15 +14,21 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rma.errors import InputError, UnsupportedMediaType
-from rma.ocr import OcrReader, read_pdf_layout
+from rma import constants as C
+from rma.errors import InputError, InputTooLarge, UnsupportedMediaType
+from rma.ocr.pdf import read_pdf_layout
+from rma.ocr.workers import document_budget, workers
 from rma.rag.printout import Block, printed_blocks, system_lexicon
 from rma.text import TokenCounter, estimate_tokens, split_sentences
+
+if TYPE_CHECKING:
+    from rma.ocr import OcrReader
 
 FileKind = Literal["pdf", "markdown", "text", "docx", "html"]
 
@@ -131,10 +137,13 @@ async def load_manual(filename: str, data: bytes, ocr: OcrReader) -> LoadedManua
     """Read one manual into blocks. Raises InputError for unreadable or empty files."""
     name = safe_filename(filename)
     kind = file_kind(name, data)
-    if kind == "pdf":
-        manual = await _load_pdf(name, data, ocr)
-    else:
-        manual = await asyncio.to_thread(_LOADERS[kind], name, data)
+    with document_budget():
+        if kind == "pdf":
+            manual = await _load_pdf(name, data, ocr)
+        elif kind == "docx":  # an untrusted zip of XML: parsed in a document worker
+            manual = await workers().run(_load_docx, name, data)
+        else:
+            manual = await asyncio.to_thread(_LOADERS[kind], name, data)
     if not any(b.kind == "paragraph" and b.text.strip() for b in manual.blocks):
         raise InputError(f"no text could be read from {name}")
     return manual
@@ -269,12 +278,24 @@ def _load_text(name: str, data: bytes) -> LoadedManual:
 
 
 def _load_docx(name: str, data: bytes) -> LoadedManual:
+    """Blocks of a Word file, its parts first counted against ``MAX_DECODED_BYTES`` (run
+    in a document worker: python-docx inflates every part in memory)."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            # Declared sizes bind: zipfile stops each part at its declared size.
+            unpacked = sum(part.file_size for part in package.infolist())
+        if unpacked > C.MAX_DECODED_BYTES:
+            raise InputTooLarge(
+                f"{name} unpacks to {unpacked / 1e6:.0f} MB; the limit is "
+                f"{C.MAX_DECODED_BYTES / 1e6:.0f} MB"
+            )
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, LxmlError, KeyError, ValueError, OSError,
+            EOFError) as exc:  # fmt: skip
         raise InputError(f"{name} is not a readable Word document ({type(exc).__name__})") from None
     blocks: list[Block] = []
     for para in document.paragraphs:
@@ -341,7 +362,6 @@ def _decode(data: bytes, name: str) -> str:
 _LOADERS: dict[str, Callable[[str, bytes], LoadedManual]] = {
     "markdown": _load_markdown,
     "text": _load_text,
-    "docx": _load_docx,
     "html": _load_html,
 }
 

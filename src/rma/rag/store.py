@@ -25,7 +25,8 @@ import json
 import logging
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ log = logging.getLogger("rma.rag")
 
 COLLECTION = "rma_manuals"
 CATALOGUE_SUFFIX = "_documents"
+# The header the token-checking proxy in front of the Chroma server reads (Chroma's own).
+CHROMA_TOKEN_HEADER = "X-Chroma-Token"
 ADD_BATCH = 1000
 GET_PAGE = 5000
 # Chroma stores a vector with every row; a catalogue row needs none, so it gets this one.
@@ -116,23 +119,44 @@ class ManualStore:
         import chromadb
 
         if settings.chromadb_host:
+            token = settings.chromadb_token.get_secret_value()
             try:
                 client = chromadb.HttpClient(
-                    host=settings.chromadb_host, port=settings.chromadb_port
+                    host=settings.chromadb_host,
+                    port=settings.chromadb_port,
+                    headers={CHROMA_TOKEN_HEADER: token} if token else None,
                 )
                 client.heartbeat()
+                client.list_collections(limit=1)  # the heartbeat asks for no token; this does
             except Exception as exc:
+                refused = "401" in str(exc) or "403" in str(exc)
                 raise ConfigError(
-                    f"cannot reach the Chroma server at CHROMADB_HOST={settings.chromadb_host} "
-                    f"CHROMADB_PORT={settings.chromadb_port}: {exc}"
+                    f"the Chroma server at CHROMADB_HOST={settings.chromadb_host} "
+                    f"CHROMADB_PORT={settings.chromadb_port} "
+                    + (
+                        "refused CHROMADB_TOKEN (set it to the token its proxy expects)"
+                        if refused
+                        else f"cannot be reached: {exc}"
+                    )
                 ) from None
-            where = f"http://{settings.chromadb_host}:{settings.chromadb_port}"
+            where = "chroma-server"
         else:
             path = Path(settings.rma_data_dir) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path))
             where = str(path)
         return cls(client, collection, where)
+
+    @property
+    def folder(self) -> Path | None:
+        """The embedded store's folder (None for a Chroma server)."""
+        path = Path(self.location)
+        return path if self.location and (path / "chroma.sqlite3").is_file() else None
+
+    @property
+    def kind(self) -> str:
+        """Where, as /stats shows it: the kind of store, never an address or a path."""
+        return "embedded" if self.folder else "chroma-server"
 
     # ---------------------------------------------------------------- the embedding model
 
@@ -174,11 +198,8 @@ class ManualStore:
         every other version's chunks. ``on_write`` hears each step's name as it is done."""
         if not chunks or len(chunks) != len(vectors):
             raise InputError("a document needs at least one chunk, each with a vector")
-        with WRITES:
-            try:
-                return self._replace(manual, sha256, origin, chunks, vectors, on_write)
-            finally:
-                self.scrub()
+        with self._writing():
+            return self._replace(manual, sha256, origin, chunks, vectors, on_write)
 
     def _replace(
         self,
@@ -248,21 +269,28 @@ class ManualStore:
     def delete_document(self, document_id: str) -> int:
         """Remove a document (its catalogue row first, so it is gone in one step) and its
         chunks; returns how many chunks there were."""
-        with WRITES:
+        with self._writing():
             found = self.collection.get(where={"document_id": document_id}, include=[])
             self.catalogue.delete(ids=[document_id])
             self._live = None
             if found["ids"]:
                 self.collection.delete(ids=found["ids"])
-            self.scrub()
         return len(found["ids"])
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time in this process; the index files scrubbed after each write."""
+        with WRITES:
+            try:
+                yield
+            finally:
+                self.scrub()
 
     def scrub(self) -> None:
         """On the embedded store, clear what Chroma's index files hold beyond their data
         (:func:`zero_unused_vector_slots`). A Chroma server's files are its own."""
-        folder = Path(self.location)
-        if (folder / "chroma.sqlite3").is_file():
-            zero_unused_vector_slots(folder)
+        if self.folder:
+            zero_unused_vector_slots(self.folder)
 
     def repair(self) -> list[str]:
         """Make the store whole after a crash: delete chunks of versions that are not live

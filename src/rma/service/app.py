@@ -1,68 +1,57 @@
 """The app factory every RMA service is built with.
 
-It gives each service the same operational surface: ``/health`` (alive),
-``/ready`` (backends reachable, models present, a one-token probe, breaker state),
-``/metrics`` (Prometheus), request IDs, JSON access logs without client text, the
-service gate (service tokens or ``RMA_API_KEYS`` only: :mod:`rma.accounts.gate`), and
-error responses that say what went wrong. CORS is off unless ``RMA_CORS_ORIGINS`` names
-origins. The adviser app, where people sign in, turns the gate off and authenticates
-people itself (:mod:`rma.accounts.web`).
+It gives each service the same operational surface: ``/health`` (alive), ``/ready``
+(backends reachable, models present, a one-token probe, breaker state; from one
+background prober, see :mod:`rma.service.readiness`), ``/metrics`` (Prometheus), and the
+edge every other route sits behind (:mod:`rma.service.edge`): request ids, JSON access
+logs without client text, the service gate (service tokens or ``RMA_API_KEYS`` only:
+:mod:`rma.accounts.gate`) with a rate limit per caller, bodies within their limit and
+text that is text, and error responses that say what went wrong in one JSON shape
+(:mod:`rma.service.errors`). CORS is off unless ``RMA_CORS_ORIGINS`` names origins. The
+adviser app, where people sign in, turns the gate off and authenticates people itself
+(:mod:`rma.accounts.web`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import re
 import signal
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from rma import __version__
 from rma import constants as C
 from rma.accounts.gate import ServiceGate
 from rma.config import Settings, load_settings
-from rma.errors import (
-    AllBackendsFailed,
-    BackendError,
-    BackendRejected,
-    ConfigError,
-    Forbidden,
-    InputError,
-    RMAError,
-    ServiceUnavailable,
-    StreamInterrupted,
-    StructuredOutputError,
-    TooManyAttempts,
-    Unauthenticated,
-)
+from rma.errors import ConfigError, RMAError
 from rma.llm.factory import build_router, reload_router
 from rma.llm.router import ProviderRouter
-from rma.llm.types import Role
-from rma.service.logs import configure_logging, request_id
+from rma.service.edge import Gate, ProbeAnswers, RequestFrame
+from rma.service.errors import ERROR_RESPONSES, error_body, error_response
+from rma.service.guard import RefusedBody, RequestGuard
+from rma.service.logs import configure_logging
+from rma.service.readiness import (
+    Readiness,
+    ReadinessCheck,
+    ReadinessProber,
+    backends_readiness,
+)
 
 log = logging.getLogger("rma.http")
 
-HTTP_REQUESTS = Counter(
-    "rma_http_requests_total", "HTTP requests", ["service", "route", "method", "status"]
-)
-HTTP_LATENCY = Histogram("rma_http_request_seconds", "HTTP request latency", ["service", "route"])
-OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-READY_CACHE_SECONDS = 5.0
-
 Startup = Callable[[FastAPI], Awaitable[None]]
+# Kinds of error for the HTTP statuses Starlette and FastAPI raise themselves.
+_HTTP_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def get_router(request: Request) -> ProviderRouter:
@@ -83,32 +72,6 @@ class Health(BaseModel):
     version: str
 
 
-ReadyStatus = Literal["ready", "degraded", "not_ready"]
-
-
-class Readiness(BaseModel):
-    """Each backend's check, and the verdict: ready, degraded (a fallback carries the
-    load) or not ready (HTTP 503)."""
-
-    status: ReadyStatus
-    checks: list[dict[str, Any]]
-
-
-ReadinessCheck = Callable[[FastAPI], Awaitable[tuple[Readiness, bool]]]
-
-
-async def current_readiness(request: Request) -> tuple[Readiness, bool]:
-    check: ReadinessCheck = getattr(request.app.state, "readiness", None) or readiness_report
-    return await check(request.app)
-
-
-ReadinessDep = Annotated[tuple[Readiness, bool], Depends(current_readiness)]
-
-
-def error_body(kind: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"error": kind, "detail": detail, "request_id": request_id.get(), **extra}
-
-
 def create_app(
     service: str,
     *,
@@ -122,9 +85,10 @@ def create_app(
 ) -> FastAPI:
     """A FastAPI app for ``service`` with RMA's shared middleware and endpoints.
     ``readiness`` replaces the model backends' checks in ``/ready`` (a service that calls
-    no model, like the adviser app, checks what it does depend on). With ``service_gate``
-    (the three services), every endpoint but the probes needs a service credential; the
-    adviser app passes False and admits people itself (:mod:`rma.accounts.web`)."""
+    no model, like the adviser app, checks what it does depend on); the background prober
+    runs it either way. With ``service_gate`` (the three services), every endpoint but the
+    probes needs a service credential; the adviser app passes False and admits people
+    itself (:mod:`rma.accounts.web`)."""
     settings = settings or load_settings()
     gate = ServiceGate(settings) if service_gate else None
 
@@ -133,15 +97,17 @@ def create_app(
         configure_logging(settings.rma_log_level)
         app.state.settings = settings
         app.state.router = router or build_router(settings)
-        app.state.ready_cache = (0.0, None)
-        app.state.readiness = readiness
+        check = readiness or backends_readiness
+        app.state.readiness = ReadinessProber(lambda: check(app))
         reloads = router is None and _reload_on_sighup(app, service)
         if on_startup:
             await on_startup(app)
+        app.state.readiness.start()
         log.info("service started", extra={"service": service})
         try:
             yield
         finally:
+            await app.state.readiness.stop()
             if reloads:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if on_shutdown:
@@ -151,53 +117,34 @@ def create_app(
             if router is None:
                 await app.state.router.aclose()
 
-    app = FastAPI(title=f"RMA {service}", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title=f"RMA {service}", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES
+    )
+    # Added innermost first: the frame wraps everything, CORS answers before the gate.
+    app.add_middleware(RequestGuard)
+    app.add_middleware(Gate, service=service, gate=gate, rate_limit=settings.rma_rate_limit)
+    alive = Health(service=service, version=__version__).model_dump_json().encode()
+    probes = {
+        "/health": lambda: (200, alive),
+        "/ready": lambda: app.state.readiness.answer(),
+    }
+    app.add_middleware(ProbeAnswers, answers=probes)
     if settings.rma_cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.rma_cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "Authorization", C.API_KEY_HEADER],
+            expose_headers=[C.REQUEST_ID_HEADER, "Retry-After"],
         )
-
-    @app.middleware("http")
-    async def frame(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get(C.REQUEST_ID_HEADER, "")
-        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        started = time.monotonic()
-        try:
-            refused = None
-            if gate is not None and request.url.path not in OPEN_PATHS:
-                refused = await _refusal(gate, request)
-            response: Response = refused or await call_next(request)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            seconds = time.monotonic() - started
-            HTTP_REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(service, route).observe(seconds)
-            response.headers[C.REQUEST_ID_HEADER] = rid
-            log.info(
-                "request",
-                extra={
-                    "service": service,
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": round(seconds * 1000, 1),
-                },
-            )
-            return response
-        finally:
-            request_id.reset(token)
-
+    app.add_middleware(RequestFrame, service=service)
     _install_error_handlers(app)
 
+    # Answered by ProbeAnswers before any routing; declared here for the OpenAPI document.
     @app.get("/health", tags=["operations"], response_model=Health)
-    async def health() -> Health:
-        """Liveness: the process is up and answering."""
-        return Health(service=service, version=__version__)
+    async def health() -> Response:
+        """Liveness: the process is up and answering (nothing else is checked)."""
+        return Response(alive, media_type="application/json")
 
     @app.get(
         "/ready",
@@ -205,10 +152,12 @@ def create_app(
         response_model=Readiness,
         responses={503: {"model": Readiness, "description": "Not ready"}},
     )
-    async def ready(report: ReadinessDep) -> JSONResponse:
-        """Readiness: each backend reachable, its model present, a one-token probe."""
-        body, ok = report
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+    async def ready(request: Request) -> Response:
+        """Readiness: each backend reachable, its model present, a one-token probe (or the
+        service's own checks); the last result of the background prober, never a probe of
+        its own."""
+        status, body = request.app.state.readiness.answer()
+        return Response(body, status_code=status, media_type="application/json")
 
     @app.get(
         "/metrics",
@@ -257,75 +206,8 @@ async def reload_providers(app: FastAPI, service: str) -> None:
         )
         return
     app.state.settings = settings
-    app.state.ready_cache = (0.0, None)
+    app.state.readiness.probe_now()
     log.info("providers reloaded", extra={"service": service, "provider": outcome["chat"]})
-
-
-async def readiness_report(app: FastAPI) -> tuple[Readiness, bool]:
-    """Cached for a few seconds so frequent probes do not each run a model call."""
-    cached_at, cached = app.state.ready_cache
-    if cached is not None and time.monotonic() - cached_at < READY_CACHE_SECONDS:
-        return cached
-    result = summarise_readiness(await app.state.router.readiness())
-    app.state.ready_cache = (time.monotonic(), result)
-    return result
-
-
-def summarise_readiness(checks: list[dict[str, Any]]) -> tuple[Readiness, bool]:
-    """Ready when the primary target of every role passes; degraded when a chat fallback
-    carries the load; not ready otherwise."""
-
-    def passed(c: dict[str, Any]) -> bool:
-        return bool(c["reachable"] and c["model_present"] and c["probe"] in ("ok", "skipped"))
-
-    by_role: dict[str, list[dict[str, Any]]] = {}
-    for c in checks:
-        by_role.setdefault(c["role"], []).append(c)
-    primaries_ok = all(passed(chain[0]) for chain in by_role.values())
-    chat = by_role.get(Role.CHAT.value, [])
-    others_ok = all(passed(chain[0]) for role, chain in by_role.items() if role != Role.CHAT.value)
-    degraded = not primaries_ok and others_ok and any(passed(c) for c in chat[1:])
-    status: ReadyStatus = "ready" if primaries_ok else "degraded" if degraded else "not_ready"
-    return Readiness(status=status, checks=checks), status != "not_ready"
-
-
-async def _refusal(gate: ServiceGate, request: Request) -> Response | None:
-    """None if the gate admits the request (the caller is kept on ``request.state``),
-    else the 401 or 403 response that says why."""
-    try:
-        request.state.caller = await gate.admit(request.headers)
-    except (Unauthenticated, Forbidden) as exc:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
-        kind = "unauthorised" if isinstance(exc, Unauthenticated) else "forbidden"
-        return JSONResponse(
-            error_body(kind, str(exc)), status_code=exc.status_code, headers=headers
-        )
-    return None
-
-
-def status_for(exc: RMAError) -> int:
-    """The HTTP status an error answers with (and, in a stream that has already
-    started, the status it would have had)."""
-    if isinstance(exc, InputError):
-        return exc.status_code
-    if isinstance(exc, (AllBackendsFailed, ServiceUnavailable)):
-        return 503
-    if isinstance(exc, BackendRejected) and exc.status_code == 400:
-        return 422  # a 400 from the model server is almost always input it cannot take
-    if isinstance(exc, (BackendError, StructuredOutputError, StreamInterrupted)):
-        return 502
-    return 500
-
-
-def _error_kind(exc: RMAError) -> str:
-    kinds = {
-        AllBackendsFailed: "backends_unavailable",
-        StructuredOutputError: "invalid_model_output",
-        StreamInterrupted: "stream_interrupted",
-        ConfigError: "configuration",
-        ServiceUnavailable: "service_unavailable",
-    }
-    return next((k for t, k in kinds.items() if isinstance(exc, t)), type(exc).__name__)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -347,23 +229,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RMAError)
     async def rma_error(_: Request, exc: RMAError) -> JSONResponse:
-        extra: dict[str, Any] = {}
-        headers: dict[str, str] = {}
-        if isinstance(exc, AllBackendsFailed):
-            extra["hops"] = [h.model_dump() for h in exc.hops]
-            if exc.retry_after is not None:
-                headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        elif isinstance(exc, BackendError):
-            extra["provider"] = exc.provider
-        elif isinstance(exc, ServiceUnavailable):
-            extra["service"] = exc.service
-        elif isinstance(exc, Unauthenticated):
-            headers["WWW-Authenticate"] = "Bearer"
-        elif isinstance(exc, TooManyAttempts):
-            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-        detail = exc.message if isinstance(exc, BackendError) else str(exc)
+        return error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc, RefusedBody):
+            return error_response(exc.error)
+        kind = _HTTP_KINDS.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(
-            error_body(_error_kind(exc), detail, **extra),
-            status_code=status_for(exc),
-            headers=headers,
+            error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

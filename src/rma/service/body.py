@@ -1,10 +1,12 @@
-"""Request bodies read within a limit, and uploads taken from them without touching disk.
+"""A route's own body limit, and uploads taken from the body without touching disk.
 
-:class:`BodyLimit` is a dependency: it reads the body as it arrives, counting bytes
-(a declared ``Content-Length`` and a chunked upload alike), and refuses it with 413 as
-soon as it passes the limit, before any of it is parsed or written anywhere. An upload
-is then taken out of that body in memory (:func:`uploaded_file`), so a client's
-document never sits in a temporary file.
+:class:`BodyLimit` is a dependency that declares how large a route's body may be (an
+upload's limit, which may live in the service's state). The edge
+(:class:`rma.service.guard.RequestGuard`) enforces it while the body arrives, counting
+bytes (a declared ``Content-Length`` and a chunked upload alike) and refusing it with 413
+as soon as it passes the limit, before any of it is parsed or written anywhere; routes
+without one get ``MAX_BODY_BYTES``. An upload is then taken out of that body in memory
+(:func:`uploaded_file`), so a client's document never sits in a temporary file.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi import Request
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from rma.errors import InputError, InputTooLarge
+from rma.errors import InputError
 
 # Room for the multipart envelope (boundaries, part headers) around a file.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -29,33 +31,20 @@ def describe_size(size: int) -> str:
 
 
 class BodyLimit:
-    """A dependency giving the request body, refused (413) past ``max_bytes``.
+    """A dependency giving the request body, declared to be at most ``max_bytes``.
 
     ``max_bytes`` is a number, or a function of the request for limits that live in the
-    service's state (e.g. a configurable upload size)."""
+    service's state (e.g. a configurable upload size). The edge reads the body within
+    it before the route runs (see the module)."""
 
-    def __init__(self, max_bytes: int | Callable[[Request], int], *, what: str = "body") -> None:
+    def __init__(self, max_bytes: int | Callable[[Request], int]) -> None:
         self.max_bytes = max_bytes
-        self.what = what
 
     def limit(self, request: Request) -> int:
         return self.max_bytes(request) if callable(self.max_bytes) else self.max_bytes
 
     async def __call__(self, request: Request) -> bytes:
-        limit = self.limit(request)
-        too_big = InputTooLarge(
-            f"the request {self.what} is over the limit of {limit} bytes ({describe_size(limit)})"
-        )
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_big
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await request.body()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pydantic_core import to_jsonable_python
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from rma.errors import RMAError
-from rma.service.app import error_body, status_for
+from rma.service.errors import error_body, public_detail, status_for
 
 log = logging.getLogger("rma.http")
 
@@ -28,10 +28,22 @@ Frame = tuple[str | None, Any]
 ErrorEvents = Callable[[str, str, int], list[Frame]]
 # The media type of every streaming route, for its OpenAPI entry.
 SSE_MEDIA_TYPE = "text/event-stream"
+# One event of the stream (OpenAPI describes a text/event-stream by its events: the
+# schema of one item). Each event's data is one line of JSON, or [DONE] at the end.
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string", "description": "JSON, or [DONE]"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-sent events",
-        "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "content": {SSE_MEDIA_TYPE: {"schema": SSE_EVENT_SCHEMA}},
     }
 }
 KEEPALIVE_SECONDS = 15
@@ -68,7 +80,7 @@ async def _encoded(
         async for event, data in frames:
             yield _event(event, data)
     except RMAError as exc:
-        for event, data in error_events(type(exc).__name__, str(exc), status_for(exc)):
+        for event, data in error_events(type(exc).__name__, public_detail(exc), status_for(exc)):
             yield _event(event, data)
     except Exception:
         log.exception("stream failed")  # the type only: see rma.service.logs

@@ -148,7 +148,7 @@ def up_cmd(
     app_port: int,
     vllm_start_timeout: float,
 ) -> None:
-    """Start the stack and wait until every part answers its health check."""
+    """Start the stack and wait until every part is healthy and every service ready."""
     try:
         existing = StackPlan.load(state_dir)
     except ConfigError:
@@ -225,6 +225,9 @@ async def _up(plan: StackPlan) -> None:
                         if tail:
                             lines.append(f"--- last lines of {plan.log_path(c.name)}\n{tail}")
                     raise StackError("\n".join(lines))
+            # Healthy is alive; the stack is up once each service's first probe passed.
+            services = [c for c in plan.components if c.ready_path]
+            await asyncio.gather(*(processes.wait_ready(c, client) for c in services))
         except BaseException:
             for component in reversed(started):
                 await processes.stop(plan, component)

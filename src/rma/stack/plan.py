@@ -212,6 +212,7 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
         # mode takes several processes; an operator's RMA_DATABASE_URL is kept.
         wiring["RMA_DATABASE_URL"] = f"sqlite:///{state / 'data' / 'rma.db'}"
     settings = service_settings({**chosen, **provider_env, **wiring})
+    settings.check_exposure(options.host)  # before anything starts, not in each service's log
     if settings.rma_api_keys and not settings.rma_service_key.get_secret_value():
         raise ConfigError(
             "RMA_API_KEYS is set, so the services need a key: set RMA_SERVICE_KEY to the one "

@@ -39,7 +39,9 @@ class ComponentStatus:
     pid: int | None
     running: bool
     health: int | None  # HTTP status of the health path, None when unreachable
-    ready: str | None  # a service's /ready status ("ready", "degraded", "not_ready")
+    # A service's /ready status ("ready", "degraded", "not_ready"; "no answer" when
+    # /ready did not answer); None for a part without one or not healthy.
+    ready: str | None
 
     @property
     def healthy(self) -> bool:
@@ -132,6 +134,30 @@ async def wait_healthy(
         await asyncio.sleep(POLL_SECONDS)
 
 
+async def wait_ready(component: Component, client: httpx.AsyncClient) -> str:
+    """Wait until the service's readiness is ``ready`` or ``degraded`` (its first
+    background probe has passed) and return it; fail with what ``/ready`` reports if it
+    is still not ready after ``start_timeout``."""
+    assert component.ready_path is not None
+    deadline = time.monotonic() + component.start_timeout
+    said = "no answer"
+    while True:
+        try:
+            body = (await client.get(component.base_url + component.ready_path)).json()
+            if body.get("status") in ("ready", "degraded"):
+                return str(body["status"])
+            problems = [f"{c['role']} {c['provider']}: {c['error']}" for c in body["checks"]
+                        if c.get("error")]  # fmt: skip
+            said = "; ".join(filter(None, [body.get("note"), *problems])) or "not ready"
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            pass
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"{component.name} is not ready after {component.start_timeout:.0f} s: {said}"
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
 async def stop(plan: StackPlan, component: Component) -> bool:
     """Stop one owned component (SIGTERM to its process group, SIGKILL after a while).
     True if a running process was stopped."""
@@ -182,7 +208,7 @@ async def status(plan: StackPlan, client: httpx.AsyncClient) -> list[ComponentSt
             try:
                 ready = (await client.get(c.base_url + c.ready_path)).json().get("status")
             except (httpx.HTTPError, ValueError, AttributeError):
-                ready = None
+                ready = "no answer"
         return ComponentStatus(c.name, c.base_url, c.owned, pid, running, health, ready)
 
     return list(await asyncio.gather(*(one(c) for c in plan.components)))

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from rma import constants as C
 from rma.accounts.permissions import ANONYMOUS, Actor, allowed
 from rma.errors import InputError, RMAError, Unauthenticated
-from rma.service.app import status_for
+from rma.service.errors import public_detail, status_for
 from rma.text import format_pence
 
 HERE = Path(__file__).parent
@@ -101,7 +101,7 @@ def install(app: FastAPI) -> None:
             return await json_error(request, exc)
         if isinstance(exc, Unauthenticated):
             return error_page(request, 401, "Sign in to continue.")
-        return error_page(request, status_for(exc), str(exc))
+        return error_page(request, status_for(exc), public_detail(exc))
 
     async def invalid(request: Request, exc: Exception) -> Response:
         if not is_page(request) or not isinstance(exc, RequestValidationError):

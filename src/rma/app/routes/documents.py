@@ -26,10 +26,7 @@ routes = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"])
 UploadBody = Annotated[
     bytes,
     Depends(
-        BodyLimit(
-            lambda request: get_state(request).upload_limits.max_bytes + MULTIPART_OVERHEAD,
-            what="upload",
-        )
+        BodyLimit(lambda request: get_state(request).upload_limits.max_bytes + MULTIPART_OVERHEAD)
     ),
 ]
 

@@ -15,9 +15,7 @@ from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, up
 
 routes = APIRouter(prefix="/manuals", tags=["manuals"])
 # The RAG service's own limit, applied at the app too, before the body is passed on.
-ManualBody = Annotated[
-    bytes, Depends(BodyLimit(MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, what="upload"))
-]
+ManualBody = Annotated[bytes, Depends(BodyLimit(MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD))]
 
 
 class Question(BaseModel):
