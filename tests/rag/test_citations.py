@@ -31,7 +31,7 @@ def _source(number: int) -> Source:
     return Source(number, chunk)
 
 
-def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str]]:
+def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str], str | None]:
     prepared = PreparedQuestion(
         question="What applies?",
         retrieval=None,
@@ -47,7 +47,7 @@ def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str]]:
     result = ChatResult(answer, "stop", Provenance(role="chat", provider="local", model="m"))
     cited = answerer.finish(prepared, result)
     assert [s.number for s in cited.sources if s.cited] == cited.citations
-    return cited.citations, cited.warnings
+    return cited.citations, cited.warnings, cited.unchecked_reply
 
 
 @pytest.mark.parametrize(
@@ -64,19 +64,21 @@ def _finish(answer: str, sources: int = 12) -> tuple[list[int], list[str]]:
     ],
 )
 def test_every_cited_source_is_resolved(answer: str, citations: list[int]) -> None:
-    got, warnings = _finish(answer)
+    got, warnings, unchecked = _finish(answer)
     assert got == citations
     assert not any("do not exist" in w for w in warnings)
+    assert unchecked is None
 
 
 @pytest.mark.parametrize("answer", ["Set in [2025].", "A footnote [a].", "No mark at all."])
 def test_text_that_is_not_a_citation_cites_nothing(answer: str) -> None:
-    got, warnings = _finish(answer)
-    assert got == []
+    got, warnings, unchecked = _finish(answer)
+    # The reply is kept out of the answer; the best passages are cited in its place.
+    assert unchecked == answer and got == [1, 2, 3]
     assert any("cites no source" in w for w in warnings)
 
 
 def test_a_source_that_does_not_exist_is_reported() -> None:
-    got, warnings = _finish("See [2, 14].")
-    assert got == [2]
+    got, warnings, unchecked = _finish("See [2, 14].")
+    assert unchecked == "See [2, 14]." and got == [1, 2, 3]
     assert "the answer cites sources that do not exist: [14]" in warnings

@@ -84,3 +84,52 @@ def test_a_clients_amount_is_compared_with_the_limit_in_code(
         f"£45,000 is within the DRO debt limit, which is £50,000 as at {today}" in (body["answer"])
     )
     assert body["unsupported_figures"] == []  # the client's own figure needs no source
+
+
+IVA_QUESTION = "Who supervises an individual voluntary arrangement?"
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ("The answer is no.", "it cites no source"),
+        ("A licensed insolvency practitioner supervises it [9].", "do not exist ([9])"),
+        ("The supervisor charges £777 a month [1].", "do not hold (£777 a month)"),
+    ],
+)
+def test_a_reply_rma_cannot_check_becomes_the_best_passages_word_for_word(
+    ollama: OllamaDouble, ollama_client: TestClient, reply: str, problem: str
+) -> None:
+    ollama.control(reply=reply)
+    body = ollama_client.post("/query", json={"question": IVA_QUESTION}).json()
+    assert body["checked"] is False and body["covered"] is False
+    assert body["unchecked_reply"] == reply
+    assert reply not in body["answer"]  # never shown as the answer
+    assert problem in body["answer"]
+    shown = [s for s in body["sources"] if s["cited"]]
+    assert shown and body["citations"] == [s["number"] for s in shown]
+    for source in shown:  # each passage verbatim, after its citation number
+        assert f"[{source['number']}] " in body["answer"]
+        assert source["quote"] in body["answer"]
+    assert any("could not be checked" in w for w in body["warnings"])
+
+
+def test_a_cited_reply_with_figures_from_its_source_stands(
+    ollama: OllamaDouble, ollama_client: TestClient
+) -> None:
+    ollama.control(reply="An insolvency practitioner supervises the arrangement [1].")
+    body = ollama_client.post("/query", json={"question": IVA_QUESTION}).json()
+    assert body["checked"] is True and body["covered"] is True
+    assert body["unchecked_reply"] is None
+    assert body["answer"].startswith("An insolvency practitioner supervises the arrangement [1].")
+
+
+def test_the_stream_ends_with_what_replaces_an_unchecked_reply(
+    ollama: OllamaDouble, ollama_client: TestClient
+) -> None:
+    ollama.control(reply="The answer is no.")
+    with ollama_client.stream("POST", "/query/stream", json={"question": IVA_QUESTION}) as r:
+        text = "".join(r.iter_text())
+    assert "The answer is no." in text  # streamed as it came ...
+    assert "RMA could not check the model's answer" in text  # ... then replaced, visibly
+    assert '"checked": false' in text.replace('"checked":false', '"checked": false')

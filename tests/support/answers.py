@@ -38,6 +38,8 @@ def _plain(figure: str) -> str:
 def model_problems(response: dict[str, Any]) -> list[str]:
     """What is wrong with the model's own part of an answer (``/query``'s response body)."""
     text = model_text(response["answer"])
+    if response.get("checked") is False:  # the service kept the reply out of the answer
+        text = model_text(response.get("unchecked_reply") or "")
     if not re.search(r"\w", text):
         return ["the model's own text is empty (only code-built sentences remain)"]
     sources = {s["number"]: s["quote"] for s in response["sources"]}

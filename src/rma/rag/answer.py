@@ -70,6 +70,8 @@ SYSTEM_PROMPT = (
 )
 # Room kept free beyond the estimates (which are already high).
 SAFETY_TOKENS = 64
+# An answer RMA could not check shows this many of the best passages instead, word for word.
+FALLBACK_PASSAGES = 3
 
 
 class SourceRecord(BaseModel):
@@ -93,7 +95,20 @@ class AnswerResponse(BaseModel):
 
     question: str
     answer: str
-    covered: bool = Field(description="False when the manuals do not cover the question.")
+    covered: bool = Field(
+        description="True only for a supported answer: the manuals cover the question and "
+        "the answer's wording was checked against the sources it cites (or the approved "
+        "limits table answers it)."
+    )
+    checked: bool = Field(
+        True,
+        description="False when the model's reply cited nothing, cited a source that does not "
+        "exist or stated a figure its sources do not hold: the answer is then the best "
+        "passages word for word, with their citations, and the reply is in unchecked_reply.",
+    )
+    unchecked_reply: str | None = Field(
+        None, description="The model's reply RMA could not check, kept out of the answer."
+    )
     sources: list[SourceRecord]
     citations: list[int]
     unsupported_figures: list[dict[str, str]]
@@ -171,12 +186,15 @@ class CitedAnswer:
     covered: bool
     limit_checks: list[LimitCheck] = field(default_factory=list)
     limit_conflicts: list[Finding] = field(default_factory=list)
+    unchecked_reply: str | None = None  # the model's reply, when it could not be checked
 
     def response(self) -> AnswerResponse:
         return AnswerResponse(
             question=self.question,
             answer=self.answer,
             covered=self.covered,
+            checked=self.unchecked_reply is None,
+            unchecked_reply=self.unchecked_reply,
             sources=[s.record() for s in self.sources],
             citations=self.citations,
             unsupported_figures=self.unsupported_figures,
@@ -335,9 +353,13 @@ class ManualsAnswerer:
                 yield "delta", event.text
             elif isinstance(event, StreamEnd):
                 final = self.finish(prepared, event.result)
-                added = final.answer[len(event.result.text) :]
+                streamed = event.result.text
+                if final.answer.startswith(streamed):
+                    added = final.answer[len(streamed) :]  # the code-stated limits
+                else:  # the reply could not be checked: what replaces it follows it
+                    added = f"\n\n{final.answer}"
                 if added:
-                    yield "delta", added  # the code-stated limit, so the stream matches
+                    yield "delta", added
                 yield "answer", final
             elif isinstance(event, StreamFailed):
                 yield "error", f"{event.error}: {event.message}"
@@ -363,27 +385,13 @@ class ManualsAnswerer:
         if unknown:
             warnings.append(f"the answer cites sources that do not exist: {unknown}")
         cited = [n for n in cited if n in numbers]
+        model_cited = bool(cited)
         # Each asked-about limit, stated by code from the table with its dates and source.
-        statements = []
-        for value, n in prepared.limits:
-            sentence = value.sentence(n)
-            if sentence not in model_text:
-                statements.append(sentence)
-            if n is not None and n not in cited:
-                cited.append(n)
-        for check, n in prepared.checks:
-            sentence = check.sentence(n)
-            if sentence not in model_text:
-                statements.append(sentence)
-        text = model_text
-        if statements:
-            text = f"{text}\n\n{' '.join(statements)}" if text else " ".join(statements)
-        if not cited:
-            warnings.append(
-                "the answer cites no source; check it against the sources listed with it"
-            )
-        for n in cited:
-            numbers[n].cited = True
+        statements = [v.sentence(n) for v, n in prepared.limits]
+        statements += [c.sentence(n) for c, n in prepared.checks]
+        cited += [n for _, n in prepared.limits if n is not None and n not in cited]
+        if not model_cited and model_text:
+            warnings.append("the answer cites no source")
         checked = [numbers[n] for n in cited] or prepared.sources
         # The client's own figures from the question, and the values the table states, are
         # supported without a passage.
@@ -423,6 +431,42 @@ class ManualsAnswerer:
                 warnings.append(warning)
         if prepared.retrieval and not prepared.retrieval.relevant and prepared.limits:
             warnings.append("only the approved limit answers this; no other passage was relevant")
+        # The model's wording stands only where it was checked: it cites a source, cites none
+        # that does not exist, and states no figure its sources do not hold.
+        problems = [
+            *(["it cites no source"] if not model_cited else []),
+            *([f"it cites sources that do not exist ({unknown})"] if unknown else []),
+            *(
+                [f"it states figures its sources do not hold ({_figures(unsupported)})"]
+                if unsupported
+                else []
+            ),
+        ]
+        unchecked = None
+        if model_text and problems:
+            unchecked, model_text = model_text, ""
+        elif not model_text and not statements and prepared.sources:
+            problems, unchecked = ["the model wrote nothing"], ""
+        text = " ".join(statements)
+        if model_text:  # the code-built sentences the model did not already give
+            added = " ".join(x for x in statements if x not in model_text)
+            text = f"{model_text}\n\n{added}" if added else model_text
+        if unchecked is not None:
+            best = prepared.sources[:FALLBACK_PASSAGES]
+            cited = sorted({*cited, *(source.number for source in best)})
+            passages = "\n\n".join(_verbatim(source) for source in best)
+            notice = (
+                f"RMA could not check the model's answer against the manuals "
+                f"({'; '.join(problems)}), so it is not shown. The passages that matched the "
+                f"question best, word for word:"
+            )
+            text = "\n\n".join(part for part in (text, notice, passages) if part)
+            warnings.append(
+                f"the model's answer could not be checked ({'; '.join(problems)}): "
+                "the best passages are shown instead"
+            )
+        for n in cited:
+            numbers[n].cited = True
         return CitedAnswer(
             prepared.question,
             text,
@@ -432,9 +476,10 @@ class ManualsAnswerer:
             [v.record(n) for v, n in prepared.limits],
             warnings,
             result.provenance,
-            True,
+            unchecked is None or bool(statements),
             [c for c, _ in prepared.checks],
             [f for f, _ in prepared.conflicts],
+            unchecked,
         )
 
 
@@ -446,6 +491,21 @@ def _source_text(number: int, chunk: ManualChunk) -> str:
     if chunk.page:
         where += f", page {chunk.page}"
     return f"[{number}] ({where})\n{chunk.text}"
+
+
+def _verbatim(source: Source) -> str:
+    """A passage as the fallback shows it: its number, where it is, its text unchanged."""
+    chunk = source.chunk
+    where = chunk.title or chunk.document
+    if chunk.page:
+        where += f", page {chunk.page}"
+    if chunk.heading:
+        where += f", section \u201c{chunk.heading}\u201d"
+    return f"[{source.number}] {where}:\n\u201c{chunk.text}\u201d"
+
+
+def _figures(unsupported: list[dict[str, str]]) -> str:
+    return ", ".join(f["figure"] for f in unsupported)
 
 
 def _same_kind(a: str, b: str) -> bool:

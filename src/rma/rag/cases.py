@@ -130,7 +130,7 @@ class CaseAnswerer(ManualsAnswerer):
 
     def finish(self, prepared: PreparedQuestion, result: ChatResult | None) -> CitedAnswer:
         answer = super().finish(prepared, result)
-        if not answer.covered:
+        if not answer.covered and answer.unchecked_reply is None:
             answer.answer = NOT_IN_DOCUMENTS
         return answer
 
