@@ -2,8 +2,8 @@
 
 Lowest first: ``constants``, ``errors``, ``text``, ``config`` < ``llm``, ``db`` < ``stack``,
 ``service``, ``ocr``, ``limits``, ``cases``, ``accounts`` < ``rag``, ``notes``,
-``documents``, ``eligibility`` < ``bench``, ``cli``, ``app`` and the database migrations
-(Alembic's environment loads every module that has tables). ``accounts`` sits beside
+``documents``, ``eligibility`` < ``bench``, ``cli``, ``app``, the document corpus and the
+database migrations (Alembic's environment loads every module that has tables). ``accounts`` sits beside
 ``service`` and ``limits``: the services' gate checks service tokens with it, and the
 limits approvals and the case record name who acts with its ``Actor``. A new part of the package
 must be given its place here. Every import
@@ -39,6 +39,10 @@ LAYERS: dict[str, int] = {
     "rma.eligibility": 3,
     "rma.bench": 4,
     "rma.cli": 4,
+    # The document corpus (generated test papers and their scorer) serves tests and
+    # benchmarks, never the reader; the documents' commands offer it.
+    "rma.documents.corpus": 4,
+    "rma.documents.cli": 4,
     "rma.app": 4,
     "rma.db.migrations": 4,
 }

@@ -13,7 +13,6 @@ from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
-from rma.documents.corpus.schema import SCHEMA, Kind
 from rma.documents.fields import TRUST, DocumentField, ExtractedFields
 from rma.documents.layout_fields import (
     Found,
@@ -29,6 +28,7 @@ from rma.documents.layout_fields import (
     period,
     reference,
 )
+from rma.documents.schema import SCHEMA, Kind
 from rma.documents.statement import (
     BENEFITS,
     CHARGE,

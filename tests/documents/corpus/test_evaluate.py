@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from rma.documents.classify import DocType
 from rma.documents.corpus import Corpus
 from rma.documents.corpus.cli import corpus as corpus_cli
-from rma.documents.corpus.schema import BUNDLE
 from rma.documents.corpus.score import FAILED, NOT_SPLIT, evaluate, report
 from rma.documents.pipeline import DocumentProcessor
+from rma.documents.schema import BUNDLE
 
 PIPELINE_TYPES = {t.value for t in DocType}
 

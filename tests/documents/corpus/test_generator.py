@@ -13,7 +13,7 @@ import pytest
 from rma.documents.corpus import DEFAULT_SEED, Corpus, build_corpus
 from rma.documents.corpus.document import CorpusDocument, Gap, HouseStyle, KeyField, Sheet, Text
 from rma.documents.corpus.pdf import LayoutOverflow, documents_of, render_pdf
-from rma.documents.corpus.schema import (
+from rma.documents.schema import (
     BUNDLE,
     CLIENT_TYPES,
     NOT_A_CLIENT_DOCUMENT,
@@ -230,7 +230,7 @@ def test_text_that_does_not_fit_its_page_is_refused() -> None:
 def test_the_field_tables_in_the_docs_are_the_schema() -> None:
     from pathlib import Path
 
-    from rma.documents.corpus.schema import schema_markdown
+    from rma.documents.schema import schema_markdown
 
     docs = Path(__file__).resolve().parents[3] / "docs" / "document-corpus.md"
     assert schema_markdown().strip() in docs.read_text()  # regenerate the section if not

@@ -13,7 +13,7 @@ from functools import partial
 
 from rma.documents.corpus import bills, court, letters, notclient, statements
 from rma.documents.corpus.document import BundlePart, CorpusDocument
-from rma.documents.corpus.schema import BUNDLE
+from rma.documents.schema import BUNDLE
 
 DEFAULT_SEED = 18
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from rma.documents.corpus.document import CorpusDocument, Gap, Sheet, Text
 from rma.documents.corpus.house import house_style
-from rma.documents.corpus.schema import NOT_A_CLIENT_DOCUMENT
+from rma.documents.schema import NOT_A_CLIENT_DOCUMENT
 
 # Typeset manuals use ligatures; a PDF's text layer may keep them as single characters.
 LIGATURES = {"fi": "\ufb01", "fl": "\ufb02"}

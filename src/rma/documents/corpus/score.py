@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from rma.documents.corpus.build import Corpus
 from rma.documents.corpus.document import CorpusDocument, KeyField
 from rma.documents.corpus.photo import RenderedFile, render, variants_for
-from rma.documents.corpus.schema import (
+from rma.documents.schema import (
     ALL_TYPES,
     BUNDLE,
     NOT_A_CLIENT_DOCUMENT,

@@ -1,4 +1,6 @@
-"""The answer key's vocabulary: document types, the fields of each, how values are written.
+"""Document types, the fields of each, how values are written: what the document reader
+extracts (``rma.documents.typed``) and the vocabulary the document corpus's answer key is
+written in (``rma.documents.corpus``).
 
 A key value is normalised so that comparing it needs no parsing: money is an int in
 pence (negative when a bank account is overdrawn), a date is ISO ``yyyy-mm-dd``, a
