@@ -3,12 +3,12 @@
 Lowest first: ``constants``, ``errors``, ``text``, ``config`` < ``llm``, ``db`` < ``stack``,
 ``service``, ``ocr``, ``limits``, ``cases``, ``accounts`` < ``rag``, ``notes``,
 ``documents``, ``eligibility`` < ``bench``, ``cli``, ``app``, the document corpus and the
-database migrations (Alembic's environment loads every module that has tables). ``accounts`` sits beside
-``service`` and ``limits``: the services' gate checks service tokens with it, and the
-limits approvals and the case record name who acts with its ``Actor``. A new part of the package
-must be given its place here. Every import
-counts, including those inside functions and under ``TYPE_CHECKING``: a cycle or an
-upward import there is the same design fault, only hidden.
+database migrations (Alembic's environment loads every module that has tables).
+``accounts`` sits beside ``service`` and ``limits``: the services' gate checks service
+tokens with it, and the limits approvals and the case record name who acts with its
+``Actor``. A new part of the package must be given its place here. Every import counts,
+including those inside functions and under ``TYPE_CHECKING``: a cycle or an upward import
+there is the same design fault, only hidden.
 """
 
 from __future__ import annotations
