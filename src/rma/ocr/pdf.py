@@ -9,7 +9,7 @@ rendered one at a time as their OCR slot comes free, so at most ``PAGE_CONCURREN
 page images are in memory per document.
 
 The functions called in workers (``scan_pdf``, ``pdf_page_count``, ``pdf_text_layers``,
-``render_pdf_page``) keep this module light to import: no router, no models.
+``pdf_page_text_layer``, ``render_pdf_page``, ``pdf_page_png``) keep this module light to import: no router, no models.
 
 For printed manuals :func:`read_pdf_layout` also gives each text-layer line its position,
 font size and boldness, and the document's outline: what a cleaner needs to tell running
@@ -210,36 +210,57 @@ def pdf_text_layers(data: bytes, max_pages: int, layout: bool = False) -> list[T
     try:
         if len(doc) > max_pages:
             raise InputTooLarge(f"the PDF has {len(doc)} pages; the limit is {max_pages}")
-        layers = []
-        for index, page in enumerate(doc):
-            textpage = page.get_textpage()
-            width, height = page.get_size()
-            count = textpage.count_chars()
-            chars = textpage.get_text_range(0, count) if count else ""
-            words: list[Word] = []
-            if len(chars) == count:  # one character per index, as pdfium promises
-                boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
-                words = words_from_chars(
-                    [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
-                )
-            text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
-            lines = PageLayout(index + 1, width, height, _lines(textpage)) if layout else None
-            layers.append(TextLayer(text, words, (width, height), lines))
-            textpage.close()
-            page.close()
-        return layers
+        return [_text_layer(doc, index, layout) for index in range(len(doc))]
     finally:
         doc.close()
 
 
-def render_pdf_page(data: bytes, index: int) -> PILImage.Image:
-    """Page ``index`` as an RGB image at ``RENDER_DPI`` (run in a worker)."""
+def pdf_page_text_layer(data: bytes, index: int) -> TextLayer:
+    """Page ``index``'s text layer alone (run in a worker): its words with their boxes,
+    for finding a quote on the page without reading the whole document."""
+    scan_pdf(data)
+    doc = _open(data)
+    try:
+        _check_index(doc, index)
+        return _text_layer(doc, index, layout=False)
+    finally:
+        doc.close()
+
+
+def _check_index(doc: Any, index: int) -> None:
+    if not 0 <= index < len(doc):
+        raise InputError(f"the PDF has {len(doc)} pages; there is no page {index + 1}")
+
+
+def _text_layer(doc: Any, index: int, layout: bool) -> TextLayer:
+    page = doc[index]
+    textpage = page.get_textpage()
+    try:
+        width, height = page.get_size()
+        count = textpage.count_chars()
+        chars = textpage.get_text_range(0, count) if count else ""
+        words: list[Word] = []
+        if len(chars) == count:  # one character per index, as pdfium promises
+            boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+            words = words_from_chars(
+                [(c, *box) for c, box in zip(chars, boxes, strict=True)], height
+            )
+        text = textpage.get_text_bounded().replace("\r\n", "\n").strip()
+        lines = PageLayout(index + 1, width, height, _lines(textpage)) if layout else None
+        return TextLayer(text, words, (width, height), lines)
+    finally:
+        textpage.close()
+        page.close()
+
+
+def render_pdf_page(data: bytes, index: int, dpi: int = RENDER_DPI) -> PILImage.Image:
+    """Page ``index`` as an RGB image at ``dpi`` (run in a worker)."""
     doc = _open(data)
     try:
         page = doc[index]
         try:
             width, height = page.get_size()
-            scale = RENDER_DPI / 72
+            scale = dpi / 72
             if width * height * scale * scale > MAX_RENDER_PIXELS:
                 scale = (MAX_RENDER_PIXELS / (width * height)) ** 0.5
             return page.render(scale=scale).to_pil().convert("RGB")
@@ -247,6 +268,22 @@ def render_pdf_page(data: bytes, index: int) -> PILImage.Image:
             page.close()
     finally:
         doc.close()
+
+
+def pdf_page_png(data: bytes, index: int, dpi: int = RENDER_DPI) -> bytes:
+    """Page ``index`` rendered at ``dpi`` as PNG bytes (run in a worker, so only the
+    compressed image crosses back); InputError when the PDF has no such page."""
+    import io
+
+    scan_pdf(data)
+    doc = _open(data)
+    try:
+        _check_index(doc, index)
+    finally:
+        doc.close()
+    buffer = io.BytesIO()
+    render_pdf_page(data, index, dpi).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
 
 
 def pdf_outline(data: bytes) -> list[OutlineEntry]:

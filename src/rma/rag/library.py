@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rma.config import Settings
-from rma.errors import InputError, InputTooLarge
+from rma.errors import InputError, InputTooLarge, NotFound
 from rma.limits.conflicts import Candidate
 from rma.limits.extract import candidates as read_candidates
 from rma.llm.router import ProviderRouter
@@ -44,7 +44,8 @@ from rma.rag.manuals import (
     load_manual,
     safe_filename,
 )
-from rma.rag.store import DocumentRecord, ManualStore
+from rma.rag.originals import ManualOriginals
+from rma.rag.store import DocumentRecord, ManualStore, version_of
 from rma.rag.vectors import EmbeddingCache, embed_chunks
 
 log = logging.getLogger("rma.rag")
@@ -98,6 +99,7 @@ class _Prepared:
     existed: bool
     manual: LoadedManual
     chunks: list[ManualChunk]
+    data: bytes
 
 
 def manual_files(folder: Path) -> list[Path]:
@@ -125,6 +127,7 @@ class ManualLibrary:
         self.folder = data_dir / "rag"
         self.keywords = KeywordIndex(self.folder)
         self.vectors = EmbeddingCache(self.folder)
+        self.originals = ManualOriginals(self.folder / "originals")
         # Each manual's limit candidates, by document id, and the version they were read
         # from; candidates_version changes with them.
         self.limit_candidates: dict[str, list[Candidate]] = {}
@@ -180,6 +183,7 @@ class ManualLibrary:
                 [(i, c.embedding_text()) for i, c in rows],
             )
             await self._keep_candidates(document_id, live[document_id], [c for _, c in rows])
+        await asyncio.to_thread(self.originals.prune, live)
         self._synced = fingerprint
         return bool(add or drop)
 
@@ -355,6 +359,11 @@ class ManualLibrary:
         sha = content_hash(data)
         existing = await asyncio.to_thread(self.store.document, document_id)
         if existing is not None and existing.sha256 == sha:
+            if await asyncio.to_thread(self.originals.find, document_id, existing.version) is None:
+                # ingested before originals were kept: keep it now
+                await asyncio.to_thread(
+                    self.originals.keep, document_id, existing.version, name, data
+                )
             return IngestResult(
                 document_id=document_id,
                 filename=name,
@@ -365,7 +374,7 @@ class ManualLibrary:
             )
         manual = await load_manual(name, data, self.ocr)
         chunks = await asyncio.to_thread(chunk_manual, manual, document_id, self.count_tokens)
-        return _Prepared(name, origin, sha, existing is not None, manual, chunks)
+        return _Prepared(name, origin, sha, existing is not None, manual, chunks, data)
 
     async def _commit(self, prepared: _Prepared) -> IngestResult:
         """Embed a prepared manual and swap it into the store and the indexes."""
@@ -373,8 +382,14 @@ class ManualLibrary:
         embedded = await embed_chunks(
             self.router, self.vectors, [c.embedding_text() for c in chunks]
         )
+        document_id = chunks[0].document_id
         async with self._write:
             await asyncio.to_thread(self.store.claim_model, embedded.model, embedded.dimension)
+            # The original first, so a live version always has its file.
+            await asyncio.to_thread(
+                self.originals.keep, document_id, version_of(prepared.sha), prepared.name,
+                prepared.data,
+            )  # fmt: skip
             record = await asyncio.to_thread(
                 self.store.replace_document,
                 prepared.manual,
@@ -383,6 +398,7 @@ class ManualLibrary:
                 chunks,
                 embedded.vectors,
             )
+            await asyncio.to_thread(self.originals.keep_only, record.document_id, record.version)
             stored = [replace(c, chunk_id=self.store.row_id(record, c.index)) for c in chunks]
             await asyncio.to_thread(
                 self.keywords.replace_document,
@@ -411,6 +427,7 @@ class ManualLibrary:
         async with self._write:
             removed = await asyncio.to_thread(self.store.delete_document, document_id)
             await asyncio.to_thread(self.keywords.delete_document, document_id)
+            await asyncio.to_thread(self.originals.remove, document_id)
             self._synced = await asyncio.to_thread(self.store.fingerprint)
             if removed:
                 await self._refresh_candidates()
@@ -420,6 +437,15 @@ class ManualLibrary:
 
     async def documents(self) -> list[DocumentRecord]:
         return await asyncio.to_thread(self.store.documents)
+
+    async def original(self, document_id: str) -> tuple[DocumentRecord, Path | None]:
+        """A live manual's record and its kept original (None when it was not kept).
+        Raises NotFound for a document the store does not hold."""
+        record = await asyncio.to_thread(self.store.document, document_id)
+        if record is None:
+            raise NotFound(f"no manual with id {document_id!r}")
+        found = await asyncio.to_thread(self.originals.find, document_id, record.version)
+        return record, found
 
     async def stats(self) -> LibraryStats:
         documents = await self.documents()

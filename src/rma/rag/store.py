@@ -82,6 +82,11 @@ def zero_unused_vector_slots(folder: Path) -> int:
     return zeroed
 
 
+def version_of(sha256: str) -> str:
+    """The version a document's content hash is stored under."""
+    return sha256[:16]
+
+
 class DocumentRecord(BaseModel):
     """One ingested manual, as listed by ``GET /documents``."""
 
@@ -211,7 +216,7 @@ class ManualStore:
         on_write: Callable[[str], None] | None,
     ) -> DocumentRecord:
         document_id = chunks[0].document_id
-        version = sha256[:16]
+        version = version_of(sha256)
         record = DocumentRecord(
             document_id=document_id,
             filename=manual.name,
