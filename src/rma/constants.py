@@ -169,3 +169,8 @@ WORD_LISTS = ("/usr/share/dict/british-english", "/usr/share/dict/words")
 # The application's name for its per-user data directory (platformdirs), used when
 # RMA_DATA_DIR is not set: the same place whatever folder a command runs in.
 DATA_DIR_APP = "rma"
+
+# A manual's page shown beside a citation: rendered at this resolution (sharp on screen,
+# a few hundred kilobytes of PNG), with this many passages of context around a cited one.
+PAGE_IMAGE_DPI = 110
+PASSAGE_CONTEXT = 2

@@ -9,7 +9,8 @@ rendered one at a time as their OCR slot comes free, so at most ``PAGE_CONCURREN
 page images are in memory per document.
 
 The functions called in workers (``scan_pdf``, ``pdf_page_count``, ``pdf_text_layers``,
-``pdf_page_text_layer``, ``render_pdf_page``, ``pdf_page_png``) keep this module light to import: no router, no models.
+``pdf_page_text_layer``, ``render_pdf_page``, ``pdf_page_png``) keep this module light to
+import: no router, no models.
 
 For printed manuals :func:`read_pdf_layout` also gives each text-layer line its position,
 font size and boldness, and the document's outline: what a cleaner needs to tell running

@@ -23,8 +23,9 @@ from starlette.responses import Response
 
 from rma import constants as C
 from rma.db import Database
-from rma.errors import InputError, InputTooLarge, RMAError
-from rma.ocr.workers import start_workers
+from rma.errors import InputError, InputTooLarge, NotFound, RMAError
+from rma.ocr.pdf import pdf_page_png, pdf_page_text_layer
+from rma.ocr.workers import start_workers, workers
 from rma.rag import cases
 from rma.rag.answer import (
     DEFAULT_ANSWER_TOKENS,
@@ -52,6 +53,7 @@ from rma.rag.limits import (
     open_register,
     threshold_book,
 )
+from rma.rag.passages import locate
 from rma.rag.store import DocumentRecord
 from rma.service.app import RouterDep, SettingsDep, create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
@@ -183,6 +185,40 @@ class DocumentsResponse(BaseModel):
 
 class DeletedResponse(BaseModel):
     deleted: str
+
+
+Box = tuple[float, float, float, float]
+
+
+class PassageResponse(BaseModel):
+    """A cited passage where it is in its manual: for a PDF, its page (``page_image``, a
+    path on this service) and the boxes of its words on that page; for every manual, the
+    passages around it, to read it in context."""
+
+    chunk_id: str
+    document_id: str
+    title: str
+    filename: str
+    kind: str
+    pages: int
+    page: int | None
+    heading: str
+    text: str
+    page_image: str | None = Field(default=None, description="The page as PNG, when it has one.")
+    page_size: tuple[float, float] | None = Field(
+        default=None, description="The page's width and height in points (the boxes' units)."
+    )
+    boxes: list[Box] = Field(
+        default_factory=list,
+        description="The passage's lines on the page: left, top, right, bottom from the top "
+        "left corner, in points.",
+    )
+    located: bool = Field(default=False, description="Enough of the passage was found on the page.")
+    found_words: int = 0
+    passage_words: int = 0
+    before: list[str] = Field(default_factory=list, description="The passages before it.")
+    after: list[str] = Field(default_factory=list, description="The passages after it.")
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ChatMessageIn(BaseModel):
@@ -400,6 +436,69 @@ async def delete_document(document_id: str, rag: ServiceDep) -> DeletedResponse:
     if not await rag.library.delete(document_id):
         raise DocumentNotFound(f"no document with id {document_id!r}")
     return DeletedResponse(deleted=document_id)
+
+
+PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The page as PNG", "content": {"image/png": {}}}
+}
+
+
+@routes.get(
+    "/documents/{document_id}/pages/{page}",
+    tags=["manuals"],
+    response_class=Response,
+    responses=PNG_RESPONSE,
+)
+async def page_image(document_id: str, page: int, rag: ServiceDep) -> Response:
+    """Page ``page`` (from 1) of a PDF manual, rendered as PNG in a document worker."""
+    data = await _pdf_original(rag, document_id, page)
+    png = await workers().run(pdf_page_png, data, page - 1, C.PAGE_IMAGE_DPI)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/passages/{chunk_id}", tags=["manuals"], response_model=PassageResponse)
+async def passage(chunk_id: str, rag: ServiceDep) -> PassageResponse:
+    """A cited passage (a source's ``chunk_id``) in its manual: the passages around it
+    and, for a PDF, its page and the boxes of its words there (found word by word in the
+    page's text layer; ``located`` is False when too little of it was found)."""
+    record, chunk, before, after = await rag.library.passage(chunk_id, C.PASSAGE_CONTEXT)
+    found = PassageResponse(
+        chunk_id=chunk_id, document_id=record.document_id, title=record.title,
+        filename=record.filename, kind=record.kind, pages=record.pages, page=chunk.page,
+        heading=chunk.heading, text=chunk.text, before=[c.text for c in before],
+        after=[c.text for c in after],
+    )  # fmt: skip
+    if record.kind != "pdf" or chunk.page is None:
+        return found
+    data = await _pdf_original(rag, record.document_id, chunk.page)
+    layer = await workers().run(pdf_page_text_layer, data, chunk.page - 1)
+    place = await asyncio.to_thread(locate, layer.words, chunk.text)
+    found.page_image = f"/documents/{record.document_id}/pages/{chunk.page}"
+    found.page_size = layer.size
+    found.boxes, found.located = place.boxes, place.located
+    found.found_words, found.passage_words = place.found, place.words
+    if not place.located:
+        found.boxes = []
+        found.warnings.append(
+            f"the passage could not be found in page {chunk.page}'s text layer (a scanned "
+            "page is read by OCR): read it on the page and in the text below"
+        )
+    return found
+
+
+async def _pdf_original(rag: RagService, document_id: str, page: int) -> bytes:
+    """The kept original of a PDF manual, checked to have ``page``; 404 otherwise."""
+    record, path = await rag.library.original(document_id)
+    if record.kind != "pdf":
+        raise NotFound(f"{record.filename} is not a PDF: it has no page images")
+    if not 1 <= page <= record.pages:
+        raise NotFound(f"{record.filename} has {record.pages} pages; there is no page {page}")
+    if path is None:
+        raise NotFound(
+            f"the original of {record.filename} is not kept (ingested before originals were "
+            "kept): ingest it again"
+        )
+    return await asyncio.to_thread(path.read_bytes)
 
 
 @routes.get("/stats", tags=["manuals"], response_model=LibraryStats)

@@ -447,6 +447,27 @@ class ManualLibrary:
         found = await asyncio.to_thread(self.originals.find, document_id, record.version)
         return record, found
 
+    async def passage(
+        self, chunk_id: str, context: int
+    ) -> tuple[DocumentRecord, ManualChunk, list[ManualChunk], list[ManualChunk]]:
+        """A live passage, its manual's record, and up to ``context`` passages of the same
+        manual before and after it. NotFound when the id is not a live passage (a manual
+        replaced since the answer cited it)."""
+        found = (await asyncio.to_thread(self.store.chunks, [chunk_id])).get(chunk_id)
+        record = None
+        if found is not None:
+            record = await asyncio.to_thread(self.store.document, found.document_id)
+        if (
+            found is None
+            or record is None
+            or not chunk_id.startswith(f"{record.document_id}:{record.version}:")
+        ):
+            raise NotFound("no such passage in the manuals now (was the manual replaced?)")
+        rows = await asyncio.to_thread(self.store.document_chunks, record.document_id)
+        chunks = [c for _, c in rows]
+        at = next(i for i, c in enumerate(chunks) if c.chunk_id == chunk_id)
+        return record, found, chunks[max(0, at - context) : at], chunks[at + 1 : at + 1 + context]
+
     async def stats(self) -> LibraryStats:
         documents = await self.documents()
         model = await asyncio.to_thread(self.store.embedding_model)

@@ -24,6 +24,8 @@ from rma.ocr.words import Word
 MIN_COVERAGE = 0.6
 # Unmatched page words a run of matches may step over (a changed figure, a footnote mark).
 MAX_GAP = 6
+# A line-end hyphen: the ASCII one, a soft hyphen, the Unicode hyphens.
+HYPHENS = ("-", "\u00ad", "\u2010", "\u2011")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom; origin top left
@@ -58,7 +60,7 @@ def _page_tokens(words: list[Word]) -> list[tuple[str, list[int]]]:
     i = 0
     while i < len(words):
         text = words[i].text
-        if text.endswith(("-", "\u00ad")) and i + 1 < len(words) and _next_line(words, i):
+        if text.endswith(HYPHENS) and i + 1 < len(words) and _next_line(words, i):
             joined = _norm(text[:-1] + words[i + 1].text)
             if joined:
                 tokens.append((joined, [i, i + 1]))
