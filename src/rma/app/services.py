@@ -59,9 +59,18 @@ class ServiceClient:
         )
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {C.REQUEST_ID_HEADER: rid} if (rid := request_id.get()) else {}
+        return await self._send(self._http.build_request(method, path, **kwargs), stream=False)
+
+    async def stream(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A response whose body is still to be read (``aiter_raw``; close it with
+        ``aclose``), once its status says it succeeded; failures as :meth:`request`'s."""
+        return await self._send(self._http.build_request(method, path, **kwargs), stream=True)
+
+    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        if rid := request_id.get():
+            request.headers[C.REQUEST_ID_HEADER] = rid
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
+            response = await self._http.send(request, stream=stream)
         except httpx.TimeoutException:
             raise ServiceUnavailable(
                 f"the {self.name} did not answer in time", service=self.name
@@ -73,6 +82,9 @@ class ServiceClient:
             ) from None
         if response.status_code < 400:
             return response
+        if stream:
+            await response.aread()
+            await response.aclose()
         detail = _detail(response)
         if response.status_code in (401, 403):
             raise ServiceUnavailable(
@@ -226,7 +238,8 @@ class CaseSearch(ServiceClient):
 
 
 class Manuals(ServiceClient):
-    """The manuals in the RAG service: list, upload, delete, ask."""
+    """The manuals in the RAG service: list, upload, delete, ask (at once or streamed),
+    and a cited passage with its page."""
 
     name = "RAG service"
 
@@ -246,6 +259,17 @@ class Manuals(ServiceClient):
     async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = (await self.request("POST", "/query", json=body)).json()
         return found
+
+    async def ask_streamed(self, body: dict[str, Any]) -> httpx.Response:
+        """``POST /query/stream``: its server-sent events still to be read."""
+        return await self.stream("POST", "/query/stream", json=body)
+
+    async def passage(self, chunk_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await self.request("GET", f"/passages/{chunk_id}")).json()
+        return found
+
+    async def page_image(self, document_id: str, page: int) -> bytes:
+        return (await self.request("GET", f"/documents/{document_id}/pages/{page}")).content
 
 
 @dataclass

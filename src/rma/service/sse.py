@@ -6,7 +6,8 @@ data, sent as JSON (pydantic models included), or as it is when it is :class:`Ra
 (OpenAI's closing ``[DONE]``). A failure once the stream has
 started cannot change the HTTP status any more, so it becomes a last event
 (``error_events``), and an unexpected one is logged by type only. A comment line keeps
-idle connections open through proxies.
+idle connections open through proxies. :func:`read_events` reads such a stream back (the
+app relays the RAG service's answers to the browser with it).
 """
 
 from __future__ import annotations
@@ -91,3 +92,29 @@ async def _encoded(
 def _event(event: str | None, data: Any) -> ServerSentEvent:
     text = data if isinstance(data, Raw) else json.dumps(to_jsonable_python(data))
     return ServerSentEvent(text, event=event, sep="\n")
+
+
+async def read_events(lines: AsyncIterable[str]) -> AsyncIterator[Frame]:
+    """The ``(event, data)`` pairs of a stream :func:`event_stream` sent (read line by
+    line, e.g. ``httpx.Response.aiter_lines``): data as JSON, or :class:`Raw` when it is
+    not JSON. Comment lines (the keep-alive pings) are skipped."""
+    event: str | None = None
+    data: list[str] = []
+    async for line in lines:
+        if not line:
+            if data:
+                text = "\n".join(data)
+                try:
+                    yield event, json.loads(text)
+                except ValueError:
+                    yield event, Raw(text)
+            event, data = None, []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)

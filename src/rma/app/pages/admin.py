@@ -1,17 +1,24 @@
-"""Administration pages: users and their roles (create, change role, disable), and the
-audit log (newest first, by case or action). The decisions are the directory's and the
-audit log's, as in the JSON API."""
+"""Administration pages: users and their roles (create, change role, disable), the
+manuals (list, upload, delete after a confirm step) and the audit log (newest first, by
+case or action). The decisions are the directory's, the RAG service's and the audit
+log's, as in the JSON API."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rma.accounts.permissions import ROLES
 from rma.accounts.web import Auditor, UserLister, UserManager, accounts_of
+from rma.app.actor import ManualDeleter, ManualUploader
+from rma.app.deps import StateDep
+from rma.app.pages.manuals import MANUAL_ID, ManualId
 from rma.app.pages.render import PAGE_PREFIX, back_to, page
+from rma.app.routes.manuals import ManualBody, send_manual
+from rma.errors import NotFound
+from rma.rag.manuals import SUFFIXES
 
 routes = APIRouter(prefix=f"{PAGE_PREFIX}/admin", include_in_schema=False)
 AUDIT_PAGE = 200
@@ -72,3 +79,48 @@ async def audit_page(
     )
     return page(request, "audit.html", entries=entries, case_id=case, action=action or "",
                 shown=AUDIT_PAGE)  # fmt: skip
+
+
+@routes.get("/manuals")
+async def manuals_page(
+    request: Request,
+    state: StateDep,
+    _: ManualUploader,
+    deleted: Annotated[str | None, Query(max_length=130, pattern=MANUAL_ID)] = None,
+) -> HTMLResponse:
+    """The manuals the RAG service holds, a form to upload one, and a delete link each."""
+    return await _manuals(request, state, deleted=deleted)
+
+
+@routes.post("/manuals")
+async def upload_manual(
+    request: Request, state: StateDep, _: ManualUploader, body: ManualBody
+) -> HTMLResponse:
+    """Upload a manual (the page's form; the CSRF token in the query, as every upload
+    form sends it) and show what its ingest did beside the list."""
+    result = await send_manual(state, request, body)
+    return await _manuals(request, state, result=result)
+
+
+async def _manuals(request: Request, state: StateDep, **shown: Any) -> HTMLResponse:
+    documents = (await state.services.manuals.list())["documents"]
+    accept = ",".join(sorted(SUFFIXES))
+    return page(request, "manuals.html", documents=documents, accept=accept, **shown)
+
+
+@routes.get("/manuals/{manual_id}/delete")
+async def confirm_delete(
+    request: Request, state: StateDep, _: ManualDeleter, manual_id: ManualId
+) -> HTMLResponse:
+    """The confirm step before a manual is deleted."""
+    documents = (await state.services.manuals.list())["documents"]
+    manual = next((d for d in documents if d["id"] == manual_id), None)
+    if manual is None:
+        raise NotFound(f"no manual with id {manual_id!r}")
+    return page(request, "manual_delete.html", manual=manual)
+
+
+@routes.post("/manuals/{manual_id}/delete")
+async def delete_manual(state: StateDep, _: ManualDeleter, manual_id: ManualId) -> Response:
+    await state.services.manuals.delete(manual_id)
+    return back_to(f"{PAGE_PREFIX}/admin/manuals?deleted={manual_id}")

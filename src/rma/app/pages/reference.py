@@ -1,41 +1,19 @@
-"""Pages everyone signed in uses beside the cases: ask the manuals (a cited answer, or
-"not in the manuals" said as such), and the legal limits (the values in force with their
-dates and sources, each limit's history, the changes proposed, and approving them by
-role)."""
+"""The legal limits as pages: the values in force with their dates and sources, each
+limit's history, the changes proposed, and approving them by role. (Asking the manuals
+is :mod:`rma.app.pages.manuals`.)"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from rma.accounts.permissions import Actor
-from rma.accounts.web import permit
-from rma.app.actor import ManualAsker
 from rma.app.deps import StateDep
 from rma.app.pages.render import PAGE_PREFIX, back_to, page
 from rma.limits.api import Approver, Reader, Rejecter
 
 routes = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
-AskPage = Annotated[Actor, Depends(permit("manuals.ask"))]
-
-
-@routes.get("/ask")
-async def ask_page(request: Request, _: AskPage) -> HTMLResponse:
-    return page(request, "ask.html", answer=None)
-
-
-@routes.post("/ask")
-async def ask(
-    request: Request,
-    state: StateDep,
-    _: ManualAsker,
-    question: Annotated[str, Form(min_length=1, max_length=2000)],
-) -> HTMLResponse:
-    """The RAG service's cited answer; its sources listed by number as the answer cites them."""
-    answer = await state.services.manuals.ask({"question": question})
-    return page(request, "ask.html", question=question, answer=answer)
 
 
 @routes.get("/limits")

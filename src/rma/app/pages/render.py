@@ -1,8 +1,9 @@
 """How a page is answered: a Jinja2 template (autoescaped), the signed-in person, their
 CSRF token for the forms, the security headers, and errors as pages rather than JSON.
 
-Pages hold no script and no inline style, so the Content-Security-Policy can forbid both
-(``default-src 'self'``); forms post back to the app with the session's CSRF token
+Pages hold no inline script and no inline style, so the Content-Security-Policy can
+forbid both (``default-src 'self'``): a page's few scripts are files in the static folder,
+and every page works without them. Forms post back to the app with the session's CSRF token
 (:mod:`rma.accounts.sessions`). URLs carry ids only, never a client's words.
 """
 
@@ -53,22 +54,29 @@ def actor_of(request: Request) -> Actor:
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """``template`` rendered for the person signed in (``actor``, ``csrf``, ``may``)."""
-    actor = actor_of(request)
-    session = getattr(request.state, "session", None)
     response = TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "actor": actor,
-            "csrf": session.csrf_token if session else "",
-            "csrf_field": C.CSRF_FORM_FIELD,
-            "may": lambda action, resource=None: allowed(actor, action, resource),
-            **context,
-        },
-        status_code=status,
+        request, template, _context(request) | context, status_code=status
     )
     response.headers["Cache-Control"] = "no-store"  # pages hold client data
     return response
+
+
+def fragment(request: Request, template: str, **context: Any) -> str:
+    """Part of a page (a template that extends nothing) as HTML, rendered as :func:`page`
+    renders, for a script to put in place."""
+    return TEMPLATES.get_template(template).render(_context(request) | context)
+
+
+def _context(request: Request) -> dict[str, Any]:
+    actor = actor_of(request)
+    session = getattr(request.state, "session", None)
+    return {
+        "request": request,
+        "actor": actor,
+        "csrf": session.csrf_token if session else "",
+        "csrf_field": C.CSRF_FORM_FIELD,
+        "may": lambda action, resource=None: allowed(actor, action, resource),
+    }
 
 
 def back_to(url: str) -> RedirectResponse:

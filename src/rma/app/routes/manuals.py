@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rma.app.actor import ManualAsker, ManualDeleter, ManualReader, ManualUploader
-from rma.app.deps import StateDep
+from rma.app.deps import AppState, StateDep
 from rma.rag.library import MAX_UPLOAD_BYTES
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
@@ -37,6 +37,11 @@ async def upload_manual(
 ) -> dict[str, Any]:
     """Upload a manual (multipart field ``file``); replaces an older version of it. The
     permission is checked before the body is read."""
+    return await send_manual(state, request, body)
+
+
+async def send_manual(state: AppState, request: Request, body: bytes) -> dict[str, Any]:
+    """The manual in an upload's field ``file``, sent to the RAG service; its ingest result."""
     sent = await uploaded_file(body, request.headers)
     # The RAG service tells the format by the file's name and first bytes.
     return await state.services.manuals.upload(sent.filename, sent.data, "application/octet-stream")
