@@ -1,7 +1,8 @@
 """The adviser app's pages over real HTTP, without a browser: what an anonymous visitor
 gets, the security headers, the CSRF token every form needs, cookies, ids only in URLs,
 no inline script or style anywhere (scripts only as static files), another team's case
-refused (a 403 page, audited), and what each role is shown. The services are not running: nothing here calls them.
+refused (a 403 page, audited), and what each role is shown. The services are not running:
+nothing here calls them.
 
 The journeys in a real browser are in tests/app/browser.
 """
