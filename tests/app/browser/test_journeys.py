@@ -2,7 +2,9 @@
 upload a photographed creditor letter, confirm the figures read from it, see the debt and
 the DRO result with its citations, paste notes, get the letter, have a supervisor approve
 it, download it as Word. And: an adviser of another team cannot open the case. And: the
-keyboard alone signs in and opens a case; the pages work 320 px wide.
+keyboard alone signs in and opens a case; the pages work 320 px wide. And: an admin
+uploads a manual, an adviser asks and sees the answer stream in, then opens a cited page
+with the passage highlighted, and the admin deletes the manual.
 
 The answer key is the sample letter's own fields (what the letter states) and the facts
 file's DRO debt limit (£50,000 since 28 June 2024), not what the app computes.
@@ -11,6 +13,7 @@ file's DRO debt limit (£50,000 since 28 June 2024), not what the app computes.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -22,8 +25,9 @@ from rma.accounts.audit import AuditLog
 from rma.db import Database
 from rma.documents.sample_letters import SampleLetter, sample_letters
 from rma.text import format_money
-from tests.app.browser.conftest import Browser, Web
+from tests.app.browser.conftest import SLOW, Browser, Web
 from tests.app.conftest import png
+from tests.conftest import ROOT
 
 NOTES = (
     "Client Jo Sample attended. Debts: Northgate Bank credit card about £2,400. "
@@ -231,12 +235,6 @@ def test_the_other_pages_pass_the_accessibility_checks(browser: Browser) -> None
         "#limit-dro\\.max_debt"
     )
     browser.check("limits")
-    browser.go("/ui/ask")
-    browser.fill("question", "What is the debt limit for a Debt Relief Order?")
-    browser.press("Ask")
-    answer = browser.text("section.answer")
-    assert "Not in the manuals." in answer or browser.all("ol.sources li")
-    browser.check("ask")
     browser.go("/ui/admin/users")
     assert "other-team@advice.example" in browser.text()
     browser.sign_out()
@@ -247,6 +245,81 @@ def test_the_other_pages_pass_the_accessibility_checks(browser: Browser) -> None
     browser.go("/ui/admin/audit")
     assert "session.login" in browser.text("tbody")
     browser.check("audit")
+
+
+def test_an_admin_uploads_a_manual_and_an_adviser_opens_the_page_an_answer_cites(
+    browser: Browser,
+) -> None:
+    manual = ROOT / "manuals" / "bankruptcy.pdf"
+    browser.sign_in("admin")
+    browser.go("/ui/admin/manuals")
+    browser.driver.execute_script("window.samePage = true")
+    browser.find("#manual-file").send_keys(str(manual))
+    browser.find("#manual-upload button").click()
+    _wait_for(browser, lambda: browser.all("#ingest-result"), timeout=600)
+    assert browser.driver.execute_script("return window.samePage") is True  # sent by script
+    assert re.search(r"bankruptcy\.pdf: (added|unchanged)", browser.text("#ingest-result"))
+    assert "bankruptcy.pdf" in browser.text("tbody")
+    browser.check("manuals")
+    browser.sign_out()
+
+    browser.sign_in("adviser")
+    browser.go("/ui/ask")
+    browser.driver.execute_script(
+        "window.seen = {draft: false, text: ''};"
+        "new MutationObserver(() => {"
+        "  const d = document.querySelector('.answer.draft .answer-text');"
+        "  if (d) { window.seen.draft = true; window.seen.text = d.textContent; }"
+        "}).observe(document.getElementById('answer-area'),"
+        "  {childList: true, subtree: true, characterData: true});"
+    )
+    browser.fill("question", "How much does it cost to apply for your own bankruptcy?")
+    browser.find("#ask-form button").click()
+    _wait_for(
+        browser,
+        lambda: browser.text("#ask-status") == "Answer ready." or browser.all(".notice.error"),
+        timeout=SLOW,
+    )
+    assert browser.text("#ask-status") == "Answer ready.", browser.text()
+    seen = browser.driver.execute_script("return window.seen")
+    assert seen["draft"]  # the answer showed while it was being written ...
+    assert not browser.all(".answer.draft")  # ... and the final answer replaced it
+    answer = browser.text("#answer-section")
+    if "Not checked." in answer and seen["text"].strip():
+        assert seen["text"].strip() not in browser.text("#answer-section .answer-text")
+    assert "(cited)" in answer or "Not in the manuals." in answer
+    browser.check("ask")
+
+    link = browser.find('a.open-passage[href*="bankruptcy-pdf"]')
+    href = link.get_attribute("href")
+    link.click()
+    _wait_for(browser, lambda: browser.driver.current_url == href)
+    assert browser.all("svg.page-svg rect.highlight")  # the passage's lines
+    image = browser.find("svg.page-svg image").get_attribute("href")
+    loaded = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => done([r.status, r.headers.get('Content-Type')]));",
+        image,
+    )
+    assert loaded == [200, "image/png"]
+    browser.check("manual-page")
+    browser.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+    )
+    browser.driver.refresh()
+    width = browser.driver.execute_script("return document.documentElement.scrollWidth")
+    viewport = browser.driver.execute_script("return document.documentElement.clientWidth")
+    assert width <= viewport
+    browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    browser.sign_out()
+
+    browser.sign_in("admin")  # leave the session's manuals as they were
+    browser.go("/ui/admin/manuals")
+    browser.find('a[href$="/delete"][href*="bankruptcy-pdf"]').click()
+    _wait_for(browser, lambda: browser.path.endswith("/delete"))
+    browser.press("Delete this manual")
+    assert "bankruptcy.pdf" not in browser.text("tbody")
 
 
 def _wait_for(browser: Browser, condition: object, timeout: float = 60) -> None:
