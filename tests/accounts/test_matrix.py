@@ -101,7 +101,8 @@ async def fill(route: RouteInfo, world: World) -> str:
         # Rows that need not exist: the permission is checked (on the case) before the
         # route looks for them, so an allowed caller gets 404 and a refused one 403.
         "document_id": 999_999, "debt_id": 999_999, "line_id": 999_999, "asset_id": 999_999,
-        "manual_id": "no-such-manual",
+        "manual_id": "no-such-manual", "chunk_id": "no-such-manual:0123456789abcdef:1",
+        "page": 1,
     }  # fmt: skip
     path = route.path
     for name in route.params:
@@ -206,6 +207,14 @@ ROUTE_KEY: dict[tuple[str, str], set[str]] = {
     ("POST", "/manuals/ask"): PEOPLE,
     ("POST", "/manuals"): {"admin"},
     ("DELETE", "/manuals/{manual_id}"): {"admin"},
+    # the manuals' pages: everyone signed in reads them and asks; an admin manages them
+    ("POST", "/ui/ask/stream"): PEOPLE,
+    ("GET", "/ui/manuals/passages/{chunk_id}"): PEOPLE,
+    ("GET", "/ui/manuals/{manual_id}/pages/{page}"): PEOPLE,
+    ("GET", "/ui/admin/manuals"): {"admin"},
+    ("POST", "/ui/admin/manuals"): {"admin"},
+    ("GET", "/ui/admin/manuals/{manual_id}/delete"): {"admin"},
+    ("POST", "/ui/admin/manuals/{manual_id}/delete"): {"admin"},
 }
 
 
