@@ -383,6 +383,11 @@ def test_the_case_page_loads_the_upload_script_and_keeps_the_plain_form(app: App
     script = adviser.get("/ui/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert "X-CSRF-Token" in script.text and "/status" in script.text
+    # Without the script, the form itself uploads and leads to the document's page.
+    files = {"file": ("letter.png", png(next(iter(sample_letters()))), "image/png")}
+    plain = adviser.post(form.group(1), files=files)
+    assert plain.status_code == 303
+    assert re.fullmatch(rf"/ui/cases/{case_id}/documents/\d+", plain.headers["location"])
 
 
 NOTES = (

@@ -79,9 +79,9 @@
     xhr.addEventListener("load", function () {
       if (xhr.status === 202) {
         progress.value = 100;
-        var document_ = JSON.parse(xhr.responseText);
-        say("Uploaded. Document " + document_.id + ": waiting to be read.", "reading");
-        follow(document_.id, POLL_FIRST_MS);
+        var uploaded = JSON.parse(xhr.responseText);
+        say("Uploaded. Document " + uploaded.id + ": waiting to be read.", "reading");
+        follow(uploaded.id, POLL_FIRST_MS);
       } else {
         say("The upload was refused: " + detail(xhr), "failed");
       }
