@@ -126,6 +126,11 @@ NEAR_MISS_DAYS = 31
 # long the app waits for another service (reading a long scanned PDF takes minutes).
 CASE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 DOCUMENTS_PROCESSED_AT_ONCE = 2
+# A page read with less confidence than this is flagged to be checked by eye (the
+# doc-processor's warning, and the page's reading status in the app).
+LOW_PAGE_CONFIDENCE = 0.6
+# The adviser app's dashboard: cases a page, newest activity first.
+CASES_PER_PAGE = 25
 SERVICE_TIMEOUT = 600.0
 SERVICE_CONNECT_TIMEOUT = 5.0
 

@@ -374,18 +374,16 @@ async def test_a_returned_letter_is_corrected_and_approved_again(web) -> None:  
     assert (corrected.json()["status"], corrected.json()["edited_by"]) == (
         "draft", "ann@advice.example",
     )  # fmt: skip
-    assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
-    assert (await client.post(f"{base}/approve", json={}, headers=as_["sam"])).status_code == 200
-    # An approved letter changed by hand goes back to draft; whoever changed it last may
-    # not approve it, even a supervisor.
+    # Whoever changed it last may not approve it, even a supervisor.
     by_sam = await edit("sam", "Dear client, pay the council tax by 1 March, please.")
-    assert by_sam.status_code == 200 and by_sam.json()["status"] == "draft"
+    assert by_sam.status_code == 200 and by_sam.json()["edited_by"] == "sam@advice.example"
     assert (await client.post(f"{base}/release", headers=as_["ann"])).status_code == 409
     assert (await client.post(f"{base}/submit", headers=as_["ann"])).status_code == 200
     own_edit = await client.post(f"{base}/approve", json={}, headers=as_["sam"])
     assert own_edit.status_code == 403 and "themselves" in own_edit.json()["detail"]
     assert (await edit("ann", "Dear client, pay by 1 March.")).status_code == 409
-    # Another supervisor approves Sam's text; then it goes out, and stays as it went.
+    # Another supervisor approves Sam's text: approved, it is not edited; it goes out, and
+    # stays as it went.
     max_ = await org.accounts.directory.create_user(
         OPERATOR, email="max@advice.example", display_name="Max", role="supervisor",
         password=PASSWORD,
@@ -393,6 +391,8 @@ async def test_a_returned_letter_is_corrected_and_approved_again(web) -> None:  
     token = await org.accounts.tokens.create_personal(OPERATOR, max_.id, "tests")
     approved = await client.post(f"{base}/approve", json={}, headers=bearer(token.secret))
     assert approved.status_code == 200
+    after = await edit("ann", "Dear client, one more thing.")
+    assert after.status_code == 409 and "an approved letter is not edited" in after.json()["detail"]
     released = await client.post(f"{base}/release", headers=as_["ann"])
     assert released.json()["body"] == "Dear client, pay the council tax by 1 March, please."
     sent = await edit("ann", "Dear client, too late.")
@@ -400,7 +400,16 @@ async def test_a_returned_letter_is_corrected_and_approved_again(web) -> None:  
     edits = await org.accounts.audit.entries(case_id=case, action="cases.update")
     assert [(e["object_type"], e["object_id"], e["outcome"]) for e in edits] == [
         ("letter", str(letter), outcome)
-        for outcome in ("conflict", "denied", "rejected", "ok", "ok", "conflict", "conflict")
+        for outcome in (
+            "conflict",
+            "denied",
+            "rejected",
+            "ok",
+            "ok",
+            "conflict",
+            "conflict",
+            "conflict",
+        )
     ]
 
 

@@ -185,11 +185,13 @@ def test_erasing_a_case_leaves_nothing_behind(
         f"/cases/{case_a}/notes",
         json={"body": f"Client owes {creditor} on {reference}; send statements."},
     )
-    app.ok(
+    written = app.ok(
         "POST",
         f"/cases/{case_a}/letters",
         json={"notes": f"Owes {creditor} £2,000 (account {reference}). Client to call by 12/3."},
     )
+    edited = f"{written['body']}\nYour account {reference} is on hold."  # two versions kept
+    app.ok("PATCH", f"/cases/{case_a}/letters/{written['id']}", json={"body": edited})
     app.ok(
         "POST",
         f"/cases/{case_a}/assets",
@@ -226,6 +228,7 @@ def test_erasing_a_case_leaves_nothing_behind(
     assert receipt["reference"] == case_reference and receipt["client_erased"]
     assert receipt["rows"]["case_documents"] == 1 and receipt["rows"]["debts"] >= 1
     assert receipt["rows"]["letters"] == 1 and receipt["letters"] == 1
+    assert receipt["rows"]["letter_versions"] == 2
     assert receipt["rows"]["case_notes"] == 2 and receipt["rows"]["document_fields"] >= 3
     assert receipt["files"]["count"] == 2  # the file and its text, both encrypted
     assert receipt["search_index"]["passages"] > 0 and receipt["search_index"]["store_compacted"]

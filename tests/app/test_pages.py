@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -23,13 +25,18 @@ from rma.accounts.audit import AuditLog
 from rma.accounts.directory import Directory
 from rma.accounts.permissions import Actor
 from rma.app.pages.render import SECURITY_HEADERS
-from rma.cases.store import CaseStore
+from rma.cases.proposals import DocumentReading, PageRead
+from rma.cases.schema import NoteIn
+from rma.cases.store import CaseStore, Upload
+from rma.cases.vault import Vault
 from rma.db import Database
-from tests.app.conftest import App, running_app
+from rma.documents.sample_letters import sample_letters
+from tests.app.conftest import App, png, running_app
 from tests.support.accounts import PASSWORD
 
 OPERATOR = Actor("operator:tests", kind="operator", via="cli")
 CLIENT = "Philippa Quennell-Smyth"  # a name that must never reach a URL
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -294,3 +301,242 @@ def test_a_letter_goes_from_draft_to_approved_to_a_word_download_through_the_pag
     assert words[:2] == ["Dear Philippa,", "Thank you for meeting us."]
     assert "Northgate Bank: £2,400" in words and "Council" in words
     assert 'class="status status-sent">sent<' in adviser.get(f"/ui/cases/{case_id}").text
+
+
+# ---------------------------------------------------------------- what this part adds
+
+OWNER = Actor("adviser@advice.example", "adviser")
+
+
+async def on_the_store(app: App, work: Callable[[CaseStore], Awaitable[T]]) -> T:
+    """``work`` done straight on the case store of ``app``'s database (with its vault)."""
+    database = Database.from_settings(app.settings)
+    try:
+        return await work(CaseStore(database, Vault.from_settings(app.settings)))
+    finally:
+        await database.aclose()
+
+
+def test_a_documents_reading_status_is_told_page_by_page_without_its_text(app: App) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    pages = (PageRead(1, "Dear Philippa, SECRET-PAGE-TEXT", "text-layer", 1.0),
+             PageRead(2, "Balance £1,234.56", "tesseract", 0.91),
+             PageRead(3, "blurred words", "tesseract", 0.42))  # fmt: skip
+
+    async def add(store: CaseStore) -> int:
+        upload = Upload("letter.pdf", "application/pdf", 3)
+        return (await store.add_document(case_id, OWNER, b"%PDF- a letter", upload)).id
+
+    document_id = asyncio.run(on_the_store(app, add))
+    url = f"/cases/{case_id}/documents/{document_id}/status"
+    waiting = adviser.get(url).json()
+    assert (waiting["status"], waiting["done"], waiting["message"]) == (
+        "received",
+        False,
+        "waiting to be read (3 pages)",
+    )
+    assert waiting["page_status"] == []
+
+    async def read(store: CaseStore) -> None:
+        assert await store.start_reading(document_id) is not None
+        assert adviser.get(url).json()["message"] == "reading 3 pages"
+        await store.finish_reading(document_id, DocumentReading("other", pages, ()))
+
+    asyncio.run(on_the_store(app, read))
+    response = adviser.get(url)
+    found = response.json()
+    assert found["done"] and found["message"] == "read: 3 of 3 pages"
+    assert [p["message"] for p in found["page_status"]] == [
+        "page 1 of 3 read (text-layer, 100 %)",
+        "page 2 of 3 read (tesseract, 91 %)",
+        "page 3 of 3: OCR low confidence, 42 %: check it against the original",
+    ]
+    assert [p["low_confidence"] for p in found["page_status"]] == [False, False, True]
+    assert "SECRET-PAGE-TEXT" not in response.text and "1,234" not in response.text
+    # Another team's adviser may not follow it; the owner's read was a request like any.
+    other, _ = signed_in(app, "other")
+    assert other.get(url).status_code == 403
+    assert adviser.get(f"/cases/{case_id}/documents/{document_id + 1}/status").status_code == 404
+
+
+def test_a_failed_reading_says_why_in_its_status(app: App) -> None:
+    """The services are not running here: the upload is read, and fails, for real."""
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    files = {"file": ("letter.png", png(next(iter(sample_letters()))), "image/png")}
+    sent = adviser.post(f"/cases/{case_id}/documents", files=files,
+                        headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert sent.status_code == 202, sent.text
+    url = f"/cases/{case_id}/documents/{sent.json()['id']}/status"
+    deadline = time.monotonic() + 60
+    while not (found := adviser.get(url).json())["done"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert found["status"] == "failed"
+    assert found["message"].startswith("could not be read: cannot reach the doc-processor")
+
+
+def test_the_case_page_loads_the_upload_script_and_keeps_the_plain_form(app: App) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    html = adviser.get(f"/ui/cases/{case_id}").text
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*data-upload="([^"]+)"', html)
+    assert form and form.group(1) == f"/ui/cases/{case_id}/documents?csrf_token={csrf}"
+    assert form.group(2) == f"/cases/{case_id}/documents"
+    script = adviser.get("/ui/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "X-CSRF-Token" in script.text and "/status" in script.text
+    # Without the script, the form itself uploads and leads to the document's page.
+    files = {"file": ("letter.png", png(next(iter(sample_letters()))), "image/png")}
+    plain = adviser.post(form.group(1), files=files)
+    assert plain.status_code == 303
+    assert re.fullmatch(rf"/ui/cases/{case_id}/documents/\d+", plain.headers["location"])
+
+
+NOTES = (
+    "Appointment 3 March 2026. Client Philippa Quennell-Smyth attended. Debts: Northgate "
+    "Bank credit card £2,400. Client to send three months of payslips by 17 March 2026."
+)
+WRITTEN = (
+    "3 March 2026\n\nDear Philippa Quennell-Smyth,\n\nConfirmation of your advice\n\n"
+    "Thank you for talking to us today.\n\nYour debts\n- Northgate Bank: £2,400\n\n"
+    "What you need to do\n- Send us three months of payslips by 17 March 2026.\n\n"
+    "Best wishes,"
+)
+DETAILS = {
+    "appointment_date": "2026-03-03",
+    "debts": [{"creditor": "Northgate Bank", "amount": "2400.00"}],
+    "warnings": [],
+}
+
+
+def put_letter(app: App, case_id: int) -> int:
+    async def put(store: CaseStore) -> int:
+        note = await store.add_note(case_id, OWNER, NoteIn(body=NOTES))
+        letter = await store.add_letter(
+            case_id, OWNER, body=WRITTEN, details=DETAILS, note_id=note.id
+        )
+        return letter.id
+
+    return asyncio.run(on_the_store(app, put))
+
+
+def test_an_edited_letter_is_a_new_version_and_the_letter_checks_run_on_it_again(
+    app: App,
+) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    letter_id = put_letter(app, case_id)
+    edit = f"/ui/cases/{case_id}/letters/{letter_id}/edit"
+    assert f'href="{edit}"' in adviser.get(f"/ui/cases/{case_id}").text
+    page = adviser.get(edit)
+    assert page.status_code == 200 and "Not edited yet" in page.text
+    assert "Save the letter" in page.text and "Northgate Bank: £2,400" in page.text
+
+    # The adviser drops the debt, moves the deadline and adds a sum the notes do not have.
+    careless = WRITTEN.replace("- Northgate Bank: £2,400\n", "").replace(
+        "by 17 March 2026.", "soon, and pay £999."
+    )
+    saved = adviser.post(edit, data={"csrf_token": csrf, "body": careless.replace("\n", "\r\n")})
+    assert saved.status_code == 303 and saved.headers["location"] == edit + "#checks"
+    shown = text_of(adviser.get(edit).text)
+    assert "the debt to Northgate Bank of £2,400 is not in the letter" in shown
+    assert "the amount £999 in the letter is not in the notes" in shown
+    assert "is due by 17 March 2026 in the notes, but the letter does not give that date" in shown
+    assert (
+        "Version 2: adviser@advice.example" in shown
+        and "Version 1: adviser@advice.example" in shown
+    )
+    letter = adviser.get(f"/cases/{case_id}/letters/{letter_id}").json()
+    assert letter["body"] == careless and letter["edited_by"] == "adviser@advice.example"
+    codes = {w["code"] for w in letter["details"]["warnings"]}
+    assert codes == {"dropped_debt", "invented_amount", "dropped_deadline"}
+    versions = adviser.get(f"/cases/{case_id}/letters/{letter_id}/versions").json()["versions"]
+    assert [(v["number"], v["body"]) for v in versions] == [(1, WRITTEN), (2, careless)]
+    assert versions[0]["warnings"] == [] and len(versions[1]["warnings"]) == 3
+
+    # Put right through the JSON API (the same edit): the warnings go.
+    fixed = WRITTEN.replace("Thank you for talking", "Thanks again for talking")
+    patched = adviser.patch(f"/cases/{case_id}/letters/{letter_id}", json={"body": fixed},
+                            headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["details"]["warnings"] == []
+    assert "No warnings" in adviser.get(edit).text
+    assert (
+        len(adviser.get(f"/cases/{case_id}/letters/{letter_id}/versions").json()["versions"]) == 3
+    )
+
+
+def test_an_approved_letter_refuses_an_edit_and_a_returned_one_takes_it(app: App) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    letter_id = put_letter(app, case_id)
+    base = f"/ui/cases/{case_id}/letters/{letter_id}"
+    supervisor, their_csrf = signed_in(app, "supervisor")
+    assert adviser.post(f"{base}/submit", data={"csrf_token": csrf}).status_code == 303
+    busy = adviser.post(f"{base}/edit", data={"csrf_token": csrf, "body": "Dear Philippa"})
+    assert busy.status_code == 409 and "a supervisor has it for approval" in text_of(busy.text)
+    returned = supervisor.post(f"{base}/return", data={"csrf_token": their_csrf,
+                                                       "note": "say when"})  # fmt: skip
+    assert returned.status_code == 303
+    assert "Save the letter" in adviser.get(f"{base}/edit").text  # a draft again
+    changed = WRITTEN.replace("today", "on 3 March 2026")
+    assert (
+        adviser.post(f"{base}/edit", data={"csrf_token": csrf, "body": changed}).status_code == 303
+    )
+    assert adviser.post(f"{base}/submit", data={"csrf_token": csrf}).status_code == 303
+    assert supervisor.post(f"{base}/approve", data={"csrf_token": their_csrf}).status_code == 303
+    page = adviser.get(f"{base}/edit").text
+    assert "Save the letter" not in page and "an approved letter is not edited" in page
+    refused = adviser.post(f"{base}/edit", data={"csrf_token": csrf, "body": "Dear Philippa"})
+    assert refused.status_code == 409
+    assert f"letter {letter_id} is approved: an approved letter is not edited" in text_of(
+        refused.text
+    )
+    api = adviser.patch(f"/cases/{case_id}/letters/{letter_id}", json={"body": "Dear P"},
+                        headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert api.status_code == 409
+    letter = adviser.get(f"/cases/{case_id}/letters/{letter_id}").json()
+    assert (letter["status"], letter["body"]) == ("approved", changed)
+    # Another team's adviser reaches neither the page nor the edit.
+    other, other_csrf = signed_in(app, "other")
+    assert other.get(f"{base}/edit").status_code == 403
+    assert other.post(f"{base}/edit", data={"csrf_token": other_csrf,
+                                            "body": "x"}).status_code == 403  # fmt: skip
+    assert adviser.get(f"/ui/cases/{case_id}/letters/{letter_id + 1}/edit").status_code == 404
+
+
+def test_the_limits_page_says_when_the_manuals_could_not_be_checked_for_conflicts(
+    app: App,
+) -> None:
+    adviser, _ = signed_in(app, "adviser")
+    page = adviser.get("/ui/limits")
+    assert page.status_code == 200
+    assert "The manuals could not be checked for conflicts just now" in text_of(page.text)
+    assert "cannot reach the RAG service" in text_of(page.text)
+
+
+def test_the_dashboard_pages_the_cases_newest_activity_first(app: App) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    first = open_case(adviser, csrf, "Client 01")
+    for n in range(2, 31):
+        open_case(adviser, csrf, f"Client {n:02d}")
+
+    def listed(html: str) -> list[str]:
+        return re.findall(r"<td>(Client \d\d)</td>", html)
+
+    page_one = adviser.get("/").text
+    assert listed(page_one) == [f"Client {n:02d}" for n in range(30, 5, -1)]
+    assert "cases 1 to 25 of 30 (page 1 of 2)" in text_of(page_one)
+    assert 'href="/?page=2"' in page_one and "(30)" in page_one
+    page_two = adviser.get("/?page=2").text
+    assert listed(page_two)[0] == "Client 05"  # the 26th newest
+    assert listed(page_two) == ["Client 05", "Client 04", "Client 03", "Client 02", "Client 01"]
+    assert "cases 26 to 30 of 30 (page 2 of 2)" in text_of(page_two)
+    # Work on the oldest case brings it to the top.
+    added = adviser.post(f"/cases/{first}/notes", json={"body": "Rang the client."},
+                         headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert added.status_code == 201
+    assert listed(adviser.get("/").text)[0] == "Client 01"
+    assert "No cases on this page" in adviser.get("/?page=9").text
+    assert adviser.get("/?page=0").status_code == 422

@@ -33,8 +33,11 @@ TABLES = {
     # accounts (0003)
     "user_sessions", "service_accounts", "api_tokens", "organisation_settings",
     "letter_approvals", "audit_log", "audit_chain",
+    # letter versions (0004)
+    "letter_versions",
 }  # fmt: skip
-CASES_TABLES = TABLES - {
+ACCOUNTS_TABLES = TABLES - {"letter_versions"}
+CASES_TABLES = ACCOUNTS_TABLES - {
     "user_sessions", "service_accounts", "api_tokens", "organisation_settings",
     "letter_approvals", "audit_log", "audit_chain",
 }  # fmt: skip
@@ -62,6 +65,20 @@ def test_up_to_head_and_down_to_base(database_url: str) -> None:
     assert down.current is None and tables(urls) == set()
     again = migrate.upgrade(urls)  # and up again: the downgrade left nothing behind
     assert again.up_to_date and tables(urls) == TABLES
+
+
+def test_the_letter_versions_migration_goes_down_to_the_accounts(database_url: str) -> None:
+    urls = urls_for(database_url)
+    migrate.upgrade(urls)
+    assert migrate.downgrade(urls, "0003").current == "0003"
+    assert tables(urls) == ACCOUNTS_TABLES
+    engine = sync_engine(urls)
+    try:
+        indexes = {i["name"] for i in inspect(engine).get_indexes("cases")}
+    finally:
+        engine.dispose()
+    assert "ix_cases_updated_at" not in indexes
+    assert migrate.upgrade(urls).current == migrate.head() and tables(urls) == TABLES
 
 
 def test_the_accounts_migration_goes_down_to_the_cases(database_url: str) -> None:

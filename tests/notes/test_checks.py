@@ -7,11 +7,13 @@ from datetime import date
 import pytest
 
 from rma.notes.checks import (
+    check_edited_letter,
     check_letter,
     count_syllables,
     dropped_actions,
     grounded,
     invented_facts,
+    readable_part,
     reading_age,
 )
 from rma.notes.facts import NotesFacts
@@ -159,3 +161,39 @@ def test_model_drift_is_not_grounded(facts: NotesFacts) -> None:
     assert grounded("We will ask for breathing space for you.", facts)
     assert not grounded("Tour de France.", facts)
     assert not grounded("12:00:00.", facts)
+
+
+# ------------------------------------------------------------- an edited letter
+
+WRITTEN = {"appointment_date": APPOINTMENT.isoformat(),
+           "debts": [{"creditor": "Lowell", "amount": "4230.00"}]}  # fmt: skip
+
+
+def edited(letter: str, notes: str | None = None) -> list[str]:
+    return codes(
+        check_edited_letter(
+            letter,
+            sample("01") if notes is None else notes,
+            WRITTEN,
+            client_name="Jo Bloggs",
+            letter_date=LETTER_DATE,
+            reading_age_target=11,
+        )
+    )
+
+
+def test_an_edited_letter_is_checked_against_its_notes_and_its_debts() -> None:
+    assert edited(GOOD_LETTER.replace("Lowell for", "Lowell (£4,230) for")) == []
+    dropped = GOOD_LETTER.replace("- You owe £4,230 to Lowell for an old Vanquis card.\n", "")
+    assert "dropped_debt" in edited(dropped)
+    assert edited(GOOD_LETTER.replace("12 March 2025", "19 March 2025")) == [
+        "invented_date", "dropped_deadline",
+    ]  # fmt: skip
+    assert edited(GOOD_LETTER, notes="") == ["not_checked_against_notes"]
+
+
+def test_the_reading_age_of_an_edited_letter_leaves_out_its_address_and_sign_off() -> None:
+    part = readable_part(GOOD_LETTER)
+    assert part.startswith("\nConfirmation of your advice") and "Riverside" not in part
+    assert part.rstrip().endswith("by 12 March 2025.") and "Sam Patel" not in part
+    assert readable_part("No greeting, no sign-off.") == "No greeting, no sign-off."

@@ -11,9 +11,10 @@ of the text as it stands: a letter edited after approval must be approved again.
 ``letters_need_approval`` is an organisation setting (on by default); an admin changes
 it, and the change is audited like any other.
 
-A letter's text can be changed by hand while it is a draft, or once approved (it then
-goes back to draft): :meth:`rma.cases.store.CaseStore.edit_letter`. Whoever changed it
-last counts as its writer too, so they may not approve it either.
+A letter's text can be changed by hand only while it is a draft (a returned letter is
+one again; an approved letter is not edited): :meth:`rma.cases.store.CaseStore.
+edit_letter`. Whoever changed it last counts as its writer too, so they may not approve
+it either.
 
 What it refuses: approving one's own letter (written or last edited), deciding a letter
 that is not submitted, and releasing one that is not approved (``Conflict``, HTTP 409,

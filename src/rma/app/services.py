@@ -256,6 +256,11 @@ class Manuals(ServiceClient):
         found: dict[str, Any] = (await self.request("DELETE", f"/documents/{document_id}")).json()
         return found
 
+    async def limit_conflicts(self) -> Any:
+        """Figures the manuals state that the approved table does not hold for their
+        dates (``GET /limits/conflicts``): each with its passage (document, page, quote)."""
+        return (await self.request("GET", "/limits/conflicts")).json().get("conflicts", [])
+
     async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = (await self.request("POST", "/query", json=body)).json()
         return found

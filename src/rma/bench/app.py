@@ -2,6 +2,8 @@
 (seeded straight through the case store, with debts, budget lines, notes and letters,
 some waiting for confirmation or approval) on SQLite, each page requested in-process
 (ASGI, no network), with the JSON API's case list timed beside the pages as a baseline.
+The dashboard lists the cases a page at a time (``CASES_PER_PAGE``): its first and its
+last page are both timed.
 
 Times are the server's whole answer: the permission check, the audit entries every
 request writes, the queries and the template. Reported, never asserted.
@@ -18,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from rma import constants as C
 from rma.accounts.approvals import LetterApprovals
 from rma.accounts.directory import Directory
 from rma.accounts.permissions import Actor
@@ -109,9 +112,11 @@ async def measure(settings: Settings, seeded: dict[str, Any], calls: int) -> dic
     app = create(settings=settings)
     people, ids = seeded["people"], seeded["case_ids"]
     case_id = ids[len(ids) // 4 * 2]  # one of the adviser's own (every other case)
+    last = max(1, -(-len(ids) // C.CASES_PER_PAGE))
     targets = [
-        (f"dashboard (adviser: {(len(ids) + 1) // 2} cases)", "adviser", "/"),
-        (f"dashboard (supervisor: {len(ids)} cases)", "supervisor", "/"),
+        (f"dashboard (adviser: {(len(ids) + 1) // 2} cases, page 1)", "adviser", "/"),
+        (f"dashboard (supervisor: {len(ids)} cases, page 1)", "supervisor", "/"),
+        (f"dashboard (supervisor: {len(ids)} cases, last page)", "supervisor", f"/?page={last}"),
         ("case page", "adviser", f"/ui/cases/{case_id}"),
         ("limits", "adviser", "/ui/limits"),
         ("audit log (200 entries)", "admin", "/ui/admin/audit"),

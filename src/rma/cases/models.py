@@ -142,7 +142,9 @@ class Case(Base):
     closed_on: Mapped[date | None] = mapped_column(Date, index=True)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The case's last activity (a change to it, or a note, letter, document or debt
+    # added): the dashboard lists the newest first (index: migration 0004).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     client: Mapped[Client] = relationship(lazy="joined")
     circumstances: Mapped[Circumstances | None] = relationship(
@@ -382,6 +384,25 @@ class Letter(Base):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class LetterVersion(Base):
+    """One wording of a letter, kept when an adviser edits it (migration 0004): version 1
+    is the text as first written, each edit the next, with who wrote it, when, and the
+    warnings the letter checks found in that text. The letter holds the newest."""
+
+    __tablename__ = "letter_versions"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(254))
+    written_by_id: Mapped[int | None] = mapped_column(Integer)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
 # Every table of a case, children first: the order erasure deletes and counts them in.
 CASE_TABLES: tuple[type[Base], ...] = (
     DebtFigure,
@@ -390,6 +411,7 @@ CASE_TABLES: tuple[type[Base], ...] = (
     CaseDocument,
     BudgetLine,
     Asset,
+    LetterVersion,
     Letter,
     CaseNote,
     Circumstances,

@@ -38,6 +38,7 @@ from rma.cases.models import (
     DebtFigure,
     DocumentField,
     Letter,
+    LetterVersion,
 )
 from rma.cases.priority import classify
 from rma.cases.proposals import DocumentReading, PageRead, ProposedFigures, propose, same_debt
@@ -56,12 +57,20 @@ from rma.cases.vault import Vault
 from rma.db.base import Base
 from rma.db.engine import Database
 from rma.errors import ConfigError, Conflict, InputError, NotFound
+from rma.text import iso_date
 
 M = TypeVar("M", bound=Base)
 REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 REFERENCE_TRIES = 5
-# A letter's text changes only while no supervisor has it and it has not gone out.
-EDITABLE_LETTERS = ("draft", "approved")
+# A letter's text changes only as a draft (a returned letter is one again): not while a
+# supervisor has it, and not once approved (the approval is of that text) or sent.
+EDITABLE_LETTERS = ("draft",)
+NOT_EDITABLE = {
+    "submitted": "a supervisor has it for approval; ask them to return it first",
+    "approved": "an approved letter is not edited (the approval is of its text); write a "
+    "new letter from the notes instead",
+    "sent": "it has gone to the client; write a new letter instead",
+}
 # A reading started this long ago belongs to a process that stopped: claim it again.
 STALE_READING_SECONDS = 2 * C.SERVICE_TIMEOUT
 # The figures of a debt and the columns that hold them.
@@ -192,6 +201,42 @@ class CaseStore:
         async with self.database.session() as session:
             return list((await session.scalars(query)).unique())
 
+    async def cases_page(
+        self,
+        *,
+        status: str | None = None,
+        visible_to: tuple[int | None, int | None] | None = None,
+        page: int = 1,
+        per_page: int = C.CASES_PER_PAGE,
+    ) -> tuple[list[Case], int]:
+        """One page of cases, newest activity first (``visible_to`` as in :meth:`cases`),
+        and how many there are in all."""
+        query = _visible(select(Case), visible_to)
+        counted = _visible(select(func.count()).select_from(Case), visible_to)
+        if status:
+            query, counted = (
+                query.where(Case.status == status),
+                counted.where(Case.status == status),
+            )
+        query = (
+            query.order_by(Case.updated_at.desc(), Case.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        async with self.database.session() as session:
+            total = int(await session.scalar(counted) or 0)
+            return list((await session.scalars(query)).unique()), total
+
+    async def references(self, case_ids: Sequence[int]) -> dict[int, str]:
+        """Each case's reference, by id (for lists that name cases on other pages)."""
+        if not case_ids:
+            return {}
+        async with self.database.session() as session:
+            found = await session.execute(
+                select(Case.id, Case.reference).where(Case.id.in_(set(case_ids)))
+            )
+            return {case_id: reference for case_id, reference in found}
+
     async def case(self, case_id: int) -> Case:
         async with self.database.session() as session:
             return await _case(session, case_id)
@@ -254,6 +299,7 @@ class CaseStore:
         digest = hashlib.sha256(data).hexdigest()
         async with self.database.session() as session:
             case = await _case(session, case_id)
+            case.updated_at = now()
             same = await session.scalar(
                 select(CaseDocument.id).where(
                     CaseDocument.case_id == case_id, CaseDocument.sha256 == digest
@@ -370,6 +416,7 @@ class CaseStore:
         async with self.database.session() as session:
             document = await session.get_one(CaseDocument, document_id)
             case = await session.get_one(Case, document.case_id)
+            case.updated_at = now()
             location = Vault.location(case.key, document.key, "text")
             pages = json.dumps([p.as_dict() for p in reading.pages]).encode()
             await asyncio.to_thread(self.vault.write, location, pages)
@@ -529,7 +576,7 @@ class CaseStore:
             if column in values
         ]
         async with self.database.session() as session:
-            await _case(session, case_id)
+            (await _case(session, case_id)).updated_at = stamp
             session.add(debt)
             await _commit(session)
         return await self.debt(case_id, debt.id)
@@ -565,6 +612,7 @@ class CaseStore:
                         )
                 proposal.decision_note = (f"applied to debt {target.id}. {note}").strip()
             _apply(target, fixed, actor, stamp)
+            (await _case(session, case_id)).updated_at = stamp
             if not target.creditor:
                 raise InputError("the debt has no creditor: give one in the corrections")
             await _commit(session)
@@ -661,33 +709,71 @@ class CaseStore:
         )  # fmt: skip
 
     async def edit_letter(
-        self, case_id: int, letter_id: int, actor: Actor, changes: LetterEdit
+        self,
+        case_id: int,
+        letter_id: int,
+        actor: Actor,
+        changes: LetterEdit,
+        warnings: Sequence[dict[str, Any]] = (),
+        checked: dict[str, Any] | None = None,
     ) -> Letter:
-        """Change a letter's text by hand. A draft stays a draft; an approved letter goes
-        back to draft (its approval was of the old text). A letter with a supervisor
-        (submitted) or already sent cannot change: Conflict says why."""
+        """Change a draft letter's text by hand (a returned letter is a draft again), kept
+        as a new version: who, when, and the ``warnings`` the letter checks found in the
+        new text (``checked``: what they compared, kept in the letter's details). The text
+        as first written is kept as version 1. A letter a supervisor has (submitted),
+        approved or sent cannot change: Conflict says why."""
         letter = await self.letter(case_id, letter_id)
         if changes.body == letter.body:
             return letter
+        stamp = now()
         async with self.database.session() as session:
+            details = {**(letter.details or {}), "warnings": list(warnings)}
+            if checked is not None:
+                details["checked"] = checked
             changed = await session.execute(
                 update(Letter)
                 .where(Letter.id == letter_id, Letter.status.in_(EDITABLE_LETTERS))
-                .values(body=changes.body, status="draft", edited_by=actor.name,
-                        edited_by_id=actor.id, edited_at=now())
+                .values(body=changes.body, details=details, edited_by=actor.name,
+                        edited_by_id=actor.id, edited_at=stamp)
             )  # fmt: skip
             if changed.rowcount != 1:  # type: ignore[attr-defined]
                 status = await session.scalar(select(Letter.status).where(Letter.id == letter_id))
-                raise Conflict(
-                    f"letter {letter_id} is {status}: "
-                    + (
-                        "a supervisor has it for approval; ask them to return it first"
-                        if status == "submitted"
-                        else "it has gone to the client; write a new letter instead"
+                raise Conflict(f"letter {letter_id} is {status}: " + NOT_EDITABLE.get(
+                    str(status), "it cannot be edited"))  # fmt: skip
+            kept = await session.scalar(
+                select(func.max(LetterVersion.number)).where(LetterVersion.letter_id == letter_id)
+            )
+            if kept is None:  # the first edit: keep the text as it was written
+                session.add(
+                    LetterVersion(
+                        case_id=case_id, letter_id=letter_id, number=1, body=letter.body,
+                        written_by=letter.edited_by or letter.created_by, written_by_id=None,
+                        written_at=letter.edited_at or letter.created_at,
+                        warnings=list((letter.details or {}).get("warnings", [])),
                     )
+                )  # fmt: skip
+                kept = 1
+            session.add(
+                LetterVersion(
+                    case_id=case_id, letter_id=letter_id, number=kept + 1, body=changes.body,
+                    written_by=actor.name, written_by_id=actor.id, written_at=stamp,
+                    warnings=list(warnings),
                 )
+            )  # fmt: skip
+            (await _case(session, case_id)).updated_at = stamp
             await _commit(session)
         return await self.letter(case_id, letter_id)
+
+    async def letter_versions(self, case_id: int, letter_id: int) -> list[LetterVersion]:
+        """A letter's versions, oldest first (none until it is first edited)."""
+        await self.letter(case_id, letter_id)
+        async with self.database.session() as session:
+            found = await session.scalars(
+                select(LetterVersion)
+                .where(LetterVersion.letter_id == letter_id)
+                .order_by(LetterVersion.number)
+            )
+            return list(found)
 
     # ------------------------------------------------------------------ work waiting
 
@@ -723,11 +809,11 @@ class CaseStore:
             deadlines = [
                 Deadline(due, case_id, "document", document_id, "the deadline a document states")
                 for case_id, document_id, value in stated
-                if (due := _iso_date(value)) is not None and due >= today
+                if (due := iso_date(value)) is not None and due >= today
             ]
             for case_id, letter_id, details in given:
                 for action in (details or {}).get("your_actions", []):
-                    due = _iso_date(action.get("due"))
+                    due = iso_date(action.get("due"))
                     if due is not None and due >= today:
                         what = str(action.get("action") or "an action the letter gives")
                         deadlines.append(Deadline(due, case_id, "letter", letter_id, what))
@@ -756,7 +842,7 @@ class CaseStore:
 
     async def _add(self, case_id: int, row: M) -> M:
         async with self.database.session() as session:
-            await _case(session, case_id)
+            (await _case(session, case_id)).updated_at = now()
             row.case_id = case_id  # type: ignore[attr-defined]
             session.add(row)
             await _commit(session)
@@ -786,13 +872,6 @@ def _visible(query: Select[Any], visible_to: tuple[int | None, int | None] | Non
     adviser_id, team_id = visible_to
     mine = Case.adviser_id == adviser_id
     return query.where(mine | (Case.team_id == team_id) if team_id is not None else mine)
-
-
-def _iso_date(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 async def _case(session: AsyncSession, case_id: int) -> Case:

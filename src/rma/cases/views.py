@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from rma import constants as C
 from rma.cases.kinds import DEBT_KINDS
 from rma.cases.models import (
     SENSITIVE,
@@ -19,6 +20,7 @@ from rma.cases.models import (
     DebtFigure,
     DocumentField,
     Letter,
+    LetterVersion,
 )
 from rma.cases.schema import CircumstancesUpdate
 from rma.text import format_pence
@@ -123,6 +125,47 @@ def document_view(document: CaseDocument, *, with_fields: bool = True) -> dict[s
     if with_fields:
         out["fields"] = [field_view(f) for f in document.fields]
     return out
+
+
+def reading_view(document: CaseDocument, pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """How a document's reading stands, page by page, in words: for the upload's progress
+    on the case page. ``pages``: what the doc-processor read (empty until it has); only
+    each page's method and confidence are shown, never its text."""
+    status, total = document.status, document.pages or len(pages)
+    of = f" of {len(pages)}" if pages else ""
+    page_status = []
+    for page in pages:
+        confidence = page.get("confidence")
+        shown = "" if confidence is None else f", {round(confidence * 100)} %"
+        low = confidence is not None and confidence < C.LOW_PAGE_CONFIDENCE
+        readable = bool(str(page.get("text") or "").strip())
+        where = f"page {page['number']}{of}"
+        if not readable:
+            message = f"{where}: no readable text"
+        elif low:
+            message = f"{where}: OCR low confidence{shown}: check it against the original"
+        else:
+            message = f"{where} read ({page.get('method') or 'read'}{shown})"
+        page_status.append({"number": page["number"], "method": page.get("method"),
+                            "confidence": confidence, "low_confidence": low,
+                            "readable": readable, "message": message})  # fmt: skip
+    many = f"{total} page{'s' if total != 1 else ''}" if total else "its pages"
+    message = {
+        "received": f"waiting to be read ({many})",
+        "processing": f"reading {many}",
+        "processed": f"read: {len(pages)}{of} page{'s' if len(pages) != 1 else ''}",
+        "failed": f"could not be read: {document.status_detail or 'no reason given'}",
+    }[status]
+    return {
+        "id": document.id,
+        "status": status,
+        "done": status in ("processed", "failed"),
+        "message": message,
+        "pages": total,
+        "pages_read": len(pages),
+        "page_status": page_status,
+        "warnings": document.warnings if status == "processed" else [],
+    }
 
 
 def figure_view(found: DebtFigure) -> dict[str, Any]:
@@ -233,4 +276,14 @@ def letter_view(letter: Letter) -> dict[str, Any]:
         "created_at": _iso(letter.created_at),
         "edited_by": letter.edited_by,
         "edited_at": _iso(letter.edited_at),
+    }
+
+
+def letter_version_view(version: LetterVersion) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "body": version.body,
+        "written_by": version.written_by,
+        "written_at": _iso(version.written_at),
+        "warnings": version.warnings,
     }

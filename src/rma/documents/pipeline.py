@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from rma import constants as C
 from rma.documents.classify import MODEL_TEXT_CHARS as CLASSIFY_CHARS
 from rma.documents.classify import Classification, ClassificationRecord, DocType, classify
 from rma.documents.fields import MODEL_TEXT_CHARS as FIELDS_CHARS
@@ -37,7 +38,7 @@ from rma.ocr.pdf import PAGE_CONCURRENCY
 from rma.ocr.workers import document_budget, workers
 
 # A page read with less confidence than this gets a warning to check it by eye.
-LOW_CONFIDENCE = 0.6
+LOW_CONFIDENCE = C.LOW_PAGE_CONFIDENCE
 
 
 @dataclass

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from rma.notes.facts import (
     NoteAction,
@@ -22,7 +23,7 @@ from rma.notes.facts import (
     known_creditors_in,
     words,
 )
-from rma.text import MONTHS, find_amounts, find_dates, format_date, format_money
+from rma.text import MONTHS, find_amounts, find_dates, format_date, format_money, iso_date
 
 # A notes action counts as present when one line of the letter carries this share of
 # its key words (after shorthand is spelt out): "send SFS" ~ "Send us your Standard
@@ -280,3 +281,64 @@ def check_letter(
         measured = reading_age(letter if readable_text is None else readable_text)
         warnings += check_reading_age(measured, reading_age_target)
     return warnings
+
+
+# ------------------------------------------------------------- an edited letter
+
+# Where a letter's greeting and sign-off lines are: the reading age is of what lies between.
+_GREETING = re.compile(r"^\s*Dear\b", re.IGNORECASE)
+_SIGN_OFF = re.compile(r"^\s*(best wishes|yours sincerely|yours faithfully|kind regards)\b", re.I)
+
+
+def readable_part(letter: str) -> str:
+    """The part of a letter a client reads for meaning: after the greeting, before the
+    sign-off (the whole text when it has neither)."""
+    lines = letter.splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if _GREETING.match(line)), 0)
+    end = next((i for i in range(len(lines) - 1, start - 1, -1) if _SIGN_OFF.match(lines[i])),
+               len(lines))  # fmt: skip
+    return "\n".join(lines[start:end])
+
+
+def check_edited_letter(
+    letter: str,
+    notes: str | None,
+    written: dict[str, Any],
+    *,
+    client_name: str,
+    letter_date: date,
+    reading_age_target: float,
+    checked: dict[str, int] | None = None,
+) -> list[LetterWarning]:
+    """The checks a written letter had, run again on text an adviser edited: nothing
+    invented (against the ``notes`` it was written from), every action, deadline and debt
+    of the notes still there, and the reading age. ``written``: what the notes service
+    returned with the letter (its appointment date and debts). Without the notes, only
+    the reading age can be checked, and a warning says so."""
+    measured = reading_age(readable_part(letter))
+    if not notes:
+        return [
+            LetterWarning(
+                "not_checked_against_notes",
+                "this letter was not written from notes on the case, so nothing in it could "
+                "be checked against them",
+            ),
+            *check_reading_age(measured, reading_age_target),
+        ]
+    appointment = iso_date(written.get("appointment_date")) or letter_date
+    facts = NotesFacts.read(notes, appointment, [client_name])
+    debts = [
+        (str(d["creditor"]), str(d["amount"]) if d.get("amount") else None)
+        for d in written.get("debts", [])
+        if isinstance(d, dict) and d.get("creditor")
+    ]
+    return check_letter(
+        letter,
+        facts,
+        creditors=[creditor for creditor, _ in debts],
+        debts=debts,
+        allowed_dates={letter_date, appointment},
+        reading_age_target=reading_age_target,
+        readable_text=readable_part(letter),
+        checked=checked,
+    )

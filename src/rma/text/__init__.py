@@ -8,7 +8,7 @@ beneath it, so every layer above may use it. Values are exact (``Decimal`` pound
 - money: :func:`parse_money`, :func:`find_amounts`, :func:`find_money`,
   :func:`currency_tokens`, :func:`read_misread_amount`, :func:`to_pence`,
   :func:`format_money`, :func:`format_pence`
-- dates: :func:`find_dates`, :func:`parse_date`, :func:`resolve_year`,
+- dates: :func:`find_dates`, :func:`parse_date`, :func:`iso_date`, :func:`resolve_year`,
   :func:`read_period`, :func:`relative_dates`, :func:`format_date`, :data:`MONTHS`,
   :data:`MONTH_NAMES`, :data:`WEEKDAYS`,
   :func:`ordinal`, :func:`ordinal_day`
@@ -26,6 +26,7 @@ from rma.text.dates import (
     Period,
     find_dates,
     format_date,
+    iso_date,
     ordinal,
     ordinal_day,
     parse_date,
@@ -74,6 +75,7 @@ __all__ = [
     "format_date",
     "format_money",
     "format_pence",
+    "iso_date",
     "ordinal",
     "ordinal_day",
     "parse_date",

@@ -246,6 +246,14 @@ def parse_date(text: str, reference: date | None = None) -> date | None:
     return None
 
 
+def iso_date(value: object) -> date | None:
+    """A date stored as ``YYYY-MM-DD`` (JSON, a form), or None when absent or not one."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def format_date(value: date) -> str:
     """``12 March 2025``: how RMA writes a date."""
     return f"{value.day} {MONTH_NAMES[value.month]} {value.year}"

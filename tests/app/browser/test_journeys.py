@@ -21,7 +21,12 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from rma import constants as C
 from rma.accounts.audit import AuditLog
+from rma.accounts.directory import Directory
+from rma.accounts.permissions import Actor
+from rma.cases.schema import ClientDetails, NewCase
+from rma.cases.store import CaseStore
 from rma.db import Database
 from rma.documents.sample_letters import SampleLetter, sample_letters
 from rma.text import format_money
@@ -45,16 +50,69 @@ def money(value: str) -> str:
     return format_money(Decimal(value))
 
 
-def wait_until_read(browser: Browser, timeout: float = 600) -> None:
-    """Reload the document's page until its reading has finished."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = browser.text("dl.facts dd")
-        if status.startswith(("processed", "failed")):
-            return
-        time.sleep(1)
-        browser.driver.refresh()
-    raise TimeoutError("the document was not read in time")
+def drop_and_follow(browser: Browser, upload: Path, timeout: float = 600) -> int:
+    """Drop ``upload`` on the case page's drop zone (the file handed to the page through
+    its file field, as a person's drag would hand it over), see the upload's progress and
+    then the reading page by page, until the page says it is done; the document's id."""
+    browser.find("#file").send_keys(str(upload))
+    dropped = browser.driver.execute_script(
+        "const files = new DataTransfer();"
+        "files.items.add(document.getElementById('file').files[0]);"
+        "return document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', "
+        "{dataTransfer: files, bubbles: true, cancelable: true}));"
+    )
+    assert dropped is False  # the page's script took the drop (and cancelled the default)
+    assert browser.path.startswith("/ui/cases/")  # no page load: the script sends it
+    _wait_for(browser, lambda: browser.find("#upload-progress").get_attribute("value") == "100")
+    _wait_for(browser, lambda: browser.find(".upload-panel").get_attribute("data-done"), timeout)
+    status = browser.text("#upload-status")
+    assert "read: 1 of 1 page" in status, status
+    pages = [e.text for e in browser.all("#upload-pages li")]
+    assert len(pages) == 1 and pages[0].startswith("page 1 of 1"), pages
+    return int(browser.find(".upload-panel").get_attribute("data-done"))
+
+
+# A sentence the adviser adds to the letter, and a sum the notes do not have.
+ADDED = "Please ring us if anything changes before then."
+INVENTED = "£123,456"
+
+
+def edit_the_letter(browser: Browser, case_id: int, letter_id: int) -> None:
+    """Edit the draft before it is submitted: a sum the notes do not have is caught by
+    the checks run again on the edited text, then taken out; both wordings are versions."""
+    from selenium.webdriver.common.keys import Keys
+
+    browser.find(f"a[href='/ui/cases/{case_id}/letters/{letter_id}/edit']").click()
+    _wait_for(browser, lambda: browser.path == f"/ui/cases/{case_id}/letters/{letter_id}/edit")
+    assert "Not edited yet" in browser.text()
+    written = browser.find("#letter-body").get_attribute("value")
+    box = browser.find("#letter-body")
+    box.send_keys(Keys.CONTROL, Keys.END)
+    box.send_keys(f"\n{ADDED} It will cost you {INVENTED}.")
+    browser.press("Save the letter")
+    checks = browser.text("#checks")
+    assert f"the amount {INVENTED} in the letter is not in the notes" in checks, checks
+    assert "Version 2: adviser@advice.example" in browser.text()
+    browser.check("letter")
+    box = browser.find("#letter-body")
+    box.clear()
+    box.send_keys(f"{written}\n{ADDED}")
+    browser.press("Save the letter")
+    assert INVENTED not in browser.text("#checks")
+    assert "Version 3: adviser@advice.example" in browser.text()
+    assert ADDED in browser.find("#letter-body").get_attribute("value")
+    # Usable on a phone's width too.
+    browser.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        width = browser.driver.execute_script("return document.documentElement.scrollWidth")
+        viewport = browser.driver.execute_script("return document.documentElement.clientWidth")
+        assert width <= viewport, (width, viewport)
+        browser.check("narrow-letter")
+    finally:
+        browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def new_case(browser: Browser, name: str) -> int:
@@ -78,10 +136,11 @@ def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_superviso
 
     upload = tmp_path / "creditor-letter.png"
     upload.write_bytes(png(letter))
-    browser.find("#file").send_keys(str(upload))
-    browser.press("Upload")
-    assert "/documents/" in browser.path
-    wait_until_read(browser)
+    document_id = drop_and_follow(browser, upload)
+    assert "creditor-letter.png" in browser.text("#document-list")  # refreshed in place
+    assert "processed" in browser.text("#document-list")
+    browser.find(f"#upload-status a[href='/ui/cases/{case_id}/documents/{document_id}']").click()
+    _wait_for(browser, lambda: browser.path == f"/ui/cases/{case_id}/documents/{document_id}")
     assert browser.text("dl.facts dd").startswith("processed"), browser.text()
     fields = {
         row.find_element(browser.by.CSS_SELECTOR, "th").text: row
@@ -123,7 +182,9 @@ def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_superviso
     letter_id = int(letter_box.get_attribute("id").removeprefix("letter-"))
     assert "draft" in browser.text(f"#letter-{letter_id} h3")
     assert "Jo Sample" in browser.text(f"#letter-{letter_id} pre")
+    edit_the_letter(browser, case_id, letter_id)
     browser.press(f"Submit letter {letter_id} for approval")
+    assert browser.path.startswith(f"/ui/cases/{case_id}")
     assert "submitted" in browser.text(f"#letter-{letter_id} h3")
     assert "Waiting for a supervisor" in browser.text(f"#letter-{letter_id}")
     browser.sign_out()
@@ -148,7 +209,7 @@ def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_superviso
         time.sleep(0.2)
     assert saved.exists(), list(browser.driver.downloads.iterdir())
     words = "\n".join(p.text for p in Document(str(saved)).paragraphs)
-    assert "Jo Sample" in words
+    assert "Jo Sample" in words and ADDED in words  # the edited wording went out
 
 
 def test_an_adviser_cannot_open_another_teams_case(browser: Browser, web: Web) -> None:
@@ -212,9 +273,13 @@ def test_the_keyboard_alone_signs_in_and_opens_a_case(browser: Browser) -> None:
     assert browser.text("h1").endswith("Kim Keys")
 
 
-def test_the_pages_are_usable_at_320_pixels_wide(browser: Browser) -> None:
+def test_the_pages_are_usable_at_320_pixels_wide(browser: Browser, web: Web) -> None:
+    # More cases than a dashboard page holds, so the dashboard shows its pages too.
+    asyncio.run(more_cases(web, C.CASES_PER_PAGE + 1))
     browser.sign_in("adviser")
     case_id = new_case(browser, "Nat Narrow")
+    browser.go("/?page=2")
+    assert "(page 2 of" in browser.text() and "Previous page" in browser.text()
     # A phone's width (a desktop window cannot be made this narrow): 320 CSS pixels.
     browser.driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
@@ -320,6 +385,22 @@ def test_an_admin_uploads_a_manual_and_an_adviser_opens_the_page_an_answer_cites
     _wait_for(browser, lambda: browser.path.endswith("/delete"))
     browser.press("Delete this manual")
     assert "bankruptcy.pdf" not in browser.text("tbody")
+
+
+async def more_cases(web: Web, count: int) -> None:
+    """``count`` cases opened by the adviser straight through the case store."""
+    database = Database.from_settings(web.app.settings)
+    try:
+        directory = Directory(database, web.app.settings)
+        adviser = next(u for u in await directory.users() if u.email == web.people["adviser"])
+        actor = Actor(adviser.email, "adviser", adviser.id, adviser.team_id)
+        store = CaseStore(database, None)
+        for n in range(count):
+            client = ClientDetails.model_validate({"name": f"Paged Client {n:02d}"})
+            await store.create_case(actor, NewCase(client=client, adviser_id=adviser.id,
+                                                   team_id=adviser.team_id))  # fmt: skip
+    finally:
+        await database.aclose()
 
 
 def _wait_for(browser: Browser, condition: object, timeout: float = 60) -> None:

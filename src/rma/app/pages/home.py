@@ -1,13 +1,15 @@
-"""Signing in and out, and the dashboard: my cases, deadlines coming up, letters waiting
-for a supervisor's approval, documents whose figures wait to be confirmed."""
+"""Signing in and out, and the dashboard: my cases (a page at a time, newest activity
+first), deadlines coming up, letters waiting for a supervisor's approval, documents whose
+figures wait to be confirmed."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from rma import constants as C
 from rma.accounts.permissions import ALL, Actor, case_reach
 from rma.accounts.web import check_assignment, note_object, permit, sign_in, sign_out
 from rma.app.actor import CaseOpener
@@ -18,6 +20,7 @@ from rma.cases.views import case_line
 from rma.errors import InputError, TooManyAttempts
 
 routes = APIRouter(include_in_schema=False)
+DEADLINES_SHOWN = 20
 
 SignInPage = Annotated[Actor, Depends(permit("session.login"))]
 SigningOut = Annotated[Actor, Depends(permit("session.logout"))]
@@ -25,16 +28,31 @@ SignedIn = Annotated[Actor, Depends(permit("session.read"))]
 
 
 @routes.get("/")
-async def dashboard(request: Request, store: StoreDep, actor: SignedIn) -> HTMLResponse:
-    """The dashboard (an anonymous visitor gets the sign-in page instead)."""
+async def dashboard(
+    request: Request,
+    store: StoreDep,
+    actor: SignedIn,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The dashboard (an anonymous visitor gets the sign-in page instead): open cases a
+    page at a time, newest activity first, and the work waiting across all of them."""
     reach = case_reach(actor)
-    cases, work = [], None
+    cases, work, total, names = [], None, 0, {}
     if reach is not None:
         visible = None if reach is ALL else (actor.id, actor.team_id)
-        cases = [case_line(c) for c in await store.cases(status="open", visible_to=visible)]
+        found, total = await store.cases_page(
+            status="open", visible_to=visible, page=page_number, per_page=C.CASES_PER_PAGE
+        )
+        cases = [case_line(c) for c in found]
         work = await store.worklist(visible_to=visible)
-    names = {c["id"]: c for c in cases}
-    return page(request, "dashboard.html", cases=cases, work=work, names=names)
+        # The cases the work lists name, wherever they are in the pages.
+        named = [d.case_id for d in work.deadlines[:DEADLINES_SHOWN]]
+        named += [*work.proposed_debts, *(case_id for case_id, _ in work.letters_submitted)]
+        names = await store.references(named)
+    pages = max(1, -(-total // C.CASES_PER_PAGE))
+    return page(request, "dashboard.html", cases=cases, work=work, names=names, total=total,
+                page_number=page_number, pages=pages, per_page=C.CASES_PER_PAGE,
+                deadlines_shown=DEADLINES_SHOWN)  # fmt: skip
 
 
 @routes.get(f"{PAGE_PREFIX}/sign-in")

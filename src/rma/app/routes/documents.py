@@ -17,7 +17,7 @@ from rma.app.actor import CaseEditor, CaseReader, record_access
 from rma.app.deps import AppState, StateDep, StoreDep, get_state
 from rma.cases.models import CaseDocument
 from rma.cases.store import Upload
-from rma.cases.views import debt_view, document_view
+from rma.cases.views import debt_view, document_view, reading_view
 from rma.documents.validation import ACCEPTED, check_upload
 from rma.errors import Conflict
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
@@ -73,6 +73,19 @@ async def read_document(
     await record_access(request, actor, "document.fields", case_id, document_id)
     proposals = [d for d in await store.debts(case_id) if d.document_id == document_id]
     return {**document_view(document), "debts": [debt_view(d) for d in proposals]}
+
+
+@routes.get("/{document_id}/status")
+async def reading_status(
+    case_id: int, document_id: int, store: StoreDep, _: CaseReader
+) -> dict[str, Any]:
+    """How its reading stands, page by page (method, confidence, low confidence, no
+    text), in words: what the case page polls after an upload. No text or field of the
+    document is in it."""
+    document = await store.document(case_id, document_id)
+    done = document.status == "processed"
+    pages = await store.document_pages(case_id, document_id) if done else []
+    return reading_view(document, pages)
 
 
 @routes.get("/{document_id}/text")

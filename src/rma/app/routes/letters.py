@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -13,8 +14,11 @@ from rma.app.deps import AppState, StateDep, StoreDep
 from rma.cases.models import Debt, Letter
 from rma.cases.proposals import same_debt
 from rma.cases.schema import DebtDetails, LetterEdit, NoteIn
-from rma.cases.views import debt_view, letter_view, note_view
+from rma.cases.views import debt_view, letter_version_view, letter_view, note_view
+from rma.config import Settings
 from rma.errors import InputError
+from rma.notes.checks import check_edited_letter
+from rma.service.app import SettingsDep
 
 routes = APIRouter(prefix="/cases/{case_id}", tags=["notes and letters"])
 
@@ -96,11 +100,55 @@ async def list_letters(
 
 @routes.patch("/letters/{letter_id}")
 async def edit_letter(
-    case_id: int, letter_id: int, body: LetterEdit, store: StoreDep, actor: CaseEditor
+    case_id: int,
+    letter_id: int,
+    body: LetterEdit,
+    state: StateDep,
+    settings: SettingsDep,
+    actor: CaseEditor,
 ) -> dict[str, Any]:
-    """Change a letter's text (a draft, or an approved letter, which goes back to draft
-    to be approved again); refused (409) while a supervisor has it or once it is sent."""
-    return letter_view(await store.edit_letter(case_id, letter_id, actor, body))
+    """Change a draft letter's wording (a returned letter is a draft again): kept as a new
+    version (who, when), with the letter checks run again on the new text and their
+    warnings in ``details.warnings``. Refused (409) while a supervisor has it, once it is
+    approved and once it is sent."""
+    letter = await revise_letter(state, settings, case_id, letter_id, actor, body)
+    return letter_view(letter)
+
+
+async def revise_letter(
+    state: AppState,
+    settings: Settings,
+    case_id: int,
+    letter_id: int,
+    actor: Actor,
+    edit: LetterEdit,
+) -> Letter:
+    """A letter with its wording edited by hand, saved as a new version once the checks
+    a written letter gets (nothing invented, every action, deadline and debt of its notes
+    there, the reading age) have run on the new text (for the API and the pages)."""
+    store = state.store
+    letter = await store.letter(case_id, letter_id)
+    case = await store.case(case_id)
+    notes = (await store.note(case_id, letter.note_id)).body if letter.note_id else None
+    checked: dict[str, int] = {}
+    found = await asyncio.to_thread(
+        check_edited_letter, edit.body, notes, letter.details or {},
+        client_name=case.client.name, letter_date=letter.created_at.date(),
+        reading_age_target=settings.notes_reading_age_target, checked=checked,
+    )  # fmt: skip
+    warnings = [{"code": w.code, "message": w.message} for w in dict.fromkeys(found)]
+    return await store.edit_letter(case_id, letter_id, actor, edit, warnings, checked)
+
+
+@routes.get("/letters/{letter_id}/versions")
+async def letter_versions(
+    case_id: int, letter_id: int, store: StoreDep, actor: CaseReader, request: Request
+) -> dict[str, Any]:
+    """Each wording the letter has had, oldest first: who wrote it, when, and the
+    warnings the checks found in it (none until it is first edited)."""
+    versions = await store.letter_versions(case_id, letter_id)
+    await record_access(request, actor, "letters.read", case_id)
+    return {"letter_id": letter_id, "versions": [letter_version_view(v) for v in versions]}
 
 
 @routes.get("/letters/{letter_id}")
