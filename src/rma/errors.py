@@ -192,6 +192,7 @@ class StreamInterrupted(RMAError):
 class StructuredOutputError(RMAError):
     """The model's output did not match the requested schema after one corrective retry."""
 
-    def __init__(self, message: str, raw: str = "") -> None:
+    def __init__(self, message: str, raw: str = "", result: Any = None) -> None:
         super().__init__(message)
         self.raw = raw
+        self.result = result  # the last reply's ChatResult (provider, model, tokens)

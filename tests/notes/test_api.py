@@ -19,14 +19,17 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from rma import constants as C
 from rma.cli import main
 from rma.notes.api import create
+from rma.notes.evaluate import load_corpus, score_letter
 from rma.notes.facts import NotesFacts, appointment_date
 from rma.text import find_amounts
 from tests.conftest import OllamaDouble
 from tests.notes.conftest import sample
 from tests.support.servers import ServerProcess, free_port
 
+ROOT = Path(__file__).resolve().parents[2]
 NOTES = sample("01")
 GOOD = {"notes": NOTES, "client_name": "Jo Bloggs", "adviser_name": "Sam Patel"}
 
@@ -189,6 +192,58 @@ def test_a_stream_that_breaks_gives_no_letter(scripted: TestClient, ollama: Olla
     events = _events(scripted.post("/convert/stream", json=GOOD).text)
     assert events[-1][0] == "error" and events[-1][1]["status"] == 502
     assert not any(name in ("letter", "result") for name, _ in events)
+
+
+# ------------------------------------------------------------- unusable model output
+
+CORPUS_CASE = "01_terse_six_creditors"
+
+
+def test_unusable_model_output_still_gives_every_debt_and_deadline(
+    clean_env: Path, tmp_path: Path, ollama: OllamaDouble
+) -> None:
+    """``rma serve notes`` in its own process, its model replying with text that is no
+    JSON (twice: the reply and the corrective retry). The letter is code's: the answer
+    key of a corpus case finds every debt and deadline in it, nothing invented, and the
+    response says the wording is code-built."""
+    (case,) = load_corpus(ROOT / C.NOTES_CORPUS, [CORPUS_CASE])
+    ollama.control(reply="Sure! Here is the letter: Dear client, you owe some money.")
+    port = free_port()
+    proc = ServerProcess(
+        argv=[str(Path(sys.executable).parent / "rma"), "serve", "notes", "--port", str(port)],
+        port=port,
+        health_path="/health",
+        log=tmp_path / "notes-serve.log",
+        env={
+            "LLM_PROVIDER": "ollama",
+            "OLLAMA_URL": ollama.url,
+            "LLM_RETRY_ATTEMPTS": "1",
+            "RMA_DATA_DIR": str(clean_env / "data"),
+        },
+    ).start()
+    body = {"notes": case.notes, "client_name": case.key.client_name}
+    try:
+        response = httpx.post(f"{proc.base}/convert", json=body, timeout=60)
+        events = _events(httpx.post(f"{proc.base}/convert/stream", json=body, timeout=60).text)
+    finally:
+        proc.stop()
+    assert response.status_code == 200, response.text
+    letter = response.json()
+    assert letter["degraded"] is True and letter["reworded"] is False
+    assert letter["warnings"][0]["code"] == "model_output_unusable"
+    assert not any(w["code"] == "action_from_notes" for w in letter["warnings"])
+    assert letter["provenance"][0]["step"] == "extract"
+    assert letter["provenance"][0]["provider"] == "ollama"
+    asked = [r for r in ollama.requests() if r["path"] == "/api/chat" and r["body"].get("format")]
+    assert len(asked) == 4  # per request: the reply and one corrective retry, no rewording
+    score = score_letter(letter, case.key, case=case.name, written_on=date.today())
+    assert score.debts_matched == score.debts_expected == len(case.key.debts), score.problems
+    assert score.deadlines_found == score.deadlines_expected > 0, score.problems
+    assert score.invented == 0, score.problems
+    assert letter["matters_discussed"], "code names what was talked about"
+    assert events[-1][0] == "result" and events[-1][1]["degraded"] is True
+    assert {"stage": "checking", "degraded": True} in [d for n, d in events if n == "stage"]
+    assert events[-1][1]["letter"] == letter["letter"]
 
 
 # ------------------------------------------------------------- scripted model

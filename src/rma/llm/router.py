@@ -356,6 +356,7 @@ class ProviderRouter:
                         f"the model's output did not match {schema.__name__} after a "
                         f"corrective retry: {problem}",
                         raw=result.text,
+                        result=result,
                     ) from None
                 yield StructuredRetry(problem)
                 convo = [

@@ -9,6 +9,7 @@ the notes' own words. Every decision is a warning the adviser sees.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
 
@@ -196,12 +197,22 @@ def _unique(items: list[Any], key: Any, what: str, warnings: list[LetterWarning]
 
 
 def checked_content(
-    extraction: NotesExtraction, facts: NotesFacts, request: ConvertRequest, letter_date: date
+    extraction: NotesExtraction | None,
+    facts: NotesFacts,
+    request: ConvertRequest,
+    letter_date: date,
 ) -> tuple[LetterContent, list[LetterWarning]]:
     """Keep what the notes support, normalise amounts and dates, note what was left out.
-    The debts, the advice and the actions are the notes', read by code."""
+    The debts, the advice and the actions are the notes', read by code. With no
+    extraction (the model's reply was unusable) every sentence is code's: the actions
+    in the notes' words, the matters named from the debts and advice code found."""
     warnings: list[LetterWarning] = []
     advice = read_advice(facts.text)
+    from_model = extraction is not None
+    if extraction is None:
+        extraction = NotesExtraction(
+            matters_discussed=[], our_actions=[], your_actions=[], debts=[]
+        )
     matters = [
         _checked_sentence(m, facts, "the matter", warnings, undated=False)
         for m in extraction.matters_discussed
@@ -217,8 +228,13 @@ def checked_content(
     # the model's wording is not trusted to keep what matters ("send payslips AND bank
     # statements", "do NOT let them in"). A model item no notes action carries is left
     # out (an appointment, the adviser's own task, someone else's), and said so.
-    our_list = _from_notes("us", our_list, facts, warnings)
-    your_list = _from_notes("client", your_list, facts, warnings)
+    # Without a model reply, "missing from the model's reply" would be said of every
+    # action: the one model_output_unusable warning says it instead.
+    told = warnings if from_model else []
+    our_list = _from_notes("us", our_list, facts, told)
+    your_list = _from_notes("client", your_list, facts, told)
+    if not from_model:
+        matters = list(matters_from_code(debts, advice))
     if not any(matters):
         warnings.append(
             LetterWarning(
@@ -241,6 +257,16 @@ def checked_content(
         tone=request.tone,
     )
     return content, warnings
+
+
+def matters_from_code(debts: list[Debt], advice: Advice) -> Iterator[str]:
+    """What was talked about, as far as code can say it: the debts and the options
+    (their details are in the letter's own sections)."""
+    if debts:
+        first = " and which of them come first" if any(d.priority for d in debts) else ""
+        yield f"The debts you owe{first}."
+    if advice.options:
+        yield "The ways you could deal with your debts."
 
 
 def debts_table(facts: NotesFacts, request: ConvertRequest, advice: Advice) -> list[Debt]:

@@ -8,6 +8,11 @@
    asks the model once for simpler wording of its sentences (checked again).
 5. The finished letter is checked against the notes; every finding is a warning.
 
+If the model's JSON still does not validate after the router's corrective retry, the
+letter is written by code alone from what code read (every debt, action and deadline),
+marked ``degraded`` with a ``model_output_unusable`` warning: no letter is lost to the
+model. A backend that cannot be reached is still an error (the adviser can try again).
+
 The parts: ``budget`` (step 1), ``content`` (step 3), ``letter`` (composition),
 ``checks`` (steps 4-5); the model's JSON is read by the router's structured calls.
 Nothing here logs or stores the notes.
@@ -189,6 +194,7 @@ class Conversion:
     warnings: list[LetterWarning]
     results: list[tuple[str, ChatResult]]
     checked: dict[str, int]
+    degraded: bool = False
 
     def response(self, letter_id: str | None = None) -> ConvertResponse:
         advice = self.content.advice
@@ -208,6 +214,7 @@ class Conversion:
             reading_age=self.reading_age,
             reading_age_target=self.target,
             reworded=self.reworded,
+            degraded=self.degraded,
             checked=self.checked,
             warnings=self.warnings,
             provenance=[
@@ -240,23 +247,44 @@ def _fallback_warnings(results: list[tuple[str, ChatResult]]) -> list[LetterWarn
     return out
 
 
+def unusable_warning(error: StructuredOutputError) -> LetterWarning:
+    """What the adviser is told when the letter is code's alone (the reason names the
+    schema's fields, never the notes)."""
+    return LetterWarning(
+        "model_output_unusable",
+        f"the model's reply could not be used ({error}); this letter was written by code "
+        "from the notes: every debt, action and deadline code read is in it, in the notes' "
+        "own words, and nothing is listed under what we talked about beyond what code "
+        "found: check the wording before sending",
+    )
+
+
 async def finish(
     router: ProviderRouter,
     prepared: Prepared,
-    extracted: Structured[NotesExtraction],
+    extracted: Structured[NotesExtraction] | StructuredOutputError,
     settings: Settings,
 ) -> Conversion:
-    """From validated extraction to a checked letter (with one rewording if needed)."""
+    """From validated extraction to a checked letter (with one rewording if needed).
+    Given the extraction's :class:`StructuredOutputError` instead, the letter is built
+    from code's reading alone, not reworded, and marked degraded."""
     target = settings.notes_reading_age_target
+    degraded = isinstance(extracted, StructuredOutputError)
     # CPU work (matching, composing, checking) runs off the event loop.
     content, warnings = await asyncio.to_thread(
         checked_content,
-        extracted.value,
+        None if isinstance(extracted, StructuredOutputError) else extracted.value,
         prepared.facts,
         prepared.request,
         prepared.letter_date,
     )
-    results: list[tuple[str, ChatResult]] = [("extract", extracted.result)]
+    results: list[tuple[str, ChatResult]] = []
+    if isinstance(extracted, StructuredOutputError):
+        warnings.insert(0, unusable_warning(extracted))
+        if isinstance(extracted.result, ChatResult):  # which model's reply was unusable
+            results.append(("extract", extracted.result))
+    else:
+        results.append(("extract", extracted.result))
     allowed = {prepared.letter_date, prepared.facts.appointment}
 
     checked: dict[str, int] = {}
@@ -278,7 +306,9 @@ async def finish(
     letter, measured, found = await asyncio.to_thread(composed, content)
     counts = dict(checked)
     reworded = False
-    if measured.age > target and (content.matters or content.our_actions or content.your_actions):
+    wording = content.matters or content.our_actions or content.your_actions
+    # A model whose reply was unusable is not asked for a second one.
+    if measured.age > target and wording and not degraded:
         try:
             candidate, result, extra = await reword(router, content, prepared.facts)
         except (StructuredOutputError, AllBackendsFailed, StreamInterrupted, BackendError) as exc:
@@ -318,7 +348,9 @@ async def finish(
         + check_reading_age(measured, target)
     )
     unique = list(dict.fromkeys(warnings))  # the same finding twice helps no one
-    return Conversion(content, letter, measured.age, target, reworded, unique, results, counts)
+    return Conversion(
+        content, letter, measured.age, target, reworded, unique, results, counts, degraded
+    )
 
 
 @dataclass(frozen=True)
@@ -336,8 +368,8 @@ class ConversionRun:
     failed backend chain raises before any HTTP response has started (a real 503).
     :meth:`steps` then yields progress while the model writes (and a retry stage if its
     JSON needs the router's one corrective retry), checks and composes the letter;
-    :attr:`conversion` holds the result. Any failure raises: there is never a fallback
-    letter."""
+    :attr:`conversion` holds the result. JSON still invalid after the retry gives the
+    letter code builds alone (:func:`finish`); any other failure raises."""
 
     PROGRESS_EVERY = 16  # deltas between progress events
 
@@ -367,24 +399,32 @@ class ConversionRun:
             await self.open()
         assert self._events is not None and self._first is not None
         yield Event("stage", {"stage": "extracting"})
-        extracted: Structured[NotesExtraction] | None = None
+        extracted: Structured[NotesExtraction] | StructuredOutputError | None = None
         deltas = 0
-        async with aclosing(self._events) as events:
-            event = self._first
-            while extracted is None:
-                if isinstance(event, TextDelta):
-                    deltas += 1
-                    if deltas % self.PROGRESS_EVERY == 0:
-                        yield Event("progress", {"stage": "extracting", "chunks": deltas})
-                elif isinstance(event, StructuredRetry):
-                    deltas = 0
-                    yield Event("stage", {"stage": "extracting", "retry": True})
-                else:
-                    extracted = event.structured
-                    break
-                event = await anext(events)
-        yield Event("stage", {"stage": "checking"})
-        self.prepared.warnings.extend(cut_short_warnings(extracted))
+        try:
+            async with aclosing(self._events) as events:
+                event = self._first
+                while extracted is None:
+                    if isinstance(event, TextDelta):
+                        deltas += 1
+                        if deltas % self.PROGRESS_EVERY == 0:
+                            yield Event("progress", {"stage": "extracting", "chunks": deltas})
+                    elif isinstance(event, StructuredRetry):
+                        deltas = 0
+                        yield Event("stage", {"stage": "extracting", "retry": True})
+                    else:
+                        extracted = event.structured
+                        break
+                    event = await anext(events)
+        except StructuredOutputError as exc:
+            extracted = exc  # the letter is code's alone, and says so
+        yield Event(
+            "stage",
+            {"stage": "checking"}
+            | ({"degraded": True} if isinstance(extracted, StructuredOutputError) else {}),
+        )
+        if not isinstance(extracted, StructuredOutputError):
+            self.prepared.warnings.extend(cut_short_warnings(extracted))
         self.conversion = await finish(self.router, self.prepared, extracted, self.settings)
 
 
@@ -409,7 +449,8 @@ async def convert(
     settings: Settings,
     today: date | None = None,
 ) -> Conversion:
-    """Notes in, checked letter out. Raises on any failure: there is no fallback letter."""
+    """Notes in, checked letter out (built by code alone, ``degraded``, when the model's
+    reply cannot be used). Raises when no backend answers."""
     prepared = await asyncio.to_thread(prepare, request, router.context_window(), today)
     run = ConversionRun(router, prepared, settings)
     async for _ in run.steps():

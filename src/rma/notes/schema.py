@@ -206,6 +206,11 @@ class ConvertResponse(BaseModel):
     reading_age: float
     reading_age_target: float
     reworded: bool
+    degraded: bool = Field(
+        False,
+        description="True when the model's reply could not be used: every sentence of the "
+        "letter was written by code from the notes (warning model_output_unusable).",
+    )
     checked: dict[str, int] = Field(
         description="How many amounts, dates, creditors (in the letter) and actions (in the "
         "notes) the final checks compared."
