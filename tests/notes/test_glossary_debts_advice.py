@@ -106,3 +106,29 @@ def test_advice_options_recommendation_and_reason() -> None:
         "that you deal with local authority direct"
     )
     assert read_advice("no advice today").recommended is None
+
+
+def test_advice_recommended_without_the_word() -> None:
+    """An option after "so", paying priority debts first after "explained ... priority",
+    each with the notes' reason; a recommended solution takes the notes' assessment of
+    it when its own sentence gives no reason of money or assets, but never one against
+    it."""
+    crisis = read_advice(
+        "disc MH crisis BS v std BS: cl in crisis tx so MHCBS - lasts as long as tx"
+    )
+    assert crisis.recommended == "mental health crisis breathing space"
+    assert crisis.reason == "you in crisis treatment; lasts as long as treatment"
+    priority = read_advice("Explained fine + TVL are priority - fine can mean bailiffs, or prison.")
+    assert (
+        priority.recommended == "that you deal with your priority debts first (fine and TV licence)"
+    )
+    assert priority.reason == "fine can mean bailiffs, or prison"
+    assert priority.solution is None
+    assert read_advice("Explained CC + o/d are non priority").recommended is None
+    assert read_advice("Surplus £52 so ok").recommended is None
+    dro = read_advice("DRO fits (< £50k, < £75 surplus, no assets) - rec DRO after Xmas")
+    assert dro.recommended == "a Debt Relief Order after Xmas"
+    assert dro.reason == "under £50k, under £75 surplus, no assets"
+    assert read_advice("DRO (surplus too high)\nrec DRO").reason is None
+    covers = read_advice("DRO? total £4.5k, surplus < £75 - yes\nRec: DRO - covers Cabot")
+    assert covers.reason == "covers Cabot; total £4.5k, surplus under £75"

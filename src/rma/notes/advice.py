@@ -5,9 +5,13 @@ Notes say "Options disc: DMP, DRO (surplus over £75 so no), IVA" and "Rec DMP v
 free provider - surplus covers reasonable pmts to all 5 non-priority". The options
 are the debt solutions and remedies the notes name (a fixed list, in the order the
 notes first mention them); the recommendation is what follows "rec", "recommended" or
-"advised", and its reason what follows a dash, a colon, "as" or "because". Both keep
-the notes' own words, spelt out by the glossary: a model never decides what was
-advised.
+"advised", and its reason what follows a dash, a colon, "as" or "because". Where the
+notes recommend nothing in words, "cl in crisis tx so MHCBS" recommends the option
+after "so" for the reason before it, and "explained fine + TVL are priority - fine can
+mean bailiffs" recommends paying the priority debts first for the reason after the
+dash. A recommended solution without a reason of money or assets takes the notes'
+own assessment of it ("DRO fits (< £50k, < £75 surplus, no assets)"). All keep the
+notes' own words, spelt out by the glossary: a model never decides what was advised.
 """
 
 from __future__ import annotations
@@ -89,7 +93,23 @@ def read_advice(notes: str) -> Advice:
     """The options the notes name, the recommendation and its reason."""
     advice = Advice(options=_option_names(notes))
     sentences = re.split(r"\n|(?<=[\w)])\.\s+", notes)
-    # "rec"/"recommended" first; "advised" only where nothing is recommended.
+    found = _recommended(sentences) or _option_so(sentences) or _priority_first(sentences)
+    if found is None:
+        return advice
+    advice.recommended, advice.reason, advice.solution = found
+    if advice.solution is not None and not _CRITERIA.search(advice.reason or ""):
+        assessed = _assessment(sentences, advice.solution)
+        if assessed:
+            advice.reason = f"{advice.reason}; {assessed}" if advice.reason else assessed
+    return advice
+
+
+Found = tuple[str, str | None, str | None]  # recommended, reason, solution
+
+
+def _recommended(sentences: list[str]) -> Found | None:
+    """After "rec"/"recommended" (its reason after a dash, "as", "because"), else after
+    "advised"."""
     for pattern, with_reason in ((_RECOMMEND, True), (_ADVISED, False)):
         for sentence in sentences:
             m = pattern.search(sentence)
@@ -99,12 +119,79 @@ def read_advice(notes: str) -> Advice:
                 continue
             parts = _REASON_SPLIT.split(rest, maxsplit=1) if with_reason else [rest]
             named = _option_names(parts[0])
-            advice.solution = named[0] if named else None
-            advice.recommended = _recommendation(_plain(parts[0]), advice.solution)
-            if len(parts) > 1 and parts[1].strip(" .,;:-"):
-                advice.reason = _plain(parts[1])
-            return advice
-    return advice
+            solution = named[0] if named else None
+            reason = _plain(parts[1]) if len(parts) > 1 and parts[1].strip(" .,;:-") else None
+            return _recommendation(_plain(parts[0]), solution), reason or None, solution
+    return None
+
+
+# "cl in crisis tx so MHCBS - lasts as long as tx + 30 days": the option after "so".
+_SO = re.compile(r"(?:^|:\s*)(?P<why>[^:;]{3,}?)\s+(?:so|->)\s+(?P<what>[^-;]+?)(?:\s+-\s+|$)")
+
+
+def _option_so(sentences: list[str]) -> Found | None:
+    for sentence in sentences:
+        for m in _SO.finditer(sentence):
+            named = _option_names(m.group("what"))
+            if not named or len(m.group("what").split()) > 4:
+                continue
+            why = m.group("why")
+            after = sentence[m.end() :].strip(" .,;:-")
+            reason = _plain(why + ("; " + after if after else ""))
+            return _recommendation(_plain(m.group("what")), named[0]), reason, named[0]
+    return None
+
+
+# "explained rent + elec are priority", "I explained that the council tax and the
+# energy are her priority debts and that the enforcement agents can take goods".
+_PRIORITY = re.compile(
+    r"\bexplained\s*:?\s+(?:that\s+)?(?P<what>.+?)\s+(?:are|is)\s+(?:\w+\s+)?priority"
+    r"(?:\s+debts?)?(?P<rest>.*)$",
+    re.I,
+)
+_PRIORITY_REASON = re.compile(
+    r"^\s*(?:-+|:|,?\s*(?:as|because|since|and that))\s+(?P<why>.+)$", re.I
+)
+
+
+def _priority_first(sentences: list[str]) -> Found | None:
+    for sentence in sentences:
+        m = _PRIORITY.search(sentence)
+        if m is None or re.search(r"\b(?:not|non)\s*-?\s*$", sentence[: m.start("rest")][:-9]):
+            continue
+        what = _plain(re.sub(r"^(?:the|her|his|their)\s+", "", m.group("what"), flags=re.I))
+        why = _PRIORITY_REASON.match(m.group("rest"))
+        reason = _plain(re.split(r",\s*so\b", why.group("why"))[0]) if why else None
+        return f"that you deal with your priority debts first ({what})", reason, None
+    return None
+
+
+# Words of an assessment: money, assets, limits.
+_CRITERIA = re.compile(r"surplus|spare|asset|income|limit|afford|£|<|>", re.I)
+# "DRO (surplus too high)": an assessment against it is no reason for it.
+_AGAINST = re.compile(r"\b(?:not|too|unsuitable|ineligible|so no)\b", re.I)
+_ASSESSED = re.compile(r"^\s*(?:\?|:|\(|suitable\b|fits\b|eligible\b|possible\b)\s*:?\s*", re.I)
+
+
+def _assessment(sentences: list[str], solution: str) -> str | None:
+    """The notes' assessment of ``solution``: "DRO suitable: debts under £50k, ...",
+    "DRO (debts ~£5.8k, surplus nil, no assets) - possible", "DRO? total approx £4.5k,
+    surplus < £75, assets nil - yes"."""
+    patterns = [p for p, name in OPTIONS if name == solution]
+    for sentence in sentences:
+        for m in re.finditer(patterns[0], sentence, re.I) if patterns else ():
+            after = sentence[m.end() :]
+            marker = _ASSESSED.match(after)
+            if marker is None:
+                continue
+            rest = after[marker.end() :]
+            if marker.group(0).strip().endswith("(") or rest.startswith("("):
+                text = rest.lstrip("(").split(")")[0]
+            else:
+                text = re.split(r"\s+-\s+|\.\s", rest)[0]
+            if _CRITERIA.search(text) and len(text.split()) >= 2 and not _AGAINST.search(text):
+                return _plain(text)
+    return None
 
 
 def _recommendation(text: str, solution: str | None) -> str:

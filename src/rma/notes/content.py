@@ -33,6 +33,7 @@ from rma.notes.letter import (
     LetterContent,
     plain_sentence,
     sentence_from_notes,
+    standard_figures,
     without_dates,
 )
 from rma.notes.schema import (
@@ -208,6 +209,11 @@ def checked_content(
     in the notes' words, the matters named from the debts and advice code found."""
     warnings: list[LetterWarning] = []
     advice = read_advice(facts.text)
+    # The notes' figures written the letter's way ("< £50k" is "under £50,000").
+    if advice.recommended:
+        advice.recommended = standard_figures(advice.recommended, facts.appointment)
+    if advice.reason:
+        advice.reason = standard_figures(advice.reason, facts.appointment)
     from_model = extraction is not None
     if extraction is None:
         extraction = NotesExtraction(

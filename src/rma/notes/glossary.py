@@ -119,22 +119,31 @@ def expand(text: str, lenders: Iterable[str] = ()) -> str:
 
 # "ex Very" is the lender a debt came from; "ask ex for his share" is a former partner.
 _EX = re.compile(r"(?<![\w-])ex(?![\w-])(?=(\s*[-]?\s*[A-Z])?)")
-_SYMBOL_SPACED = re.compile(r"\s*(\+|&|->|~|@)\s*")
+_SYMBOL_SPACED = re.compile(r"\s*(\+|&|->|~|@|<|>)\s*")
 _SLASH_BETWEEN_WORDS = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z]{2})")
+
+
+_PER_WORDS = {"pm": "a month", "pcm": "a month", "mth": "a month", "month": "a month"}
+_PER_WORDS |= {"pw": "a week", "wk": "a week", "week": "a week"}
+_PER = re.compile(
+    r"(?P<sum>£?[\d.,]*\d)\s?(?P<slash>/?)(?P<per>pm|pcm|pw|mth|month|wk|week)\b", re.I
+)
+
+
+def _per(m: re.Match[str]) -> str:
+    """ "£20/mth", "£100pm", "15 pw" are sums a month or a week; "12 mth limit" and
+    "4 wk hold" are lengths of time."""
+    per = m.group("per").lower()
+    if m.group("sum").startswith("£") or m.group("slash") or per in ("pm", "pcm", "pw"):
+        return m.group("sum") + " " + _PER_WORDS[per]
+    return m.group(0)
 
 
 def plain_english(text: str, lenders: Iterable[str] = ()) -> str:
     """``text`` written the letter's way: shorthand spelt out, the client as "you",
     and no shorthand symbols ("+", "&", "w/", "->", "~", "x3", "wages/UC")."""
     g = glossary()
-    per = {"pm": "a month", "pcm": "a month", "mth": "a month", "month": "a month"}
-    per |= {"pw": "a week", "wk": "a week", "week": "a week"}
-    text = re.sub(
-        r"(?<=\d)\s?/?(pm|pcm|pw|mth|month|wk|week)\b",
-        lambda m: " " + per[m.group(1).lower()],
-        text,
-        flags=re.IGNORECASE,
-    )
+    text = _PER.sub(_per, text)
     text = re.sub(r"(?<![\w/])w/(?=\s*\w)", "with ", text, flags=re.IGNORECASE)
     text = re.sub(r"(?<![\w/])b/c(?!\w)", "because", text, flags=re.IGNORECASE)
     text = re.sub(r"(?<!\w)x([23])(?!\w)", lambda m: g.symbols["x" + m.group(1)], text)
