@@ -78,6 +78,18 @@ def scripted(
     )
 
 
+def serve_notes(log: Path, **env: str) -> ServerProcess:
+    """``rma serve notes`` started in its own process, as deployed."""
+    port = free_port()
+    return ServerProcess(
+        argv=[str(Path(sys.executable).parent / "rma"), "serve", "notes", "--port", str(port)],
+        port=port,
+        health_path="/health",
+        log=log,
+        env=env,
+    ).start()
+
+
 def _no_letter(response: object) -> None:
     body = response.json()  # type: ignore[attr-defined]
     assert "letter" not in body and "detail" in body
@@ -208,19 +220,13 @@ def test_unusable_model_output_still_gives_every_debt_and_deadline(
     response says the wording is code-built."""
     (case,) = load_corpus(ROOT / C.NOTES_CORPUS, [CORPUS_CASE])
     ollama.control(reply="Sure! Here is the letter: Dear client, you owe some money.")
-    port = free_port()
-    proc = ServerProcess(
-        argv=[str(Path(sys.executable).parent / "rma"), "serve", "notes", "--port", str(port)],
-        port=port,
-        health_path="/health",
-        log=tmp_path / "notes-serve.log",
-        env={
-            "LLM_PROVIDER": "ollama",
-            "OLLAMA_URL": ollama.url,
-            "LLM_RETRY_ATTEMPTS": "1",
-            "RMA_DATA_DIR": str(clean_env / "data"),
-        },
-    ).start()
+    proc = serve_notes(
+        tmp_path / "notes-serve.log",
+        LLM_PROVIDER="ollama",
+        OLLAMA_URL=ollama.url,
+        LLM_RETRY_ATTEMPTS="1",
+        RMA_DATA_DIR=str(clean_env / "data"),
+    )
     body = {"notes": case.notes, "client_name": case.key.client_name}
     try:
         response = httpx.post(f"{proc.base}/convert", json=body, timeout=60)
@@ -473,19 +479,14 @@ def test_cli_backend_down_fails_without_a_letter(
 def test_rma_serve_notes(clean_env: Path, tmp_path: Path) -> None:
     """The service as deployed: ``rma serve notes`` in its own process, its log checked
     for client text after a refused request and a failed one."""
-    port, log = free_port(), tmp_path / "notes-serve.log"
-    proc = ServerProcess(
-        argv=[str(Path(sys.executable).parent / "rma"), "serve", "notes", "--port", str(port)],
-        port=port,
-        health_path="/health",
-        log=log,
-        env={
-            "LLM_PROVIDER": "vllm",
-            "VLLM_URL": f"http://127.0.0.1:{free_port()}/v1",
-            "LLM_RETRY_ATTEMPTS": "1",
-            "RMA_DATA_DIR": str(clean_env / "data"),
-        },
-    ).start()
+    log = tmp_path / "notes-serve.log"
+    proc = serve_notes(
+        log,
+        LLM_PROVIDER="vllm",
+        VLLM_URL=f"http://127.0.0.1:{free_port()}/v1",
+        LLM_RETRY_ATTEMPTS="1",
+        RMA_DATA_DIR=str(clean_env / "data"),
+    )
     try:
         secret = {"notes": "Zanzibarquux owes £4,230 to Lowell", "client_name": "Quillon Varga"}
         assert httpx.get(f"{proc.base}/health").json()["service"] == "notes"
