@@ -100,6 +100,9 @@ def test_parse_money(written: str, pounds: str | None) -> None:
         ("£30,000-£40,000", [("£30,000", "30000.00", True), ("£40,000", "40000.00", True)]),
         ("(£4.2k)", [("£4.2k", "4200.00", True)]),
         ("the fee is £90.", [("£90", "90.00", True)]),
+        # a sum a week or a month, written with a slash; a fraction is no amount
+        ("pay £7/wk, £20/mth", [("£7", "7.00", True), ("£20", "20.00", True)]),
+        ("3/4 of it, 24/7", []),
         # a run of digits is a reference: kept exact, never rounded
         (
             "ref 123456789012345678901234567890",

@@ -24,7 +24,7 @@ _TOKEN = re.compile(
     r"(?P<digits>\d(?:[\d,.]*\d)?)"
     r"(?P<k>\s?[kK](?![a-zA-Z]))?"
     r"(?P<pounds>\s+pounds?\b)?"
-    r"(?![\d/]|:\d)"
+    r"(?!\d|/\d|:\d)"
 )
 # Longer runs of digits are references or counts, never rounded.
 _EXACT_DIGITS = 15
