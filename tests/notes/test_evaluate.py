@@ -426,6 +426,17 @@ def test_a_failed_letter_is_scored_as_empty_and_the_run_goes_on(
     assert all(c["error"] and c["response"] is None for c in report["cases"])
     assert report["summary"]["debts_recall"] == 0.0
 
+    # --code-only asks no model (the backend is still down): the letters code builds alone.
+    result = CliRunner().invoke(
+        evaluate_cmd,
+        ["--corpus", str(CORPUS), "--only", "01,06", "--code-only", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert not any(c["error"] for c in report["cases"])
+    assert all(c["response"]["degraded"] for c in report["cases"])
+    assert report["summary"]["debts_recall"] == 1.0 and report["summary"]["invented"] == 0
+
 
 def test_the_corpus_loads_in_order_and_filters_by_prefix() -> None:
     cases = load_corpus(CORPUS, ["02", "24"])

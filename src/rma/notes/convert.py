@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
+from rma import constants as C
 from rma.config import Settings
 from rma.errors import AllBackendsFailed, BackendError, StreamInterrupted, StructuredOutputError
 from rma.llm.router import ProviderRouter
@@ -260,14 +261,15 @@ def unusable_warning(error: StructuredOutputError) -> LetterWarning:
 
 
 async def finish(
-    router: ProviderRouter,
+    router: ProviderRouter | None,
     prepared: Prepared,
     extracted: Structured[NotesExtraction] | StructuredOutputError,
     settings: Settings,
 ) -> Conversion:
     """From validated extraction to a checked letter (with one rewording if needed).
     Given the extraction's :class:`StructuredOutputError` instead, the letter is built
-    from code's reading alone, not reworded, and marked degraded."""
+    from code's reading alone, not reworded, and marked degraded. With no ``router``
+    nothing is reworded."""
     target = settings.notes_reading_age_target
     degraded = isinstance(extracted, StructuredOutputError)
     # CPU work (matching, composing, checking) runs off the event loop.
@@ -308,7 +310,7 @@ async def finish(
     reworded = False
     wording = content.matters or content.our_actions or content.your_actions
     # A model whose reply was unusable is not asked for a second one.
-    if measured.age > target and wording and not degraded:
+    if measured.age > target and wording and not degraded and router is not None:
         try:
             candidate, result, extra = await reword(router, content, prepared.facts)
         except (StructuredOutputError, AllBackendsFailed, StreamInterrupted, BackendError) as exc:
@@ -441,6 +443,16 @@ def cut_short_warnings(extracted: Structured[NotesExtraction]) -> list[LetterWar
             + ": check the letter against the notes",
         )
     ]
+
+
+async def code_built(
+    request: ConvertRequest, settings: Settings, today: date | None = None
+) -> Conversion:
+    """The letter code builds alone from the notes, as when the model's reply cannot be
+    used (no model is asked): what every letter carries whatever the model does."""
+    prepared = await asyncio.to_thread(prepare, request, C.LOCAL_CONTEXT_TOKENS, today)
+    unasked = StructuredOutputError("no model was asked: the letter code builds alone")
+    return await finish(None, prepared, unasked, settings)
 
 
 async def convert(

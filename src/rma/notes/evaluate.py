@@ -15,6 +15,7 @@ letter's own finished form (structured fields and full dates such as ``9 Decembe
 
     python -m rma.notes.evaluate                 # the corpus on the configured model
     python -m rma.notes.evaluate --only 01,02 --json scores.json
+    python -m rma.notes.evaluate --code-only    # the letters code builds with no model
 """
 
 from __future__ import annotations
@@ -746,6 +747,23 @@ async def in_process(with_date: bool, today: date) -> AsyncIterator[Convert]:
 
 
 @asynccontextmanager
+async def code_only_letters(with_date: bool, today: date) -> AsyncIterator[Convert]:
+    """The letters code builds alone, with no model: the floor every letter keeps."""
+    from rma.config import load_settings
+    from rma.notes.convert import code_built
+    from rma.notes.schema import ConvertRequest
+
+    settings = load_settings()
+
+    async def one(case: CorpusCase) -> dict[str, Any]:
+        request = ConvertRequest.model_validate(_request_body(case, with_date))
+        conversion = await code_built(request, settings, today)
+        return conversion.response().model_dump(mode="json")
+
+    yield one
+
+
+@asynccontextmanager
 async def over_http(url: str, with_date: bool) -> AsyncIterator[Convert]:
     """Letters from a running notes service (``POST {url}/convert``)."""
     from rma.config import load_settings
@@ -820,6 +838,11 @@ def _command_line(ctx: click.Context) -> str:
     help="Score again the responses kept in an earlier --json report (no model is run).",
 )
 @click.option(
+    "--code-only",
+    is_flag=True,
+    help="Score the letters code builds alone (no model: as when its reply is unusable).",
+)
+@click.option(
     "--with-date",
     is_flag=True,
     help="Send each case's appointment date (default: the service reads it from the notes).",
@@ -836,6 +859,7 @@ def evaluate_cmd(
     only: str,
     url: str | None,
     responses: Path | None,
+    code_only: bool,
     with_date: bool,
     json_path: Path | None,
 ) -> None:
@@ -857,7 +881,12 @@ def evaluate_cmd(
     async def run() -> list[CaseResult]:
         if earlier:
             return await evaluate(cases, kept_responses(earlier, cases), today, progress)
-        source = over_http(url, with_date) if url else in_process(with_date, today)
+        if code_only:
+            source = code_only_letters(with_date, today)
+        elif url:
+            source = over_http(url, with_date)
+        else:
+            source = in_process(with_date, today)
         async with source as convert_one:
             return await evaluate(cases, convert_one, today, progress)
 
