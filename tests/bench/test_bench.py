@@ -26,7 +26,18 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def chats(ollama: OllamaDouble) -> int:
-    return len([r for r in ollama.requests() if r["path"] == "/api/chat"])
+    """Chat requests that asked something: not the readiness probe's one-token "Hi",
+    which a service in the run may send at any time."""
+    return len(
+        [
+            r
+            for r in ollama.requests()
+            if r["path"] == "/api/chat" and r["body"].get("messages") != [PROBE]
+        ]
+    )
+
+
+PROBE = {"role": "user", "content": "Hi"}
 
 
 def test_backend_specs_are_parsed_and_checked() -> None:

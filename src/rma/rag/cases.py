@@ -203,7 +203,10 @@ class CaseIndex:
             by_document.setdefault(chunk.document_id, []).append((row_id, chunk.embedding_text()))
         for document_id, texts in by_document.items():
             await asyncio.to_thread(keywords.replace_document, document_id, "", texts)
-        retriever = HybridRetriever(store, keywords, self.router)
+        # A case's documents are a handful of the client's papers, not a library with a
+        # map of its terms: "who is the creditor" must find a letter that never says
+        # "creditor", so only similarity decides what is relevant.
+        retriever = HybridRetriever(store, keywords, self.router, check_coverage=False)
         answerer = CaseAnswerer(
             retriever, store, ManualLimits(lambda: (0, [])), self.router,
             context_window=self.router.context_window(),

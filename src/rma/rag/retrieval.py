@@ -67,6 +67,7 @@ class HybridRetriever:
         reranker: Reranker | None = None,
         candidates: int = CANDIDATES,
         min_relevance: float = MIN_RELEVANCE,
+        check_coverage: bool = True,
     ) -> None:
         self.store = store
         self.keywords = keywords
@@ -74,6 +75,9 @@ class HybridRetriever:
         self.reranker = reranker
         self.candidates = candidates
         self.min_relevance = min_relevance
+        # Whether a question naming what no passage names is off the map (the manuals' rule,
+        # rma.rag.coverage); a client's few documents are searched by similarity alone.
+        self.check_coverage = check_coverage
 
     async def retrieve(self, question: str, top_k: int) -> Retrieval:
         """The best ``top_k`` live chunks for a question. Raises NothingIngested when the
@@ -105,8 +109,12 @@ class HybridRetriever:
         if self.reranker is not None:
             hits = await self.reranker.rerank(question, hits)
         best = max((s for _, s in vector_hits), default=0.0)
-        unknown = await asyncio.to_thread(
-            unknown_terms, question, self.keywords, words=best < STRONG_SIMILARITY
+        unknown = (
+            await asyncio.to_thread(
+                unknown_terms, question, self.keywords, words=best < STRONG_SIMILARITY
+            )
+            if self.check_coverage
+            else []
         )
         return Retrieval(
             hits[:top_k],
