@@ -5,6 +5,7 @@ and appending its audit entry, alone and with writers racing for the chain."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from rma.db import migrate as migrations
 from rma.errors import ConfigError
 
 OPERATOR = Actor("operator:bench", kind="operator", via="cli")
-PASSWORD = "a bench password long enough"
+# The bench's scratch accounts get a fresh random password each run: no fixed credential.
+PASSWORD = secrets.token_urlsafe(24)
 BENCH_ACTOR = Actor("bench@example.org", "adviser", 1, None, "person", "session")
 
 

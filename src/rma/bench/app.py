@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ from rma.db import Database, database_urls
 from rma.db import migrate as migrations
 
 OPERATOR = Actor("operator:bench", kind="operator", via="cli")
-PASSWORD = "a bench password long enough"
+# The bench's scratch accounts get a fresh random password each run: no fixed credential.
+PASSWORD = secrets.token_urlsafe(24)
 KINDS = ("credit_card", "personal_loan", "council_tax", "rent", "overdraft", "catalogue")
 CREDITORS = ("Northgate Bank", "Harbour Credit", "Pennine Loans", "City Council", "Moor Homes")
 
