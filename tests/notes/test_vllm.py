@@ -84,6 +84,8 @@ def assert_letter_is_from_the_notes(notes: str, body: dict[str, Any]) -> None:
         "dates": len(find_dates(letter, appointment)),
         "creditors": len(named),
         "actions": len(facts.actions),
+        "deadlines": sum(a.due is not None for a in facts.actions),
+        "debts": len(body["debts"]),
     }
     # ...and running them again finds nothing the service did not report.
     reported = {(w["code"], w["message"]) for w in body["warnings"]}
