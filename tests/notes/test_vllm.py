@@ -38,6 +38,11 @@ def _service(vllm: VLLM, **env: Any) -> Any:
         VLLM_MODEL=vllm.model,
         VLLM_CONTEXT_TOKENS=2048,
         NOTES_RETAIN_SECONDS=0,
+        # Every sample is sent at once to a CPU vLLM that compiles each schema's grammar on
+        # first use: the first tokens can take minutes. What is tested here is the letters;
+        # speed is measured by `rma bench`.
+        LLM_FIRST_TOKEN_TIMEOUT=300,
+        LLM_TOTAL_TIMEOUT=900,
         **env,
     )
     return serving(create(settings=settings))

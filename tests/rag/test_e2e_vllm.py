@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import LOGS, VLLM
 from tests.rag.conftest import copy_manuals
-from tests.support.answers import model_problems
+from tests.support.answers import handling_problems
 from tests.support.servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.vllm
@@ -58,9 +58,10 @@ def test_dro_debt_limit_answer_cites_the_dro_manual(rag_server: str) -> None:
     assert "the DRO debt limit is £50,000, in force from 28 June 2024" in body["answer"]
     assert body["limits"][0]["value"] == "50000"
     assert body["provenance"]["provider"] == "vllm"
-    # the model's own words are there, cited, with no figure of their own (the sentence
-    # above is code's, and would be there had the model said nothing)
-    assert model_problems(body) == []
+    # the model's own words stand only if they cite and state no figure of their own (the
+    # sentence above is code's, there whatever the model said); else they are kept out and
+    # the cited passages are given word for word
+    assert handling_problems(body) == []
     # every figure the answer states is either found in its cited sources or flagged
     for figure in re.findall(r"£[\d,]+", body["answer"]):
         in_sources = any(figure in s["quote"] for s in cited)
@@ -83,7 +84,7 @@ def test_stream_and_openai_surface(rag_server: str) -> None:
                 final = json.loads(line[6:])
     assert events[0] == "sources" and events[-1] == "answer" and "delta" in events
     assert "60 days" in final["answer"]
-    assert model_problems(final) == []
+    assert handling_problems(final) == []
 
     from openai import OpenAI
 
@@ -96,7 +97,7 @@ def test_stream_and_openai_surface(rag_server: str) -> None:
     text = completion.choices[0].message.content or ""
     assert "Sources:" in text and "bankruptcy.pdf" in text
     assert "£680" in text
-    assert model_problems((completion.model_extra or {})["rma"]) == []
+    assert handling_problems((completion.model_extra or {})["rma"]) == []
 
     streamed = client.chat.completions.create(
         model="rma-manuals",
@@ -108,7 +109,7 @@ def test_stream_and_openai_surface(rag_server: str) -> None:
     pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
     assert "£50,000" in "".join(pieces) and "debt-relief-orders.md" in "".join(pieces)
     last = next(c for c in reversed(chunks) if (c.model_extra or {}).get("rma"))
-    assert model_problems(last.model_extra["rma"]) == []  # type: ignore[index]
+    assert handling_problems(last.model_extra["rma"]) == []  # type: ignore[index]
 
 
 def test_a_50_question_batch_reaches_vllm_concurrently(rag_server: str, vllm: VLLM) -> None:

@@ -57,3 +57,24 @@ def model_problems(response: dict[str, Any]) -> list[str]:
         if _plain(figure) not in held_figures:
             problems.append(f"the model states {figure!r}, which its cited sources do not hold")
     return problems
+
+
+def handling_problems(response: dict[str, Any]) -> list[str]:
+    """What is wrong with how the service treated the model's part, whatever the model
+    wrote. A reply the service let stand must have nothing wrong with it
+    (:func:`model_problems`); a reply it kept out (``checked: false``) must not be in the
+    answer, which must give the passages it cites word for word instead. A small model
+    cites or not from one run to the next; what code does with either is fixed."""
+    if response.get("checked") is not False:
+        return model_problems(response)
+    problems = []
+    reply = (response.get("unchecked_reply") or "").strip()
+    if reply and reply in response["answer"]:
+        problems.append(f"the unchecked reply is shown as the answer: {reply[:120]!r}")
+    shown = [s for s in response["sources"] if s["cited"]]
+    if not shown:
+        problems.append("the answer that replaces the reply cites no passage")
+    for source in shown:
+        if source["quote"] not in response["answer"]:
+            problems.append(f"passage [{source['number']}] is cited but not given word for word")
+    return problems
