@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from rma.accounts.approvals import LetterApprovals
 from rma.accounts.directory import Directory
 from rma.accounts.permissions import Actor
 from rma.accounts.tokens import Tokens
+from rma.bench.accounts import PASSWORD
 from rma.bench.stats import percentile, summary_ms
 from rma.cases.schema import BudgetLineIn, ClientDetails, DebtDetails, NewCase, NoteIn
 from rma.cases.store import CaseStore
@@ -35,8 +35,6 @@ from rma.db import Database, database_urls
 from rma.db import migrate as migrations
 
 OPERATOR = Actor("operator:bench", kind="operator", via="cli")
-# The bench's scratch accounts get a fresh random password each run: no fixed credential.
-PASSWORD = secrets.token_urlsafe(24)
 KINDS = ("credit_card", "personal_loan", "council_tax", "rent", "overdraft", "catalogue")
 CREDITORS = ("Northgate Bank", "Harbour Credit", "Pennine Loans", "City Council", "Moor Homes")
 
