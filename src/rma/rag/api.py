@@ -439,7 +439,10 @@ async def delete_document(document_id: str, rag: ServiceDep) -> DeletedResponse:
 
 
 PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The page as PNG", "content": {"image/png": {}}}
+    200: {
+        "description": "The page as PNG",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 
 
