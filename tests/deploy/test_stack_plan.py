@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,11 @@ def test_the_stack_wires_the_parts_and_leaves_the_choices_to_the_operator(
     assert flags["--served-model-name"] == "served-name"  # VLLM_MODEL from the env file
     assert flags["--max-model-len"] == "4096"  # VLLM_CONTEXT_TOKENS
     assert (flags["--model"], flags["--port"]) == ("/models/m", "9000")
+    # The operator's own vLLM flags come after the stack's, as given.
+    extra = replace(options, vllm_args=("--enforce-eager", "--seed=7"))
+    assert build_plan(extra, {})[0].component("vllm").argv[-2:] == ["--enforce-eager", "--seed=7"]
+    with pytest.raises(ConfigError, match="--vllm-arg"):
+        build_plan(replace(extra, vllm_python=None, vllm_model_dir=None, vllm_url="http://v"), {})
     assert [c.name for c in plan.components] == ["vllm", "chroma", "notes", "docs", "rag", "app"]
     assert [c.tier for c in plan.components] == [0, 0, 1, 1, 1, 2]  # the app last
     rag = plan.component("rag")

@@ -131,6 +131,14 @@ def stack() -> None:
     show_default=True,
     help="Seconds to wait for vLLM to load its model.",
 )
+@click.option(
+    "--vllm-arg",
+    "vllm_args",
+    multiple=True,
+    metavar="FLAG",
+    help="One more flag for the vLLM server, as vLLM takes it (repeatable; write it with "
+    "'=': --vllm-arg=--enforce-eager).",
+)
 def up_cmd(
     state_dir: Path,
     env_file: Path | None,
@@ -147,6 +155,7 @@ def up_cmd(
     rag_port: int,
     app_port: int,
     vllm_start_timeout: float,
+    vllm_args: tuple[str, ...],
 ) -> None:
     """Start the stack and wait until every part is healthy and every service ready."""
     try:
@@ -169,6 +178,7 @@ def up_cmd(
         chroma_port=chroma_port,
         service_ports={"notes": notes_port, "docs": docs_port, "rag": rag_port, "app": app_port},
         vllm_start_timeout=vllm_start_timeout,
+        vllm_args=vllm_args,
         embedded=embedded,
     )
     try:

@@ -157,6 +157,7 @@ class StackOptions:
     chroma_port: int = CHROMA_PORT
     service_ports: dict[str, int] = field(default_factory=dict)
     vllm_start_timeout: float = VLLM_START_TIMEOUT
+    vllm_args: tuple[str, ...] = ()  # more of vLLM's own flags, given as they are
     embedded: bool = False
 
 
@@ -200,7 +201,7 @@ def build_plan(options: StackOptions, base_env: dict[str, str]) -> tuple[StackPl
     wiring: dict[str, str]
     provider_env: dict[str, str]
     if options.embedded:
-        if options.vllm_url or options.vllm_python or options.vllm_model_dir:
+        if options.vllm_url or options.vllm_python or options.vllm_model_dir or options.vllm_args:
             raise ConfigError("--embedded runs no model server: leave out the vLLM options")
         if options.ollama_url:
             raise ConfigError("--embedded runs every model in-process: leave out --ollama-url")
@@ -287,6 +288,8 @@ def _model_servers(
     if options.vllm_url and (options.vllm_python or options.vllm_model_dir):
         raise ConfigError("give either --vllm-url (a server already running) or the vLLM python "
                           "and model folder (a server the stack starts), not both")  # fmt: skip
+    if options.vllm_url and options.vllm_args:
+        raise ConfigError("--vllm-arg is for a vLLM the stack starts, not one at --vllm-url")
     if not options.vllm_url and not (options.vllm_python and options.vllm_model_dir):
         raise ConfigError(
             "vLLM: give --vllm-python and --vllm-model-dir (RMA_STACK_VLLM_PYTHON, "
@@ -334,7 +337,8 @@ def _model_servers(
                     structured_outputs_config=C.VLLM_STRUCTURED_OUTPUTS_CONFIG,
                     host="127.0.0.1",
                     port=options.vllm_port,
-                ),
+                )
+                + list(options.vllm_args),
                 env={k: v for k, v in vllm_env.items() if k not in chosen},
                 start_timeout=options.vllm_start_timeout,
             )
