@@ -5,12 +5,12 @@ file as Compose wires the containers; the tests then use the services as a clien
 vLLM is started by the stack itself (from the vLLM environment and model the session's
 vLLM fixture would use: see ``tests/conftest.py``), once for this module.
 That costs CI one more vLLM start beside the session's shared server (under a minute: it
-runs eagerly, ``--vllm-arg=--enforce-eager``, as the session's does: see
-``tests/support/servers.py``), and is deliberate: it is the only way ``stack up`` starting vLLM
-is tested, and the rollback test stops that vLLM for good; stopping the shared server
-instead would cost the same restart, and every later test would wait for it. Given only
-``RMA_TEST_VLLM_URL`` (a server someone else runs), the stack uses it and the rollback
-test is skipped (a failure under CI, which always starts its own).
+runs eagerly and in float32, ``--vllm-arg=--enforce-eager --vllm-arg=--dtype=float32``,
+as the session's does: see ``tests/support/servers.py``), and is deliberate: it is the
+only way ``stack up`` starting vLLM is tested, and the rollback test stops that vLLM for
+good; stopping the shared server instead would cost the same restart, and every later test
+would wait for it. Given only ``RMA_TEST_VLLM_URL`` (a server someone else runs), the stack
+uses it and the rollback test is skipped (a failure under CI, which always starts its own).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def stack(ollama_server: OllamaDouble) -> Iterator[RunningStack]:
     if install:
         vllm_args = ["--vllm-python", install[0], "--vllm-model-dir", install[1]]
         vllm_args += ["--vllm-port", str(free_port()), "--vllm-arg=--enforce-eager"]
+        vllm_args += ["--vllm-arg=--dtype=float32"]  # as the session's: see tests/support
     elif external:
         require_reachable(external, "RMA_TEST_VLLM_URL")
         vllm_args = ["--vllm-url", external]

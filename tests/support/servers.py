@@ -149,7 +149,7 @@ def vllm_process(
         if pooling
         else [
             "--dtype",
-            "bfloat16",
+            "float32",
             "--max-model-len",
             "2048",
             "--structured-outputs-config",
@@ -157,9 +157,10 @@ def vllm_process(
         ]
     )
     argv = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir]
-    # Eager, not compiled: on this CPU compiling the graph makes each start (and restart)
-    # take about 4 minutes instead of under one, and served 8 long prompts at once no
-    # faster (280 s compiled, 290 s eager). Speed is measured by ``rma bench``, not here.
+    # Eager and in float32: on a CPU without AVX-512 compiling the graph makes each start
+    # (and restart) take about 4 minutes instead of one, and served 8 long prompts at once
+    # no faster (280 s compiled, 290 s eager, in bfloat16); float32 served them 3.8 times
+    # as fast as bfloat16 (76 s), which such a CPU only emulates. Speed is ``rma bench``'s.
     argv += ["--served-model-name", served_name, *model_args, "--enforce-eager"]
     argv += ["--gpu-memory-utilization", "0.3", "--host", "127.0.0.1", "--port", str(port)]
     return ServerProcess(
