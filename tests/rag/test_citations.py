@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from rma.llm.types import ChatResult, Provenance
-from rma.rag.answer import ManualsAnswerer, PreparedQuestion, Source
+from rma.rag.answer import (
+    CitedAnswer,
+    ManualsAnswerer,
+    PreparedQuestion,
+    Source,
+    format_with_citations,
+)
 from rma.rag.limits import ManualLimits
 from rma.rag.manuals import ManualChunk
 
@@ -82,3 +88,20 @@ def test_a_source_that_does_not_exist_is_reported() -> None:
     got, warnings, unchecked = _finish("See [2, 14].")
     assert unchecked == "See [2, 14]." and got == [1, 2, 3]
     assert "the answer cites sources that do not exist: [14]" in warnings
+
+
+def test_a_source_a_warning_names_is_shown_though_not_cited() -> None:
+    sources = [_source(n) for n in (1, 2, 5)]
+    sources[0].cited = True
+    answer = CitedAnswer(
+        question="What applies?", answer="It applies [1].", sources=sources, citations=[1],
+        unsupported_figures=[], limits=[], provenance=None, covered=True,
+        warnings=["source [5] quotes an out-of-date or unknown figure: £30,000 was the limit"],
+    )  # fmt: skip
+    text = format_with_citations(answer)
+    cited, warned = text.split("Named in the warnings (not cited):")
+    assert "[1] manual.md: A manual > Section 1" in cited
+    assert warned.strip() == "[5] manual.md: A manual > Section 5"
+    assert "[2]" not in text  # neither cited nor named: not listed
+    answer.warnings = []
+    assert "Named in the warnings" not in format_with_citations(answer)

@@ -513,6 +513,14 @@ def _same_kind(a: str, b: str) -> bool:
     return a == b or (a in money and b in money)
 
 
+_WARNED_SOURCE = re.compile(r"\bsource \[(\d+)\]")
+
+
+def _source_line(s: Source) -> str:
+    page = f", page {s.chunk.page}" if s.chunk.page else ""
+    return f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}"
+
+
 def format_with_citations(answer: CitedAnswer) -> str:
     """The answer followed by its cited sources, for clients that show only text."""
     lines = [answer.answer]
@@ -520,9 +528,15 @@ def format_with_citations(answer: CitedAnswer) -> str:
     if cited:
         lines.append("")
         lines.append("Sources:")
-        for s in cited:
-            page = f", page {s.chunk.page}" if s.chunk.page else ""
-            lines.append(f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}")
+        lines += [_source_line(s) for s in cited]
+    # A source a warning names ("source [5] quotes an out-of-date figure") is shown too,
+    # though the answer does not cite it: a warning never points at something unseen.
+    named = {int(n) for w in answer.warnings for n in _WARNED_SOURCE.findall(w)}
+    warned = [s for s in answer.sources if s.number in named and not s.cited]
+    if warned:
+        lines.append("")
+        lines.append("Named in the warnings (not cited):")
+        lines += [_source_line(s) for s in warned]
     if answer.unsupported_figures:
         lines.append("")
         figures = ", ".join(f["figure"] for f in answer.unsupported_figures)
