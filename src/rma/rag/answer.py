@@ -516,7 +516,8 @@ def _same_kind(a: str, b: str) -> bool:
 _WARNED_SOURCE = re.compile(r"\bsource \[(\d+)\]")
 
 
-def _source_line(s: Source) -> str:
+def source_line(s: Source) -> str:
+    """``[n] document, page p: heading``: a source as the text surfaces list it."""
     page = f", page {s.chunk.page}" if s.chunk.page else ""
     return f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}"
 
@@ -528,7 +529,7 @@ def format_with_citations(answer: CitedAnswer) -> str:
     if cited:
         lines.append("")
         lines.append("Sources:")
-        lines += [_source_line(s) for s in cited]
+        lines += [source_line(s) for s in cited]
     # A source a warning names ("source [5] quotes an out-of-date figure") is shown too,
     # though the answer does not cite it: a warning never points at something unseen.
     named = {int(n) for w in answer.warnings for n in _WARNED_SOURCE.findall(w)}
@@ -536,7 +537,7 @@ def format_with_citations(answer: CitedAnswer) -> str:
     if warned:
         lines.append("")
         lines.append("Named in the warnings (not cited):")
-        lines += [_source_line(s) for s in warned]
+        lines += [source_line(s) for s in warned]
     if answer.unsupported_figures:
         lines.append("")
         figures = ", ".join(f["figure"] for f in answer.unsupported_figures)

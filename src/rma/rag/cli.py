@@ -111,7 +111,7 @@ def _print_file(file: Any) -> None:
 @click.option("--max-tokens", default=300, show_default=True, help="Longest answer, in tokens.")
 def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
     """Ask the manuals; prints the answer and the sources it cites."""
-    from rma.rag.answer import ManualsAnswerer, format_with_citations
+    from rma.rag.answer import ManualsAnswerer, format_with_citations, source_line
 
     async def work(library: Any, limits: Any) -> Any:
         answerer = ManualsAnswerer.for_library(library, limits)
@@ -126,8 +126,7 @@ def ask_cmd(question: str, as_json: bool, top_k: int, max_tokens: int) -> None:
         # the warning below points at these: they are printed, never left unseen
         click.echo("\nSources given to the model (the answer cites none of them):")
         for s in answer.sources:
-            page = f", page {s.chunk.page}" if s.chunk.page else ""
-            click.echo(f"[{s.number}] {s.chunk.document}{page}: {s.chunk.heading}")
+            click.echo(source_line(s))
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
 
