@@ -97,11 +97,12 @@ def test_a_source_a_warning_names_is_shown_though_not_cited() -> None:
         question="What applies?", answer="It applies [1].", sources=sources, citations=[1],
         unsupported_figures=[], limits=[], provenance=None, covered=True,
         warnings=["source [5] quotes an out-of-date or unknown figure: £30,000 was the limit"],
+        warned_sources=[5],
     )  # fmt: skip
     text = format_with_citations(answer)
     cited, warned = text.split("Named in the warnings (not cited):")
     assert "[1] manual.md: A manual > Section 1" in cited
     assert warned.strip() == "[5] manual.md: A manual > Section 5"
     assert "[2]" not in text  # neither cited nor named: not listed
-    answer.warnings = []
+    answer.warnings, answer.warned_sources = [], []
     assert "Named in the warnings" not in format_with_citations(answer)

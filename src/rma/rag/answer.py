@@ -187,6 +187,7 @@ class CitedAnswer:
     limit_checks: list[LimitCheck] = field(default_factory=list)
     limit_conflicts: list[Finding] = field(default_factory=list)
     unchecked_reply: str | None = None  # the model's reply, when it could not be checked
+    warned_sources: list[int] = field(default_factory=list)  # sources a warning names
 
     def response(self) -> AnswerResponse:
         return AnswerResponse(
@@ -480,6 +481,7 @@ class ManualsAnswerer:
             [c for c, _ in prepared.checks],
             [f for f, _ in prepared.conflicts],
             unchecked,
+            sorted({n for _, n in prepared.conflicts}),
         )
 
 
@@ -513,9 +515,6 @@ def _same_kind(a: str, b: str) -> bool:
     return a == b or (a in money and b in money)
 
 
-_WARNED_SOURCE = re.compile(r"\bsource \[(\d+)\]")
-
-
 def source_line(s: Source) -> str:
     """``[n] document, page p: heading``: a source as the text surfaces list it."""
     page = f", page {s.chunk.page}" if s.chunk.page else ""
@@ -532,8 +531,7 @@ def format_with_citations(answer: CitedAnswer) -> str:
         lines += [source_line(s) for s in cited]
     # A source a warning names ("source [5] quotes an out-of-date figure") is shown too,
     # though the answer does not cite it: a warning never points at something unseen.
-    named = {int(n) for w in answer.warnings for n in _WARNED_SOURCE.findall(w)}
-    warned = [s for s in answer.sources if s.number in named and not s.cited]
+    warned = [s for s in answer.sources if s.number in answer.warned_sources and not s.cited]
     if warned:
         lines.append("")
         lines.append("Named in the warnings (not cited):")
