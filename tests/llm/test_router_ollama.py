@@ -251,8 +251,11 @@ async def test_a_busy_backend_is_waited_for_not_timed_out(
 async def test_a_busy_backend_still_meets_the_total_deadline(
     clean_env: Path, ollama: OllamaDouble
 ) -> None:
-    # One at a time, 1.2 s each: by the 4 s deadline the fifth request has not started
-    # (a slow machine only makes more of them late). It is timed out as busy, not dead.
+    # One at a time, 1.2 s each: by the 4 s deadline the fifth request served has not
+    # started (a slow machine only makes more of them late). The server takes them in the
+    # order their connections arrive, not the order of the list, so no position is assumed.
+    # A request never started is timed out as busy, not dead; one started but not finished
+    # by the deadline is a stream cut at the deadline.
     ollama.control(parallel=1, token_delay=0.2)
     router = make_router(
         ollama,
@@ -264,11 +267,15 @@ async def test_a_busy_backend_still_meets_the_total_deadline(
     outcomes = await asyncio.gather(
         *(router.chat(user()) for _ in range(5)), return_exceptions=True
     )
-    assert not isinstance(outcomes[0], BaseException)
+    answered = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert answered, outcomes
     late = [o for o in outcomes if isinstance(o, AllBackendsFailed)]
     assert late, outcomes
     assert all(o.hops[0].error == "BackendTimeout" for o in late)
     assert all("busy answering other requests" in o.hops[0].message for o in late)
+    cut = [o for o in outcomes if isinstance(o, StreamInterrupted)]
+    assert all("BackendTimeout" in str(o) for o in cut), cut
+    assert len(answered) + len(late) + len(cut) == len(outcomes), outcomes
 
 
 async def test_full_queue_answers_busy_with_retry_after(
