@@ -23,8 +23,9 @@ from tests.conftest import ROOT
 
 CORPUS_DIR = ROOT / "build" / "corpora" / "handbook"
 QUESTIONS = ROOT / "corpora" / "handbook" / "answers" / "questions.json"
-# The issue asks for 0.95; measured 67 of 71 (0.944) with the embedded MiniLM embedder.
-RECALL_FLOOR = 0.94
+# The issue asks for 0.95; measured 68 of 71 (0.958) with the embedded MiniLM embedder
+# (67 of 71 when each list gave only its top 20 to the fusion).
+RECALL_FLOOR = 0.95
 # The key's 12 unanswerable questions: measured 9 kept out of the answers.
 UNANSWERABLE_KEPT_OUT = 9
 

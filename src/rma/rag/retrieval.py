@@ -25,7 +25,9 @@ from rma.rag.store import ManualStore
 from rma.rag.vocabulary import expand_question
 
 RRF_K = 60
-CANDIDATES = 20
+# How many hits each list gives to the fusion: a passage only one list reaches within this
+# gets one list's score (20 lost a question of the handbook key that 40 to 100 find).
+CANDIDATES = 50
 # Cosine similarity (all-MiniLM-L6-v2) below which no chunk is taken to answer a question.
 MIN_RELEVANCE = 0.35
 # From this similarity up, a question's words the manuals never use (a paraphrase) do not
