@@ -109,8 +109,10 @@ async def test_a_full_queue_is_refused_with_a_retry_after_from_the_waves_ahead()
 async def test_a_caller_waits_for_a_slot_no_longer_than_the_wait_timeout() -> None:
     limit = ConcurrencyLimit("ollama", max_in_flight=1, queue_limit=5, wait_timeout=1.0)
     async with limit.slot():
-        with pytest.raises(BackendOverloaded, match="ollama is busy: waited 1 s for a free slot"):
-            async with limit.slot():
-                pass
+        # bounded here too: a limit that ignored its wait timeout would wait for ever
+        async with asyncio.timeout(10):
+            with pytest.raises(BackendOverloaded, match="ollama is busy: waited 1 s for a free"):
+                async with limit.slot():
+                    pass
         assert limit.waiting == 0
     assert limit.snapshot()["in_flight"] == 0
