@@ -240,7 +240,7 @@ def bank_statement(pages: list[Page]) -> tuple[Fields, Table]:
                     rows[0].page if rows else table.rows[0].page,
                     f"the sum of {len(rows)} rows",
                     min((r.confidence for r in rows), default=1.0),
-                    "not printed: the sum of the table's rows",
+                    SUMMED_NOTE,
                 )
     for field, items in (
         ("income", income),
@@ -662,10 +662,86 @@ def merge_fields(
     for field_name, found in general.items():
         extracted.fields.setdefault(field_name, found)
     kinds = {f.name: f.kind for f in SCHEMA.get(doc_type, ())}
+    unconfirmed = rows_unconfirmed(doc_type, typed)
     for field_name, found in extracted.fields.items():
-        if found.verified and found.page in ocr_pages and kinds.get(field_name) in UNCHECKABLE:
-            found.verified = False
-            found.confidence = min(found.confidence, TRUST["ocr-ambiguous"])
-            found.note = "; ".join(n for n in (found.note, OCR_NOTE) if n)
-        if not found.verified and found.note.endswith((LOW_CONFIDENCE_NOTE, OCR_NOTE)):
+        pages = found.pages or ([found.page] if found.page is not None else [])
+        on_ocr = bool(set(pages) & set(ocr_pages))
+        if found.verified and on_ocr and kinds.get(field_name) in UNCHECKABLE:
+            _unverify(found, OCR_NOTE)
+        elif found.verified and on_ocr and field_name in unconfirmed:
+            _unverify(found, unconfirmed[field_name])
+        if not found.verified and found.note.endswith(
+            (LOW_CONFIDENCE_NOTE, OCR_NOTE, ROWS_NOTE, NAMES_NOTE, SUMS_NOTE)
+        ):
             extracted.warnings.append(f"{field_name}: {found.note}")
+
+
+def _unverify(found: DocumentField, note: str) -> None:
+    found.verified = False
+    found.confidence = min(found.confidence, TRUST["ocr-ambiguous"])
+    found.note = "; ".join(n for n in (found.note, note) if n)
+
+
+# A list read from a table's rows, or a total summed from them: on a page read by OCR a
+# row the reading lost leaves the list short while every item in it was read surely. Such
+# a field is verified only when the document's own arithmetic shows no row is missing.
+ROW_FIELDS = {
+    "bank_statement": ("income", "creditor_payments", "charges", "benefit_taken"),
+    "universal_credit_statement": ("elements", "deductions"),
+}
+# Lists a row joins by the name in it: on a page read by OCR a misread payee reads as other
+# spending, so even a statement whose sums add up cannot show the list is whole.
+BY_NAME = {"bank_statement": ("income", "creditor_payments", "charges", "benefit_taken")}
+SUMMED_NOTE = "not printed: the sum of the table's rows"
+ROWS_NOTE = (
+    "read by OCR from a table whose figures do not show that every row was read; "
+    "check the list against the original"
+)
+NAMES_NOTE = (
+    "read by OCR: a row whose name was misread is left out of this list; check the list "
+    "against the original"
+)
+SUMS_NOTE = (
+    "read by OCR: a misread or missing row looks the same as figures that do not add "
+    "up; check the statement against the original"
+)
+
+
+def _pence(found: Found | list[Found] | None) -> int | None:
+    if isinstance(found, Found) and isinstance(found.value, int):
+        return found.value
+    return None
+
+
+def _rows_add_up(doc_type: str, typed: Fields) -> bool:
+    """Does the document's own arithmetic account for every row read?"""
+    if doc_type == "bank_statement":
+        check = typed.get("sums_add_up")
+        return isinstance(check, Found) and check.value is True
+    total, payment = _pence(typed.get("total_entitlement")), _pence(typed.get("payment"))
+    if total is None or payment is None:
+        return False
+    summed = {}
+    for list_name in ("elements", "deductions"):
+        items = typed.get(list_name) or []
+        summed[list_name] = sum(i.value["amount"] for i in items) if isinstance(items, list) else 0
+    return summed["elements"] == total and total - summed["deductions"] == payment
+
+
+def rows_unconfirmed(doc_type: str, typed: Fields) -> dict[str, str]:
+    """Fields read from a table's rows that the document's arithmetic does not confirm
+    complete, with the note each gets when it was read by OCR."""
+    if doc_type not in ROW_FIELDS:
+        return {}
+    out: dict[str, str] = {}
+    out.update(dict.fromkeys(BY_NAME.get(doc_type, ()), NAMES_NOTE))
+    if not _rows_add_up(doc_type, typed):
+        out.update(dict.fromkeys(ROW_FIELDS[doc_type], ROWS_NOTE))
+        for name in ("total_in", "total_out"):
+            found = typed.get(name)
+            if isinstance(found, Found) and found.note == SUMMED_NOTE:
+                out[name] = ROWS_NOTE
+    check = typed.get("sums_add_up")
+    if isinstance(check, Found) and check.value is False:
+        out["sums_add_up"] = SUMS_NOTE
+    return out
