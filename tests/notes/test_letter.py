@@ -155,7 +155,7 @@ def test_plain_sentence_writes_figures_and_drops_markup() -> None:
     ref = date(2025, 3, 5)
     assert plain_sentence("call\x0bus\u200b\x07 now", ref) == "Call us now."
     assert plain_sentence("- cl owes <b>£4.2k</b> re CT, pay by 12/3", ref) == (
-        "You owes £4,200 about council tax, pay by 12 March 2025."
+        "You owe £4,200 about council tax, pay by 12 March 2025."
     )
 
 

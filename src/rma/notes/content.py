@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
 
+from rma.notes import glossary
 from rma.notes.advice import Advice, read_advice
 from rma.notes.checks import (
     LetterWarning,
@@ -261,6 +262,7 @@ def checked_content(
         adviser_name=request.adviser_name,
         organisation=request.organisation,
         tone=request.tone,
+        client_pronoun=glossary.client_pronoun(facts.text, request.client_name),
     )
     return content, warnings
 

@@ -151,10 +151,111 @@ def plain_english(text: str, lenders: Iterable[str] = ()) -> str:
     text = _EX.sub(
         lambda m: g.by_context["ex"]["before_a_name" if m.group(1) else "otherwise"], text
     )
+    text = _CLIENT_DOES.sub(_client_does, text)
     text = _spell(text, client=True, lenders=lenders)
     text = _SYMBOL_SPACED.sub(lambda m: f" {g.symbols[m.group(1)]} ", text)
     text = re.sub(r"\?+|!+", "", text)
     return re.sub(r"\s{2,}", " ", text).strip()
+
+
+# "if cl stops", "cl decides": the client's word becomes "you", so its verb must agree.
+_CLIENT_DOES = re.compile(
+    r"\b(cl|clt|cleint|clent|client)(\s+(?:also\s+|still\s+|now\s+)?)([a-z']+)\b",
+    re.IGNORECASE,
+)
+_VERBS = frozenset(
+    [
+        "stop",
+        "decide",
+        "agree",
+        "want",
+        "need",
+        "say",
+        "owe",
+        "live",
+        "work",
+        "think",
+        "know",
+        "feel",
+        "receive",
+        "understand",
+        "accept",
+        "prefer",
+        "manage",
+        "struggle",
+        "refuse",
+        "wish",
+        "hope",
+        "plan",
+        "pay",
+        "get",
+        "go",
+        "do",
+        "have",
+        "call",
+        "send",
+        "ring",
+        "phone",
+        "write",
+        "email",
+        "apply",
+        "ask",
+        "check",
+        "bring",
+        "sign",
+        "return",
+        "attend",
+        "complete",
+        "post",
+        "contact",
+        "request",
+        "provide",
+        "make",
+        "book",
+        "cancel",
+        "open",
+        "move",
+        "switch",
+        "keep",
+        "tell",
+        "give",
+        "upload",
+        "forward",
+        "report",
+        "confirm",
+        "file",
+        "gather",
+        "put",
+        "save",
+        "collect",
+        "submit",
+        "arrange",
+        "offer",
+        "claim",
+        "speak",
+        "start",
+        "look",
+        "visit",
+        "dispute",
+        "read",
+        "find",
+        "take",
+        "register",
+        "change",
+        "use",
+        "rent",
+        "earn",
+        "miss",
+    ]
+)
+
+
+def _client_does(m: re.Match[str]) -> str:
+    verb = m.group(3)
+    agreed = _you_verb(verb)
+    if agreed == verb or (verb.lower() not in _YOU_VERB and agreed.lower() not in _VERBS):
+        return m.group(0)
+    return m.group(1) + m.group(2) + agreed
 
 
 def used_in(text: str) -> dict[str, str]:
@@ -172,3 +273,208 @@ def used_in(text: str) -> dict[str, str]:
         if m.group(1).lower() in g.any_case:
             found.setdefault(m.group(1), g.any_case[m.group(1).lower()])
     return found
+
+
+# ------------------------------------------------------------- the client as "you"
+
+# Dictated notes speak of the client in the third person ("refer her to the bereavement
+# service", "he has no assets"); the letter speaks to the client. Which of "she" and "he"
+# is the client is read from the notes: the one they use most, and only when it is clearly
+# the most (a couple's notes use both, and then nothing is changed).
+_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
+_HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
+# People a pronoun in the same sentence may stand for instead of the client.
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:partner|husband|wife|son|daughter|child|children|kid|baby|mother|father|mum|dad|"
+    r"brother|sister|"
+    r"friend|carer|landlord|landlady|interpreter|neighbour|grandson|granddaughter)s?\b",
+    re.IGNORECASE,
+)
+# Words after "her" that show it is the object ("phone her the most", "refer her to"),
+# not a possessive ("her bereavement").
+_NOT_A_NOUN = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "to",
+        "and",
+        "or",
+        "but",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "about",
+        "by",
+        "from",
+        "that",
+        "this",
+        "these",
+        "those",
+        "if",
+        "when",
+        "as",
+        "up",
+        "out",
+        "back",
+        "down",
+        "off",
+        "over",
+        "again",
+        "today",
+        "tomorrow",
+        "now",
+        "soon",
+        "know",
+        "what",
+        "how",
+        "why",
+        "where",
+        "some",
+        "any",
+        "all",
+        "more",
+        "our",
+        "their",
+        "my",
+        "your",
+        "his",
+        "its",
+        "we",
+        "i",
+        "they",
+        "he",
+        "she",
+        "you",
+        "it",
+        "which",
+        "who",
+    ]
+)
+_YOU_VERB = {
+    "is": "are",
+    "was": "were",
+    "has": "have",
+    "does": "do",
+    "isn't": "aren't",
+    "wasn't": "weren't",
+    "hasn't": "haven't",
+    "doesn't": "don't",
+    "goes": "go",
+}
+_ADVERBS = frozenset(
+    [
+        "also",
+        "still",
+        "never",
+        "already",
+        "often",
+        "usually",
+        "always",
+        "sometimes",
+        "perhaps",
+        "now",
+        "only",
+        "just",
+        "really",
+        "then",
+    ]
+)
+_NEXT_WORD = re.compile(r"\W*?([A-Za-z']+)")
+
+
+_PRONOUN = re.compile(r"\b(she|her|hers|herself|he|him|his|himself)\b", re.IGNORECASE)
+_NOT_A_NAME = frozenset(
+    ["he", "she", "they", "we", "i", "it", "this", "that", "there", "then", "cl", "client"]
+)
+
+
+def client_pronoun(notes: str, client_name: str | None = None) -> str | None:
+    """``"she"`` or ``"he"`` if the notes speak of the client so, clearly more often than
+    the other way; else None. Each pronoun is taken to stand for the last person the notes
+    named before it: the client ("cl", the client's first name, or no one yet), or someone
+    else ("ex", "mum", "partner", a name doing something: "Anna to bring ... when she gets
+    it"), and only the client's count."""
+    names = [n for n in re.findall(r"[A-Z][a-z]+", client_name or "") if n != "And"]
+    client = r"\b(?:cl|clt|client)\b" + "".join(rf"|\b{re.escape(n)}\b" for n in names)
+    named = r"\b(?-i:[A-Z][a-z]+)(?=\s+(?:to|will|is|has|was|said|says|can|should|agreed)\b)"
+    marker = re.compile(
+        rf"(?P<client>{client})|(?P<other>{_SOMEONE_ELSE.pattern}|\bex\b)"
+        rf"|(?P<pronoun>{_PRONOUN.pattern})|(?P<named>{named})",
+        re.IGNORECASE,
+    )
+    counts = {"she": 0, "he": 0}
+    about_client = True
+    for m in marker.finditer(notes):
+        if m.group("client"):
+            about_client = True
+        elif m.group("other"):
+            about_client = False
+        elif m.group("pronoun"):
+            if about_client:
+                counts["she" if _SHE.fullmatch(m.group("pronoun")) else "he"] += 1
+        elif m.group("named").lower() not in _NOT_A_NAME:
+            about_client = m.group("named") in names
+    she, he = counts["she"], counts["he"]
+    if she > 0 and she >= 3 * he:
+        return "she"
+    if he > 0 and he >= 3 * she:
+        return "he"
+    return None
+
+
+def _you_verb(verb: str) -> str:
+    low = verb.lower()
+    if low in _YOU_VERB:
+        return _YOU_VERB[low]
+    if low.endswith("ies") and len(low) > 4:
+        return verb[:-3] + "y"
+    if re.search(r"(?:ss|sh|ch|x|z|o)es$", low):
+        return verb[:-2]
+    if low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(low) > 3:
+        return verb[:-1]
+    return verb
+
+
+def second_person(text: str, pronoun: str | None) -> str:
+    """``text`` with the client's third-person pronouns as "you" and "your" ("tell them she
+    is vulnerable after her bereavement" -> "tell them you are vulnerable after your
+    bereavement"). Nothing changes without a ``pronoun`` or where the text names another
+    person the pronoun might stand for."""
+    if pronoun not in ("she", "he") or _SOMEONE_ELSE.search(text):
+        return text
+    adverbs = "|".join(sorted(_ADVERBS))
+    subject = re.compile(
+        rf"\b({pronoun})('s|'ll|'d)?((?:\s+(?:{adverbs})\b)*)(?:\s+([A-Za-z']+))?",
+        re.IGNORECASE,
+    )
+
+    def you_do(m: re.Match[str]) -> str:
+        you = "You" if m.group(1)[0].isupper() else "you"
+        short, gap, verb = (m.group(2) or "").lower(), m.group(3) or "", m.group(4)
+        if short == "'s":
+            short = "'ve" if verb and verb.lower() in ("been", "got") else "'re"
+        if verb is None:
+            return you + short + gap
+        return f"{you}{short}{gap} {verb if short else _you_verb(verb)}"
+
+    text = subject.sub(you_do, text)
+    if pronoun == "she":
+        text = re.sub(r"\bherself\b", "yourself", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bhers\b", "yours", text, flags=re.IGNORECASE)
+
+        def her(m: re.Match[str]) -> str:
+            after = _NEXT_WORD.match(text, m.end())
+            # the object ("refer her to", "phone her the most"), or a possessive
+            obj = after is None or after.group(1).lower() in _NOT_A_NOUN
+            if after is not None and text[m.end() : after.start(1)].strip():
+                obj = True  # punctuation between: "with her, also"
+            you = "you" if obj else "your"
+            return you.capitalize() if m.group(0)[0].isupper() else you
+
+        return re.sub(r"\bher\b", her, text, flags=re.IGNORECASE)
+    text = re.sub(r"\bhimself\b", "yourself", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bhim\b", "you", text, flags=re.IGNORECASE)
+    return re.sub(r"\bhis\b", "your", text, flags=re.IGNORECASE)

@@ -149,6 +149,8 @@ class LetterContent:
     adviser_name: str | None = None
     organisation: str | None = None
     tone: Tone = "warm"
+    # "she" or "he" when the notes speak of the client so: the letter says "you" instead
+    client_pronoun: str | None = None
 
 
 @dataclass
@@ -204,6 +206,10 @@ def debt_line(debt: Debt) -> str:
 
 def compose(content: LetterContent) -> ComposedLetter:
     """The Confirmation of Advice letter for ``content``."""
+
+    def to_client(lines: list[str]) -> list[str]:
+        return [glossary.second_person(line, content.client_pronoun) for line in lines]
+
     header = [content.organisation] if content.organisation else []
     header.append(format_date(content.letter_date))
     greeting = f"Dear {content.client_name},"
@@ -220,7 +226,7 @@ def compose(content: LetterContent) -> ComposedLetter:
     sections = [
         Section(
             HEADINGS["matters"],
-            list(content.matters),
+            to_client(content.matters),
             "" if content.matters else EMPTY["matters"],
         )
     ]
@@ -233,20 +239,20 @@ def compose(content: LetterContent) -> ComposedLetter:
                 PRIORITY_NOTE if has_priority else "",
             )
         )
-    advice = advice_lines(content.advice) if content.advice else []
+    advice = to_client(advice_lines(content.advice)) if content.advice else []
     if advice:
         sections.append(Section(HEADINGS["advice"], advice))
     sections.append(
         Section(
             HEADINGS["ours"],
-            [action_line(a) for a in content.our_actions],
+            to_client([action_line(a) for a in content.our_actions]),
             "" if content.our_actions else EMPTY["ours"],
         )
     )
     sections.append(
         Section(
             HEADINGS["yours"],
-            [action_line(a) for a in in_order(content.your_actions)],
+            to_client([action_line(a) for a in in_order(content.your_actions)]),
             "" if content.your_actions else EMPTY["yours"],
         )
     )
