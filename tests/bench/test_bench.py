@@ -211,3 +211,28 @@ def test_bench_retrieval_measures_ingestion_and_latency(clean_env: Path, tmp_pat
     assert row["chunks"] == 60 and row["queries"] == 3
     assert 0 < row["p50_ms"] <= row["p99_ms"]
     assert "| 60 | 3 |" in (out / "retrieval.md").read_text()
+
+
+def test_a_shared_context_goes_before_every_question(
+    clean_env: Path, ollama: OllamaDouble, tmp_path: Path
+) -> None:
+    passage = "A debt relief order lasts twelve months.\nThe debt limit is set in law."
+    context = tmp_path / "passage.txt"
+    context.write_text(passage + "\n", encoding="utf-8")
+    out = clean_env / "results"
+    args = f"--levels 2 --requests 4 --max-tokens 8 --warmup 0 --out-dir {out}".split()
+    backend = f"ollama={ollama.url},llama3.1:8b"
+    run = CliRunner().invoke(
+        main, ["bench", "llm", "--backend", backend, "--shared-context", str(context), *args]
+    )
+    assert run.exit_code == 0, run.output
+    asked = [
+        r["body"]["messages"][-1]["content"]
+        for r in ollama.requests()
+        if r["path"] == "/api/chat" and "Question:" in r["body"]["messages"][-1]["content"]
+    ]
+    assert len(asked) == 4
+    head = f"Passages from the manuals:\n{passage}\n\nQuestion: "
+    assert all(a.startswith(head) for a in asked)
+    assert len({a[len(head) :] for a in asked}) == 4  # four different questions after it
+    assert json.loads((out / "llm.json").read_text())["shared_context_chars"] == len(passage)

@@ -273,6 +273,13 @@ def _levels(value: str) -> tuple[int, ...]:
     "--baseline", default="", help="Backend the others are compared with (default: last)."
 )
 @click.option("--label", "labels", multiple=True, metavar="NAME=TEXT", help="Describe a backend.")
+@click.option(
+    "--shared-context",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A text file sent before every question, the same for all (as a RAG answer sends "
+    "manual passages): what a server's prefix cache can reuse. Default: questions alone.",
+)
 @_out_dir("llm.json, llm.md and llm.png")
 def bench_llm(
     specs: tuple[str, ...],
@@ -288,6 +295,7 @@ def bench_llm(
     client: str,
     baseline: str,
     labels: tuple[str, ...],
+    shared_context: Path | None,
     out_dir: Path,
 ) -> None:
     """Chat backends side by side: requests/s, output tokens/s, latency p50/p95/p99 and
@@ -310,6 +318,7 @@ def bench_llm(
             baseline=baseline,
             order=order,  # type: ignore[arg-type]
             seed=seed,
+            context=shared_context.read_text(encoding="utf-8").strip() if shared_context else "",
         )
     except RMAError as exc:
         click.echo(f"error: {exc}", err=True)

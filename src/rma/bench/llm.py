@@ -50,6 +50,17 @@ PROMPTS = (
     "Write one sentence telling a client their next appointment is on Monday.",
 )
 
+
+def prompt(i: int, context: str = "") -> list[Message]:
+    """The ``i``-th request: a fixed question, after a shared passage when ``context`` is
+    given (as a RAG answer sends the same manual passages before different questions,
+    which is what a server's prefix cache can reuse)."""
+    question = PROMPTS[i % len(PROMPTS)]
+    if not context:
+        return [Message.user(question)]
+    return [Message.user(f"Passages from the manuals:\n{context}\n\nQuestion: {question}")]
+
+
 Api = Literal["openai", "ollama", "local"]
 Client = Literal["router", "raw"]
 Progress = Callable[[str, int, int, int, int], None]  # backend, concurrency, done, total, errors
@@ -220,6 +231,7 @@ async def run_level(
     requests: int,
     max_tokens: int,
     progress: Progress | None = None,
+    context: str = "",
 ) -> LevelResult:
     """``requests`` requests, ``concurrency`` at a time (closed loop)."""
     samples: list[Sample] = []
@@ -227,8 +239,7 @@ async def run_level(
 
     async def worker() -> None:
         for i in next_index:
-            prompt = [Message.user(PROMPTS[i % len(PROMPTS)])]
-            samples.append(await call(prompt, max_tokens))
+            samples.append(await call(prompt(i, context), max_tokens))
             if progress:
                 errors = sum(1 for s in samples if s.error)
                 progress(name, concurrency, len(samples), requests, errors)
@@ -276,6 +287,8 @@ class SweepConfig:
     # always measured first or right after another (a warm prefix cache, a cooler CPU).
     order: Literal["fixed", "shuffled"] = "fixed"
     seed: int = 0
+    # A passage sent before every question (see :func:`prompt`); empty: questions alone.
+    context: str = ""
 
     def requests_at(self, concurrency: int) -> int:
         """At least ``min_requests``, and at least two per worker."""
@@ -327,7 +340,7 @@ async def sweep(
     try:
         for r in runners:
             for i in range(config.warmup):  # not counted
-                await r.call([Message.user(PROMPTS[i % len(PROMPTS)])], config.max_tokens)
+                await r.call(prompt(i, config.context), config.max_tokens)
         rng = random.Random(config.seed)
         for level in config.levels:
             ordered = list(runners)
@@ -342,6 +355,7 @@ async def sweep(
                     config.requests_at(level),
                     config.max_tokens,
                     progress,
+                    config.context,
                 )
                 r.results.append(result)
                 if on_level:
@@ -358,6 +372,7 @@ async def sweep(
         "max_tokens": config.max_tokens,
         "temperature": 0,
         "prompts": len(PROMPTS),
+        "shared_context_chars": len(config.context),
         "warmup_requests": config.warmup,
         "levels": list(config.levels),
         "order": config.order,
