@@ -1,7 +1,8 @@
 # Shared install steps for scripts/demo and scripts/test. Source it; do not run it.
-# Everything slow is cached under $RMA_CACHE (default ~/.cache/rma) so a second run on the
-# same machine reuses it: pip's cache, the llama.cpp wheel, the vLLM environment and the
-# converted model (keyed by the source file's sha256).
+# Everything slow is cached so a second run on the same machine reuses it: downloads in
+# pip's own cache (PIP_CACHE_DIR, default ~/.cache/pip), and under $RMA_CACHE (default
+# ~/.cache/rma) the llama.cpp wheel, the vLLM environment and the converted model (keyed
+# by the source file's sha256).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
