@@ -286,8 +286,8 @@ _HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
 # People a pronoun in the same sentence may stand for instead of the client.
 _SOMEONE_ELSE = re.compile(
     r"\b(?:partner|husband|wife|son|daughter|child|children|kid|baby|mother|father|mum|dad|"
-    r"brother|sister|"
-    r"friend|carer|landlord|landlady|interpreter|neighbour|grandson|granddaughter)s?\b",
+    r"brother|sister|friend|carer|landlord|landlady|interpreter|neighbour|grandson|"
+    r"granddaughter)s?\b",
     re.IGNORECASE,
 )
 # Words after "her" that show it is the object ("phone her the most", "refer her to"),
