@@ -83,7 +83,7 @@ llama_wheel() {
   key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)
   dir="$RMA_CACHE/wheels/llama-$key"
   if ! ls "$dir"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-    say "building llama-cpp-python $LLAMA_VERSION (about 4 minutes, once)"
+    say "building llama-cpp-python $LLAMA_VERSION (about 10 minutes on two cores, once)"
     mkdir -p "$dir"
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" with_heartbeat "building llama.cpp" \
       "$VENV/bin/pip" wheel -q --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION"
