@@ -691,7 +691,7 @@ ROW_FIELDS = {
 }
 # Lists a row joins by the name in it: on a page read by OCR a misread payee reads as other
 # spending, so even a statement whose sums add up cannot show the list is whole.
-BY_NAME = {"bank_statement": ("income", "creditor_payments", "charges", "benefit_taken")}
+BY_NAME = ("bank_statement",)
 SUMMED_NOTE = "not printed: the sum of the table's rows"
 ROWS_NOTE = (
     "read by OCR from a table whose figures do not show that every row was read; "
@@ -734,7 +734,8 @@ def rows_unconfirmed(doc_type: str, typed: Fields) -> dict[str, str]:
     if doc_type not in ROW_FIELDS:
         return {}
     out: dict[str, str] = {}
-    out.update(dict.fromkeys(BY_NAME.get(doc_type, ()), NAMES_NOTE))
+    if doc_type in BY_NAME:
+        out.update(dict.fromkeys(ROW_FIELDS[doc_type], NAMES_NOTE))
     if not _rows_add_up(doc_type, typed):
         out.update(dict.fromkeys(ROW_FIELDS[doc_type], ROWS_NOTE))
         for name in ("total_in", "total_out"):

@@ -276,14 +276,7 @@ def priority_kind(text: str) -> str | None:
 
 Owner = Literal["us", "client"]
 
-# Verbs that start an action ("..., send to court", "+ move wages", "and to bring").
-ACTION_VERBS = (
-    "send|call|ring|phone|write|email|e-mail|apply|ask|check|get|pay|bring|sign|return|"
-    "attend|draft|complete|fill|post|contact|chase|request|provide|make|book|cancel|open|"
-    "move|switch|keep|stop|tell|give|upload|forward|fwd|report|confirm|file|gather|put|"
-    "set up|save|collect|submit|refer|arrange|offer|claim|speak|go|do|start|look|visit|"
-    "enclose|dispute|read|find|take|register|change"
-)
+ACTION_VERBS = glossary.ACTION_VERBS
 _VERB = rf"(?:{ACTION_VERBS})"
 _OUR_SUBJECT = (
     r"(?:we|i|adv|adviser|advisor|rma|org)\s+(?:to|will|shall|would|agreed to|can)\b"

@@ -163,91 +163,20 @@ _CLIENT_DOES = re.compile(
     r"\b(cl|clt|cleint|clent|client)(\s+(?:also\s+|still\s+|now\s+)?)([a-z']+)\b",
     re.IGNORECASE,
 )
-_VERBS = frozenset(
-    [
-        "stop",
-        "decide",
-        "agree",
-        "want",
-        "need",
-        "say",
-        "owe",
-        "live",
-        "work",
-        "think",
-        "know",
-        "feel",
-        "receive",
-        "understand",
-        "accept",
-        "prefer",
-        "manage",
-        "struggle",
-        "refuse",
-        "wish",
-        "hope",
-        "plan",
-        "pay",
-        "get",
-        "go",
-        "do",
-        "have",
-        "call",
-        "send",
-        "ring",
-        "phone",
-        "write",
-        "email",
-        "apply",
-        "ask",
-        "check",
-        "bring",
-        "sign",
-        "return",
-        "attend",
-        "complete",
-        "post",
-        "contact",
-        "request",
-        "provide",
-        "make",
-        "book",
-        "cancel",
-        "open",
-        "move",
-        "switch",
-        "keep",
-        "tell",
-        "give",
-        "upload",
-        "forward",
-        "report",
-        "confirm",
-        "file",
-        "gather",
-        "put",
-        "save",
-        "collect",
-        "submit",
-        "arrange",
-        "offer",
-        "claim",
-        "speak",
-        "start",
-        "look",
-        "visit",
-        "dispute",
-        "read",
-        "find",
-        "take",
-        "register",
-        "change",
-        "use",
-        "rent",
-        "earn",
-        "miss",
-    ]
+# Verbs that start an action ("..., send to court", "+ move wages", "and to bring").
+ACTION_VERBS = (
+    "send|call|ring|phone|write|email|e-mail|apply|ask|check|get|pay|bring|sign|return|"
+    "attend|draft|complete|fill|post|contact|chase|request|provide|make|book|cancel|open|"
+    "move|switch|keep|stop|tell|give|upload|forward|fwd|report|confirm|file|gather|put|"
+    "set up|save|collect|submit|refer|arrange|offer|claim|speak|go|do|start|look|visit|"
+    "enclose|dispute|read|find|take|register|change"
 )
+# Verbs the client's word may come before: the action verbs and what notes say a client does.
+_CLIENT_VERBS = (
+    "decide|agree|want|need|say|owe|live|work|think|know|feel|receive|understand|accept|"
+    "prefer|manage|struggle|refuse|wish|hope|plan|have|use|rent|earn|miss"
+)
+_VERBS = frozenset(f"{ACTION_VERBS}|{_CLIENT_VERBS}".split("|"))
 
 
 def _client_does(m: re.Match[str]) -> str:
@@ -279,10 +208,9 @@ def used_in(text: str) -> dict[str, str]:
 
 # Dictated notes speak of the client in the third person ("refer her to the bereavement
 # service", "he has no assets"); the letter speaks to the client. Which of "she" and "he"
-# is the client is read from the notes: the one they use most, and only when it is clearly
-# the most (a couple's notes use both, and then nothing is changed).
-_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
-_HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
+# is the client's is read from the notes (:func:`client_pronoun`); when that is unclear
+# (a couple's notes use both) nothing is changed.
+_SHE_WORDS = frozenset(["she", "her", "hers", "herself"])
 # People a pronoun in the same sentence may stand for instead of the client.
 _SOMEONE_ELSE = re.compile(
     r"\b(?:partner|husband|wife|son|daughter|child|children|kid|baby|mother|father|mum|dad|"
@@ -414,7 +342,7 @@ def client_pronoun(notes: str, client_name: str | None = None) -> str | None:
             about_client = False
         elif m.group("pronoun"):
             if about_client:
-                counts["she" if _SHE.fullmatch(m.group("pronoun")) else "he"] += 1
+                counts["she" if m.group("pronoun").lower() in _SHE_WORDS else "he"] += 1
         elif m.group("named").lower() not in _NOT_A_NAME:
             about_client = m.group("named") in names
     she, he = counts["she"], counts["he"]
