@@ -172,18 +172,26 @@ class Browser:
 
     def press(self, label: str, within: str = "main") -> None:
         """Press the button that says ``label`` and wait for the page it leads to."""
+        self._leave_by(
+            self.driver.find_element(
+                self.by.XPATH, f"//{within}//button[normalize-space()={_xpath_text(label)}]"
+            )
+        )
+
+    def follow(self, css: str) -> None:
+        """Follow the link ``css`` finds and wait for the page it leads to."""
+        self._leave_by(self.find(css))
+
+    def _leave_by(self, element: Any) -> None:
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
-        button = self.driver.find_element(
-            self.by.XPATH, f"//{within}//button[normalize-space()={_xpath_text(label)}]"
-        )
         # The page being left is marked; the next page, a new document, has no mark. (Asking
         # whether the old <html> element went stale races the navigation: chromedriver can
         # answer "node does not belong to the document" instead of "stale".) While the
         # browser is between pages a script may fail to run: that is asked again.
         self.driver.execute_script("window.rmaLeaving = true;")
-        button.click()
+        element.click()
         arrived = "return window.rmaLeaving === undefined && document.readyState === 'complete';"
         WebDriverWait(self.driver, SLOW, ignored_exceptions=(WebDriverException,)).until(
             lambda driver: driver.execute_script(arrived)

@@ -82,8 +82,8 @@ def edit_the_letter(browser: Browser, case_id: int, letter_id: int) -> None:
     the checks run again on the edited text, then taken out; both wordings are versions."""
     from selenium.webdriver.common.keys import Keys
 
-    browser.find(f"a[href='/ui/cases/{case_id}/letters/{letter_id}/edit']").click()
-    _wait_for(browser, lambda: browser.path == f"/ui/cases/{case_id}/letters/{letter_id}/edit")
+    browser.follow(f"a[href='/ui/cases/{case_id}/letters/{letter_id}/edit']")
+    assert browser.path == f"/ui/cases/{case_id}/letters/{letter_id}/edit"
     assert "Not edited yet" in browser.text()
     written = browser.find("#letter-body").get_attribute("value")
     box = browser.find("#letter-body")
@@ -139,8 +139,8 @@ def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_superviso
     document_id = drop_and_follow(browser, upload)
     assert "creditor-letter.png" in browser.text("#document-list")  # refreshed in place
     assert "processed" in browser.text("#document-list")
-    browser.find(f"#upload-status a[href='/ui/cases/{case_id}/documents/{document_id}']").click()
-    _wait_for(browser, lambda: browser.path == f"/ui/cases/{case_id}/documents/{document_id}")
+    browser.follow(f"#upload-status a[href='/ui/cases/{case_id}/documents/{document_id}']")
+    assert browser.path == f"/ui/cases/{case_id}/documents/{document_id}"
     assert browser.text("dl.facts dd").startswith("processed"), browser.text()
     fields = {
         row.find_element(browser.by.CSS_SELECTOR, "th").text: row
@@ -357,8 +357,8 @@ def test_an_admin_uploads_a_manual_and_an_adviser_opens_the_page_an_answer_cites
 
     link = browser.find('a.open-passage[href*="bankruptcy-pdf"]')
     href = link.get_attribute("href")
-    link.click()
-    _wait_for(browser, lambda: browser.driver.current_url == href)
+    browser.follow('a.open-passage[href*="bankruptcy-pdf"]')
+    assert browser.driver.current_url == href
     assert browser.all("svg.page-svg rect.highlight")  # the passage's lines
     image = browser.find("svg.page-svg image").get_attribute("href")
     loaded = browser.driver.execute_async_script(
@@ -381,8 +381,8 @@ def test_an_admin_uploads_a_manual_and_an_adviser_opens_the_page_an_answer_cites
 
     browser.sign_in("admin")  # leave the session's manuals as they were
     browser.go("/ui/admin/manuals")
-    browser.find('a[href$="/delete"][href*="bankruptcy-pdf"]').click()
-    _wait_for(browser, lambda: browser.path.endswith("/delete"))
+    browser.follow('a[href$="/delete"][href*="bankruptcy-pdf"]')
+    assert browser.path.endswith("/delete")
     browser.press("Delete this manual")
     assert "bankruptcy.pdf" not in browser.text("tbody")
 
