@@ -236,3 +236,27 @@ def test_a_shared_context_goes_before_every_question(
     assert all(a.startswith(head) for a in asked)
     assert len({a[len(head) :] for a in asked}) == 4  # four different questions after it
     assert json.loads((out / "llm.json").read_text())["shared_context_chars"] == len(passage)
+
+
+def test_bench_ingest_measures_the_cold_run_the_embedder_alone_and_the_copies(
+    clean_env: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in sorted(p.name for p in (ROOT / "manuals").iterdir() if p.suffix == ".md")[:2]:
+        shutil.copy(ROOT / "manuals" / name, corpus / name)
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        main, ["bench", "ingest", "--corpus", str(corpus), "--copies", "2", "--out-dir", str(out)]
+    )
+    assert run.exit_code == 0, run.output
+    result = json.loads((out / "ingest.json").read_text())
+    cold, alone = result["cold"], result["embedder_alone"]
+    assert cold["documents"] == 2 and cold["reused_vectors"] == 0
+    assert alone["chunks"] == cold["chunks"] > 0  # the same chunks, embedded again
+    assert alone["tokens"] > alone["chunks"] and alone["tokens_per_second"] > 0
+    assert 0 < result["embedder_share_of_cold"] == round(alone["seconds"] / cold["seconds"], 2)
+    one, two = result["warm"]["1x"], result["warm"]["2x"]
+    assert one["reused_vectors"] == one["chunks"] == cold["chunks"]  # remembered, not embedded
+    assert two["documents"] == 4 and two["chunks"] == 2 * one["chunks"]
+    assert f"({alone['tokens']} tokens)" in (out / "ingest.md").read_text()

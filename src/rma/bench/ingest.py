@@ -5,6 +5,9 @@ Three runs, each in its own process so that each peak RSS is its own:
 
 - **cold**: the corpus into an empty data directory. On a CPU the embedder is most of the
   time, so this is the rate a first ingest of new manuals gets.
+- **embedder alone**: the same chunks, read and chunked first (not timed), embedded as
+  ingestion embeds them (length-sorted batches, through the router) and nothing else: how
+  much of the cold run the embedder is, and its rate in tokens a second.
 - **1x** and **Nx**: the corpus, and N copies of it (each copy new documents), into empty
   stores that share the cold run's remembered embeddings. Every other part of ingestion
   runs in full (reading, cleaning, chunking, the vector store, the keyword index, threshold
@@ -22,14 +25,17 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from rma.config import load_settings
 from rma.llm.factory import build_router
+from rma.ocr import OcrReader
 from rma.rag.library import IngestResult, ManualLibrary, manual_files
-from rma.rag.vectors import EmbeddingCache
+from rma.rag.manuals import chunk_manual, load_manual
+from rma.rag.vectors import EmbeddingCache, embed_chunks
 
 
 def _rss_mb() -> float:
@@ -81,10 +87,40 @@ async def ingest_once(corpus: Path, data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _child(corpus: Path, data_dir: Path) -> dict[str, Any]:
-    """:func:`ingest_once` in a new process (its own peak RSS)."""
+async def embed_only(corpus: Path) -> dict[str, Any]:
+    """The corpus's chunks embedded as ingestion embeds them, and nothing else timed."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        router = build_router(load_settings(RMA_DATA_DIR=data_dir, CHROMADB_HOST=""))
+    try:
+        count = router.token_counter()
+        texts = []
+        for path in manual_files(corpus):
+            manual = await load_manual(path.name, path.read_bytes(), OcrReader())
+            texts += [c.embedding_text() for c in chunk_manual(manual, path.stem, count)]
+        await embed_chunks(router, None, texts[:2])  # the model loaded, not timed
+        started, cpu_started = time.perf_counter(), time.process_time()
+        embedded = await embed_chunks(router, None, texts)
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+    finally:
+        await router.aclose()
+    tokens = sum(count(t) for t in texts)
+    return {
+        "chunks": len(embedded.vectors),
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "tokens_per_second": round(tokens / seconds),
+        "ms_per_chunk": round(1000 * seconds / len(texts), 1),
+    }
+
+
+def _child(corpus: Path, data_dir: Path | None) -> dict[str, Any]:
+    """:func:`ingest_once` (or, with no data directory, :func:`embed_only`) in a new
+    process: its own peak RSS, its own model."""
     done = subprocess.run(
-        [sys.executable, "-m", "rma.bench.ingest", str(corpus), str(data_dir)],
+        [sys.executable, "-m", "rma.bench.ingest", str(corpus)]
+        + ([str(data_dir)] if data_dir else []),
         capture_output=True,
         text=True,
         check=False,
@@ -107,6 +143,7 @@ def copies(corpus: Path, target: Path, n: int) -> Path:
 def measure(corpus: Path, work: Path, n: int = 10) -> dict[str, Any]:
     """The cold run, then the corpus once and ``n`` times over with remembered embeddings."""
     cold = _child(corpus, work / "cold")
+    embedder = _child(corpus, None)
     many = copies(corpus, work / "copies", n)
     runs = {}
     for label, folder in (("1x", corpus), (f"{n}x", many)):
@@ -119,6 +156,8 @@ def measure(corpus: Path, work: Path, n: int = 10) -> dict[str, Any]:
         "corpus": corpus.name,
         "copies": n,
         "cold": cold,
+        "embedder_alone": embedder,
+        "embedder_share_of_cold": round(embedder["seconds"] / cold["seconds"], 2),
         "warm": runs,
         "rate_ratio": round(big["pages_per_second"] / one["pages_per_second"], 2),
         "cpu_rate_ratio": round(big["pages_per_cpu_second"] / one["pages_per_cpu_second"], 2),
@@ -143,7 +182,13 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['rss_mb_after_first_tenth']} | {r['rss_mb_at_end']} "
             f"| {r['peak_rss_mb']} |"
         )
+    e = result["embedder_alone"]
     lines += [
+        "",
+        f"The embedder alone on the same {e['chunks']} chunks ({e['tokens']} tokens): "
+        f"{e['seconds']} s, {e['cpu_seconds']} CPU s, {e['tokens_per_second']} tokens/s, "
+        f"{e['ms_per_chunk']} ms a chunk; {result['embedder_share_of_cold']} of the cold "
+        "run's seconds.",
         "",
         f"{n}x against 1x: pages/s ratio {result['rate_ratio']}, pages/CPU s ratio "
         f"{result['cpu_rate_ratio']}, peak RSS ratio "
@@ -153,4 +198,6 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # one run, for measure(): prints its result as JSON
-    print(json.dumps(asyncio.run(ingest_once(Path(sys.argv[1]), Path(sys.argv[2])))))
+    corpus = Path(sys.argv[1])
+    run = ingest_once(corpus, Path(sys.argv[2])) if len(sys.argv) > 2 else embed_only(corpus)
+    print(json.dumps(asyncio.run(run)))
