@@ -155,6 +155,21 @@ def test_without_the_plant_nothing_mentions_the_fault(
         assert right_on_the_point(fault, response)
 
 
+@pytest.mark.parametrize("case", sorted(CLEAN))
+def test_a_clean_reply_keeps_every_creditor_the_notes_name(
+    case: str, service: tuple[TestClient, OllamaDouble]
+) -> None:
+    """Every creditor of a clean reply is in its notes, so none is left out (a name with
+    a number in it, "Loans 2 Go", is a name, not a sum)."""
+    response = letter_for(service, case, CLEAN[case])
+    left_out = [
+        w["message"] for w in response["warnings"] if "not a creditor named" in w["message"]
+    ]
+    assert not left_out
+    for debt in CLEAN[case]["debts"]:
+        assert debt["creditor"] in response["letter"]
+
+
 # ------------------------------------------------------- today's checks on it
 
 

@@ -170,7 +170,10 @@ def _creditor_name(raw: str, facts: NotesFacts, warnings: list[LetterWarning]) -
     name = re.sub(r"\s+", " ", re.sub(r"[`*_#|<>{}\[\]\\]", "", raw)).strip(" .,;:")
     if not name:
         return None
-    is_figure = bool(find_dates(name, facts.appointment) or find_amounts(name))
+    # A sum or a date given as a name; a bare number inside a name ("Loans 2 Go") is not.
+    is_figure = bool(
+        find_dates(name, facts.appointment) or any(a.is_money for a in find_amounts(name))
+    )
     has_word = any(len(w) >= 2 and w.lower() not in MONTHS for w in re.findall(r"[A-Za-z&]+", name))
     if is_figure or not has_word or not facts.mentions(name):
         warnings.append(
