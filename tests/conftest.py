@@ -16,6 +16,7 @@ import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -119,6 +120,17 @@ def vllm_embed() -> Iterator[VLLM]:
 
 class OllamaDouble(ServerDouble):
     """The Ollama test server (tests/fakes/ollama.py)."""
+
+    # What a readiness check sends (rma.llm.router): a service may send it at any time.
+    PROBE: ClassVar[dict[str, str]] = {"role": "user", "content": "Hi"}
+
+    def chats(self) -> list[dict[str, Any]]:
+        """The chat requests that asked something, in order: not the readiness probe."""
+        return [
+            r
+            for r in self.requests()
+            if r["path"] == "/api/chat" and r["body"].get("messages") != [self.PROBE]
+        ]
 
 
 @pytest.fixture(scope="session")

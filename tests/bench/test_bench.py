@@ -25,21 +25,6 @@ from tests.conftest import ROOT, OllamaDouble
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def chats(ollama: OllamaDouble) -> int:
-    """Chat requests that asked something: not the readiness probe's one-token "Hi",
-    which a service in the run may send at any time."""
-    return len(
-        [
-            r
-            for r in ollama.requests()
-            if r["path"] == "/api/chat" and r["body"].get("messages") != [PROBE]
-        ]
-    )
-
-
-PROBE = {"role": "user", "content": "Hi"}
-
-
 def test_backend_specs_are_parsed_and_checked() -> None:
     b = lb.BenchBackend.parse("vllm=http://gpu-box:8000/v1/,smollm2", "vLLM")
     assert (b.name, b.url, b.model, b.api, b.describe()) == (
@@ -69,7 +54,7 @@ async def test_sweep_measures_each_level_and_counts_errors(
     assert all(x["output_tokens"] == 6 * x["requests"] for x in levels)
     assert all(0 < x["latency_p50_s"] <= x["latency_p99_s"] for x in levels)
     assert all(x["ttft_p50_s"] is not None for x in levels)
-    assert chats(ollama) == 1 + 2 + 4  # the warm-up, then the measured requests
+    assert len(ollama.chats()) == 1 + 2 + 4  # the warm-up, then the measured requests
     assert result["comparison"]["throughput_ratio_at_best"] == {"ollama": 1.0}
 
     ollama.control(fail_next=100, status=400, error="model requires more system memory")
@@ -153,7 +138,7 @@ async def test_bench_rag_runs_the_job_one_at_a_time_and_as_a_batch(
     assert job["sequential"]["chat_providers"] == ["ollama"]
     assert job["batched"]["chat_providers"] == ["ollama"]
     assert job["batched"]["concurrency"] == settings.ollama_max_in_flight
-    assert chats(ollama) == 1 + 3 + 3
+    assert len(ollama.chats()) == 1 + 3 + 3
     assert job["speedup"] == pytest.approx(
         job["sequential"]["wall_s"] / job["batched"]["wall_s"], rel=0.05
     )

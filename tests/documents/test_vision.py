@@ -41,7 +41,7 @@ async def test_ollama_vision_gets_raw_base64_png(
         await router.aclose()
     assert page.method == "vision" and page.text == letter.text and not page.warnings
     assert page.provenance is not None and page.provenance["model"] == "llava:7b"
-    sent = [r for r in ollama.requests() if r["path"] == "/api/chat"][-1]["body"]
+    sent = ollama.chats()[-1]["body"]
     assert sent["model"] == "llava:7b"
     (raw,) = sent["messages"][-1]["images"]
     image = Image.open(io.BytesIO(base64.b64decode(raw, validate=True)))

@@ -323,7 +323,7 @@ async def test_structured_output_retries_once_with_the_error_then_fails(
     ollama.control(reply='{"topic": "x"}')
     with pytest.raises(StructuredOutputError, match="urgent"):
         await make_router(ollama).structured(user("Triage this"), Triage)
-    chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
+    chats = ollama.chats()
     assert len(chats) == 2
     correction = chats[1]["body"]["messages"][-1]["content"]
     assert "urgent" in correction and "not valid" in correction

@@ -133,7 +133,7 @@ async def test_shadow_records_pairs_without_texts(
 
     recorded = pairs(clean_env)
     assert len(recorded) == 3
-    assert len([r for r in ollama.requests() if r["path"] == "/api/chat"]) == 3
+    assert len(ollama.chats()) == 3
     raw = (clean_env / "data" / PAIRS_FILE).read_text()
     assert "Jane Example" not in raw and "priority debt" not in raw  # no client text
     assert answers[0].text.strip()[:20] not in raw

@@ -394,7 +394,7 @@ def test_one_rewording_when_above_target(
         codes = [w["code"] for w in body["warnings"]]
         assert "reword_failed" in codes and "reading_age_above_target" in codes
         assert body["reworded"] is False and body["letter"]
-        chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
+        chats = ollama.chats()
         assert len(chats) == 3  # extraction, rewording, its one corrective retry
 
 
@@ -419,7 +419,7 @@ def test_a_rewording_that_passes_the_checks_is_used(
         assert [a["action"] for a in body["our_actions"]] == plain["our_actions"]
         assert "You owe Lowell £4,230. This is for an old Vanquis card." in body["letter"]
         assert "You owe £4,230 to Lowell for an old Vanquis card." not in body["letter"]
-        chats = [r for r in ollama.requests() if r["path"] == "/api/chat"]
+        chats = ollama.chats()
         assert len(chats) == 2  # extraction, then one rewording that was accepted
 
 
