@@ -174,6 +174,96 @@ def grounded(sentence: str, facts: NotesFacts) -> bool:
     return sum(w in notes_words for w in content) / len(content) >= GROUNDING
 
 
+# Capitalised words a model sentence may use that need not be in the notes.
+_ORDINARY_CAPITALS = frozenset(
+    words(
+        "i mr mrs ms miss dr dear monday tuesday wednesday thursday friday saturday sunday "
+        + " ".join(MONTHS)
+    )
+)
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|\b[A-Z]\b")
+
+
+def unknown_names(sentence: str, facts: NotesFacts) -> list[str]:
+    """Names in ``sentence`` (runs of capitalised words) that the notes do not mention
+    ("Capita Collections" where the notes never name Capita). A lone capitalised first
+    word is the sentence's own capital, not a name, and is not checked."""
+    found: list[str] = []
+    run: list[tuple[int, str]] = []
+
+    def close() -> None:
+        kept = [w for _, w in run if not set(words(w)) <= _ORDINARY_CAPITALS | _LETTER_WORDS]
+        starts_sentence = bool(run) and not sentence[: run[0][0]].strip(" -•*\"'“(")
+        if kept and not (starts_sentence and len(run) == 1):
+            name = " ".join(kept)
+            if not facts.mentions(name):
+                found.append(name)
+        run.clear()
+
+    previous_end = 0
+    for match in _CAPITALISED.finditer(sentence):
+        if run and sentence[previous_end : match.start()].strip():
+            close()
+        run.append((match.start(), match.group()))
+        previous_end = match.end()
+    close()
+    return found
+
+
+_OWES_NOTHING = re.compile(
+    r"\b(?:do|does|did)\s*n[o']t\s+owe\b|\bno longer owe|\bnever owed?\b"
+    r"|\bowes? (?:them )?nothing\b"
+    r"|\b(?:has|have) been (?:written off|paid off|cleared|settled)\b|\bis (?:written off|paid off|"
+    r"cleared|settled)\b",
+    re.IGNORECASE,
+)
+# What a line of notes says when a debt it names is not owed after all.
+_NOT_OWED_IN_NOTES = re.compile(
+    r"\b(?:not (?:liable|owed|theirs|hers|his)|statute[- ]barred|s/?b|written off|paid off|"
+    r"cleared|settled|disputed?)\b",
+    re.IGNORECASE,
+)
+
+
+def debts_said_not_owed(sentence: str, facts: NotesFacts) -> list[str]:
+    """Creditors ``sentence`` says are owed nothing ("You do not owe Lowell anything")
+    where the notes list a debt to them and no line naming them says it is not owed."""
+    if not _OWES_NOTHING.search(sentence):
+        return []
+    lines = facts.text.splitlines()
+    named = [c for c in facts.creditors if re.search(rf"\b{re.escape(c)}\b", sentence, re.I)]
+    return [
+        creditor
+        for creditor in named
+        if not any(
+            re.search(rf"\b{re.escape(creditor)}\b", line, re.I) and _NOT_OWED_IN_NOTES.search(line)
+            for line in lines
+        )
+    ]
+
+
+_TIMING = re.compile(
+    r"\b(?:today|tonight|tomorrow|this (?:week|weekend|month)|next (?:week|month|year)"
+    r"|(?:within|in) (?:\d+|a|one|two|three|four) (?:days?|weeks?|months?)"
+    r"|(?:by )?(?:the )?end of (?:the |this )?(?:week|month)|straight away|immediately)\b",
+    re.IGNORECASE,
+)
+
+
+def invented_timing(sentence: str, facts: NotesFacts) -> list[str]:
+    """When-phrases in ``sentence`` ("next week", "within 7 days") the notes do not have:
+    a threat or a deadline moved in time carries no date for the date check to catch."""
+    notes = " ".join(expand_abbreviations(facts.text).lower().split())
+    missing = []
+    for match in _TIMING.finditer(sentence):
+        phrase = " ".join(match.group().lower().split())
+        core = re.sub(r"^(?:within|in|by|the) |^(?:by )?the ", "", phrase)
+        core = re.sub(r"^end of (?:the |this )?", "end of ", core)
+        if core.rstrip("s") not in notes and phrase not in notes:
+            missing.append(match.group())
+    return missing
+
+
 # ------------------------------------------------------------- nothing dropped
 
 

@@ -17,9 +17,12 @@ from rma.notes import glossary
 from rma.notes.advice import Advice, read_advice
 from rma.notes.checks import (
     LetterWarning,
+    debts_said_not_owed,
     grounded,
     invented_facts,
+    invented_timing,
     is_carried,
+    unknown_names,
 )
 from rma.notes.debts import NoteDebt, find_debts, is_priority_kind
 from rma.notes.facts import (
@@ -64,11 +67,20 @@ def _checked_sentence(
     sentence = plain_sentence(text, facts.appointment)
     if not sentence:
         return None
-    problems = invented_facts(sentence, facts)
-    if problems:
-        reasons = "; ".join(p.message.replace(" in the letter", "") for p in problems)
+    reasons = [p.message.replace(" in the letter", "") for p in invented_facts(sentence, facts)]
+    reasons += [f"the name {name!r} is not in the notes" for name in unknown_names(sentence, facts)]
+    reasons += [
+        f"it says {creditor} is owed nothing, but the notes list a debt to {creditor}"
+        for creditor in debts_said_not_owed(sentence, facts)
+    ]
+    reasons += [
+        f"the timing {when!r} is not in the notes" for when in invented_timing(sentence, facts)
+    ]
+    if reasons:
         warnings.append(
-            LetterWarning("left_out_unsupported", f"{what} {sentence!r} was left out: {reasons}")
+            LetterWarning(
+                "left_out_unsupported", f"{what} {sentence!r} was left out: {'; '.join(reasons)}"
+            )
         )
         return None
     if not grounded(sentence, facts):
@@ -89,7 +101,8 @@ def _checked_action(
     if sentence is None:
         return None
     due_text = (item.due or "").strip() or None
-    written = find_dates(due_text, facts.appointment) if due_text else []
+    # Read as the notes are read: "end of month", "today" resolve against the appointment.
+    written = find_dates(due_text, facts.appointment, relative=True) if due_text else []
     if not written:
         # The model may have left the deadline in the sentence instead.
         written = find_dates(item.action, facts.appointment)

@@ -307,6 +307,10 @@ _HEADING = re.compile(
     re.IGNORECASE,
 )
 _NONE = re.compile(r"^\s*(?:(?:none|n/?a|nil|nothing)\b.*|-+\.?\s*)$", re.IGNORECASE)
+# A statement about someone else, after an instruction: "..., EA can't force entry".
+_STATEMENT = r"(?-i:[A-Z]{2,5})\s+(?:can't|cannot|can|won't|will not|must not|mustn't)\s"
+# What the client was told, as the instruction itself: "told cl: don't let EA in".
+_TOLD = re.compile(r"^\s*told\s+(?:cl|clt|client|her|him|them)\b\s*:?\s*", re.IGNORECASE)
 # Sentences: a line, ";" or a full stop before a space (not in "approx." or "s.2").
 _SENTENCE_SPLIT = re.compile(r"\n|;\s*|(?<![A-Z])(?<!\b[a-z])(?<!approx)(?<!\bno)\.\s+")
 # Inside a sentence, a new clause starts where a separator is followed by a subject or
@@ -314,7 +318,7 @@ _SENTENCE_SPLIT = re.compile(r"\n|;\s*|(?<![A-Z])(?<!\b[a-z])(?<!approx)(?<!\bno
 _CLAUSE_START = re.compile(
     rf"(?:,\s*(?:\+\s*|and\s+)?|\s+-+\s+|\s*\+\s*|\s+&\s+|:\s+|\s+and\s+(?:then\s+)?)"
     rf"(?=(?:{_OUR_SUBJECT}|{_CLIENT_SUBJECT}|(?:to\s+)?{_VERB}\b|"
-    rf"[A-Z][a-z]{{2,}}\s+(?:to|will|should)\s+{_VERB}\b))",
+    rf"[A-Z][a-z]{{2,}}\s+(?:to|will|should)\s+{_VERB}\b|{_STATEMENT}))",
     re.IGNORECASE,
 )
 # A clause that holds an action back: a standing offer, something on hold, a condition.
@@ -491,6 +495,7 @@ def _sentence_actions(
             owner, person, group = "us", None, group + 1
         elif _CLIENT_MARKERS.search(clause):
             owner, person, group = "client", None, group + 1
+            clause = _TOLD.sub("", clause)
         elif name is not None:
             owner, group = "client", group + 1
             person = None if name.lower() in client_names else name
