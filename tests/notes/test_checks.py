@@ -10,11 +10,14 @@ from rma.notes.checks import (
     check_edited_letter,
     check_letter,
     count_syllables,
+    debts_said_not_owed,
     dropped_actions,
     grounded,
     invented_facts,
+    invented_timing,
     readable_part,
     reading_age,
+    unknown_names,
 )
 from rma.notes.facts import NotesFacts
 from tests.notes.conftest import sample
@@ -197,3 +200,89 @@ def test_the_reading_age_of_an_edited_letter_leaves_out_its_address_and_sign_off
     assert part.startswith("\nConfirmation of your advice") and "Riverside" not in part
     assert part.rstrip().endswith("by 12 March 2025.") and "Sam Patel" not in part
     assert readable_part("No greeting, no sign-off.") == "No greeting, no sign-off."
+
+
+# ------------------------------------------- what a model sentence may not add
+
+TOLD = """\
+4/3/25 tel - Sam
+Debts: Lowell (ex Vanquis) £4,230, Cabot £486 - statute barred (last pmt 2017), HMRC SA £900
+Explained Lowell can go to court if no pmt. UC claim in place.
+cl to send SFS by 14/3
+"""
+
+
+@pytest.fixture
+def told() -> NotesFacts:
+    return NotesFacts.read(TOLD, date(2025, 3, 4))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        ("Lowell passed your Vanquis debt to Capita Collections.", ["Capita Collections"]),
+        ("We will ask Moorcroft to stop calling you.", ["Moorcroft"]),
+        ("Speak to Citizens Advice about your rent.", ["Citizens Advice"]),
+        # what the notes name, as written or spelt out, and ordinary capitals
+        ("Lowell can take you to court for the Vanquis debt.", []),
+        ("Call HMRC's Self Assessment helpline on Monday.", []),
+        ("Your Universal Credit claim is in place.", []),
+        ("HM Revenue and Customs can wait until March.", []),
+        ("Send us your Standard Financial Statement.", []),
+        ("Court action is possible.", []),  # a sentence's own capital
+    ],
+)
+def test_unknown_names_are_the_names_the_notes_never_give(
+    told: NotesFacts, sentence: str, names: list[str]
+) -> None:
+    assert unknown_names(sentence, told) == names
+
+
+@pytest.mark.parametrize(
+    ("sentence", "creditors"),
+    [
+        ("You do not owe Lowell anything.", ["Lowell"]),
+        ("You don't owe Lowell any money now.", ["Lowell"]),
+        ("The Lowell debt has been written off.", ["Lowell"]),
+        # the notes say Cabot's debt is statute barred: saying so is theirs
+        ("You do not owe Cabot anything you have to pay.", []),
+        ("You owe Lowell £4,230.", []),
+        ("You do not need to call Lowell.", []),
+    ],
+)
+def test_a_listed_debt_said_to_be_owed_nothing(
+    told: NotesFacts, sentence: str, creditors: list[str]
+) -> None:
+    assert debts_said_not_owed(sentence, told) == creditors
+
+
+@pytest.mark.parametrize(
+    ("sentence", "timing"),
+    [
+        ("Lowell will take you to court next week.", ["next week"]),
+        ("Send us your Standard Financial Statement within 7 days.", ["within 7 days"]),
+        ("Call Lowell today.", ["today"]),
+        ("Lowell can take you to court.", []),
+        ("Send us your Standard Financial Statement by 14 March.", []),
+    ],
+)
+def test_a_when_the_notes_do_not_give(told: NotesFacts, sentence: str, timing: list[str]) -> None:
+    assert invented_timing(sentence, told) == timing
+
+
+def test_the_answer_keys_own_wording_passes_the_sentence_checks() -> None:
+    """The key's actions, written by hand from the notes, add no name, debt or timing."""
+    from tests.notes.test_corpus import CASES
+
+    flagged = []
+    for case in CASES:
+        facts = NotesFacts.read(case.notes, case.key.appointment_date)
+        for action in case.key.client_actions + case.key.adviser_actions:
+            found = (
+                unknown_names(action.action, facts)
+                + debts_said_not_owed(action.action, facts)
+                + invented_timing(action.action, facts)
+            )
+            if found:
+                flagged.append((case.name, action.action, found))
+    assert not flagged

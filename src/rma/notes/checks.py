@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from rma.notes import glossary
 from rma.notes.facts import (
     NoteAction,
     NotesFacts,
@@ -181,6 +182,7 @@ _ORDINARY_CAPITALS = frozenset(
         + " ".join(MONTHS)
     )
 )
+_SENTENCE_OPENERS = frozenset(words(glossary.ACTION_VERBS.replace("|", " "))) | _LETTER_WORDS
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|\b[A-Z]\b")
 
 
@@ -190,13 +192,17 @@ def unknown_names(sentence: str, facts: NotesFacts) -> list[str]:
     word is the sentence's own capital, not a name, and is not checked."""
     found: list[str] = []
     run: list[tuple[int, str]] = []
+    # The notes' words as written ("HMRC") and spelt out ("HM Revenue and Customs").
+    in_notes = set(words(facts.text)) | set(words(expand_abbreviations(facts.text)))
 
     def close() -> None:
-        kept = [w for _, w in run if not set(words(w)) <= _ORDINARY_CAPITALS | _LETTER_WORDS]
         starts_sentence = bool(run) and not sentence[: run[0][0]].strip(" -•*\"'“(")
+        if starts_sentence and set(words(run[0][1])) <= _SENTENCE_OPENERS:
+            del run[0]  # "Call HMRC": the verb has the sentence's capital
+        kept = [w for _, w in run if not set(words(w)) <= _ORDINARY_CAPITALS | _LETTER_WORDS]
         if kept and not (starts_sentence and len(run) == 1):
             name = " ".join(kept)
-            if not facts.mentions(name):
+            if not set(words(name)) <= in_notes and not facts.mentions(name):
                 found.append(name)
         run.clear()
 
@@ -230,14 +236,15 @@ def debts_said_not_owed(sentence: str, facts: NotesFacts) -> list[str]:
     where the notes list a debt to them and no line naming them says it is not owed."""
     if not _OWES_NOTHING.search(sentence):
         return []
-    lines = facts.text.splitlines()
+    # A debts line lists several: what is said of one is said beside it, before the next.
+    parts = re.split(r"[\n,;]", facts.text)
     named = [c for c in facts.creditors if re.search(rf"\b{re.escape(c)}\b", sentence, re.I)]
     return [
         creditor
         for creditor in named
         if not any(
-            re.search(rf"\b{re.escape(creditor)}\b", line, re.I) and _NOT_OWED_IN_NOTES.search(line)
-            for line in lines
+            re.search(rf"\b{re.escape(creditor)}\b", part, re.I) and _NOT_OWED_IN_NOTES.search(part)
+            for part in parts
         )
     ]
 
