@@ -121,25 +121,7 @@ def test_each_fault_is_one_plant_in_a_valid_reply(fault: dict[str, Any]) -> None
     }
 
 
-# The clean reply's "Do not let the enforcement agent in" is left out with a warning: the
-# notes' instruction ("don't let EA in, speak thru letterbox/ door closed, ...") is read
-# as one action whose words the short sentence does not all keep.
-CONTROL_NOT_CLEAN_YET = {"12-inverted-instruction"}
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [
-        pytest.param(
-            f,
-            id=f["id"],
-            marks=[pytest.mark.xfail(strict=True, reason="instruction read as one long action")]
-            if f["id"] in CONTROL_NOT_CLEAN_YET
-            else [],
-        )
-        for f in FAULTS
-    ],
-)
+@pytest.mark.parametrize("fault", FAULTS, ids=[f["id"] for f in FAULTS])
 def test_without_the_plant_nothing_mentions_the_fault(
     fault: dict[str, Any], service: tuple[TestClient, OllamaDouble]
 ) -> None:

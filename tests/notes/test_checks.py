@@ -17,6 +17,7 @@ from rma.notes.checks import (
     invented_timing,
     readable_part,
     reading_age,
+    says_part_of,
     unknown_names,
 )
 from rma.notes.facts import NotesFacts
@@ -286,3 +287,30 @@ def test_the_answer_keys_own_wording_passes_the_sentence_checks() -> None:
             if found:
                 flagged.append((case.name, action.action, found))
     assert not flagged
+
+
+INSTRUCTION = """\
+URGENT tel 26/2/25
+EA at door yesterday for council tax.
+told cl: don't let EA in, speak thru letterbox/ door closed, EA can't force entry for CT
+"""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "says"),
+    [
+        ("Do not let the enforcement agent in.", True),
+        ("Keep the door closed and speak through the letterbox.", True),
+        ("Let the enforcement agent in when they come back.", False),  # the "not" lost
+        ("Pay the enforcement agent.", False),
+    ],
+)
+def test_a_sentence_may_say_one_clause_of_an_instruction_with_its_polarity(
+    sentence: str, says: bool
+) -> None:
+    facts = NotesFacts.read(INSTRUCTION, date(2025, 2, 26))
+    (action,) = facts.actions
+    assert action.owner == "client"
+    # the instruction itself: not "told cl:", not what the EA can't do
+    assert action.text == "don't let EA in and speak thru letterbox/ door closed"
+    assert says_part_of(action, sentence) is says

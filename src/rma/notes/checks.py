@@ -280,6 +280,23 @@ def is_carried(action: NoteAction, line: str) -> bool:
     return len(set(action.key_words) & present) / len(set(action.key_words)) >= ACTION_COVERAGE
 
 
+def says_part_of(action: NoteAction, line: str) -> bool:
+    """Whether ``line`` says the notes action or one of the clauses joined into it
+    ("Do not let the enforcement agent in" of "don't let EA in, speak thru letterbox"):
+    enough to be something the notes say, not enough to carry the whole action."""
+    present = set(words(expand_abbreviations(line)))
+    negated = bool(present & _NEGATIONS)
+    return is_carried(action, line) or any(
+        len(part) >= 2
+        and len(set(part) & present) / len(set(part)) >= ACTION_COVERAGE
+        and bool(set(part) & _NEGATIONS) == negated  # "let EA in" is not "don't let EA in"
+        for part in action.clauses_key_words()
+    )
+
+
+_NEGATIONS = frozenset(words("not no never don't dont cannot can't won't mustn't"))
+
+
 def dropped_actions(
     letter: str, facts: NotesFacts, checked: dict[str, int] | None = None
 ) -> list[LetterWarning]:

@@ -22,6 +22,7 @@ from rma.notes.checks import (
     invented_facts,
     invented_timing,
     is_carried,
+    says_part_of,
     unknown_names,
 )
 from rma.notes.debts import NoteDebt, find_debts, is_priority_kind
@@ -375,7 +376,7 @@ def _from_notes(
 ) -> list[Action]:
     out: list[Action] = []
     for item in listed:
-        if not any(a.owner == owner and is_carried(a, item.action) for a in facts.actions):
+        if not any(a.owner == owner and says_part_of(a, item.action) for a in facts.actions):
             whose = "the client's" if owner == "client" else "ours"
             warnings.append(
                 LetterWarning(
@@ -391,12 +392,13 @@ def _from_notes(
             out.append(Action(action=worded[0], due=action.due, due_as_written=action.due_text))
             continue
         if not any(is_carried(action, item.action) for item in listed):
+            partly = any(says_part_of(action, item.action) for item in listed)
             warnings.append(
                 LetterWarning(
                     "action_from_notes",
-                    f"{'our' if owner == 'us' else 'your'} action {action.text!r} was missing "
-                    "from the model's reply; the letter uses the notes' own words: check "
-                    "the phrasing",
+                    f"{'our' if owner == 'us' else 'your'} action {action.text!r} was "
+                    f"{'only partly in' if partly else 'missing from'} the model's reply; the "
+                    "letter uses the notes' own words: check the phrasing",
                 )
             )
         sentence = sentence_from_notes(

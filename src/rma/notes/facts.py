@@ -350,6 +350,12 @@ class NoteAction:
     key_words: list[str] = field(default_factory=list)
     person: str | None = None
     due_text: str | None = None
+    # The key words of each clause joined into this action ("don't let EA in" and "speak
+    # thru letterbox"): a sentence saying one of them says something the notes say.
+    parts: list[list[str]] = field(default_factory=list)
+
+    def clauses_key_words(self) -> list[list[str]]:
+        return self.parts or [self.key_words]
 
 
 _ACTION_STOP = _wordset(
@@ -429,6 +435,7 @@ def _joined(
                     last.key_words + [w for w in action.key_words if w not in last.key_words],
                     last.person,
                     last.due_text or action.due_text,
+                    last.clauses_key_words() + action.clauses_key_words(),
                 )
                 out[at] = (merged, last_inherit and may_inherit, last_group)
                 continue
