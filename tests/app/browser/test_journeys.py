@@ -404,6 +404,13 @@ async def more_cases(web: Web, count: int) -> None:
 
 
 def _wait_for(browser: Browser, condition: object, timeout: float = 60) -> None:
+    """Ask ``condition`` until it holds. An element the page's script replaced between
+    finding it and reading it (stale) or has not drawn yet is asked about again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    WebDriverWait(browser.driver, timeout).until(lambda _: condition())  # type: ignore[operator]
+    WebDriverWait(
+        browser.driver,
+        timeout,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(lambda _: condition())  # type: ignore[operator]
