@@ -165,6 +165,8 @@ def test_model_drift_is_not_grounded(facts: NotesFacts) -> None:
     assert grounded("We will ask for breathing space for you.", facts)
     assert not grounded("Tour de France.", facts)
     assert not grounded("12:00:00.", facts)
+    assert not grounded("Lowell enjoys sunny beaches.", facts)  # 1 of 4 content words
+    assert not grounded("We will send it to you and to us.", facts)  # no content at all
 
 
 # ------------------------------------------------------------- an edited letter
@@ -300,9 +302,12 @@ told cl: don't let EA in, speak thru letterbox/ door closed, EA can't force entr
     ("sentence", "says"),
     [
         ("Do not let the enforcement agent in.", True),
-        ("Keep the door closed and speak through the letterbox.", True),
+        ("Keep the door closed and speak through the letterbox.", True),  # all of it
+        ("Speak to them through the letterbox.", True),  # 3 of the second clause's 5 words
+        ("Never let the agent in.", True),  # half the first clause's words, and its "not"
         ("Let the enforcement agent in when they come back.", False),  # the "not" lost
         ("Pay the enforcement agent.", False),
+        ("Speak to Lowell about the debt.", False),  # 1 word of 5
     ],
 )
 def test_a_sentence_may_say_one_clause_of_an_instruction_with_its_polarity(
@@ -314,3 +319,31 @@ def test_a_sentence_may_say_one_clause_of_an_instruction_with_its_polarity(
     # the instruction itself: not "told cl:", not what the EA can't do
     assert action.text == "don't let EA in and speak thru letterbox/ door closed"
     assert says_part_of(action, sentence) is says
+
+
+def test_an_edited_letter_says_what_was_checked_and_which_debt_went() -> None:
+    """The counts a response shows (so an adviser sees the checks ran on this letter),
+    worked out by hand from GOOD_LETTER and sample 01, and a dropped debt named with its
+    balance."""
+    checked: dict[str, int] = {}
+    warnings = check_edited_letter(
+        GOOD_LETTER.replace("£4,230", "£4,203"),  # the balance in the debts list changed
+        sample("01"),
+        WRITTEN,
+        client_name="Jo Bloggs",
+        letter_date=LETTER_DATE,
+        reading_age_target=11,
+        checked=checked,
+    )
+    assert checked == {
+        "amounts": 1,  # £4,203
+        "dates": 3,  # 6 March, 5 March, 12 March 2025
+        "creditors": 2,  # Lowell, Vanquis
+        "actions": 2,  # send SFS, request breathing space
+        "deadlines": 1,  # 12/3
+        "debts": 1,  # Lowell's £4,230
+    }
+    assert [(w.code, w.message) for w in warnings] == [
+        ("invented_amount", "the amount £4,203 in the letter is not in the notes"),
+        ("dropped_debt", "the debt to Lowell of £4,230 is not in the letter"),
+    ]
