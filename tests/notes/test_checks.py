@@ -273,6 +273,24 @@ def test_a_when_the_notes_do_not_give(told: NotesFacts, sentence: str, timing: l
     assert invented_timing(sentence, told) == timing
 
 
+@pytest.mark.parametrize(
+    ("sentence", "timing"),
+    [
+        # the notes' "14 days" and "end of month", written as a letter writes them
+        ("Pay the arrears within 14 days.", []),
+        ("Apply for WaterSure by the end of the month.", []),
+        ("Apply for WaterSure by the end of this month.", []),
+        ("Pay the arrears within 7 days.", ["within 7 days"]),
+        ("Apply for WaterSure by the end of the week.", ["by the end of the week"]),
+    ],
+)
+def test_a_when_the_notes_give_passes_however_it_is_written(
+    sentence: str, timing: list[str]
+) -> None:
+    notes = "22/7/25 Zopa DN - 14 days to pay arrs. cl to apply for WaterSure by end of month"
+    assert invented_timing(sentence, NotesFacts.read(notes, date(2025, 7, 22))) == timing
+
+
 def test_the_answer_keys_own_wording_passes_the_sentence_checks() -> None:
     """The key's actions, written by hand from the notes, add no name, debt or timing."""
     from tests.notes.test_corpus import CASES

@@ -264,7 +264,7 @@ def invented_timing(sentence: str, facts: NotesFacts) -> list[str]:
     missing = []
     for match in _TIMING.finditer(sentence):
         phrase = " ".join(match.group().lower().split())
-        core = re.sub(r"^(?:within|in|by|the) |^(?:by )?the ", "", phrase)
+        core = re.sub(r"^(?:(?:within|in|by|the) )+", "", phrase)  # "by the end of ..."
         core = re.sub(r"^end of (?:the |this )?", "end of ", core)
         if core.rstrip("s") not in notes and phrase not in notes:
             missing.append(match.group())
