@@ -233,7 +233,8 @@ _NOT_OWED_IN_NOTES = re.compile(
 
 def debts_said_not_owed(sentence: str, facts: NotesFacts) -> list[str]:
     """Creditors ``sentence`` says are owed nothing ("You do not owe Lowell anything")
-    where the notes list a debt to them and no line naming them says it is not owed."""
+    where the notes list a debt to them and say nothing beside the name that would make it
+    not owed ("Cabot £486 - statute barred")."""
     if not _OWES_NOTHING.search(sentence):
         return []
     # A debts line lists several: what is said of one is said beside it, before the next.
@@ -280,6 +281,9 @@ def is_carried(action: NoteAction, line: str) -> bool:
     return len(set(action.key_words) & present) / len(set(action.key_words)) >= ACTION_COVERAGE
 
 
+_NEGATIONS = frozenset(words("not no never don't dont cannot can't won't mustn't"))
+
+
 def says_part_of(action: NoteAction, line: str) -> bool:
     """Whether ``line`` says the notes action or one of the clauses joined into it
     ("Do not let the enforcement agent in" of "don't let EA in, speak thru letterbox"):
@@ -292,9 +296,6 @@ def says_part_of(action: NoteAction, line: str) -> bool:
         and bool(set(part) & _NEGATIONS) == negated  # "let EA in" is not "don't let EA in"
         for part in action.clauses_key_words()
     )
-
-
-_NEGATIONS = frozenset(words("not no never don't dont cannot can't won't mustn't"))
 
 
 def dropped_actions(
