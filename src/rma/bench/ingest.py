@@ -1,7 +1,7 @@
 """Ingestion throughput and memory on a folder of PDFs and on a copy of it N times over
 (``rma bench ingest``).
 
-Three runs, each in its own process so that each peak RSS is its own:
+Four runs, each in its own process so that each peak RSS is its own:
 
 - **cold**: the corpus into an empty data directory. On a CPU the embedder is most of the
   time, so this is the rate a first ingest of new manuals gets.
