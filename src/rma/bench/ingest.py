@@ -89,21 +89,21 @@ async def ingest_once(corpus: Path, data_dir: Path) -> dict[str, Any]:
 
 async def embed_only(corpus: Path) -> dict[str, Any]:
     """The corpus's chunks embedded as ingestion embeds them, and nothing else timed."""
-    with tempfile.TemporaryDirectory() as data_dir:
+    with tempfile.TemporaryDirectory() as data_dir:  # the router's, for as long as it runs
         router = build_router(load_settings(RMA_DATA_DIR=data_dir, CHROMADB_HOST=""))
-    try:
-        count = router.token_counter()
-        texts = []
-        for path in manual_files(corpus):
-            manual = await load_manual(path.name, path.read_bytes(), OcrReader())
-            texts += [c.embedding_text() for c in chunk_manual(manual, path.stem, count)]
-        await embed_chunks(router, None, texts[:2])  # the model loaded, not timed
-        started, cpu_started = time.perf_counter(), time.process_time()
-        embedded = await embed_chunks(router, None, texts)
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
-    finally:
-        await router.aclose()
+        try:
+            count = router.token_counter()
+            texts = []
+            for path in manual_files(corpus):
+                manual = await load_manual(path.name, path.read_bytes(), OcrReader())
+                texts += [c.embedding_text() for c in chunk_manual(manual, path.stem, count)]
+            await embed_chunks(router, None, texts[:2])  # the model loaded, not timed
+            started, cpu_started = time.perf_counter(), time.process_time()
+            embedded = await embed_chunks(router, None, texts)
+            seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+        finally:
+            await router.aclose()
     tokens = sum(count(t) for t in texts)
     return {
         "chunks": len(embedded.vectors),
