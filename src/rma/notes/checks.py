@@ -171,7 +171,7 @@ def grounded(sentence: str, facts: NotesFacts) -> bool:
     content = [w for w in words(sentence) if w not in _LETTER_WORDS and not w.isdigit()]
     if not content:
         return False
-    notes_words = set(words(expand_abbreviations(facts.text)))
+    notes_words = set(words(facts.spelt_out))
     return sum(w in notes_words for w in content) / len(content) >= GROUNDING
 
 
@@ -193,7 +193,7 @@ def unknown_names(sentence: str, facts: NotesFacts) -> list[str]:
     found: list[str] = []
     run: list[tuple[int, str]] = []
     # The notes' words as written ("HMRC") and spelt out ("HM Revenue and Customs").
-    in_notes = set(words(facts.text)) | set(words(expand_abbreviations(facts.text)))
+    in_notes = set(words(facts.text)) | set(words(facts.spelt_out))
 
     def close() -> None:
         starts_sentence = bool(run) and not sentence[: run[0][0]].strip(" -•*\"'“(")
@@ -261,7 +261,7 @@ _TIMING = re.compile(
 def invented_timing(sentence: str, facts: NotesFacts) -> list[str]:
     """When-phrases in ``sentence`` ("next week", "within 7 days") the notes do not have:
     a threat or a deadline moved in time carries no date for the date check to catch."""
-    notes = " ".join(expand_abbreviations(facts.text).lower().split())
+    notes = " ".join(facts.spelt_out.lower().split())
     missing = []
     for match in _TIMING.finditer(sentence):
         phrase = " ".join(match.group().lower().split())
@@ -275,10 +275,15 @@ def invented_timing(sentence: str, facts: NotesFacts) -> list[str]:
 # ------------------------------------------------------------- nothing dropped
 
 
+def _share(key_words: Iterable[str], present: set[str]) -> float:
+    """How much of ``key_words`` is ``present``."""
+    needed = set(key_words)
+    return len(needed & present) / len(needed)
+
+
 def is_carried(action: NoteAction, line: str) -> bool:
     """Whether ``line`` carries the notes action (enough of its key words)."""
-    present = set(words(expand_abbreviations(line)))
-    return len(set(action.key_words) & present) / len(set(action.key_words)) >= ACTION_COVERAGE
+    return _share(action.key_words, set(words(expand_abbreviations(line)))) >= ACTION_COVERAGE
 
 
 _NEGATIONS = frozenset(words("not no never don't dont cannot can't won't mustn't"))
@@ -290,9 +295,9 @@ def says_part_of(action: NoteAction, line: str) -> bool:
     enough to be something the notes say, not enough to carry the whole action."""
     present = set(words(expand_abbreviations(line)))
     negated = bool(present & _NEGATIONS)
-    return is_carried(action, line) or any(
+    return _share(action.key_words, present) >= ACTION_COVERAGE or any(
         len(part) >= 2
-        and len(set(part) & present) / len(set(part)) >= ACTION_COVERAGE
+        and _share(part, present) >= ACTION_COVERAGE
         and bool(set(part) & _NEGATIONS) == negated  # "let EA in" is not "don't let EA in"
         for part in action.clauses_key_words()
     )
@@ -314,10 +319,9 @@ def dropped_actions(
     line_words = [set(words(expand_abbreviations(line))) for line in lines]
     warnings: list[LetterWarning] = []
     for action in facts.actions:
-        needed = set(action.key_words)
         best, best_share = -1, 0.0
         for i, present in enumerate(line_words):
-            share = len(needed & present) / len(needed)
+            share = _share(action.key_words, present)
             if share > best_share:
                 best, best_share = i, share
         who = "our action" if action.owner == "us" else "the client's action"

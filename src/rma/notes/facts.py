@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
 from rma.notes import glossary
@@ -587,3 +588,8 @@ class NotesFacts:
 
     def mentions(self, creditor: str) -> bool:
         return name_in_text(creditor, self.text)
+
+    @cached_property
+    def spelt_out(self) -> str:
+        """The notes with their shorthand spelt out (for matching, not for a letter)."""
+        return expand_abbreviations(self.text)
