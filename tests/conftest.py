@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from rma.llm.router import READINESS_PROMPT
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.servers import (
     ServerDouble,
@@ -121,8 +122,8 @@ def vllm_embed() -> Iterator[VLLM]:
 class OllamaDouble(ServerDouble):
     """The Ollama test server (tests/fakes/ollama.py)."""
 
-    # What a readiness check sends (rma.llm.router): a service may send it at any time.
-    PROBE: ClassVar[dict[str, str]] = {"role": "user", "content": "Hi"}
+    # What a readiness check sends: a service may send it at any time.
+    PROBE: ClassVar[dict[str, str]] = {"role": "user", "content": READINESS_PROMPT}
 
     def chats(self) -> list[dict[str, Any]]:
         """The chat requests that asked something, in order: not the readiness probe."""

@@ -64,6 +64,9 @@ from rma.text import TokenCounter, estimate_tokens
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
+# What a readiness check asks a chat model: one token of any reply shows it answers.
+READINESS_PROMPT = "Hi"
+
 
 @dataclass
 class Guard:
@@ -642,7 +645,7 @@ class ProviderRouter:
             async with asyncio.timeout(self.timeouts.first_token):
                 if role is Role.CHAT:
                     probe = ChatRequest(
-                        target.model, (Message.user("Hi"),), ChatParams(max_tokens=1)
+                        target.model, (Message.user(READINESS_PROMPT),), ChatParams(max_tokens=1)
                     )
                     async for _ in target.backend.stream_chat(probe):
                         pass
