@@ -25,7 +25,7 @@ from rma.accounts.audit import AuditLog
 from rma.accounts.directory import Directory
 from rma.accounts.permissions import Actor
 from rma.app.pages.render import SECURITY_HEADERS
-from rma.cases.proposals import DocumentReading, PageRead
+from rma.cases.proposals import DocumentReading, FieldRead, PageRead
 from rma.cases.schema import NoteIn
 from rma.cases.store import CaseStore, Upload
 from rma.cases.vault import Vault
@@ -358,6 +358,50 @@ def test_a_documents_reading_status_is_told_page_by_page_without_its_text(app: A
     other, _ = signed_in(app, "other")
     assert other.get(url).status_code == 403
     assert adviser.get(f"/cases/{case_id}/documents/{document_id + 1}/status").status_code == 404
+
+
+def test_a_photographed_documents_fields_are_marked_on_its_page_and_numbered(app: App) -> None:
+    adviser, csrf = signed_in(app, "adviser")
+    case_id = open_case(adviser, csrf)
+    size = (1200.0, 1600.0)
+    fields = (
+        FieldRead("balance", "1350.29", 1, "Total balance   £1,350.29", 0.93, True, "code",
+                  boxes=((100, 400, 300, 430), (700, 400, 820, 430))),
+        FieldRead("creditor", "Pennine Loans Ltd", 1, "Pennine Loans Ltd", 0.9, True, "code"),
+        # boxes outside the page are dropped, not drawn
+        FieldRead("arrears", "257.57", 1, "Arrears   £257.57", 0.9, True, "code",
+                  boxes=((1300, 1700, 1400, 1750),)),
+    )  # fmt: skip
+
+    async def add(store: CaseStore) -> int:
+        upload = Upload("letter.png", "image/png", 1)
+        document = await store.add_document(case_id, OWNER, png(sample_letters()[0]), upload)
+        assert await store.start_reading(document.id) is not None
+        pages = (PageRead(1, "the letter", "tesseract", 0.9, size),)
+        await store.finish_reading(document.id, DocumentReading("creditor_letter", pages, fields))
+        return document.id
+
+    document_id = asyncio.run(on_the_store(app, add))
+    html = adviser.get(f"/ui/cases/{case_id}/documents/{document_id}").text
+    assert 'viewBox="0 0 1200.0 1600.0"' in html
+    marks = re.findall(r'<g id="place-(\d+)" class="place">(.*?)</g>', html, re.S)
+    assert len(marks) == 1  # the balance only: the creditor has no boxes, the arrears none inside
+    mark_id, mark = marks[0]
+    assert len(re.findall(r'<rect class="highlight"', mark)) == 2
+    assert re.search(r'<rect class="highlight" x="98(\.0)?" y="398(\.0)?" width="204(\.0)?"', mark)
+    # the table's row links to its mark with the number the mark carries
+    number = re.search(r'<text class="place-number"[^>]*>(\d+)</text>', mark)
+    assert number and f'href="#place-{mark_id}"' in html
+    assert re.search(rf'<a href="#place-{mark_id}"[^>]*>{number.group(1)}</a>', html)
+    assert text_of(html).count("not found on the page") == 2
+    api = adviser.get(f"/cases/{case_id}/documents/{document_id}").json()
+    places = {f["name"]: f["place"] for f in api["fields"]}
+    assert places == {
+        "balance": {"size": [1200.0, 1600.0],
+                    "boxes": [[100.0, 400.0, 300.0, 430.0], [700.0, 400.0, 820.0, 430.0]]},
+        "creditor": None,
+        "arrears": None,
+    }  # fmt: skip
 
 
 def test_a_failed_reading_says_why_in_its_status(app: App) -> None:

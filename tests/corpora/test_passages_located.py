@@ -1,6 +1,6 @@
 """Every passage of every printout in the handbook corpus is found again on its page.
 
-A citation opens the cited page with the passage highlighted (rma.rag.passages): here every
+A citation opens the cited page with the passage highlighted (rma.ocr.locate): here every
 passage the chunker makes from the corpus's 16 PDFs (columns, ligatures, lost ligatures,
 hyphenated line ends, running headers) is looked for on its page's text layer. The boxes
 themselves are checked against pypdf's reading of a page in tests/rag/test_manual_pages.py.
@@ -13,9 +13,9 @@ import asyncio
 from corpora.handbook.build import BuildResult
 
 from rma.ocr import OcrReader
+from rma.ocr.locate import locate
 from rma.ocr.pdf import pdf_page_text_layer
 from rma.rag.manuals import chunk_manual, document_id_for, load_manual
-from rma.rag.passages import locate
 
 
 def test_every_passage_of_the_corpus_is_located_on_its_page(handbook: BuildResult) -> None:

@@ -67,6 +67,25 @@ def test_up_to_head_and_down_to_base(database_url: str) -> None:
     assert again.up_to_date and tables(urls) == TABLES
 
 
+def columns(urls: DatabaseURLs, table: str) -> set[str]:
+    engine = sync_engine(urls)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_the_field_places_migration_adds_and_removes_one_column(database_url: str) -> None:
+    urls = urls_for(database_url)
+    migrate.upgrade(urls)
+    assert "place" in columns(urls, "document_fields")
+    assert migrate.downgrade(urls, "0004").current == "0004"
+    assert "place" not in columns(urls, "document_fields")
+    assert tables(urls) == TABLES  # a column, not a table
+    assert migrate.upgrade(urls).current == migrate.head() == "0005"
+    assert "place" in columns(urls, "document_fields")
+
+
 def test_the_letter_versions_migration_goes_down_to_the_accounts(database_url: str) -> None:
     urls = urls_for(database_url)
     migrate.upgrade(urls)

@@ -19,8 +19,18 @@ from tests.conftest import VLLM, OllamaDouble
 from tests.support.serve import serving
 from tests.support.servers import free_port
 
-PAGE_KEYS = {"number", "text", "method", "confidence"}
-FIELD_KEYS = {"value", "page", "pages", "quote", "confidence", "source", "verified", "note"}
+PAGE_KEYS = {"number", "text", "method", "confidence", "size"}
+FIELD_KEYS = {
+    "value",
+    "page",
+    "pages",
+    "quote",
+    "confidence",
+    "source",
+    "verified",
+    "note",
+    "boxes",
+}
 
 
 def process(base: str, name: str, data: bytes) -> httpx.Response:

@@ -175,3 +175,25 @@ async def test_a_reference_with_letters_ocr_confuses_with_digits_is_flagged() ->
     assert exact.fields["account_reference"].verified is True  # a text layer is exact
     clear = await extract_fields([(1, "Claim number: K81QZ909", 0.93)], None)
     assert clear.fields["claim_number"].verified is True
+
+
+def test_a_value_in_a_long_paragraph_is_quoted_with_its_sentence_only() -> None:
+    from rma.documents.fields import QUOTE_MAX_CHARS, sentence_around
+
+    paragraph = (
+        "We have written to you before about the payments missed on this account. "
+        "To avoid further action, please pay the amount in arrears by 01-Jul-2026. "
+        "We want to help. If your circumstances have changed, please talk to us: we can "
+        "look at your income and spending with you and agree an affordable plan."
+    )
+    assert len(paragraph) > QUOTE_MAX_CHARS
+    start = paragraph.index("01-Jul-2026")
+    assert sentence_around(paragraph, start, start + 11) == (
+        "To avoid further action, please pay the amount in arrears by 01-Jul-2026."
+    )
+    first = paragraph.index("payments")
+    assert sentence_around(paragraph, first, first + 8).startswith("We have written")
+    last = paragraph.index("affordable")
+    assert sentence_around(paragraph, last, last + 10).endswith("affordable plan.")
+    short = "  Pay by 01-Jul-2026.  "
+    assert sentence_around(short, 9, 20) == "Pay by 01-Jul-2026."

@@ -139,7 +139,7 @@ class DocProcessor(ServiceClient):
             doc_type=str(body.get("doc_type") or "other"),
             pages=tuple(
                 PageRead(int(p["number"]), str(p.get("text") or ""), str(p.get("method", "")),
-                         p.get("confidence"))
+                         p.get("confidence"), _size(p.get("size")))
                 for p in body.get("pages", [])
             ),
             fields=tuple(
@@ -147,13 +147,45 @@ class DocProcessor(ServiceClient):
                     name=name, value=str(f.get("value", "")), page=f.get("page"),
                     quote=str(f.get("quote", "")), confidence=float(f.get("confidence", 0.0)),
                     verified=bool(f.get("verified")), method=str(f.get("source", "")),
-                    note=str(f.get("note", "")),
+                    note=str(f.get("note", "")), boxes=_boxes(f.get("boxes")),
                 )
                 for name, f in (body.get("fields") or {}).items()
                 if f.get("value") not in (None, "")
             ),
             warnings=tuple(str(w) for w in body.get("warnings", [])),
         )  # fmt: skip
+
+
+def _size(value: Any) -> tuple[float, float] | None:
+    """A page's size as the doc-processor gives it, if it is two positive numbers."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        width, height = _numbers(value)
+        if width > 0 and height > 0:
+            return width, height
+    return None
+
+
+def _numbers(values: list[Any] | tuple[Any, ...]) -> list[float]:
+    """Each value as a number; NaN for one that is not (it then fails every check)."""
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(float("nan"))
+    return out
+
+
+def _boxes(value: Any) -> tuple[tuple[float, float, float, float], ...]:
+    """A field's boxes as the doc-processor gives them; those that are not four numbers
+    with the right edge right of the left and the bottom below the top are dropped."""
+    out = []
+    for box in value if isinstance(value, list) else []:
+        if isinstance(box, list | tuple) and len(box) == 4:
+            left, top, right, bottom = _numbers(box)
+            if right > left and bottom > top:
+                out.append((left, top, right, bottom))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------ the notes service

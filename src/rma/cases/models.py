@@ -238,6 +238,9 @@ class DocumentField(Base):
     verified: Mapped[bool] = mapped_column(Boolean)
     method: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
+    # Where the quote is on its page, to highlight it: {"size": [width, height], "boxes":
+    # [[left, top, right, bottom], ...]} in the page's units; NULL if not known.
+    place: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Debt(Base):

@@ -38,6 +38,8 @@ class FieldRead:
     verified: bool
     method: str
     note: str = ""
+    # Where the quote is on its page (left, top, right, bottom, in the page's size units).
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class PageRead:
     text: str
     method: str
     confidence: float | None
+    # Width and height in the units of the fields' boxes; None if not given.
+    size: tuple[float, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +85,24 @@ class ProposedFigures:
     @property
     def empty(self) -> bool:
         return self.creditor is None and self.balance_pence is None and self.arrears_pence is None
+
+
+def place_of(
+    found: FieldRead, sizes: dict[int, tuple[float, float]]
+) -> dict[str, list[float] | list[list[float]]] | None:
+    """Where a field's quote is on its page, as kept with the field: the page's size and
+    the boxes inside it; None without boxes or a size for its page."""
+    size = sizes.get(found.page) if found.page is not None else None
+    if size is None or not found.boxes:
+        return None
+    width, height = size
+    boxes = [
+        [round(max(0.0, left), 1), round(max(0.0, top), 1),
+         round(min(width, right), 1), round(min(height, bottom), 1)]
+        for left, top, right, bottom in found.boxes
+        if left < width and top < height and right > 0 and bottom > 0
+    ]  # fmt: skip
+    return {"size": [round(width, 1), round(height, 1)], "boxes": boxes} if boxes else None
 
 
 def pence_of(value: str) -> int | None:

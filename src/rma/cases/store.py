@@ -41,7 +41,14 @@ from rma.cases.models import (
     LetterVersion,
 )
 from rma.cases.priority import classify
-from rma.cases.proposals import DocumentReading, PageRead, ProposedFigures, propose, same_debt
+from rma.cases.proposals import (
+    DocumentReading,
+    PageRead,
+    ProposedFigures,
+    place_of,
+    propose,
+    same_debt,
+)
 from rma.cases.schema import (
     AssetIn,
     BudgetLineIn,
@@ -420,6 +427,7 @@ class CaseStore:
             location = Vault.location(case.key, document.key, "text")
             pages = json.dumps([p.as_dict() for p in reading.pages]).encode()
             await asyncio.to_thread(self.vault.write, location, pages)
+            sizes = {p.number: p.size for p in reading.pages if p.size}
             fields = {
                 f.name: DocumentField(
                     document_id=document_id,
@@ -431,6 +439,7 @@ class CaseStore:
                     verified=f.verified,
                     method=f.method,
                     note=f.note,
+                    place=place_of(f, sizes),
                 )
                 for f in reading.fields
             }

@@ -102,6 +102,7 @@ def field_view(found: DocumentField) -> dict[str, Any]:
         "verified": found.verified,
         "method": found.method,
         "note": found.note,
+        "place": found.place,
     }
 
 

@@ -74,6 +74,9 @@ class DocumentField:
     note: str = ""
     # Every page a list's items came from (a statement's rows run over pages).
     pages: list[int] = field(default_factory=list)
+    # Where the quote is on ``page`` (left, top, right, bottom in the page's units, as
+    # uploaded): see :mod:`rma.documents.place`; empty if it was not found there.
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     def record(self) -> FieldRecord:
         return FieldRecord(
@@ -85,6 +88,9 @@ class DocumentField:
             source=self.source,
             verified=self.verified,
             note=self.note,
+            boxes=[
+                (round(a, 1), round(b, 1), round(c, 1), round(d, 1)) for a, b, c, d in self.boxes
+            ],
         )
 
 
@@ -102,6 +108,12 @@ class FieldRecord(BaseModel):
     source: Source
     verified: bool = Field(description="Whether code found the value in the text.")
     note: str
+    boxes: list[tuple[float, float, float, float]] = Field(
+        default_factory=list,
+        description="Where the quote is on its page, to highlight it: left, top, right, "
+        "bottom in the units of the page's size (see pages), origin at the top left of the "
+        "page as uploaded; empty if the quote was not found on the page.",
+    )
 
 
 @dataclass
@@ -171,17 +183,44 @@ DEADLINE_CUE = re.compile(
 RELATIVE_DEADLINE = re.compile(r"\bwithin\s+(\d{1,2})\s+days\b(?!\s+of\s+(?:service|receiv))", re.I)
 
 
-def _field(name: str, value: str, line: Line, how: str, note: str = "") -> DocumentField:
+def _field(
+    name: str,
+    value: str,
+    line: Line,
+    how: str,
+    note: str = "",
+    span: tuple[int, int] | None = None,
+) -> DocumentField:
     verified = how in ("pattern", "model-verified")
     return DocumentField(
         value=value,
         page=line.page,
-        quote=line.text.strip(),
+        quote=line.text.strip() if span is None else sentence_around(line.text, *span),
         confidence=TRUST[how] * line.confidence,
         source="model" if how.startswith("model") else "code",
         verified=verified,
         note=note,
     )
+
+
+# A quote longer than this (a paragraph of a text layer) is cut to the value's sentence.
+QUOTE_MAX_CHARS = 160
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` holding ``text[start:end]`` if ``text`` is too long to
+    quote whole (a paragraph); else ``text``, stripped."""
+    if len(text.strip()) <= QUOTE_MAX_CHARS:
+        return text.strip()
+    begin, finish = 0, len(text)
+    for cut in _SENTENCE_END.finditer(text):
+        if cut.end() <= start:
+            begin = cut.end()
+        elif cut.start() >= end:
+            finish = cut.start()
+            break
+    return text[begin:finish].strip()
 
 
 def find_amounts(lines: list[Line]) -> dict[str, DocumentField]:
@@ -273,10 +312,11 @@ def find_dates_fields(lines: list[Line]) -> dict[str, DocumentField]:
         for written in find_dates(line.text):
             before = line.text[: written.start]
             iso = written.value.isoformat()
+            span = (written.start, written.end)
             if "letter_date" not in found and LETTER_DATE_LABEL.search(before):
-                found["letter_date"] = _field("letter_date", iso, line, "pattern")
+                found["letter_date"] = _field("letter_date", iso, line, "pattern", span=span)
             elif "deadline" not in found and DEADLINE_CUE.search(before[-40:]):
-                found["deadline"] = _field("deadline", iso, line, "pattern")
+                found["deadline"] = _field("deadline", iso, line, "pattern", span=span)
     if "letter_date" not in found:
         # An unlabelled date on its own line near the top is how most letters are dated.
         for line in lines[:15]:

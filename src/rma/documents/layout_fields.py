@@ -203,10 +203,25 @@ def in_prose(pages: list[Page], pattern: str, parse: Parse) -> Found | None:
                 if m:
                     value = parse(m.group(1))
                     if value is not None:
-                        confidence = min([r.confidence for r in run] + [page.confidence])
-                        return Found(value, page.number, text, confidence)
+                        rows = _rows_between(run, m.start(), m.end())
+                        confidence = min([r.confidence for r in rows] + [page.confidence])
+                        quote = " ".join(r.text for r in rows)
+                        return Found(value, page.number, quote, confidence)
             run = []
     return None
+
+
+def _rows_between(rows: list[Row], start: int, end: int) -> list[Row]:
+    """The rows holding characters ``start`` to ``end`` of the rows' texts joined by one
+    space: the lines a match in a paragraph was printed on, its quote."""
+    out: list[Row] = []
+    offset = 0
+    for row in rows:
+        after = offset + len(row.text)
+        if offset < end and start < after:
+            out.append(row)
+        offset = after + 1
+    return out or rows
 
 
 def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:

@@ -27,6 +27,7 @@ from rma.documents.fields import (
 )
 from rma.documents.layout_fields import Page
 from rma.documents.parts import a_clients_paper, split
+from rma.documents.place import quote_boxes, upright, upright_size
 from rma.documents.statement import Table
 from rma.documents.typed import merge_fields, read_fields
 from rma.documents.validation import CheckedUpload, UploadLimits, check_upload
@@ -114,7 +115,13 @@ class ProcessedDocument:
             filename=self.upload.filename,
             file_type=self.upload.kind,
             pages=[
-                PageRecord(number=p.number, text=p.text, method=p.method, confidence=p.confidence)
+                PageRecord(
+                    number=p.number,
+                    text=p.text,
+                    method=p.method,
+                    confidence=p.confidence,
+                    size=upright_size(p.size, p.turned) if p.words else None,
+                )
                 for p in self.pages
             ],
             markdown=self.markdown,
@@ -163,6 +170,12 @@ class PageRecord(BaseModel):
     text: str
     method: str = Field(description="text-layer, tesseract, or the vision provider")
     confidence: float
+    size: tuple[float, float] | None = Field(
+        None,
+        description="Width and height of the page as uploaded, in the units of the fields' "
+        "boxes (points for a text layer, pixels of the image as read); None if the reader "
+        "gave no word positions (a vision model).",
+    )
 
 
 class ProcessResponse(BaseModel):
@@ -332,9 +345,21 @@ class DocumentProcessor:
         typed, table = read_fields(doc_type, layouts)
         ocr_pages = {p.number for p in pages if p.method != "text-layer"}
         merge_fields(extracted, typed, doc_type, ocr_pages)
+        place_fields(extracted, pages, layouts)
         if table is not None:
             extracted.warnings += [f"sums: {w}" for w in table.warnings]
         warnings += extracted.warnings
         warnings += check_against_type(extracted.fields, doc_type)
         part = DocumentPart(pages[0].number, pages[-1].number, classification, extracted, table)
         return part, {"classification": classify_prov, "fields": extracted.provenance}, warnings
+
+
+def place_fields(extracted: ExtractedFields, pages: list[PageText], layouts: list[Page]) -> None:
+    """Give each field the boxes of its quote on its page (:mod:`rma.documents.place`)."""
+    by_number = {p.number: (p, layout) for p, layout in zip(pages, layouts, strict=True)}
+    for found in extracted.fields.values():
+        if found.page not in by_number:
+            continue
+        page, layout = by_number[found.page]
+        boxes = quote_boxes(found.quote, layout.layout, page.words)
+        found.boxes = [upright(box, page.turned, page.size) for box in boxes]

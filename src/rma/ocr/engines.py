@@ -103,6 +103,7 @@ class OcrReader:
             words=read.words,
             size=(float(read.size[0]), float(read.size[1])),
             unreadable=unreadable,
+            turned=turned,
         )
 
 

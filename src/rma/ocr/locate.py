@@ -1,4 +1,5 @@
-"""Where a cited passage is on its printed page: the boxes to highlight.
+"""Where a text is on its printed page: the boxes to highlight (a cited passage of a
+manual, the line a client document's field was read from).
 
 A passage's text is the printout repaired (ligatures unfolded, words broken at a line end
 joined again, running headers and footers dropped), so it is not a substring of the page's

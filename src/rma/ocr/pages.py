@@ -25,3 +25,6 @@ class PageText:
     size: tuple[float, float] = (0.0, 0.0)
     # Marks on the page but no text read from them: unreadable, not blank.
     unreadable: bool = False
+    # Degrees (counter-clockwise) the page was turned to read it; words and size are of
+    # the page as read.
+    turned: int = 0

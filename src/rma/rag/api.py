@@ -24,6 +24,7 @@ from starlette.responses import Response
 from rma import constants as C
 from rma.db import Database
 from rma.errors import InputError, InputTooLarge, NotFound, RMAError
+from rma.ocr.locate import locate
 from rma.ocr.pdf import pdf_page_png, pdf_page_text_layer
 from rma.ocr.workers import start_workers, workers
 from rma.rag import cases
@@ -53,7 +54,6 @@ from rma.rag.limits import (
     open_register,
     threshold_book,
 )
-from rma.rag.passages import locate
 from rma.rag.store import DocumentRecord
 from rma.service.app import RouterDep, SettingsDep, create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file

@@ -148,8 +148,26 @@ def test_an_adviser_turns_a_creditor_letter_into_a_debt_and_a_letter_a_superviso
     }
     for name in ("balance", "arrears", "account reference"):
         cells = fields[name].find_elements(browser.by.CSS_SELECTOR, "td")
-        assert cells[0].text == letter.fields[name.replace(" ", "_")], name
-        assert cells[1].text == "1" and cells[2].text  # the page and the quote
+        assert cells[1].text == letter.fields[name.replace(" ", "_")], name
+        assert cells[2].text == "1" and cells[3].text  # the page and the quote
+        # its line marked on the page image, numbered as in the table
+        mark = cells[0].find_element(browser.by.CSS_SELECTOR, "a").get_attribute("href")
+        assert mark and "#place-" in mark, name
+        group = mark.rsplit("#", 1)[1]
+        number = browser.driver.execute_script(
+            f"return document.getElementById('{group}').querySelector('text').textContent"
+        )
+        assert number == cells[0].text, name
+    # Following a field's number marks its line more strongly on the page.
+    link = fields["balance"].find_element(browser.by.CSS_SELECTOR, "td a")
+    group = link.get_attribute("href").rsplit("#", 1)[1]
+    opacity = (f"return getComputedStyle(document.getElementById('{group}')"
+               ".querySelector('rect')).fillOpacity")  # fmt: skip
+    assert browser.driver.execute_script(opacity) == "0.35"
+    from selenium.webdriver.common.keys import Keys
+
+    link.send_keys(Keys.ENTER)
+    _wait_for(browser, lambda: browser.driver.execute_script(opacity) == "0.6")
     browser.check("document")
 
     # Confirm, correcting what the adviser knows better: the creditor's name and the kind.
