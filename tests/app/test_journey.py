@@ -5,10 +5,13 @@ searched, and a Confirmation of Advice written by the notes service."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 
+from rma.accounts.audit import AuditLog
+from rma.db import Database
 from rma.documents.sample_letters import SampleLetter, sample_letters
 from tests.app.conftest import App, png
 
@@ -103,3 +106,46 @@ def test_a_creditor_letter_becomes_a_confirmed_debt(
     assert [x["id"] for x in app.ok("GET", f"/cases/{case_id}/letters")["letters"]] == [
         written["id"]
     ]
+
+
+def test_a_pdf_letters_page_is_drawn_with_its_fields_marked_on_it(
+    sqlite_app: App, letters: dict[str, SampleLetter]
+) -> None:
+    import io
+    import re
+
+    from PIL import Image
+
+    from rma.documents.sample_letters import render_pdf
+
+    app = sqlite_app
+    letter = letters["creditor-letter"]
+    case_id = app.new_case("Jo Sample")["id"]
+    pdf = render_pdf([(letter, True)])
+    uploaded = app.upload(case_id, "letter.pdf", pdf, "application/pdf")
+    read = app.read(case_id, uploaded["id"])
+    assert read["status"] == "processed", read
+    balance = next(f for f in read["fields"] if f["name"] == "balance")
+    width, height = balance["place"]["size"]  # the page in points
+    assert balance["place"]["boxes"] and abs(width / height - 210 / 297) < 0.01
+
+    url = f"/ui/cases/{case_id}/documents/{uploaded['id']}"
+    drawn = app.call("GET", f"{url}/pages/1")
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(drawn.content))
+    assert abs(image.width / image.height - width / height) < 0.01
+    assert app.call("GET", f"{url}/pages/2").status_code == 404
+    html = app.call("GET", url).text
+    assert f'<image href="{url}/pages/1"' in html
+    assert len(re.findall(r'<g id="place-\d+" class="place">', html)) >= 3
+    # drawing the page is a read of the file, recorded as such
+    assert ("document.file", "ok") in asyncio.run(audited(app, case_id))
+
+
+async def audited(app: App, case_id: int) -> list[tuple[str, str]]:
+    database = Database.from_settings(app.settings)
+    try:
+        entries = await AuditLog(database).entries(case_id=case_id)
+        return [(str(e["action"]), str(e["outcome"])) for e in entries]
+    finally:
+        await database.aclose()

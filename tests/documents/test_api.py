@@ -72,6 +72,38 @@ def test_process_response_shape(
     ]
 
 
+def test_a_page_is_drawn_in_the_shape_its_fields_boxes_fit(
+    docs_url: str, mixed_pdf: bytes, letters: dict[str, SampleLetter]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.app.conftest import png
+
+    read = process(docs_url, "bundle.pdf", mixed_pdf).json()
+    for number in (1, 2):
+        response = httpx.post(
+            f"{docs_url}/pages/{number}", files={"file": ("bundle.pdf", mixed_pdf)}, timeout=120
+        )
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert response.headers["cache-control"] == "no-store"
+        image = Image.open(io.BytesIO(response.content))
+        width, height = read["pages"][number - 1]["size"]
+        assert abs(image.width / image.height - width / height) < 0.01
+    missing = httpx.post(f"{docs_url}/pages/3", files={"file": ("bundle.pdf", mixed_pdf)})
+    assert missing.status_code == 404 and "2 page(s), not 3" in missing.text
+    # a photo: its frame upright, the shape of the page its boxes are on
+    photo = png(letters["creditor-letter"])
+    drawn = httpx.post(f"{docs_url}/pages/1", files={"file": ("l.png", photo)}, timeout=120)
+    original = Image.open(io.BytesIO(photo))
+    image = Image.open(io.BytesIO(drawn.content))
+    assert abs(image.width / image.height - original.width / original.height) < 0.01
+    refused = httpx.post(f"{docs_url}/pages/1", files={"file": ("l.pdf", b"not a document")})
+    assert refused.status_code == 415
+    assert httpx.post(f"{docs_url}/pages/0", files={"file": ("l.png", photo)}).status_code == 422
+
+
 def test_chat_backend_down_still_returns_pages_and_code_fields(
     ollama_settings: Callable[..., Settings], creditor_png: bytes, letters: dict[str, SampleLetter]
 ) -> None:

@@ -155,6 +155,13 @@ class DocProcessor(ServiceClient):
             warnings=tuple(str(w) for w in body.get("warnings", [])),
         )  # fmt: skip
 
+    async def page_image(self, data: bytes, file_name: str, media_type: str, number: int) -> bytes:
+        """Page ``number`` of a document as PNG (``POST /pages/{number}``)."""
+        response = await self.request(
+            "POST", f"/pages/{number}", files={"file": (file_name, data, media_type)}
+        )
+        return response.content
+
 
 def _size(value: Any) -> tuple[float, float] | None:
     """A page's size as the doc-processor gives it, if it is two positive numbers."""

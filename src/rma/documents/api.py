@@ -1,8 +1,10 @@
 """The doc-processor service: ``POST /process`` turns one uploaded document into pages,
-a document type and checked fields.
+a document type and checked fields; ``POST /pages/{number}`` draws one of its pages as a
+PNG, for showing the page beside what was read from it.
 
     rma serve docs        # port 8101
     curl -F file=@letter.pdf http://127.0.0.1:8101/process
+    curl -F file=@letter.pdf http://127.0.0.1:8101/pages/1 > page-1.png
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 
+from rma import constants as C
 from rma.config import Settings
 from rma.documents.pipeline import DocumentProcessor, ProcessResponse
+from rma.documents.validation import UploadLimits, check_upload
+from rma.errors import NotFound
 from rma.llm.router import ProviderRouter
-from rma.ocr.workers import start_workers
+from rma.ocr.images import OCR_MAX_SIDE, cap_size, load_page, to_png
+from rma.ocr.pdf import pdf_page_png
+from rma.ocr.workers import document_budget, start_workers, workers
 from rma.service.app import create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
@@ -60,6 +67,40 @@ async def process(request: Request, body: UploadBody, docs: ServiceDep) -> Proce
     async with docs.in_flight:
         document = await docs.processor.process(upload.data, upload.filename)
     return document.response()
+
+
+@routes.post(
+    "/pages/{number}",
+    openapi_extra=UPLOAD_SCHEMA,
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "the page as PNG"}},
+)
+async def page_image(
+    request: Request, body: UploadBody, docs: ServiceDep, number: Annotated[int, Path(ge=1)]
+) -> Response:
+    """Page ``number`` (from 1) of an uploaded document as PNG: a PDF's page drawn at the
+    manuals' page-image resolution, an image's frame upright (per EXIF) and no larger than
+    OCR reads it, so the boxes of ``/process``'s fields fit it. Checked as ``/process``
+    checks an upload, and drawn in a document worker; 404 for a page it does not have."""
+    upload = await uploaded_file(body, request.headers)
+    async with docs.in_flight:
+        png = await _draw(upload.data, upload.filename, number, docs.processor.limits)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def _draw(data: bytes, filename: str, number: int, limits: UploadLimits) -> bytes:
+    with document_budget():
+        checked = await workers().run(check_upload, data, filename, limits)
+        if number > checked.pages:
+            raise NotFound(f"the document has {checked.pages} page(s), not {number}")
+        if checked.kind == "pdf":
+            return await workers().run(pdf_page_png, data, number - 1, C.PAGE_IMAGE_DPI)
+        return await workers().run(_image_page_png, data, number - 1, limits.max_pixels)
+
+
+def _image_page_png(data: bytes, index: int, max_pixels: int) -> bytes:
+    """One frame of an image upload as PNG (run in a worker)."""
+    return to_png(cap_size(load_page(data, index, max_pixels), OCR_MAX_SIDE))
 
 
 async def _start(app: FastAPI) -> None:

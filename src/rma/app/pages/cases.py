@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from rma.app.actor import CaseEditor, CaseReader, record_access
@@ -108,6 +108,26 @@ async def document_page(
     proposals = [debt_view(d) for d in await store.debts(case_id) if d.document_id == document_id]
     return page(request, "document.html", case=case, document=document, proposals=proposals,
                 kinds=DEBT_KINDS)  # fmt: skip
+
+
+@routes.get("/documents/{document_id}/pages/{number}")
+async def document_page_image(
+    case_id: int,
+    document_id: int,
+    number: Annotated[int, Path(ge=1)],
+    request: Request,
+    state: StateDep,
+    actor: CaseReader,
+) -> Response:
+    """Page ``number`` of a document as PNG, drawn by the doc-processor from the stored
+    file (a PDF's page, a TIFF's frame): recorded as a read of the file."""
+    found = await state.store.document_file(case_id, document_id)
+    await record_access(request, actor, "document.file", case_id, document_id)
+    document = found.document
+    png = await state.services.docs.page_image(
+        found.data, f"document-{document.id}", document.media_type, number
+    )
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/debts/{debt_id}/confirm")
