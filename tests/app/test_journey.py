@@ -6,6 +6,7 @@ searched, and a Confirmation of Advice written by the notes service."""
 from __future__ import annotations
 
 import asyncio
+import re
 from decimal import Decimal
 
 import pytest
@@ -112,7 +113,6 @@ def test_a_pdf_letters_page_is_drawn_with_its_fields_marked_on_it(
     sqlite_app: App, letters: dict[str, SampleLetter]
 ) -> None:
     import io
-    import re
 
     from PIL import Image
 
@@ -149,3 +149,35 @@ async def audited(app: App, case_id: int) -> list[tuple[str, str]]:
         return [(str(e["action"]), str(e["outcome"])) for e in entries]
     finally:
         await database.aclose()
+
+
+def test_a_scanned_pdfs_pages_are_told_one_by_one_while_it_is_read(
+    sqlite_app: App, letters: dict[str, SampleLetter]
+) -> None:
+    import time
+
+    from rma.documents.sample_letters import render_pdf
+
+    app = sqlite_app
+    case_id = app.new_case("Jo Sample")["id"]
+    names = ("creditor-letter", "default-notice", "county-court-claim")
+    scans = [(letters[name], False) for name in names]
+    uploaded = app.upload(case_id, "pile.pdf", render_pdf(scans), "application/pdf")
+    url = f"/cases/{case_id}/documents/{uploaded['id']}/status"
+    seen: list[dict[str, object]] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = app.ok("GET", url)
+        seen.append(found)
+        if found["done"]:
+            break
+        time.sleep(0.1)
+    assert seen[-1]["status"] == "processed", seen[-1]
+    during = [s for s in seen if s["status"] == "processing" and s["page_status"]]
+    assert during, [s["message"] for s in seen]
+    for found in during:  # told page by page, before the document is done
+        assert 0 < found["pages_read"] <= 3 and found["pages"] == 3
+        assert str(found["message"]).startswith("reading 3 pages: ")
+        for page in found["page_status"]:
+            assert re.fullmatch(r"page [123] of 3 read \(tesseract, \d+ %\)", page["message"])
+    assert len(seen[-1]["page_status"]) == 3

@@ -104,6 +104,31 @@ def test_a_page_is_drawn_in_the_shape_its_fields_boxes_fit(
     assert httpx.post(f"{docs_url}/pages/0", files={"file": ("l.png", photo)}).status_code == 422
 
 
+def test_with_progress_each_page_is_told_as_it_is_read_then_the_result(
+    docs_url: str, mixed_pdf: bytes
+) -> None:
+    plain = process(docs_url, "bundle.pdf", mixed_pdf).json()
+    with httpx.stream(
+        "POST", f"{docs_url}/process", params={"progress": "true"},
+        files={"file": ("bundle.pdf", mixed_pdf)}, timeout=300,
+    ) as response:  # fmt: skip
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in response.iter_lines() if line.strip()]
+    pages = [e for e in events if e["event"] == "page"]
+    assert sorted(e["number"] for e in pages) == [1, 2]
+    assert {(e["pages"], e["readable"]) for e in pages} == {(2, True)}
+    assert {e["number"]: e["method"] for e in pages} == {1: "text-layer", 2: "tesseract"}
+    assert all("text" not in e for e in pages)  # progress carries no page text
+    assert [e["event"] for e in events][-1] == "result" and len(events) == 3
+    result = events[-1]["result"]
+    assert result["fields"] == plain["fields"] and result["doc_type"] == plain["doc_type"]
+    # refused before any page is read: refused as the plain call refuses it
+    refused = httpx.post(f"{docs_url}/process", params={"progress": "true"},
+                         files={"file": ("a.pdf", b"not a document")})  # fmt: skip
+    assert refused.status_code == 415 and "upload a" in refused.text
+
+
 def test_chat_backend_down_still_returns_pages_and_code_fields(
     ollama_settings: Callable[..., Settings], creditor_png: bytes, letters: dict[str, SampleLetter]
 ) -> None:

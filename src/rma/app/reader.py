@@ -4,13 +4,15 @@ An upload returns at once (``status: received``); a few documents are read at a 
 app process. A document is ``processing`` until its fields are kept, its debt proposed and
 its text indexed for the case's search, then ``processed``; if the doc-processor cannot
 read it, ``failed`` with the reason (read it again with ``POST .../read``). Documents left
-unread by a stopped app are picked up again when it starts.
+unread by a stopped app are picked up again when it starts. While a document is read,
+each page is told as it is read (:meth:`DocumentReader.pages_read`, for its status).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from rma import constants as C
 from rma.app.services import CaseSearch, DocProcessor
@@ -33,6 +35,14 @@ class DocumentReader:
         self.search = search
         self._slots = asyncio.Semaphore(at_once)
         self._tasks: set[asyncio.Task[None]] = set()
+        # The pages read so far of each document being read here (method, confidence,
+        # whether it had text; never its text), for the reading's status.
+        self._pages: dict[int, list[dict[str, Any]]] = {}
+
+    def pages_read(self, document_id: int) -> list[dict[str, Any]]:
+        """The pages of a document read so far by this process, in page order (empty if
+        it is not being read here)."""
+        return sorted(self._pages.get(document_id, []), key=lambda p: int(p["number"]))
 
     def schedule(self, document_id: int) -> None:
         task = asyncio.create_task(self._read(document_id))
@@ -73,11 +83,16 @@ class DocumentReader:
         work = await self.store.start_reading(document_id)
         if work is None:
             return  # another app process is reading it
+        self._pages[document_id] = []
         try:
-            reading = await self.docs.read(work.data, work.file_name, work.media_type)
+            reading = await self.docs.read(
+                work.data, work.file_name, work.media_type, self._pages[document_id].append
+            )
         except RMAError as exc:
             await self.store.fail_reading(document_id, str(exc))
             return
+        finally:
+            self._pages.pop(document_id, None)
         indexed: int | None = None
         warning = ""
         try:

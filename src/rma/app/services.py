@@ -9,6 +9,8 @@ the rest of the app never handles a service's raw JSON.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,31 +131,47 @@ def _detail(response: httpx.Response) -> str:
 class DocProcessor(ServiceClient):
     name = "doc-processor"
 
-    async def read(self, data: bytes, file_name: str, media_type: str) -> DocumentReading:
-        """Send one document to ``POST /process``; its pages, type and fields."""
-        response = await self.request(
-            "POST", "/process", files={"file": (file_name, data, media_type)}
-        )
-        body = response.json()
-        return DocumentReading(
-            doc_type=str(body.get("doc_type") or "other"),
-            pages=tuple(
-                PageRead(int(p["number"]), str(p.get("text") or ""), str(p.get("method", "")),
-                         p.get("confidence"), _size(p.get("size")))
-                for p in body.get("pages", [])
-            ),
-            fields=tuple(
-                FieldRead(
-                    name=name, value=str(f.get("value", "")), page=f.get("page"),
-                    quote=str(f.get("quote", "")), confidence=float(f.get("confidence", 0.0)),
-                    verified=bool(f.get("verified")), method=str(f.get("source", "")),
-                    note=str(f.get("note", "")), boxes=_boxes(f.get("boxes")),
-                )
-                for name, f in (body.get("fields") or {}).items()
-                if f.get("value") not in (None, "")
-            ),
-            warnings=tuple(str(w) for w in body.get("warnings", [])),
-        )  # fmt: skip
+    async def read(
+        self,
+        data: bytes,
+        file_name: str,
+        media_type: str,
+        on_page: Callable[[dict[str, Any]], None] | None = None,
+    ) -> DocumentReading:
+        """Send one document to ``POST /process``; its pages, type and fields. With
+        ``on_page``, read with ``progress=true`` and called with each page's event (its
+        number, the pages, method, confidence and whether it had text) as it is read."""
+        files = {"file": (file_name, data, media_type)}
+        if on_page is None:
+            return _reading((await self.request("POST", "/process", files=files)).json())
+        response = await self.stream("POST", "/process", params={"progress": "true"}, files=files)
+        try:
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("event") == "page":
+                    on_page(event)
+                elif event.get("event") == "result":
+                    return _reading(event["result"])
+                elif event.get("event") == "error":
+                    status, detail = int(event.get("status") or 500), event.get("detail")
+                    if status >= 500:
+                        raise ServiceUnavailable(
+                            f"the {self.name} failed ({status}): {detail}",
+                            service=self.name, status=status,
+                        )  # fmt: skip
+                    error = CLIENT_ERRORS.get(status, InputError)(f"the {self.name}: {detail}")
+                    error.status_code = status
+                    raise error
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise ServiceUnavailable(
+                f"the {self.name} stopped part-way through the document ({type(exc).__name__})",
+                service=self.name,
+            ) from None
+        finally:
+            await response.aclose()
+        raise ServiceUnavailable(f"the {self.name} ended without a result", service=self.name)
 
     async def page_image(self, data: bytes, file_name: str, media_type: str, number: int) -> bytes:
         """Page ``number`` of a document as PNG (``POST /pages/{number}``)."""
@@ -161,6 +179,29 @@ class DocProcessor(ServiceClient):
             "POST", f"/pages/{number}", files={"file": (file_name, data, media_type)}
         )
         return response.content
+
+
+def _reading(body: dict[str, Any]) -> DocumentReading:
+    """What ``/process`` returned, as the case keeps it."""
+    return DocumentReading(
+        doc_type=str(body.get("doc_type") or "other"),
+        pages=tuple(
+            PageRead(int(p["number"]), str(p.get("text") or ""), str(p.get("method", "")),
+                     p.get("confidence"), _size(p.get("size")))
+            for p in body.get("pages", [])
+        ),
+        fields=tuple(
+            FieldRead(
+                name=name, value=str(f.get("value", "")), page=f.get("page"),
+                quote=str(f.get("quote", "")), confidence=float(f.get("confidence", 0.0)),
+                verified=bool(f.get("verified")), method=str(f.get("source", "")),
+                note=str(f.get("note", "")), boxes=_boxes(f.get("boxes")),
+            )
+            for name, f in (body.get("fields") or {}).items()
+            if f.get("value") not in (None, "")
+        ),
+        warnings=tuple(str(w) for w in body.get("warnings", [])),
+    )  # fmt: skip
 
 
 def _size(value: Any) -> tuple[float, float] | None:

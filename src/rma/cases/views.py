@@ -130,16 +130,20 @@ def document_view(document: CaseDocument, *, with_fields: bool = True) -> dict[s
 
 def reading_view(document: CaseDocument, pages: list[dict[str, Any]]) -> dict[str, Any]:
     """How a document's reading stands, page by page, in words: for the upload's progress
-    on the case page. ``pages``: what the doc-processor read (empty until it has); only
-    each page's method and confidence are shown, never its text."""
-    status, total = document.status, document.pages or len(pages)
-    of = f" of {len(pages)}" if pages else ""
+    on the case page. ``pages``: what the doc-processor has read (while it reads, the pages
+    read so far; empty until it starts); only each page's method, confidence and whether it
+    had text are shown, never its text."""
+    status = document.status
+    total = document.pages or max([len(pages), *(int(p.get("pages") or 0) for p in pages)])
+    of = f" of {total}" if total else ""
     page_status = []
     for page in pages:
         confidence = page.get("confidence")
         shown = "" if confidence is None else f", {round(confidence * 100)} %"
         low = confidence is not None and confidence < C.LOW_PAGE_CONFIDENCE
-        readable = bool(str(page.get("text") or "").strip())
+        readable = bool(
+            page["readable"] if "readable" in page else str(page.get("text") or "").strip()
+        )
         where = f"page {page['number']}{of}"
         if not readable:
             message = f"{where}: no readable text"
@@ -153,8 +157,8 @@ def reading_view(document: CaseDocument, pages: list[dict[str, Any]]) -> dict[st
     many = f"{total} page{'s' if total != 1 else ''}" if total else "its pages"
     message = {
         "received": f"waiting to be read ({many})",
-        "processing": f"reading {many}",
-        "processed": f"read: {len(pages)}{of} page{'s' if len(pages) != 1 else ''}",
+        "processing": f"reading {many}" + (f": {len(pages)} read so far" if pages else ""),
+        "processed": f"read: {len(pages)}{of} page{'s' if total != 1 else ''}",
         "failed": f"could not be read: {document.status_detail or 'no reason given'}",
     }[status]
     return {

@@ -10,23 +10,30 @@ PNG, for showing the page beside what was read from it.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from fastapi.responses import StreamingResponse
 
 from rma import constants as C
 from rma.config import Settings
-from rma.documents.pipeline import DocumentProcessor, ProcessResponse
+from rma.documents.pipeline import DocumentProcessor, ProcessedDocument, ProcessResponse
 from rma.documents.validation import UploadLimits, check_upload
-from rma.errors import NotFound
+from rma.errors import NotFound, RMAError
 from rma.llm.router import ProviderRouter
 from rma.ocr.images import OCR_MAX_SIDE, cap_size, load_page, to_png
+from rma.ocr.pages import PageText
 from rma.ocr.pdf import pdf_page_png
 from rma.ocr.workers import document_budget, start_workers, workers
 from rma.service.app import create_app
 from rma.service.body import MULTIPART_OVERHEAD, BodyLimit, file_upload_body, uploaded_file
 
+log = logging.getLogger("rma.documents")
+NDJSON = "application/x-ndjson"
 # Documents processed at once per service process; more wait their turn (OCR is CPU-bound).
 DOCUMENTS_IN_FLIGHT = 4
 
@@ -60,13 +67,84 @@ UploadBody = Annotated[
 ]
 
 
-@routes.post("/process", response_model=ProcessResponse, openapi_extra=UPLOAD_SCHEMA)
-async def process(request: Request, body: UploadBody, docs: ServiceDep) -> ProcessResponse:
-    """Read one document: pages with text and method, Markdown, type, fields, warnings."""
+@routes.post(
+    "/process",
+    response_model=ProcessResponse,
+    openapi_extra=UPLOAD_SCHEMA,
+    responses={200: {"content": {NDJSON: {}}, "description": "with progress=true: events"}},
+)
+async def process(
+    request: Request, body: UploadBody, docs: ServiceDep, progress: bool = False
+) -> Response | ProcessResponse:
+    """Read one document: pages with text and method, Markdown, type, fields, warnings.
+
+    With ``progress=true`` the answer is a stream of JSON lines (``application/x-ndjson``):
+    ``{"event": "page", "number", "pages", "method", "confidence", "readable"}`` as each
+    page is read (no page text), then ``{"event": "result", "result": {...}}`` with what
+    the plain call returns, or ``{"event": "error", "status", "detail"}`` if reading failed
+    after its first page. An upload refused before any page is read is refused as the plain
+    call refuses it (its HTTP status)."""
     upload = await uploaded_file(body, request.headers)
-    async with docs.in_flight:
-        document = await docs.processor.process(upload.data, upload.filename)
-    return document.response()
+    if not progress:
+        async with docs.in_flight:
+            document = await docs.processor.process(upload.data, upload.filename)
+        return document.response()
+    return await _with_progress(docs, upload.data, upload.filename)
+
+
+async def _with_progress(docs: DocsService, data: bytes, filename: str) -> Response:
+    """``/process`` as events (see :func:`process`)."""
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    count: list[int] = []
+
+    def on_page(page: PageText) -> None:
+        events.put_nowait({
+            "event": "page", "number": page.number, "pages": count[0] if count else None,
+            "method": page.method, "confidence": page.confidence,
+            "readable": bool(page.text.strip()),
+        })  # fmt: skip
+
+    async def run() -> ProcessedDocument:
+        async with docs.in_flight:
+            return await docs.processor.process(data, filename, on_page)
+
+    with document_budget():
+        checked = await workers().run(check_upload, data, filename, docs.processor.limits)
+    count.append(checked.pages)
+    task = asyncio.create_task(run())
+    task.add_done_callback(lambda _: events.put_nowait(None))
+    first = await events.get()
+    if first is None:  # done (or refused) before its first page
+        first = _outcome(task)
+        if first["event"] == "error":
+            task.result()  # raises it: refused as the plain call refuses it
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            event: dict[str, Any] | None = first
+            while event is not None:
+                yield (json.dumps(event) + "\n").encode()
+                if event["event"] != "page":
+                    return
+                event = await events.get()
+                if event is None:
+                    event = _outcome(task)
+        finally:
+            task.cancel()
+
+    return StreamingResponse(lines(), media_type=NDJSON, headers={"Cache-Control": "no-store"})
+
+
+def _outcome(task: asyncio.Task[ProcessedDocument]) -> dict[str, Any]:
+    """The last event of a finished reading: its result, or its error."""
+    error = task.exception()
+    if error is None:
+        return {"event": "result", "result": task.result().response().model_dump(mode="json")}
+    if isinstance(error, RMAError):
+        status = getattr(error, "status_code", 500)
+        return {"event": "error", "status": status, "detail": str(error)}
+    log.error("document reading failed", extra={"error": type(error).__name__})
+    return {"event": "error", "status": 500, "detail": "an internal error"}
 
 
 @routes.post(

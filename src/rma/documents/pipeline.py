@@ -35,6 +35,7 @@ from rma.llm.router import ProviderRouter
 from rma.ocr import OcrReader, PageText, read_pdf
 from rma.ocr.images import load_page
 from rma.ocr.layout import page_layout, rows_from_text
+from rma.ocr.pages import OnPage
 from rma.ocr.pdf import PAGE_CONCURRENCY
 from rma.ocr.workers import document_budget, workers
 
@@ -235,25 +236,33 @@ class DocumentProcessor:
         self.reader = OcrReader(ocr_provider, router)
 
     async def read_pages(
-        self, data: bytes, filename: str = ""
+        self, data: bytes, filename: str = "", on_page: OnPage | None = None
     ) -> tuple[CheckedUpload, list[PageText]]:
         """Validate, then read every page; raises the validation errors. Every parse runs
-        in a document worker, all of them within one time budget."""
+        in a document worker, all of them within one time budget. ``on_page`` is called
+        with each page as it is read."""
         with document_budget():
             upload = await workers().run(check_upload, data, filename, self.limits)
             if upload.kind == "pdf":
-                pages = await read_pdf(data, self.reader, max_pages=self.limits.max_pages)
+                pages = await read_pdf(
+                    data, self.reader, max_pages=self.limits.max_pages, on_page=on_page
+                )
             else:
-                pages = await self._read_image_pages(data, upload.pages)
+                pages = await self._read_image_pages(data, upload.pages, on_page)
         return upload, pages
 
-    async def _read_image_pages(self, data: bytes, count: int) -> list[PageText]:
+    async def _read_image_pages(
+        self, data: bytes, count: int, on_page: OnPage | None
+    ) -> list[PageText]:
         slots = asyncio.Semaphore(PAGE_CONCURRENCY)
 
         async def one(index: int) -> PageText:
             async with slots:  # decoded one slot at a time, so memory stays bounded
                 image = await workers().run(load_page, data, index, self.limits.max_pixels)
-                return await self.reader.read(image, index + 1)
+                page = await self.reader.read(image, index + 1)
+            if on_page is not None:
+                on_page(page)
+            return page
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -262,10 +271,12 @@ class DocumentProcessor:
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
 
-    async def process(self, data: bytes, filename: str = "") -> ProcessedDocument:
-        """The whole pipeline for one document."""
+    async def process(
+        self, data: bytes, filename: str = "", on_page: OnPage | None = None
+    ) -> ProcessedDocument:
+        """The whole pipeline for one document; ``on_page`` is told of each page read."""
         started = time.monotonic()
-        upload, pages = await self.read_pages(data, filename)
+        upload, pages = await self.read_pages(data, filename, on_page)
         warnings: list[str] = []
         for page in pages:
             warnings.extend(page.warnings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,3 +29,7 @@ class PageText:
     # Degrees (counter-clockwise) the page was turned to read it; words and size are of
     # the page as read.
     turned: int = 0
+
+
+# Called with each page as soon as it is read (progress for a long document).
+OnPage = Callable[[PageText], None]

@@ -32,7 +32,7 @@ from PIL import Image as PILImage
 from rma import constants as C
 from rma.errors import InputError, InputTooLarge
 from rma.ocr.images import MAX_IMAGE_PIXELS
-from rma.ocr.pages import PageText
+from rma.ocr.pages import OnPage, PageText
 from rma.ocr.words import Word, words_from_chars
 from rma.ocr.workers import workers
 
@@ -356,9 +356,12 @@ def _lines(textpage: Any) -> list[TextLine]:
     return out
 
 
-async def read_pdf(data: bytes, reader: OcrReader, *, max_pages: int = 200) -> list[PageText]:
-    """One :class:`PageText` per page, numbered from 1, in order."""
-    return (await _read(data, reader, max_pages, layout=False)).pages
+async def read_pdf(
+    data: bytes, reader: OcrReader, *, max_pages: int = 200, on_page: OnPage | None = None
+) -> list[PageText]:
+    """One :class:`PageText` per page, numbered from 1, in order; ``on_page`` is called
+    with each page as soon as it is read (in the order they finish)."""
+    return (await _read(data, reader, max_pages, layout=False, on_page=on_page)).pages
 
 
 async def read_pdf_layout(data: bytes, reader: OcrReader, *, max_pages: int = 2000) -> PdfLayout:
@@ -367,13 +370,21 @@ async def read_pdf_layout(data: bytes, reader: OcrReader, *, max_pages: int = 20
     return await _read(data, reader, max_pages, layout=True)
 
 
-async def _read(data: bytes, reader: OcrReader, max_pages: int, *, layout: bool) -> PdfLayout:
+async def _read(
+    data: bytes, reader: OcrReader, max_pages: int, *, layout: bool, on_page: OnPage | None = None
+) -> PdfLayout:
     pool = workers()
     layers = await pool.run(pdf_text_layers, data, max_pages, layout)
     outline = await pool.run(pdf_outline, data) if layout else []
     slots = asyncio.Semaphore(PAGE_CONCURRENCY)
 
     async def one(index: int, layer: TextLayer) -> PageText:
+        page = await read_one(index, layer)
+        if on_page is not None:
+            on_page(page)
+        return page
+
+    async def read_one(index: int, layer: TextLayer) -> PageText:
         if len(layer.text) >= MIN_TEXT_LAYER_CHARS:
             return PageText(
                 index + 1, layer.text, "text-layer", 1.0, words=layer.words, size=layer.size

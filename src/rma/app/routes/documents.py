@@ -77,14 +77,18 @@ async def read_document(
 
 @routes.get("/{document_id}/status")
 async def reading_status(
-    case_id: int, document_id: int, store: StoreDep, _: CaseReader
+    case_id: int, document_id: int, store: StoreDep, state: StateDep, _: CaseReader
 ) -> dict[str, Any]:
     """How its reading stands, page by page (method, confidence, low confidence, no
     text), in words: what the case page polls after an upload. No text or field of the
     document is in it."""
     document = await store.document(case_id, document_id)
-    done = document.status == "processed"
-    pages = await store.document_pages(case_id, document_id) if done else []
+    if document.status == "processed":
+        pages = await store.document_pages(case_id, document_id)
+    elif document.status == "processing":
+        pages = state.reader.pages_read(document_id)
+    else:
+        pages = []
     return reading_view(document, pages)
 
 
