@@ -102,7 +102,7 @@ async def fill(route: RouteInfo, world: World) -> str:
         # route looks for them, so an allowed caller gets 404 and a refused one 403.
         "document_id": 999_999, "debt_id": 999_999, "line_id": 999_999, "asset_id": 999_999,
         "manual_id": "no-such-manual", "chunk_id": "no-such-manual:0123456789abcdef:1",
-        "page": 1,
+        "page": 1, "number": 1,
     }  # fmt: skip
     path = route.path
     for name in route.params:
@@ -200,6 +200,10 @@ ROUTE_KEY: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/cases/{case_id}"): {"adviser", "supervisor"},
     ("DELETE", "/cases/{case_id}"): {"supervisor"},
     ("GET", "/cases/{case_id}/documents/{document_id}/file"): {"adviser", "supervisor"},
+    ("GET", "/ui/cases/{case_id}/documents/{document_id}/pages/{number}"): {
+        "adviser",
+        "supervisor",
+    },
     ("POST", "/cases/{case_id}/documents"): {"adviser", "supervisor"},
     ("POST", "/cases/{case_id}/search"): {"adviser", "supervisor"},
     ("POST", "/eligibility"): {"adviser", "adviser_other_team", "supervisor"},

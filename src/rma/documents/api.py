@@ -71,7 +71,30 @@ UploadBody = Annotated[
     "/process",
     response_model=ProcessResponse,
     openapi_extra=UPLOAD_SCHEMA,
-    responses={200: {"content": {NDJSON: {}}, "description": "with progress=true: events"}},
+    responses={
+        200: {
+            "description": "the document read; with progress=true, JSON lines of events",
+            "content": {
+                NDJSON: {
+                    "schema": {
+                        "type": "object",
+                        "description": "one event a line: page, then result or error",
+                        "properties": {
+                            "event": {"type": "string", "enum": ["page", "result", "error"]},
+                            "number": {"type": "integer"},
+                            "pages": {"type": "integer"},
+                            "method": {"type": "string"},
+                            "confidence": {"type": "number"},
+                            "readable": {"type": "boolean"},
+                            "result": {"$ref": "#/components/schemas/ProcessResponse"},
+                            "status": {"type": "integer"},
+                            "detail": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def process(
     request: Request, body: UploadBody, docs: ServiceDep, progress: bool = False
@@ -151,7 +174,12 @@ def _outcome(task: asyncio.Task[ProcessedDocument]) -> dict[str, Any]:
     "/pages/{number}",
     openapi_extra=UPLOAD_SCHEMA,
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "the page as PNG"}},
+    responses={
+        200: {
+            "description": "the page as PNG",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def page_image(
     request: Request, body: UploadBody, docs: ServiceDep, number: Annotated[int, Path(ge=1)]
