@@ -398,3 +398,51 @@ async def test_non_json_where_json_was_asked_is_a_typed_error(
     ollama.control(reply="Sorry, I can only answer in prose.")
     with pytest.raises(StructuredOutputError, match="no JSON object"):
         await make_router(ollama).structured(user("Triage this"), Triage)
+
+
+async def test_readiness_reports_each_target_as_it_found_it(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    """The report /ready builds on: what each role's target answered, and why not."""
+    router = make_router(ollama, FALLBACK_PROVIDER="vllm", VLLM_URL=dead_vllm())
+    reports = {(r["role"], r["provider"]): r for r in await router.readiness()}
+    chat = reports[("chat", "ollama")]
+    assert (chat["model"], chat["reachable"], chat["model_present"], chat["probe"]) == (
+        "llama3.1:8b", True, True, "ok",
+    )  # fmt: skip
+    assert chat["breaker"]["state"] == "closed" and "error" not in chat
+    probe = [r for r in ollama.requests() if r["body"].get("messages") == [ollama.PROBE]]
+    assert probe and probe[-1]["body"]["options"]["num_predict"] == 1  # one token, no more
+    embed = reports[("embed", "ollama")]
+    assert (embed["model"], embed["probe"]) == ("all-minilm", "ok")
+    assert any(r["path"] == "/api/embed" and r["body"]["input"] == ["ready"]
+               for r in ollama.requests())  # fmt: skip
+    dead = reports[("chat", "vllm")]
+    assert (dead["reachable"], dead["model_present"], dead["probe"]) == (False, False, "skipped")
+    assert dead["error"]  # why it is not ready, in words
+    # a model the backend does not serve: reachable, said so, not probed
+    missing = make_router(ollama, OLLAMA_MODEL="no-such-model:1b")
+    report = next(r for r in await missing.readiness() if r["role"] == "chat")
+    assert (report["reachable"], report["model_present"], report["probe"]) == (
+        True,
+        False,
+        "skipped",
+    )
+    assert "no-such-model:1b" in report["error"] and "not served" in report["error"]
+
+
+async def test_embeddings_and_streams_carry_their_provenance(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    router = make_router(ollama)
+    out = await router.embed(["debt relief order"])
+    p = out.provenance
+    assert (p.provider, p.model, p.replica) == ("ollama", "all-minilm", ollama.url)
+    assert p.tokens_in > 0 and not p.fallback
+    events = [e async for e in router.stream_chat(user(), max_tokens=50)]
+    end = events[-1]
+    assert isinstance(end, StreamEnd)
+    assert end.result.finish_reason == "stop"
+    q = end.result.provenance
+    assert (q.provider, q.model, q.replica) == ("ollama", "llama3.1:8b", ollama.url)
+    assert q.ttft_ms is not None and q.tokens_out == 6
