@@ -125,3 +125,21 @@ def test_a_date_the_sentence_before_gave_dates_the_limit_after_it() -> None:
     assert (reading.name, reading.effective_from) == ("dro.max_debt", date(2024, 6, 28))
     alone = read_sentence("From then the DRO debt limit is £50,000.")
     assert [r.effective_from for r in alone] == [None]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "last_day"),
+    [
+        ("The DRO debt limit was £30,000 on or before 27 June 2024.", date(2024, 6, 27)),
+        ("The DRO debt limit was £30,000 up to and including 27 June 2024.", date(2024, 6, 27)),
+        ("The DRO debt limit was £30,000 until 27 June 2024 inclusive.", date(2024, 6, 27)),
+        ("Up to and including 27 June 2024 the DRO debt limit was £30,000.", date(2024, 6, 27)),
+        ("The DRO debt limit was £30,000 until 27 June 2024.", date(2024, 6, 26)),
+        ("The DRO debt limit was £30,000 before 28 June 2024.", date(2024, 6, 27)),
+    ],
+)
+def test_an_inclusive_end_is_the_last_day_and_until_or_before_the_day_before(
+    sentence: str, last_day: date
+) -> None:
+    [reading] = read_sentence(sentence)
+    assert (reading.name, reading.effective_to) == ("dro.max_debt", last_day)

@@ -904,7 +904,7 @@ def _dates_after(after: str) -> Period | None:
     found = find_dates(head, months=True)
     if not found:
         return None
-    lead = head[: found[0].start]
+    lead = _INCLUSIVE_WORDS.sub(" before ", head[: found[0].start])  # "or" there joins no clause
     if _SOFT_BREAK.search(lead):
         return None  # ", and before October 2015 it was £15,000": the next figure's date
     cue = re.search(r"(?:from|since|until|till|before|after|on|in)\s*$", lead, re.I)
@@ -939,10 +939,17 @@ def _dates_before(before: str, *, point: bool = True) -> Period | None:
     return None
 
 
+# "on or before 27 June 2024", "up to and including 27 June 2024", "until 27 June 2024
+# inclusive": that day is the last one (a plain "before" or "until" ends the day before).
+_INCLUSIVE_WORDS = re.compile(r"\b(?:on or before|(?:up )?to and including)\b", re.I)
+_INCLUSIVE_AFTER = re.compile(r"\d{4}\s*\(?inclusive\b", re.I)
+
+
 def _read_period(text: str) -> Period:
-    """:func:`rma.text.read_period`, with "on or before 27 June 2024" ending on that day."""
-    period = read_period(text)
-    inclusive = re.search(r"\bon or before\s+(?=\d)", text, re.I)
+    """:func:`rma.text.read_period`, with an inclusive end (see ``_INCLUSIVE_WORDS``)
+    ending on its own day."""
+    period = read_period(_INCLUSIVE_WORDS.sub("before", text))
+    inclusive = _INCLUSIVE_WORDS.search(text) or _INCLUSIVE_AFTER.search(text)
     if inclusive and period.until is not None:
         period = replace(period, until=period.until + timedelta(days=1))
     return period
