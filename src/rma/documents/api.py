@@ -117,12 +117,15 @@ async def process(
 
 async def _with_progress(docs: DocsService, data: bytes, filename: str) -> Response:
     """``/process`` as events (see :func:`process`)."""
+    # Checked first so a refused upload keeps its HTTP status and each event can say how
+    # many pages there are (the pipeline checks it again as part of its own reading).
+    with document_budget():
+        checked = await workers().run(check_upload, data, filename, docs.processor.limits)
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-    count: list[int] = []
 
     def on_page(page: PageText) -> None:
         events.put_nowait({
-            "event": "page", "number": page.number, "pages": count[0] if count else None,
+            "event": "page", "number": page.number, "pages": checked.pages,
             "method": page.method, "confidence": page.confidence,
             "readable": bool(page.text.strip()),
         })  # fmt: skip
@@ -131,9 +134,6 @@ async def _with_progress(docs: DocsService, data: bytes, filename: str) -> Respo
         async with docs.in_flight:
             return await docs.processor.process(data, filename, on_page)
 
-    with document_budget():
-        checked = await workers().run(check_upload, data, filename, docs.processor.limits)
-    count.append(checked.pages)
     task = asyncio.create_task(run())
     task.add_done_callback(lambda _: events.put_nowait(None))
     first = await events.get()
