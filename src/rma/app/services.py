@@ -25,6 +25,7 @@ from rma.errors import (
     InputError,
     InputTooLarge,
     NotFound,
+    RMAError,
     ServiceUnavailable,
     UnsupportedMediaType,
 )
@@ -95,15 +96,18 @@ class ServiceClient:
                 service=self.name,
                 status=response.status_code,
             )
-        if response.status_code >= 500:
-            raise ServiceUnavailable(
-                f"the {self.name} failed ({response.status_code}): {detail}",
-                service=self.name,
-                status=response.status_code,
+        raise self.failure(response.status_code, detail)
+
+    def failure(self, status: int, detail: str) -> RMAError:
+        """The error for the service's answer ``status`` (4xx or 5xx) with ``detail``: a
+        5xx is the service unavailable, a 4xx the same error type the service raised."""
+        if status >= 500:
+            return ServiceUnavailable(
+                f"the {self.name} failed ({status}): {detail}", service=self.name, status=status
             )
-        error = CLIENT_ERRORS.get(response.status_code, InputError)(f"the {self.name}: {detail}")
-        error.status_code = response.status_code
-        raise error
+        error = CLIENT_ERRORS.get(status, InputError)(f"the {self.name}: {detail}")
+        error.status_code = status
+        return error
 
     async def healthy(self) -> dict[str, Any]:
         try:
@@ -155,15 +159,7 @@ class DocProcessor(ServiceClient):
                 elif event.get("event") == "result":
                     return _reading(event["result"])
                 elif event.get("event") == "error":
-                    status, detail = int(event.get("status") or 500), event.get("detail")
-                    if status >= 500:
-                        raise ServiceUnavailable(
-                            f"the {self.name} failed ({status}): {detail}",
-                            service=self.name, status=status,
-                        )  # fmt: skip
-                    error = CLIENT_ERRORS.get(status, InputError)(f"the {self.name}: {detail}")
-                    error.status_code = status
-                    raise error
+                    raise self.failure(int(event.get("status") or 500), str(event.get("detail")))
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             raise ServiceUnavailable(
                 f"the {self.name} stopped part-way through the document ({type(exc).__name__})",
