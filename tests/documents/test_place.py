@@ -97,6 +97,8 @@ def check_marks(response: ProcessResponse, image: Image.Image, turn: int = 0) ->
     ("document", "variant"),
     [
         ("creditor-letter-01", "phone"),
+        ("claim-form-03", "perspective"),  # read flattened, marked on the photo
+        ("default-notice-05", "two_up"),  # two pages in one photo, each read flattened
         ("collector-letter-01", "skew"),
         ("default-notice-01", "uneven_light"),
         ("claim-form-01", "pdf"),

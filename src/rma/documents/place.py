@@ -21,6 +21,8 @@ from rma.ocr.layout import CELL_SEPARATOR, Cell, PageLayout
 from rma.ocr.locate import Box, locate
 from rma.ocr.words import Word
 
+# A box round words of one line is at most this many of its words' height tall.
+SLOPE_ALLOWANCE = 1.5
 # Rows of a list field's quote (a statement's income lines) are joined by this.
 ROW_SEPARATOR = " / "
 
@@ -47,7 +49,7 @@ def quote_boxes(quote: str, layout: PageLayout, words: Sequence[Word]) -> list[B
             break
         cells += found
     if cells:
-        return [_union(c.words) for c in cells]
+        return [box for c in cells for box in _line_boxes(c.words)]
     place = locate(list(words), quote)
     return place.boxes if place.located else []
 
@@ -67,6 +69,23 @@ def _row_cells(line: str, layout: PageLayout) -> list[Cell] | None:
             if len(row.cells) == len(parts):
                 break
     return best
+
+
+def _line_boxes(words: Sequence[Word]) -> list[Box]:
+    """Boxes around words of one line, left to right: one box, or on a photo where the
+    line slopes, one for each run of words that keeps within a line's height (one box
+    round a sloping line would take in the lines above and below it)."""
+    ordered = sorted(words, key=lambda w: w.left)
+    tall = SLOPE_ALLOWANCE * sorted(w.height for w in ordered)[len(ordered) // 2]
+    boxes, run = [], [ordered[0]]
+    for word in ordered[1:]:
+        top = min(word.top, *(w.top for w in run))
+        bottom = max(word.bottom, *(w.bottom for w in run))
+        if bottom - top > tall:
+            boxes.append(_union(run))
+            run = []
+        run.append(word)
+    return [*boxes, _union(run)]
 
 
 def _union(words: Sequence[Word]) -> Box:

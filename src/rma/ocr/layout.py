@@ -18,11 +18,14 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rma.ocr.words import Word
 
 # Words further apart than this many word-heights are in different cells.
 CELL_GAP = 1.0
+# ... and further apart than this many of the page's usual spaces between words.
+SPACES_APART = 2.0
 # A cell continues a row when its middle is within this many heights of the row's line.
 ROW_TOLERANCE = 0.45
 # Two pages side by side leave an empty gutter at least this share of the image wide...
@@ -142,15 +145,17 @@ def page_layout(words: list[Word], size: tuple[float, float] = (0.0, 0.0)) -> Pa
     if not words:
         return PageLayout([], *size)
     width = size[0] or max(w.right for w in words)
-    gutter = find_gutter(words, width)
-    if gutter is None:
-        rows = _rows(words)
-        sheets = 1
+    if any(w.sheet for w in words):  # two pages side by side, each read on its own
+        left = [w for w in words if not w.sheet]
+        right = [w for w in words if w.sheet]
     else:
-        left = [w for w in words if w.right <= gutter]
-        right = [w for w in words if w.left >= gutter]
-        rows = _rows(left) + [Row(r.cells, 1, r.scale) for r in _rows(right)]
-        sheets = 2
+        gutter = find_gutter(words, width)
+        left = words if gutter is None else [w for w in words if w.right <= gutter]
+        right = [] if gutter is None else [w for w in words if w.left >= gutter]
+    rows = _rows(left) if left else []
+    if right:
+        rows += [Row(r.cells, 1, r.scale) for r in _rows(right)]
+    sheets = 2 if right else 1
     usual = statistics.median(r.height for r in rows) if rows else 1.0
     for row in rows:
         row.scale = row.height / usual if usual else 1.0
@@ -231,13 +236,23 @@ def _pieces(words: list[Word]) -> list[_Piece]:
         current.append(w)
     if current:
         groups.append(current)
-    pieces: list[_Piece] = []
     for group in groups:
         group.sort(key=lambda w: w.left)
+    spaces = [
+        b.left - a.right
+        for group in groups
+        for a, b in pairwise(group)
+        if 0 <= b.left - a.right < 3 * max(a.height, b.height)
+    ]
+    # A typewriter face's space is as wide as a word is high: cells part at a gap wider
+    # than the page's usual space between words as well as wider than a word's height.
+    space = statistics.median(spaces) if spaces else 0.0
+    pieces: list[_Piece] = []
+    for group in groups:
         height = statistics.median(w.height for w in group)
         cell = [group[0]]
         for w in group[1:]:
-            if w.left - cell[-1].right > CELL_GAP * height:
+            if w.left - cell[-1].right > max(CELL_GAP * height, SPACES_APART * space):
                 pieces.append(_Piece(Cell(cell)))
                 cell = []
             cell.append(w)
@@ -265,14 +280,12 @@ def _rows(words: list[Word]) -> list[Row]:
     measured = [(p, s) for p in pieces if (s := _slope(p.cell)) is not None]
     usual = statistics.median(s for _, s in measured) if measured else 0.0
     for piece in pieces:
-        own = _slope(piece.cell)
-        if own is not None:
-            piece.slope, piece.sloped = own, True
-            continue
-        # The slope of the nearest measured line above or below (a page photographed
-        # at an angle slopes differently at its top and bottom).
-        near = sorted(measured, key=lambda m: abs(m[0].cell.middle - piece.cell.middle))[:3]
+        # The median slope of the nearest measured lines, this one among them if measured:
+        # a page photographed at an angle slopes differently at its top and bottom, and
+        # one short line's own fit is thrown by its descenders ("Repaying your advance").
+        near = sorted(measured, key=lambda m: abs(m[0].cell.middle - piece.cell.middle))[:5]
         piece.slope = statistics.median(s for _, s in near) if near else usual
+        piece.sloped = any(m is piece for m, _ in measured)
     pieces.sort(key=lambda p: p.cell.middle - p.slope * p.x)
     rows: list[list[_Piece]] = []
     for piece in pieces:

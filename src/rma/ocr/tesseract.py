@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 
 from rma.errors import ConfigError
-from rma.ocr.images import clean_for_ocr, detect_turn, even_out
+from rma.ocr.flatten import Flattened, flatten_pages
+from rma.ocr.images import clean_for_ocr, detect_turn, even_out, ocr_scale, sharpen_if_blurred
 from rma.ocr.words import Word, clean_word
 
 # Below this mean word confidence a page is retried cleaned, then checked for being turned.
 RETRY_BELOW_CONFIDENCE = 0.75
 # A page with no text read from it and more than this share of it dark carries marks.
 BLANK_INK_SHARE = 0.02
+# Tesseract's page segmentation that finds every word wherever it is.
+SPARSE = 11
+# A word read one by one is added to a page's read only if at least this sure.
+MIN_ADDED_CONFIDENCE = 0.5
 
 
 @dataclass
@@ -98,14 +103,66 @@ def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, in
     """What Tesseract reads on the page evened out (see :func:`even_out`), with second
     tries for a page that reads poorly.
 
-    A poor read is retried on a cleaned copy (speckle noise removed), then checked for
-    being sideways or upside down. Returns the degrees (counter-clockwise) the page was
-    turned, 0 if not.
+    A page photographed on a desk from an angle is flattened first (see
+    :mod:`rma.ocr.flatten`), its words mapped back onto the photo. A poor read is
+    retried on a cleaned copy (speckle noise removed), then checked for being sideways or
+    upside down. Returns the degrees (counter-clockwise) the page was turned, 0 if not.
     """
-    image = even_out(image)
-    read = tesseract_read(image, psm)
+    flat_read = None
+    flats = flatten_pages(image)
+    if flats:
+        flat_read = _together([_on_photo(_read(f.image, psm), f, image.size) for f in flats])
+        if flat_read.confidence >= RETRY_BELOW_CONFIDENCE and flat_read.text:
+            return flat_read, 0
+    read, turned = _read_or_retry(image, psm)
+    if flat_read is not None and flat_read.confidence > read.confidence:
+        return flat_read, 0
+    return read, turned
+
+
+def _read(image: PILImage.Image, psm: int) -> TesseractPage:
+    """Tesseract's read of ``image`` evened out; if out of focus, sharpened, and with the
+    words its page analysis still dropped read one by one (see :func:`with_missed_words`)."""
+    evened = even_out(image)
+    sharpened = sharpen_if_blurred(evened)
+    read = tesseract_read(sharpened, psm)
+    if sharpened is not evened and psm != SPARSE:
+        read = with_missed_words(read, tesseract_read(sharpened, SPARSE))
+    return read
+
+
+def with_missed_words(read: TesseractPage, sparse: TesseractPage) -> TesseractPage:
+    """``read`` with the words of ``sparse`` (the same page read word by word, psm 11)
+    where it has none: the regions its page analysis dropped as if they were pictures
+    (columns of figures on a blurred page)."""
+    from rma.ocr.layout import page_layout
+
+    lines = max((w.line for w in read.words), default=-1) + 1
+    added = [
+        Word(w.text, w.left, w.top, w.right, w.bottom, w.confidence, lines + w.line)
+        for w in sparse.words
+        if w.confidence >= MIN_ADDED_CONFIDENCE
+        and any(c.isalnum() for c in w.text)
+        and not any(_inside(w, r) or _inside(r, w) for r in read.words)
+    ]
+    if not added:
+        return read
+    words = read.words + added
+    confidence = sum(w.confidence for w in words) / len(words)
+    return TesseractPage(page_layout(words, read.size).text, confidence, words, read.size)
+
+
+def _inside(word: Word, box: Word) -> bool:
+    """Whether the middle of ``word`` is inside ``box``."""
+    x = (word.left + word.right) / 2
+    return box.left <= x <= box.right and box.top <= word.middle <= box.bottom
+
+
+def _read_or_retry(image: PILImage.Image, psm: int) -> tuple[TesseractPage, int]:
+    read = _read(image, psm)
     if read.confidence >= RETRY_BELOW_CONFIDENCE and read.text:
         return read, 0
+    image = sharpen_if_blurred(even_out(image))
     cleaned = clean_for_ocr(image)
     cleaned_read = tesseract_read(cleaned, psm)
     if cleaned_read.confidence > read.confidence:
@@ -119,6 +176,40 @@ def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, in
     if turned.confidence <= read.confidence:
         return read, 0
     return turned, turn
+
+
+def _together(reads: list[TesseractPage]) -> TesseractPage:
+    """The reads of pages photographed side by side as one read of the photo, the left
+    page's words first."""
+    if len(reads) == 1:
+        return reads[0]
+    words: list[Word] = []
+    for sheet, read in enumerate(reads):
+        lines = max((w.line for w in words), default=-1) + 1
+        words += [
+            Word(w.text, w.left, w.top, w.right, w.bottom, w.confidence, lines + w.line, sheet)
+            for w in read.words
+        ]
+    confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+    text = "\n\n".join(r.text for r in reads if r.text)
+    return TesseractPage(text, confidence, words, reads[0].size)
+
+
+def _on_photo(read: TesseractPage, flat: Flattened, photo: tuple[int, int]) -> TesseractPage:
+    """A read of a flattened page with its words' boxes moved onto the photo, in the units
+    a read of the photo itself has (the photo as :func:`even_out` enlarges it)."""
+    shrink = flat.image.width / read.size[0]
+    grow = ocr_scale(photo)
+    words = []
+    for w in read.words:
+        corners = [
+            flat.to_photo(x * shrink, y * shrink)
+            for x, y in ((w.left, w.top), (w.right, w.top), (w.right, w.bottom), (w.left, w.bottom))
+        ]
+        xs, ys = [x * grow for x, _ in corners], [y * grow for _, y in corners]
+        words.append(Word(w.text, min(xs), min(ys), max(xs), max(ys), w.confidence, w.line))
+    size = (round(photo[0] * grow), round(photo[1] * grow))
+    return TesseractPage(read.text, read.confidence, words, size)
 
 
 def read_page(image: PILImage.Image, psm: int = 3) -> UprightRead:

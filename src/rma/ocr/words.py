@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Word:
-    """One word and its box; ``line`` is the engine's own line number (-1 if none)."""
+    """One word and its box; ``line`` is the engine's own line number (-1 if none);
+    ``sheet`` is 1 for a word of the right-hand page of two photographed side by side and
+    read each on its own, else 0."""
 
     text: str
     left: float
@@ -23,6 +25,7 @@ class Word:
     bottom: float
     confidence: float = 1.0
     line: int = -1
+    sheet: int = 0
 
     @property
     def height(self) -> float:
