@@ -32,6 +32,16 @@ MONEY_NUMBER = re.compile(
 )
 # "22MAY", "05Mar": a day run into its month, as statement rows print it.
 RUN_TOGETHER = re.compile(r"\b(\d{1,2})([A-Za-z]{3})\b")
+# A logo before a sender's name, read as a sign ("© Wakefield Council").
+LOGO_MARK = re.compile(r"^[^\w(\s]{1,2}\s+")
+# "plc" at the end of a company's name as OCR misreads it.
+MISREAD_PLC = re.compile(r" (?:ple|pic|p1c|pIc|plo|pIe)$")
+# A statement's "12 OCT" as OCR reads it on a photo: "120CT", "O1JUL", "l2 Oct".
+MISREAD_DAY_MONTH = re.compile(
+    r"^[\"']?O?([0-9OIl]{1,2})(?: |[0-9O]?)"
+    r"(JAN|FEB|MAR|APR|MAY|[J)]UN|[J)]UL|AUG|SEP|[O0]CT|NOV|DEC)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -95,18 +105,32 @@ def plain_money(text: str) -> int | None:
     return -pence if m.group("minus") or overdrawn else pence
 
 
+def _reread_day_month(text: str) -> str:
+    """``text`` with a day and month at its start that OCR misread ("120CT": 12 OCT, "O1JUL":
+    01 JUL) written out; the letters O, I and l in a day are the digits 0 and 1."""
+    m = MISREAD_DAY_MONTH.match(text.strip())
+    if not m or not re.search(r"\d", m.group(1)):
+        return text
+    day = m.group(1).translate(str.maketrans("OIl", "011"))
+    month = re.sub("^0", "O", re.sub(r"^\)", "J", m.group(2)))
+    return f"{day} {month}{text.strip()[m.end() :]}"
+
+
 def a_date(text: str, reference: date | None = None) -> str | None:
-    found = find_dates(RUN_TOGETHER.sub(r"\1 \2", text), reference)
+    found = find_dates(RUN_TOGETHER.sub(r"\1 \2", text), reference) or find_dates(
+        RUN_TOGETHER.sub(r"\1 \2", _reread_day_month(text)), reference
+    )
     return found[0].value.isoformat() if found else None
 
 
 def leading_date(text: str, reference: date | None) -> tuple[str, str] | None:
     """A date that begins ``text`` and the rest ("03JUN BGC WAGES": the row's date run
     into its description), or None."""
-    spaced = RUN_TOGETHER.sub(r"\1 \2", text)
-    found = find_dates(spaced, reference)
-    if found and found[0].start == 0:
-        return found[0].value.isoformat(), spaced[found[0].end :].strip()
+    for reading in (text, _reread_day_month(text)):
+        spaced = RUN_TOGETHER.sub(r"\1 \2", reading)
+        found = find_dates(spaced, reference)
+        if found and found[0].start == 0:
+            return found[0].value.isoformat(), spaced[found[0].end :].strip()
     return None
 
 
@@ -120,11 +144,12 @@ def reference(text: str) -> str | None:
 
 
 def name(text: str) -> str | None:
-    """A name as printed: a capitalised phrase, without a trailing full stop."""
-    text = text.strip(" .,:;")
+    """A name as printed: a capitalised phrase, without a trailing full stop; a company's
+    "plc" as OCR misreads it ("ple", "pic") written as printed."""
+    text = LOGO_MARK.sub("", text.strip(" .,:;"))
     if not text or not text[:1].isupper() or len(text) > 80 or re.search(r"\d{3}", text):
         return None
-    return text
+    return MISREAD_PLC.sub(" plc", text.replace(" | ", " I "))
 
 
 # ------------------------------------------------------------------ label and value
@@ -224,6 +249,14 @@ def _rows_between(rows: list[Row], start: int, end: int) -> list[Row]:
     return out or rows
 
 
+# What heads a letter besides its sender: its title, the department.
+TITLE = re.compile(
+    r"\bnotice\b|\bcouncil tax\b|\bsection\b|\bstatement\b|\bsummons\b|\breminder\b|"
+    r"\bfinal demand\b|\bbill\b",
+    re.I,
+)
+
+
 def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
     """The sender's name: the largest print in the top rows of the first page (a name is
     printed bigger than the address under it), or the first organisation's name there."""
@@ -235,7 +268,7 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         (row, cell)
         for row in top
         for cell in row.cells
-        if name(cell.text) and not PERSON.match(cell.text)
+        if name(cell.text) and not PERSON.match(cell.text) and not TITLE.search(cell.text)
     ]
     if not cells:
         return None
@@ -257,16 +290,17 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         if other.left - cells_of_name[-1].right > 3 * cell.height:
             break
         cells_of_name.append(other)
-    text = " ".join(c.text for c in cells_of_name).strip(" .,")
-    if re.search(r"\d|,", text):
+    text = name(" ".join(c.text for c in cells_of_name)) or ""
+    if not text or re.search(r"\d|,", text):
         return None
     # A short trading name at the top, the full company name alone on a line below (the
     # sign-off): the company's name is the one the debt is owed to.
     full = re.compile(rf"{re.escape(text)}\b[\w&'(). ]*\b(?:Ltd|Limited|plc|LLP)\.?", re.I)
     for later in pages:
         for line in later.layout.rows:
-            if len(line.cells) == 1 and full.fullmatch(line.text.strip()) and line.text != text:
-                return _found(line.text.strip(" ,"), later, line, line.cells)
+            written = MISREAD_PLC.sub(" plc", line.text.strip(" ,"))
+            if len(line.cells) == 1 and full.fullmatch(written) and written != text:
+                return _found(written, later, line, line.cells)
     return _found(text, page, row, cells_of_name)
 
 

@@ -21,10 +21,12 @@ from rma.ocr.layout import Cell, Row
 HEADER = {
     "date": r"^date$",
     "description": r"description|details|transaction|particulars|narrative|payee",
-    "out": r"\bout\b|withdrawn|withdrawals|debits?|payments",
-    "in": r"\bin\b|deposits?|credits?|receipts",
+    "out": r"\bout\b|paid ?out|withdrawn|withdrawals|debits?|payments",
+    "in": r"\bin\b|paid ?in|deposits?|credits?|receipts",
     "balance": r"balance",
 }
+# An amount taken from the balances around it is no surer than a doubtful reading.
+MENDED_CONFIDENCE = 0.6
 # Rows that restate a balance rather than move money.
 BALANCE_ROW = re.compile(r"balance (brought|carried) forward|opening balance|closing balance", re.I)
 INCOME_SOURCES = {
@@ -40,6 +42,9 @@ BENEFITS = ("universal_credit", "pip", "child_benefit", "carers_allowance", "esa
 # The bank taking money from the account for its own debt (set-off, "combining accounts").
 SET_OFF = re.compile(r"set[- ]?off|debt recovery|transfer to loan|combin(ed|ing) accounts", re.I)
 CHARGE = re.compile(r"\b(fee|charge|interest)\b", re.I)
+# A speck read as a letter before a row's description ("q FP REDWOOD", "a MONTHLY FEE"):
+# banks print descriptions in capitals.
+STRAY_MARK = re.compile(r"^(?:[a-z]|[^\w\s*]+)\s+(?=[A-Z0-9])")
 # Payment prefixes banks print before the payee.
 PREFIX = re.compile(r"^(?:DD|SO|FP|FPO|BP|BGC|TFR|STO|D/D|S/O)\s+", re.I)
 # A card payment is to a shop or a service, not to a creditor.
@@ -103,8 +108,16 @@ def read_table(pages: list[Page], start: date | None) -> Table:
     day: str | None = None
     for page in pages:
         columns: dict[str, Cell] | None = None
-        for row in page.layout.rows:
+        rows = page.layout.rows
+        joined = -1  # the index of a row read as the second half of a header
+        for index, row in enumerate(rows):
+            if index == joined:
+                continue
             header = _header(row)
+            if header is None and index + 1 < len(rows) and _one_line(row, rows[index + 1]):
+                # A header a photo's slope split in two ("Date  Details" | "Out  In  Balance").
+                header = _header(Row(row.cells + rows[index + 1].cells))
+                joined = index + 1 if header is not None else -1
             if header is not None:
                 columns = header
                 continue
@@ -130,6 +143,7 @@ def read_table(pages: list[Page], start: date | None) -> Table:
                 run_in = leading_date(description, start)
                 if run_in is not None:
                     day, description = run_in
+            description = STRAY_MARK.sub("", description)
             if BALANCE_ROW.search(description):
                 continue
             table.rows.append(
@@ -145,6 +159,65 @@ def read_table(pages: list[Page], start: date | None) -> Table:
                 )
             )
     return table
+
+
+def _one_line(row: Row, below: Row) -> bool:
+    """Whether two rows, side by side rather than one above the other, could be one line
+    of the page: they overlap in height and not in width."""
+    overlap = min(row.bottom, below.bottom) - max(row.top, below.top)
+    apart = all(c.right <= d.left or d.right <= c.left for c in row.cells for d in below.cells)
+    return overlap > 0 and apart
+
+
+def mend_amounts(table: Table, opening: int | None) -> None:
+    """Amounts a photo's reading lost or misread, taken from the running balances around
+    them, each said in the table's warnings.
+
+    A row whose amount does not make its printed balance from the one before, while the
+    rows on either side add up, has its amount misread (a misprinted balance would put
+    the row after it out too): "4.45" read as "445", or not read at all. Its amount is the
+    difference of the two balances, in the column that difference's sign names. A row
+    whose balance alone is out is left as printed: that is what ``check_sums`` reports.
+    """
+    if opening is None:
+        return
+    rows = table.rows
+    before: list[int | None] = []  # the balance each row starts from, where printed
+    running: int | None = opening
+    for row in rows:
+        before.append(running)
+        running = row.balance if row.balance is not None else None
+    for i, row in enumerate(rows):
+        start = before[i]
+        if start is None or row.balance is None:
+            continue
+        moved = row.balance - start
+        if moved == (row.money_in or 0) - (row.money_out or 0) or moved == 0:
+            continue
+        if not (_adds_up(rows, before, i - 1) and _adds_up(rows, before, i + 1)):
+            continue
+        read = row.money_out if row.money_out is not None else row.money_in
+        if row.money_out is not None and row.money_in is not None:
+            continue
+        if read is not None and read != abs(moved) * 100:
+            continue  # not a lost decimal point: left for check_sums to report
+        was = "not read" if read is None else f"read as {read / 100:.2f}"
+        row.money_out, row.money_in = (-moved, None) if moved < 0 else (None, moved)
+        row.confidence = min(row.confidence, MENDED_CONFIDENCE)
+        table.warnings.append(
+            f"page {row.page}: the amount of {row.description!r} on {row.date} was {was}; "
+            f"the balances before and after it make it {abs(moved) / 100:.2f}, used here"
+        )
+
+
+def _adds_up(rows: list[Transaction], before: list[int | None], i: int) -> bool:
+    """Whether row ``i`` (if there is one, and its balances are printed) adds up."""
+    if not 0 <= i < len(rows):
+        return True
+    row, start = rows[i], before[i]
+    if start is None or row.balance is None:
+        return True
+    return row.balance - start == (row.money_in or 0) - (row.money_out or 0)
 
 
 def check_sums(

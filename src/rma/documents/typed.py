@@ -35,6 +35,7 @@ from rma.documents.statement import (
     SET_OFF,
     Table,
     check_sums,
+    mend_amounts,
     payee,
     read_table,
     source_of,
@@ -197,6 +198,7 @@ def bank_statement(pages: list[Page]) -> tuple[Fields, Table]:
         labelled(pages, r"money out|total (?:paid )?out|paid out|total debits", money),
     )
     table = read_table(pages, start)
+    mend_amounts(table, opening.value if opening is not None else None)
     income, payments, charges, taken = [], [], [], []
     benefits_on: dict[str | None, list[tuple[str, int]]] = {}
     for row in table.rows:
@@ -452,7 +454,11 @@ def judgment(pages: list[Page]) -> Fields:
     _put(out, "judgment_date", labelled(pages, r"date(?: of judgment)?", _date))
     _put(out, "claimant", labelled(pages, r"claimant", name))
     _put(out, "amount", labelled(pages, r"total|amount to pay|you must pay", money))
-    _put(out, "instalment", anywhere(pages, r"instalments of (\S+) (?:per|a|each) month", money))
+    _put(
+        out,
+        "instalment",
+        anywhere(pages, r"instalments of ((?:GBP )?\S+) (?:per|a|each) month", money),
+    )
     _put(
         out,
         "payment_due_date",

@@ -31,6 +31,12 @@ PHOTOGRAPHED = (
     ("bank-statement-01", "noise"),
     ("bank-statement-05", "two_up"),
     ("uc-statement-04", "jpeg"),
+    # An out-of-focus statement (its table was dropped as a picture until the page was
+    # sharpened), a form photographed at an angle (read flattened), and a two-page
+    # statement photographed side by side (each page read on its own).
+    ("bank-statement-02", "blur"),
+    ("claim-form-03", "perspective"),
+    ("bank-statement-07", "two_up"),
 )
 
 
@@ -97,4 +103,6 @@ def test_photographed_pages_pass_no_wrong_value_as_verified() -> None:
         (i.document, i.predicted_type) for i in board.items
     ]
     right = sum(f.outcome == "right" for f in board.field_results())
-    assert right >= 0.8 * len([f for f in board.field_results() if f.outcome != "unscored"])
+    scored = len([f for f in board.field_results() if f.outcome != "unscored"])
+    # 0.8 before photos were flattened, sharpened and their tables mended; 0.95 since.
+    assert right >= 0.95 * scored, (right, scored)
