@@ -261,18 +261,33 @@ def _pieces(words: list[Word]) -> list[_Piece]:
 
 
 def _slope(cell: Cell) -> float | None:
-    """The slope of a cell's line (dy/dx) fitted through its words' middles, if it has
-    enough words across enough width to tell."""
+    """The slope of a cell's line (dy/dx) fitted through its words' baselines, if it has
+    enough words across enough width to tell; words whose bottom is below the first fit
+    (a descender: "p", "y", "g") are left out of the second."""
     words = cell.words
     if len(words) < 3 or cell.right - cell.left < 8 * cell.height:
         return None
-    xs = [(w.left + w.right) / 2 for w in words]
-    ys = [w.bottom for w in words]  # baselines wobble less than middles (descenders)
+    points = [((w.left + w.right) / 2, w.bottom) for w in words]
+    slope = _fit(points)
+    if slope is None:
+        return None
+    xs, ys = zip(*points, strict=True)
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    spread = sum((x - mean_x) ** 2 for x in xs)
+    # A descender puts a word's bottom below the line: the words on or above the first
+    # fit are the ones sitting on the baseline.
+    on_line = [(x, y) for x, y in points if y - mean_y - slope * (x - mean_x) <= 0.1 * cell.height]
+    refit = _fit(on_line) if len(on_line) >= 3 else None
+    return slope if refit is None else refit
+
+
+def _fit(points: list[tuple[float, float]]) -> float | None:
+    """The least-squares slope through ``points``; None if they share one x."""
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
     if spread == 0:
         return None
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
 
 
 def _rows(words: list[Word]) -> list[Row]:
@@ -283,8 +298,10 @@ def _rows(words: list[Word]) -> list[Row]:
         # The median slope of the nearest measured lines, this one among them if measured:
         # a page photographed at an angle slopes differently at its top and bottom, and
         # one short line's own fit is thrown by its descenders ("Repaying your advance").
-        near = sorted(measured, key=lambda m: abs(m[0].cell.middle - piece.cell.middle))[:5]
-        piece.slope = statistics.median(s for _, s in near) if near else usual
+        # The three longest of the seven nearest: a long line's fit is the surest.
+        near = sorted(measured, key=lambda m: abs(m[0].cell.middle - piece.cell.middle))[:7]
+        longest = sorted(near, key=lambda m: m[0].cell.left - m[0].cell.right)[:3]
+        piece.slope = statistics.median(s for _, s in longest) if longest else usual
         piece.sloped = any(m is piece for m, _ in measured)
     pieces.sort(key=lambda p: p.cell.middle - p.slope * p.x)
     rows: list[list[_Piece]] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 
 from rma.errors import ConfigError
-from rma.ocr.flatten import Flattened, flatten_pages
+from rma.ocr.flatten import Flattened, deskew, flatten_pages
 from rma.ocr.images import clean_for_ocr, detect_turn, even_out, ocr_scale, sharpen_if_blurred
 from rma.ocr.words import Word, clean_word
 
@@ -103,13 +103,14 @@ def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, in
     """What Tesseract reads on the page evened out (see :func:`even_out`), with second
     tries for a page that reads poorly.
 
-    A page photographed on a desk from an angle is flattened first (see
-    :mod:`rma.ocr.flatten`), its words mapped back onto the photo. A poor read is
+    A page photographed on a desk from an angle is flattened first, two pages side by side
+    are each read on their own, and a crooked page is levelled (see
+    :mod:`rma.ocr.flatten`), their words mapped back onto the photo. A poor read is
     retried on a cleaned copy (speckle noise removed), then checked for being sideways or
     upside down. Returns the degrees (counter-clockwise) the page was turned, 0 if not.
     """
     flat_read = None
-    flats = flatten_pages(image)
+    flats = flatten_pages(image) or [d for d in (deskew(image),) if d is not None]
     if flats:
         flat_read = _together([_on_photo(_read(f.image, psm), f, image.size) for f in flats])
         if flat_read.confidence >= RETRY_BELOW_CONFIDENCE and flat_read.text:
