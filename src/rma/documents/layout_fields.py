@@ -249,6 +249,9 @@ def _rows_between(rows: list[Row], start: int, end: int) -> list[Row]:
     return out or rows
 
 
+# A sender's name is printed large and clear: a cell read less surely than this is a logo
+# or a speck read as letters ("Pr sas"), not a name.
+LETTERHEAD_CONFIDENCE = 0.4
 # What heads a letter besides its sender: its title, the department.
 TITLE = re.compile(
     r"\bnotice\b|\bcouncil tax\b|\bsection\b|\bstatement\b|\bsummons\b|\breminder\b|"
@@ -268,7 +271,10 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         (row, cell)
         for row in top
         for cell in row.cells
-        if name(cell.text) and not PERSON.match(cell.text) and not TITLE.search(cell.text)
+        if name(cell.text)
+        and not PERSON.match(cell.text)
+        and not TITLE.search(cell.text)
+        and cell.confidence >= LETTERHEAD_CONFIDENCE
     ]
     if not cells:
         return None

@@ -694,6 +694,8 @@ def _unverify(found: DocumentField, note: str) -> None:
 ROW_FIELDS = {
     "bank_statement": ("income", "creditor_payments", "charges", "benefit_taken"),
     "universal_credit_statement": ("elements", "deductions"),
+    "council_tax_bill": ("instalments",),
+    "enforcement_agent_notice": ("fees",),
 }
 # Lists a row joins by the name in it: on a page read by OCR a misread payee reads as other
 # spending, so even a statement whose sums add up cannot show the list is whole.
@@ -724,14 +726,23 @@ def _rows_add_up(doc_type: str, typed: Fields) -> bool:
     if doc_type == "bank_statement":
         check = typed.get("sums_add_up")
         return isinstance(check, Found) and check.value is True
+    if doc_type == "council_tax_bill":  # the instalments make the year's bill
+        amount = _pence(typed.get("amount"))
+        return amount is not None and _summed(typed, "instalments") == amount
+    if doc_type == "enforcement_agent_notice":  # the debt and the fees make what is due
+        debt, balance = _pence(typed.get("debt")), _pence(typed.get("balance"))
+        return debt is not None and balance is not None and debt + _summed(typed, "fees") == balance
     total, payment = _pence(typed.get("total_entitlement")), _pence(typed.get("payment"))
     if total is None or payment is None:
         return False
-    summed = {}
-    for list_name in ("elements", "deductions"):
-        items = typed.get(list_name) or []
-        summed[list_name] = sum(i.value["amount"] for i in items) if isinstance(items, list) else 0
-    return summed["elements"] == total and total - summed["deductions"] == payment
+    elements, deductions = _summed(typed, "elements"), _summed(typed, "deductions")
+    return elements == total and total - deductions == payment
+
+
+def _summed(typed: Fields, list_name: str) -> int:
+    """The pence of a list field's items added up (0 for none)."""
+    items = typed.get(list_name) or []
+    return sum(i.value["amount"] for i in items) if isinstance(items, list) else 0
 
 
 def rows_unconfirmed(doc_type: str, typed: Fields) -> dict[str, str]:
