@@ -198,11 +198,14 @@ def _start() -> date:
     [
         ("© Wakefield Council", "Wakefield Council"),
         ("@ Meadowlight Energy Ltd", "Meadowlight Energy Ltd"),
+        ("ces) Castlegate Credit Services Ltd", "Castlegate Credit Services Ltd"),
+        ("sec) Swindon Borough Council", "Swindon Borough Council"),
         ("Capital One (Europe) ple", "Capital One (Europe) plc"),
         ("Northgate Bank pic", "Northgate Bank plc"),
         ("Lowell Portfolio | Ltd", "Lowell Portfolio I Ltd"),
         ("Marks and Spencer plc", "Marks and Spencer plc"),
         ("Apple Pie Co", "Apple Pie Co"),
+        ("E.ON Next", "E.ON Next"),
     ],
 )
 def test_a_name_as_ocr_misreads_it_is_written_as_printed(read: str, printed: str) -> None:

@@ -10,6 +10,7 @@ its value, on one line or the next), not any one sender's wording.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -32,8 +33,9 @@ MONEY_NUMBER = re.compile(
 )
 # "22MAY", "05Mar": a day run into its month, as statement rows print it.
 RUN_TOGETHER = re.compile(r"\b(\d{1,2})([A-Za-z]{3})\b")
-# A logo before a sender's name, read as a sign ("© Wakefield Council").
-LOGO_MARK = re.compile(r"^[^\w(\s]{1,2}\s+")
+# A logo before a sender's name, read as a sign or a bracketed scrap ("© Wakefield
+# Council", "ces) Castlegate Credit Services Ltd").
+LOGO_MARK = re.compile(r"^(?:[^\w(\s]{1,2}|[a-z]{1,4}\))\s+(?=[A-Z])")
 # "plc" at the end of a company's name as OCR misreads it.
 MISREAD_PLC = re.compile(r" (?:ple|pic|p1c|pIc|plo|pIe)$")
 # A statement's "12 OCT" as OCR reads it on a photo: "120CT", "O1JUL", "l2 Oct".
@@ -274,7 +276,7 @@ def letterhead(pages: list[Page], looks_like: str = "") -> Found | None:
         if name(cell.text)
         and not PERSON.match(cell.text)
         and not TITLE.search(cell.text)
-        and cell.confidence >= LETTERHEAD_CONFIDENCE
+        and statistics.median(w.confidence for w in cell.words) >= LETTERHEAD_CONFIDENCE
     ]
     if not cells:
         return None
