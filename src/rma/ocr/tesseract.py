@@ -7,7 +7,7 @@ worker's memory limit; light to import for that reason (no router, no models).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image as PILImage
 
@@ -112,7 +112,7 @@ def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, in
     flat_read = None
     flats = flatten_pages(image) or [d for d in (deskew(image),) if d is not None]
     if flats:
-        flat_read = _together([_on_photo(_read(f.image, psm), f, image.size) for f in flats])
+        flat_read = _together([_on_photo(_read(f.image, psm)[0], f, image.size) for f in flats])
         if flat_read.confidence >= RETRY_BELOW_CONFIDENCE and flat_read.text:
             return flat_read, 0
     read, turned = _read_or_retry(image, psm)
@@ -121,15 +121,16 @@ def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, in
     return read, turned
 
 
-def _read(image: PILImage.Image, psm: int) -> TesseractPage:
+def _read(image: PILImage.Image, psm: int) -> tuple[TesseractPage, PILImage.Image]:
     """Tesseract's read of ``image`` evened out; if out of focus, sharpened, and with the
-    words its page analysis still dropped read one by one (see :func:`with_missed_words`)."""
+    words its page analysis still dropped read one by one (see :func:`with_missed_words`).
+    Returns the read and the image as read."""
     evened = even_out(image)
     sharpened = sharpen_if_blurred(evened)
     read = tesseract_read(sharpened, psm)
     if sharpened is not evened and psm != SPARSE:
         read = with_missed_words(read, tesseract_read(sharpened, SPARSE))
-    return read
+    return read, sharpened
 
 
 def with_missed_words(read: TesseractPage, sparse: TesseractPage) -> TesseractPage:
@@ -138,19 +139,28 @@ def with_missed_words(read: TesseractPage, sparse: TesseractPage) -> TesseractPa
     (columns of figures on a blurred page)."""
     from rma.ocr.layout import page_layout
 
-    lines = max((w.line for w in read.words), default=-1) + 1
-    added = [
-        Word(w.text, w.left, w.top, w.right, w.bottom, w.confidence, lines + w.line)
+    missed = [
+        w
         for w in sparse.words
         if w.confidence >= MIN_ADDED_CONFIDENCE
         and any(c.isalnum() for c in w.text)
         and not any(_inside(w, r) or _inside(r, w) for r in read.words)
     ]
-    if not added:
+    if not missed:
         return read
-    words = read.words + added
-    confidence = sum(w.confidence for w in words) / len(words)
-    return TesseractPage(page_layout(words, read.size).text, confidence, words, read.size)
+    words = read.words + _after(read.words, missed)
+    return TesseractPage(page_layout(words, read.size).text, _mean(words), words, read.size)
+
+
+def _after(words: list[Word], more: list[Word], sheet: int = 0) -> list[Word]:
+    """``more`` (another read's words, its lines numbered from 0) numbered to follow the
+    lines of ``words``, on ``sheet``."""
+    first = max((w.line for w in words), default=-1) + 1
+    return [replace(w, line=first + w.line, sheet=sheet) for w in more]
+
+
+def _mean(words: list[Word]) -> float:
+    return sum(w.confidence for w in words) / len(words) if words else 0.0
 
 
 def _inside(word: Word, box: Word) -> bool:
@@ -160,10 +170,9 @@ def _inside(word: Word, box: Word) -> bool:
 
 
 def _read_or_retry(image: PILImage.Image, psm: int) -> tuple[TesseractPage, int]:
-    read = _read(image, psm)
+    read, image = _read(image, psm)
     if read.confidence >= RETRY_BELOW_CONFIDENCE and read.text:
         return read, 0
-    image = sharpen_if_blurred(even_out(image))
     cleaned = clean_for_ocr(image)
     cleaned_read = tesseract_read(cleaned, psm)
     if cleaned_read.confidence > read.confidence:
@@ -186,14 +195,9 @@ def _together(reads: list[TesseractPage]) -> TesseractPage:
         return reads[0]
     words: list[Word] = []
     for sheet, read in enumerate(reads):
-        lines = max((w.line for w in words), default=-1) + 1
-        words += [
-            Word(w.text, w.left, w.top, w.right, w.bottom, w.confidence, lines + w.line, sheet)
-            for w in read.words
-        ]
-    confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+        words += _after(words, read.words, sheet)
     text = "\n\n".join(r.text for r in reads if r.text)
-    return TesseractPage(text, confidence, words, reads[0].size)
+    return TesseractPage(text, _mean(words), words, reads[0].size)
 
 
 def _on_photo(read: TesseractPage, flat: Flattened, photo: tuple[int, int]) -> TesseractPage:
