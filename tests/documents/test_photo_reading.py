@@ -19,7 +19,7 @@ from rma.documents.corpus.photo import on_desk, rasterise, render, two_up
 from rma.documents.layout_fields import Found, Page, a_date, leading_date, letterhead, name
 from rma.documents.statement import Table, Transaction, check_sums, mend_amounts, read_table
 from rma.documents.typed import rows_unconfirmed
-from rma.ocr.flatten import deskew, flatten_page, flatten_pages, page_corners, skew_angle
+from rma.ocr.flatten import deskew, flatten_pages, page_corners, skew_angle
 from rma.ocr.images import even_out, sharpen_if_blurred
 from rma.ocr.layout import Cell, PageLayout, Row, page_layout
 from rma.ocr.layout import _slope as layout_slope
@@ -65,8 +65,9 @@ def test_a_page_on_a_desk_is_found_at_its_corners(pages: dict, seed: int) -> Non
 def test_a_flattened_page_is_the_page_as_printed(pages: dict) -> None:
     page = pages["creditor-letter-03"]
     photo, _ = on_desk(page, random.Random(3), 0.06)
-    flat = flatten_page(photo)
-    assert flat is not None
+    flats = flatten_pages(photo)
+    assert len(flats) == 1
+    flat = flats[0]
 
     def grey(image: Image.Image) -> np.ndarray:
         return np.asarray(image.convert("L").resize((170, 240)), dtype=np.float32)
@@ -89,13 +90,13 @@ def test_a_flattened_page_is_the_page_as_printed(pages: dict) -> None:
 
 def test_no_page_is_flattened_from_a_scan_two_pages_or_a_square_photo(pages: dict) -> None:
     statement, letter = pages["bank-statement-02"], pages["creditor-letter-03"]
-    assert flatten_page(statement) is None  # the page fills the image: nothing seen around it
+    assert flatten_pages(statement) == []  # the page fills the image: nothing seen around it
     crooked = statement.convert("L").rotate(3, expand=True, fillcolor=228).convert("RGB")
-    assert flatten_page(crooked) is None  # a crooked scan: its edge is scanner grey, not a desk
+    assert flatten_pages(crooked) == []  # a crooked scan: its edge is scanner grey, not a desk
     pair, _ = two_up(letter, statement, random.Random(1))
-    assert flatten_page(pair) is None  # two pages: see the next test
+    assert len(flatten_pages(pair)) == 2  # two pages: see the next test
     square, _ = on_desk(letter, random.Random(1), 0.0)
-    assert flatten_page(square) is None
+    assert flatten_pages(square) == []
 
 
 def test_two_pages_photographed_side_by_side_are_found_each_at_its_place(pages: dict) -> None:

@@ -118,12 +118,6 @@ def skew_angle(image: PILImage.Image) -> float:
     return round(float(fine), 1)
 
 
-def flatten_page(image: PILImage.Image) -> Flattened | None:
-    """The one page in ``image`` drawn square; None if there is not exactly one to draw."""
-    pages = flatten_pages(image)
-    return pages[0] if len(pages) == 1 else None
-
-
 def _flatten(image: PILImage.Image, corners: Quad) -> Flattened:
     tl, tr, br, bl = corners
     width = round(max(_distance(tl, tr), _distance(bl, br)))
