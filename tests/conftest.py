@@ -16,11 +16,10 @@ import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from rma.llm.router import READINESS_PROMPT
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.servers import (
     ServerDouble,
@@ -121,9 +120,6 @@ def vllm_embed() -> Iterator[VLLM]:
 
 class OllamaDouble(ServerDouble):
     """The Ollama test server (tests/fakes/ollama.py)."""
-
-    # What a readiness check sends: a service may send it at any time.
-    PROBE: ClassVar[dict[str, str]] = {"role": "user", "content": READINESS_PROMPT}
 
     def chats(self) -> list[dict[str, Any]]:
         """The chat requests that asked something, in order: not the readiness probe."""

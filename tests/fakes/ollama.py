@@ -11,7 +11,8 @@ longer than ``options.num_ctx`` (default 2048) is silently truncated; the fake r
 that, so tests can prove RMA always sets ``num_ctx``.
 
 Test-only controls (not part of Ollama): ``POST /_control`` to script failures, delays
-and replies (``reply`` for every call, ``replies`` for the next calls in turn),
+and replies (``reply`` for every call, ``replies`` for the next calls in turn;
+``fail_next`` fails the next calls except those whose messages (or input) are listed in ``spare``),
 ``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
 
 Run: ``python -m tests.fakes.ollama --port 11434 --models llama3.1:8b,llava:7b,all-minilm``
@@ -103,9 +104,9 @@ class FakeOllama:
         full = name if ":" in name else f"{name}:latest"
         return full if full in self.models else None
 
-    def _take_failure(self) -> dict[str, Any] | None:
+    def _take_failure(self, messages: object) -> dict[str, Any] | None:
         fail = self.control.get("fail_next", 0)
-        if fail > 0:
+        if fail > 0 and messages not in self.control.get("spare", []):
             self.control["fail_next"] = fail - 1
             return {
                 "status": self.control.get("status", 500),
@@ -180,7 +181,7 @@ class FakeOllama:
                     return self.error(400, "illegal base64 data at input byte 0")
         if self.control.get("garbage"):
             return StreamingResponse(iter(["<html>proxy error</html>\n"]), media_type="text/html")
-        failure = self._take_failure()
+        failure = self._take_failure(messages)
         if failure and not self.control.get("mid_stream"):
             return self.error(
                 failure["status"], failure["error"] or "llama runner process has terminated"
@@ -293,7 +294,7 @@ class FakeOllama:
             return self.error(400, "model is required")
         if self._find(body["model"]) is None:
             return self.error(404, f'model "{body["model"]}" not found, try pulling it first')
-        failure = self._take_failure()
+        failure = self._take_failure(body.get("input"))
         if failure:
             return self.error(failure["status"], failure["error"] or "embedding failed")
         inputs = body.get("input")

@@ -20,9 +20,10 @@ error during generation in a stream is one ``data: {"error": {...}}`` event afte
 text sent so far, then ``data: [DONE]``, as vLLM's stream generator sends it (and, without
 ``stream``, the same error as the HTTP response).
 
-Test-only controls (not part of the API): ``POST /_control`` (``reply``, ``fail_next``,
-``status``, ``error``, ``retry_after``, ``token_delay``, ``mid_stream``,
-``max_model_len``), ``GET /_requests``, ``GET /_stats``, ``POST /_reset``.
+Test-only controls (not part of the API): ``POST /_control`` (``reply``, ``fail_next``
+and ``spare``, the messages it leaves alone, ``status``, ``error``, ``retry_after``,
+``token_delay``, ``mid_stream``, ``max_model_len``), ``GET /_requests``, ``GET /_stats``,
+``POST /_reset``.
 
 Run: ``python -m tests.fakes.openai_vision --port 8000 --models qwen2-vl-2b-instruct``
 """
@@ -142,9 +143,9 @@ class FakeOpenAIVision:
             return f"the image data is not a {mime} image"
         return ""
 
-    def _take_failure(self) -> dict[str, Any] | None:
+    def _take_failure(self, messages: object) -> dict[str, Any] | None:
         left = int(self.control.get("fail_next", 0))
-        if left <= 0:
+        if left <= 0 or messages in self.control.get("spare", []):
             return None
         self.control["fail_next"] = left - 1
         return self.control
@@ -198,7 +199,7 @@ class FakeOpenAIVision:
                 param="input_tokens",
             )
         limit = min(limit, window - prompt_tokens) if limit is not None else window - prompt_tokens
-        failure = self._take_failure()
+        failure = self._take_failure(messages)
         in_stream = failure is not None and failure.get("mid_stream") and body.get("stream")
         if failure and not in_stream:
             status = int(failure.get("status", 500))

@@ -130,6 +130,22 @@ async def test_a_5xx_is_retried_on_the_same_backend(clean_env: Path, ollama: Oll
     assert not result.provenance.fallback
 
 
+async def test_a_scripted_failure_spares_the_readiness_probe_unless_told(
+    clean_env: Path, ollama: OllamaDouble
+) -> None:
+    """A service probes readiness whenever it likes; a failure a test scripts must reach
+    the test's own call, not a probe that happened to land first."""
+    router = make_router(ollama, LLM_RETRY_ATTEMPTS="1")
+    ollama.control(fail_next=1, status=500)
+    (probe,) = [r for r in await router.readiness() if r["role"] == "chat"]
+    assert probe["probe"] == "ok"
+    with pytest.raises(AllBackendsFailed):
+        await router.chat(user())
+    ollama.control(fail_next=1, status=500, spare=[])
+    (probe,) = [r for r in await router.readiness() if r["role"] == "chat"]
+    assert probe["probe"] == "failed"
+
+
 def _fallbacks() -> float:
     value = REGISTRY.get_sample_value(
         "rma_llm_fallbacks_total",
@@ -415,7 +431,7 @@ async def test_readiness_reports_each_target_as_it_found_it(
     assert probe and probe[-1]["body"]["options"]["num_predict"] == 1  # one token, no more
     embed = reports[("embed", "ollama")]
     assert (embed["model"], embed["probe"]) == ("all-minilm", "ok")
-    assert any(r["path"] == "/api/embed" and r["body"]["input"] == ["ready"]
+    assert any(r["path"] == "/api/embed" and r["body"]["input"] == ollama.EMBED_PROBE
                for r in ollama.requests())  # fmt: skip
     dead = reports[("chat", "vllm")]
     assert (dead["reachable"], dead["model_present"], dead["probe"]) == (False, False, "skipped")

@@ -13,12 +13,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from rma import constants as C
+from rma.llm.router import READINESS_PROMPT, READINESS_TEXT
 
 
 def free_port() -> int:
@@ -117,11 +118,20 @@ class ServerDouble:
     url: str  # the base URL a client is given
     process: ServerProcess
 
+    # What a service's readiness check sends (rma.llm.router), at any time it likes: a
+    # chat's messages and an embedding's input.
+    PROBE: ClassVar[dict[str, str]] = {"role": "user", "content": READINESS_PROMPT}
+    EMBED_PROBE: ClassVar[list[str]] = [READINESS_TEXT]
+
     @property
     def root(self) -> str:
         return self.url.removesuffix("/v1")
 
     def control(self, **settings: object) -> None:
+        """Script the server. A scripted failure (``fail_next``) is for the calls a test
+        makes: the readiness probe is ``spare``d unless a test says otherwise, or a probe
+        that happens to land first would take the failure and the test's call succeed."""
+        settings.setdefault("spare", [[self.PROBE], self.EMBED_PROBE])
         httpx.post(f"{self.root}/_control", json=settings).raise_for_status()
 
     def requests(self) -> list[dict[str, Any]]:

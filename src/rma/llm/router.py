@@ -66,6 +66,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # What a readiness check asks a chat model: one token of any reply shows it answers.
 READINESS_PROMPT = "Hi"
+# ... and an embedding model: one short text.
+READINESS_TEXT = "ready"
 
 
 @dataclass
@@ -650,7 +652,7 @@ class ProviderRouter:
                     async for _ in target.backend.stream_chat(probe):
                         pass
                 elif role is Role.EMBED:
-                    await target.backend.embed(target.model, ["ready"])
+                    await target.backend.embed(target.model, [READINESS_TEXT])
             report["probe"] = "ok" if role is not Role.VISION else "skipped"
         except (BackendError, InputError, TimeoutError) as exc:
             report["error"] = str(exc) or type(exc).__name__
