@@ -12,7 +12,8 @@ that, so tests can prove RMA always sets ``num_ctx``.
 
 Test-only controls (not part of Ollama): ``POST /_control`` to script failures, delays
 and replies (``reply`` for every call, ``replies`` for the next calls in turn;
-``fail_next`` fails the next calls except those whose messages (or input) are listed in ``spare``),
+``fail_next`` fails the next calls; calls whose messages (or input) are listed in ``spare``
+take neither a failure nor one of the ``replies``),
 ``GET /_requests`` for the recorded requests, ``GET /_stats`` for concurrency.
 
 Run: ``python -m tests.fakes.ollama --port 11434 --models llama3.1:8b,llava:7b,all-minilm``
@@ -271,7 +272,8 @@ class FakeOllama:
                 self.in_flight -= 1
 
     def _reply(self, body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
-        if self.control.get("replies"):  # one scripted reply per call, in turn
+        # one scripted reply per call, in turn; a spared call (a probe) takes none of them
+        if self.control.get("replies") and messages not in self.control.get("spare", []):
             return str(self.control["replies"].pop(0))
         if "reply" in self.control:
             return str(self.control["reply"])
