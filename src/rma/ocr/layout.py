@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from rma.ocr.words import Word
@@ -140,26 +140,45 @@ def rows_from_text(text: str) -> PageLayout:
 
 
 def page_layout(words: list[Word], size: tuple[float, float] = (0.0, 0.0)) -> PageLayout:
-    """The rows of a page from its words' boxes (see the module's description)."""
+    """The rows of a page from its words' boxes (see the module's description).
+
+    Words read off a photographed page drawn square are laid out by their boxes on that
+    page, where its lines are level (on the photo a page taken at an angle slopes one way
+    at its top and another at its bottom); the rows hold the words as they sit on the
+    photo, so what is quoted from them is marked on the photo."""
     words = [w for w in words if w.text.strip() and w.right > w.left and w.bottom > w.top]
     if not words:
         return PageLayout([], *size)
     width = size[0] or max(w.right for w in words)
-    if any(w.sheet for w in words):  # two pages side by side, each read on its own
+    if all(w.flat for w in words):
+        level = [
+            replace(w, left=b[0], top=b[1], right=b[2], bottom=b[3]) for w in words if (b := w.flat)
+        ]
+        rows = _sheets(level, max(w.right for w in level), level=True)
+        on_photo = {id(copy): w for copy, w in zip(level, words, strict=True)}
+        for row in rows:
+            row.cells = [Cell([on_photo[id(w)] for w in c.words]) for c in row.cells]
+    else:
+        rows = _sheets(words, width)
+    sheets = 2 if any(r.sheet for r in rows) else 1
+    usual = statistics.median(r.height for r in rows) if rows else 1.0
+    for row in rows:
+        row.scale = row.height / usual if usual else 1.0
+    return PageLayout(rows, width, size[1] or max(w.bottom for w in words), sheets)
+
+
+def _sheets(words: list[Word], width: float, level: bool = False) -> list[Row]:
+    """The rows of the page, or of two pages side by side one after the other (each read
+    on its own, or found by the gutter between them)."""
+    if any(w.sheet for w in words):
         left = [w for w in words if not w.sheet]
         right = [w for w in words if w.sheet]
     else:
         gutter = find_gutter(words, width)
         left = words if gutter is None else [w for w in words if w.right <= gutter]
         right = [] if gutter is None else [w for w in words if w.left >= gutter]
-    rows = _rows(left) if left else []
-    if right:
-        rows += [Row(r.cells, 1, r.scale) for r in _rows(right)]
-    sheets = 2 if right else 1
-    usual = statistics.median(r.height for r in rows) if rows else 1.0
-    for row in rows:
-        row.scale = row.height / usual if usual else 1.0
-    return PageLayout(rows, width, size[1] or max(w.bottom for w in words), sheets)
+    rows = _rows(left, level) if left else []
+    return rows + [Row(r.cells, 1) for r in _rows(right, level)] if right else rows
 
 
 def find_gutter(words: list[Word], width: float) -> float | None:
@@ -290,9 +309,12 @@ def _fit(points: list[tuple[float, float]]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
 
 
-def _rows(words: list[Word]) -> list[Row]:
+def _rows(words: list[Word], level: bool = False) -> list[Row]:
+    """Rows of ``words``, each line following its slope, or, when the page's lines are
+    known to be ``level`` (drawn square), straight across: one short line's measured slope
+    is thrown by its letters' shapes more than a levelled page slopes."""
     pieces = _pieces(words)
-    measured = [(p, s) for p in pieces if (s := _slope(p.cell)) is not None]
+    measured = [] if level else [(p, s) for p in pieces if (s := _slope(p.cell)) is not None]
     usual = statistics.median(s for _, s in measured) if measured else 0.0
     for piece in pieces:
         # The median slope of the nearest measured lines, this one among them if measured:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 class Word:
     """One word and its box; ``line`` is the engine's own line number (-1 if none);
     ``sheet`` is 1 for a word of the right-hand page of two photographed side by side and
-    read each on its own, else 0."""
+    read each on its own, else 0. A word read off a photographed page drawn square (see
+    :mod:`rma.ocr.flatten`) has its box on the photo, and in ``flat`` its box (left, top,
+    right, bottom) on the page as drawn square, where lines are level."""
 
     text: str
     left: float
@@ -26,6 +28,7 @@ class Word:
     confidence: float = 1.0
     line: int = -1
     sheet: int = 0
+    flat: tuple[float, float, float, float] | None = None
 
     @property
     def height(self) -> float:
