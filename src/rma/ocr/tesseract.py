@@ -22,6 +22,8 @@ RETRY_BELOW_CONFIDENCE = 0.75
 BLANK_INK_SHARE = 0.02
 # Tesseract's page segmentation that finds every word wherever it is.
 SPARSE = 11
+# Words closer than this share of their height are pieces of one word.
+SPLIT_GAP = 0.15
 # A word read one by one is added to a page's read only if at least this sure.
 MIN_ADDED_CONFIDENCE = 0.5
 
@@ -64,20 +66,18 @@ def tesseract_read(image: PILImage.Image, psm: int = 3) -> TesseractPage:
         raise ConfigError(
             "Tesseract is not installed (Debian: apt-get install tesseract-ocr tesseract-ocr-eng)"
         ) from None
-    lines: dict[tuple[int, int, int], list[str]] = {}
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    numbers: dict[tuple[int, int, int], int] = {}  # each line's number, in reading order
     confidences: list[float] = []
-    words: list[Word] = []
-    line_numbers: dict[tuple[int, int, int], int] = {}
     for i, word in enumerate(data["text"]):
         if not word.strip():
             continue
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(word)
         conf = float(data["conf"][i])
         if conf >= 0:
             confidences.append(conf / 100)
         left, top = float(data["left"][i]), float(data["top"][i])
-        words.append(
+        lines.setdefault(key, []).append(
             Word(
                 clean_word(word),
                 left,
@@ -85,18 +85,48 @@ def tesseract_read(image: PILImage.Image, psm: int = 3) -> TesseractPage:
                 left + float(data["width"][i]),
                 top + float(data["height"][i]),
                 max(conf, 0.0) / 100,
-                line_numbers.setdefault(key, len(line_numbers)),
+                numbers.setdefault(key, len(numbers)),
             )
         )
+    words: list[Word] = []
     paragraphs: list[str] = []
     last_par: tuple[int, int] | None = None
     for key in sorted(lines):
         if last_par is not None and key[:2] != last_par:
             paragraphs.append("")
-        paragraphs.append(" ".join(lines[key]))
+        line = _join_split(lines[key])
+        words += line
+        paragraphs.append(" ".join(w.text for w in line))
         last_par = key[:2]
+    words.sort(key=lambda w: w.line)  # in reading order, as Tesseract gave them
     confidence = sum(confidences) / len(confidences) if confidences else 0.0
     return TesseractPage("\n".join(paragraphs).strip(), confidence, words, image.size)
+
+
+def _join_split(line: list[Word]) -> list[Word]:
+    """A line's words with a word Tesseract split at a smudge joined again ("Northg ate"):
+    a lower-case piece closer to the letters before it than a space could be."""
+    out: list[Word] = []
+    for w in line:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.text[-1:].isalpha()
+            and w.text[:1].islower()
+            and 0 <= w.left - prev.right < SPLIT_GAP * min(prev.height, w.height)
+        ):
+            out[-1] = Word(
+                prev.text + w.text,
+                prev.left,
+                min(prev.top, w.top),
+                w.right,
+                max(prev.bottom, w.bottom),
+                min(prev.confidence, w.confidence),
+                prev.line,
+            )
+        else:
+            out.append(w)
+    return out
 
 
 def read_upright(image: PILImage.Image, psm: int = 3) -> tuple[TesseractPage, int]:
@@ -202,7 +232,8 @@ def _together(reads: list[TesseractPage]) -> TesseractPage:
 
 def _on_photo(read: TesseractPage, flat: Flattened, photo: tuple[int, int]) -> TesseractPage:
     """A read of a flattened page with its words' boxes moved onto the photo, in the units
-    a read of the photo itself has (the photo as :func:`even_out` enlarges it)."""
+    a read of the photo itself has (the photo as :func:`even_out` enlarges it); each word
+    keeps its box on the flattened page too, for finding its line."""
     shrink = flat.image.width / read.size[0]
     grow = ocr_scale(photo)
     words = []
@@ -212,7 +243,10 @@ def _on_photo(read: TesseractPage, flat: Flattened, photo: tuple[int, int]) -> T
             for x, y in ((w.left, w.top), (w.right, w.top), (w.right, w.bottom), (w.left, w.bottom))
         ]
         xs, ys = [x * grow for x, _ in corners], [y * grow for _, y in corners]
-        words.append(Word(w.text, min(xs), min(ys), max(xs), max(ys), w.confidence, w.line))
+        flat_box = (w.left, w.top, w.right, w.bottom)
+        words.append(
+            Word(w.text, min(xs), min(ys), max(xs), max(ys), w.confidence, w.line, flat=flat_box)
+        )
     size = (round(photo[0] * grow), round(photo[1] * grow))
     return TesseractPage(read.text, read.confidence, words, size)
 
