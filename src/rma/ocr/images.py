@@ -31,6 +31,13 @@ OCR_MAX_SIDE = 3600
 OCR_MIN_SIDE = 3300
 # Below this edge step (grey levels, see sharpen_if_blurred) a page is out of focus.
 BLURRED_EDGE = 72
+# An area whose own tone (its median grey, letters and all) is darker than this is a
+# dark band printed with light letters (a letterhead's banner)...
+DARK_AREA = 80
+# ...unless more of the image than this is dark: then the photo itself is dark.
+DARK_AREA_MOST = 0.4
+# A dark band spans at least this share of the page's width (a logo does not).
+DARK_BAND_WIDTH = 0.3
 # Longest side sent to a vision model: their encoders downscale further anyway.
 VISION_MAX_SIDE = 1600
 # Tesseract OSD "orientation_conf" below this is a guess, not a finding.
@@ -127,6 +134,7 @@ def even_out(image: PILImage.Image) -> PILImage.Image:
     if scale != 1:
         size = (round(grey.width * scale), round(grey.height * scale))
         grey = grey.resize(size, PILImage.Resampling.LANCZOS)
+    grey = _light_bands(grey)
     # The background is the page without its ink: the brightest nearby pixel, found on a
     # small copy (a letter is a few pixels wide there) and smoothed back up to size.
     small = grey.resize(
@@ -144,6 +152,31 @@ def even_out(image: PILImage.Image) -> PILImage.Image:
     darkest = min(float(np.percentile(flat, 1)), 128.0)
     stretched = (flat - darkest) / max(1.0, 255 - darkest) * 255
     return PILImage.fromarray(np.clip(stretched, 0, 255).astype(np.uint8))
+
+
+def _light_bands(grey: PILImage.Image) -> PILImage.Image:
+    """``grey`` with its dark bands printed with light letters (a bank's name in white on
+    its colour across the top) turned dark on light, as the rest of the page is: evened
+    out as they are, their letters would be taken for the paper and lost. A band spans
+    much of the page's width; a logo beside a name is left as it is."""
+    import numpy as np
+
+    small = grey.resize(
+        (max(1, grey.width // 8), max(1, grey.height // 8)), PILImage.Resampling.BILINEAR
+    )
+    tone = small.filter(ImageFilter.MedianFilter(15))
+    dark = np.asarray(tone) < DARK_AREA
+    if dark.mean() > DARK_AREA_MOST:
+        return grey
+    bands = dark.mean(axis=1) >= DARK_BAND_WIDTH  # the rows of the small copy in a band
+    if not bands.any():
+        return grey
+    across = PILImage.fromarray(np.repeat(bands[:, None], 2, axis=1).astype(np.uint8) * 255)
+    in_band = np.asarray(across.resize(grey.size, PILImage.Resampling.BILINEAR)) > 127
+    dark_here = np.asarray(tone.resize(grey.size, PILImage.Resampling.BILINEAR)) < DARK_AREA
+    pixels = np.asarray(grey)
+    inverted = np.where(in_band & dark_here, 255 - pixels, pixels)
+    return PILImage.fromarray(inverted.astype(np.uint8))
 
 
 def sharpen_if_blurred(image: PILImage.Image) -> PILImage.Image:
