@@ -31,6 +31,8 @@ OVERDRAWN_SUFFIX = re.compile(r"\s*(?:OD|DR|D)\.?\s*$", re.I)
 MONEY_NUMBER = re.compile(
     r"(?P<minus>-\s*)?(?:£|GBP\s?)?(?P<n>\d{1,3}(?:,\d{3})*\.\d{2}|\d+\.\d{2})"
 )
+# The pence of "£295:..37", a point OCR read as a colon or a smudge of dots.
+SMUDGED_POINT = re.compile(r"(?:[:;]|[.,:;']{2,3})(\d{2})(?!\d)")
 # "22MAY", "05Mar": a day run into its month, as statement rows print it.
 RUN_TOGETHER = re.compile(r"\b(\d{1,2})([A-Za-z]{3})\b")
 # A logo before a sender's name, read as a sign or a bracketed scrap ("© Wakefield
@@ -80,7 +82,8 @@ PERSON = re.compile(r"\s*(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s")
 
 
 def money(text: str) -> int | None:
-    """Pence of the first sum of money in ``text`` (signed: ``-£5.00``, ``£5.00 OD``)."""
+    """Pence of the first sum of money in ``text`` (signed: ``-£5.00``, ``£5.00 OD``); a
+    point OCR smudged into a colon or dots (``£295:..37``) is read as the point."""
     text = text.replace("\u2212", "-")
     tokens = currency_tokens(text)
     if tokens:
@@ -88,6 +91,9 @@ def money(text: str) -> int | None:
         if token.value is None:
             return None
         pence = to_pence(token.value)
+        smudged = SMUDGED_POINT.match(text, token.end)
+        if smudged and "." not in token.digits:
+            pence += int(smudged.group(1))
         before = text[: token.start].rstrip()
         if before.endswith("-") or OVERDRAWN.match(text[token.end :]):
             pence = -pence
@@ -168,8 +174,10 @@ def labelled(
     """The value printed after ``label`` (a regex matched at the start of a cell): in
     the rest of the cell ("Label: value"), else in the next cell on the row ("Label |
     value"), else, with ``below``, in the row under it ("Claimant's name" over the
-    name)."""
-    pattern = re.compile(rf"^\s*(?:{label})\s*(?:[:.]|\s-\s)?\s*", re.I)
+    name). A space in ``label`` may be missing on the page: OCR runs words together on a
+    blurred photo ("Balance now due forthe year")."""
+    spaced = label.replace(" ", r"\s*")
+    pattern = re.compile(rf"^\s*(?:{spaced})\s*(?:[:.]|\s-\s)?\s*", re.I)
     for page in pages:
         rows = page.layout.rows
         for i, row in enumerate(rows[start:], start):
