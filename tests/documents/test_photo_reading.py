@@ -6,7 +6,9 @@ put right in code, each against what the generator printed, never the reader's o
 
 from __future__ import annotations
 
+import io
 import random
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -16,13 +18,23 @@ from PIL import Image, ImageFilter
 from rma.documents.corpus import build_corpus
 from rma.documents.corpus.pdf import render_pdf
 from rma.documents.corpus.photo import on_desk, rasterise, render, two_up
-from rma.documents.layout_fields import Found, Page, a_date, leading_date, letterhead, name
+from rma.documents.layout_fields import (
+    Found,
+    Page,
+    a_date,
+    labelled,
+    leading_date,
+    letterhead,
+    money,
+    name,
+)
 from rma.documents.statement import Table, Transaction, check_sums, mend_amounts, read_table
 from rma.documents.typed import rows_unconfirmed
 from rma.ocr.flatten import deskew, flatten_pages, page_corners, skew_angle
-from rma.ocr.images import even_out, sharpen_if_blurred
+from rma.ocr.images import _light_bands, even_out, sharpen_if_blurred
 from rma.ocr.layout import Cell, PageLayout, Row, page_layout
 from rma.ocr.layout import _slope as layout_slope
+from rma.ocr.tesseract import _join_split, read_upright
 from rma.ocr.words import Word
 
 
@@ -404,3 +416,87 @@ def test_a_bills_list_read_by_ocr_is_verified_only_when_the_bill_shows_it_whole(
     assert "fees" in rows_unconfirmed(
         "enforcement_agent_notice", {"debt": debt, "balance": due, "fees": fees[:1]}
     )
+
+
+def test_rows_of_a_page_drawn_square_follow_its_level_lines_not_the_photo() -> None:
+    # On a photo taken at an angle, the right-hand column sits a line higher than on
+    # the page: each amount is nearer the date above its own. The page drawn square has
+    # them level, and its rows are the ones kept (council-tax-02, perspective).
+    words = []
+    for i, (when, amount) in enumerate([("1 April", "£295.44"), ("1 May", "£295.37")]):
+        y = 40.0 * i
+        for token, x, w in ((when.split()[0], 0, 10), (when.split()[1], 16, 50)):
+            words.append(Word(token, x, y + 20, x + w, y + 32, 0.95, flat=(x, y, x + w, y + 12)))
+        words.append(Word(amount, 900, y - 2, 970, y + 10, 0.95, flat=(900, y, 970, y + 12)))
+    level = [[c.text for c in r.cells] for r in page_layout(words, (1000, 100)).rows]
+    assert level == [["1 April", "£295.44"], ["1 May", "£295.37"]]
+    # the rows hold the words where they sit on the photo, so marks land on the photo
+    assert page_layout(words, (1000, 100)).rows[0].cells[0].words[0].top == 20
+    # planted: without the page drawn square, the photo's boxes alone pair them wrong
+    photo_only = [replace(w, flat=None) for w in words]
+    assert [[c.text for c in r.cells] for r in page_layout(photo_only, (1000, 100)).rows] != level
+
+
+def test_a_word_split_at_a_smudge_is_joined_and_spaced_words_are_not() -> None:
+    line = [
+        Word("Northg", 386, 155, 626, 223, 0.6, 1),
+        Word("ate", 629, 165, 730, 207, 0.9, 1),  # 3 units apart: one word
+        Word("Bank", 756, 159, 932, 207, 0.9, 1),  # a space apart
+        Word("plc", 958, 159, 1030, 207, 0.9, 1),
+    ]
+    joined = _join_split(line)
+    assert [w.text for w in joined] == ["Northgate", "Bank", "plc"]
+    assert (joined[0].left, joined[0].right, joined[0].confidence) == (386, 730, 0.6)
+    # a capital after a narrow gap starts a word of its own ("E.ON Next" stays apart)
+    assert [
+        w.text for w in _join_split([Word("E.ON", 0, 0, 60, 20), Word("Next", 62, 0, 120, 20)])
+    ] == [
+        "E.ON",
+        "Next",
+    ]
+
+
+def test_light_letters_on_a_dark_band_are_read_on_a_noisy_photo() -> None:
+    # A bank's name printed white on its colour, photographed with noise: evened out as
+    # the rest of the page, its letters were taken for paper and the name was lost.
+    doc = build_corpus(18).by_id("bank-statement-01")
+    file = render(doc, "noise", 18)
+    photo = Image.open(io.BytesIO(file.data))
+    read, _ = read_upright(photo)
+    banner = [w.text for w in read.words if w.bottom < 0.12 * read.size[1]]
+    assert "Barclays" in banner, banner  # the footer names the bank too: the band's own
+    # Only the band is turned: the rest of the page, its grey table header too, is not.
+    grey = photo.convert("L")
+    changed = np.argwhere(np.asarray(_light_bands(grey)) != np.asarray(grey))
+    assert changed.size and changed[:, 0].max() < 0.12 * grey.height
+    plain = rasterise(render_pdf(build_corpus(18).by_id("council-tax-01")))[0].convert("L")
+    assert _light_bands(plain) is plain  # nothing dark: the page as it was
+    # A council's logo beside its name is dark too, but no band: turned, it read as
+    # letters before the name ("€é> Wakefield Council").
+    crooked = render(build_corpus(18).by_id("council-tax-01"), "skew", 18)
+    read, _ = read_upright(Image.open(io.BytesIO(crooked.data)))
+    starts = [r.cells[0].text for r in page_layout(read.words, read.size).rows[:3]]
+    assert "Wakefield Council" in starts, starts
+
+
+def test_a_label_whose_words_ocr_ran_together_still_finds_its_value() -> None:
+    words = _cell_words(0, (0, "Balance now due forthe year"), (600, "£1,844.33"))
+    page = Page(1, page_layout(words, (800, 100)), 0.9)
+    found = labelled([page], r"balance (?:now )?due(?: for the year)?", money)
+    assert found is not None and found.value == 184433
+
+
+@pytest.mark.parametrize(
+    ("read", "pence"),
+    [
+        ("£295:..37", 29537),
+        ("£1,208;.05", 120805),
+        ("£295.37", 29537),
+        ("£295", 29500),
+        ("£295.. 37", 29500),
+    ],
+)
+def test_a_point_ocr_smudged_into_a_colon_or_dots_is_read_as_the_point(
+    read: str, pence: int
+) -> None:
+    assert money(read) == pence
