@@ -98,7 +98,6 @@ def tesseract_read(image: PILImage.Image, psm: int = 3) -> TesseractPage:
         words += line
         paragraphs.append(" ".join(w.text for w in line))
         last_par = key[:2]
-    words.sort(key=lambda w: w.line)  # in reading order, as Tesseract gave them
     confidence = sum(confidences) / len(confidences) if confidences else 0.0
     return TesseractPage("\n".join(paragraphs).strip(), confidence, words, image.size)
 
@@ -115,14 +114,13 @@ def _join_split(line: list[Word]) -> list[Word]:
             and w.text[:1].islower()
             and 0 <= w.left - prev.right < SPLIT_GAP * min(prev.height, w.height)
         ):
-            out[-1] = Word(
-                prev.text + w.text,
-                prev.left,
-                min(prev.top, w.top),
-                w.right,
-                max(prev.bottom, w.bottom),
-                min(prev.confidence, w.confidence),
-                prev.line,
+            out[-1] = replace(
+                prev,
+                text=prev.text + w.text,
+                top=min(prev.top, w.top),
+                right=w.right,
+                bottom=max(prev.bottom, w.bottom),
+                confidence=min(prev.confidence, w.confidence),
             )
         else:
             out.append(w)
