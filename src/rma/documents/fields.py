@@ -173,8 +173,11 @@ ORGANISATION = re.compile(
     r"water|services|group|uk)\b",
     re.I,
 )
+# The whole of what comes before a letter's date on its line: "Date of agreement" is not.
 LETTER_DATE_LABEL = re.compile(
-    r"^\s*(?:date(?: of (?:notice|letter|issue))?|issue date|dated)\b", re.I
+    r"^\s*(?:(?:letter |notice |bill )?date(?: of (?:this )?(?:notice|letter|issue|bill))?"
+    r"|issue date|date issued|dated)\s*[:.-]?\s*$",
+    re.I,
 )
 DEADLINE_CUE = re.compile(
     r"\b(?:by|before|on or before|no later than|deadline|due date|pay(?:ment)? by|until)\s*:?\s*$",

@@ -51,6 +51,8 @@ REF = (
 LETTER_DATE = (
     r"date(?: of (?:notice|letter|issue|this notice))?|issue date|dated|bill date|date issued"
 )
+# A cell that labels the value beside it: another date, or anything ending in a colon.
+OTHER_LABEL = re.compile(r"\bdate\b|:\s*$", re.I)
 DEADLINE_PROSE = (
     r"(?:pay|paid|contact us|call us|reply|respond|payment)[^.]{0,60}?\b(?:by|before|no later than)"
     r"\s*:?\s*(.{6,30})"
@@ -71,9 +73,15 @@ def _letter_common(pages: list[Page], out: Fields) -> None:
     _put(out, "letter_date", labelled(pages, LETTER_DATE, _date))
     if "letter_date" not in out:  # a date alone on its line near the top
         for row in pages[0].layout.rows[:14] if pages else []:
-            for cell in row.cells:
+            for j, cell in enumerate(row.cells):
                 value = _date(cell.text)
-                if value and len(cell.text) <= 32:
+                # not the value of another label beside it ("Date of agreement | 23rd
+                # October 2024" when the notice's own date was misread)
+                if (
+                    value
+                    and len(cell.text) <= 32
+                    and not (j and OTHER_LABEL.search(row.cells[j - 1].text))
+                ):
                     out["letter_date"] = Found(value, pages[0].number, row.text, cell.confidence)
                     break
             if "letter_date" in out:
