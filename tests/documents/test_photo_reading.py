@@ -18,6 +18,7 @@ from PIL import Image, ImageFilter
 from rma.documents.corpus import build_corpus
 from rma.documents.corpus.pdf import render_pdf
 from rma.documents.corpus.photo import on_desk, rasterise, render, two_up
+from rma.documents.fields import LETTER_DATE_LABEL
 from rma.documents.layout_fields import (
     Found,
     Page,
@@ -29,7 +30,7 @@ from rma.documents.layout_fields import (
     name,
 )
 from rma.documents.statement import Table, Transaction, check_sums, mend_amounts, read_table
-from rma.documents.typed import rows_unconfirmed
+from rma.documents.typed import _letter_common, rows_unconfirmed
 from rma.ocr.flatten import deskew, flatten_pages, page_corners, skew_angle
 from rma.ocr.images import _light_bands, even_out, sharpen_if_blurred
 from rma.ocr.layout import Cell, PageLayout, Row, page_layout
@@ -500,3 +501,17 @@ def test_a_point_ocr_smudged_into_a_colon_or_dots_is_read_as_the_point(
     read: str, pence: int
 ) -> None:
     assert money(read) == pence
+
+
+def test_another_labelled_date_is_not_taken_for_the_letters_date() -> None:
+    # A default notice on a blurred photo: its own date misread ("19th:March"), the
+    # agreement's date beside its label read surely. That was passed as the letter's
+    # date, verified (seed 7, default-notice-01, JPEG); now no date is better.
+    words = _cell_words(0, (0, "Mr Daniel Lloyd"), (500, "Date of -notice: 19th:March 2026"))
+    words += _cell_words(40, (0, "Date of agreement"), (500, "23rd October 2024"))
+    out: dict = {}
+    _letter_common([Page(1, page_layout(words, (900, 100)), 0.9)], out)
+    assert "letter_date" not in out
+    for label, is_the_letters in [("Date of agreement ", False), ("Date of birth: ", False),
+                                  ("Date: ", True), ("Date of this letter: ", True)]:  # fmt: skip
+        assert bool(LETTER_DATE_LABEL.search(label)) is is_the_letters, label
